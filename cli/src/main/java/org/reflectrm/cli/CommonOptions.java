@@ -1,0 +1,37 @@
+package org.reflectrm.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.cpu.CpuBackend;
+import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.qwen3.Qwen3Model;
+import picocli.CommandLine.Option;
+
+/** Options every model command shares: the model folder, threads, verbosity. */
+final class CommonOptions {
+    @Option(names = "--model", required = true, paramLabel = "DIR",
+            description = "Hugging Face model folder (config.json and *.safetensors).")
+    Path model;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
+    Integer threads;
+
+    @Option(names = "--verbose", description = "Print stack traces on errors.")
+    boolean verbose;
+
+    Backend backend() {
+        int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        if (n < 1) {
+            throw new BadInputException("--threads must be at least 1, got " + n);
+        }
+        return new CpuBackend(n);
+    }
+
+    Qwen3Model loadModel() {
+        if (!Files.isDirectory(model)) {
+            throw new BadInputException(model + ": not a model folder (expected a directory with config.json)");
+        }
+        return Qwen3Model.load(model);
+    }
+}

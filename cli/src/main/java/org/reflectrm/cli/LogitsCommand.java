@@ -1,0 +1,89 @@
+package org.reflectrm.cli;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.reflectrm.kernels.Backend;
+import org.reflectrm.model.generate.Sampler;
+import org.reflectrm.model.qwen3.KvCache;
+import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.tensor.Ops;
+import org.reflectrm.tensor.ScratchAllocator;
+import org.reflectrm.tensor.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code reflectrm-j logits}: F32 logits of every position of a token sequence. */
+@Command(name = "logits", mixinStandardHelpOptions = true,
+        description = "Print the F32 logits of every position of a token sequence.")
+final class LogitsCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--tokens", required = true, paramLabel = "IDS", description = "Comma-separated token ids.")
+    String tokens;
+
+    @Option(names = "--json", description = "Print {\"logits\": [[...], ...]}, one row per position.")
+    boolean json;
+
+    @Option(names = "--top", paramLabel = "K", defaultValue = "5",
+            description = "Without --json: show the K best tokens per position (default ${DEFAULT-VALUE}).")
+    int top;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        int[] ids = TokenList.parse(tokens);
+        try (Backend backend = common.backend();
+             Qwen3Model model = common.loadModel();
+             ScratchAllocator scratch = new ScratchAllocator(backend, 64L << 20);
+             KvCache cache = new KvCache(model.config(), backend, ids.length)) {
+            Tensor logits = model.forward(new Ops(backend, scratch), List.of(ids), List.of(cache), true);
+            int vocab = logits.dim(1);
+            float[] all = logits.toFloatArray();
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                writeJson(out, all, ids.length, vocab);
+            } else {
+                for (int p = 0; p < ids.length; p++) {
+                    out.print("position " + p + " (token " + ids[p] + "):");
+                    float[] row = java.util.Arrays.copyOfRange(all, p * vocab, (p + 1) * vocab);
+                    for (int k = 0; k < Math.min(top, vocab); k++) {
+                        int best = Sampler.argmax(row);
+                        out.printf(" %d=%.4f", best, row[best]);
+                        row[best] = Float.NEGATIVE_INFINITY;
+                    }
+                    out.println();
+                }
+            }
+            out.flush();
+        }
+        return 0;
+    }
+
+    private static void writeJson(PrintWriter out, float[] all, int rows, int vocab) throws IOException {
+        try (JsonGenerator g = new JsonFactory().createGenerator(out)) {
+            g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+            g.writeStartObject();
+            g.writeArrayFieldStart("logits");
+            for (int p = 0; p < rows; p++) {
+                g.writeStartArray();
+                for (int v = 0; v < vocab; v++) {
+                    g.writeNumber(all[p * vocab + v]);
+                }
+                g.writeEndArray();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        }
+        out.println();
+    }
+}

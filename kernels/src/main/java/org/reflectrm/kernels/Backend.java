@@ -1,0 +1,88 @@
+package org.reflectrm.kernels;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The compute SPI: every routine the Qwen3 forward (and later its backward) needs, on raw
+ * memory. Implementations: {@code cpu} (Vector API); GPU backends come later behind the same
+ * interface.
+ *
+ * <p>Conventions, for every method:
+ * <ul>
+ *   <li>Activations are F32. Weight operands carry their own {@link DType} (F32, F16 or BF16) and
+ *       are widened inside the kernel, never copied.</li>
+ *   <li>Offsets are in <em>elements</em> of the segment's type, not bytes.</li>
+ *   <li>Matrices are row-major and contiguous: an {@code [r, c]} matrix has leading dimension c.</li>
+ *   <li>Output ranges must not overlap inputs unless a method says it works in place.</li>
+ * </ul>
+ */
+public interface Backend extends AutoCloseable {
+
+    String name();
+
+    /** Worker threads this backend computes with. */
+    int threads();
+
+    /** Allocates {@code bytes} of zeroed memory this backend can compute on, owned by {@code arena}. */
+    MemorySegment allocate(Arena arena, long bytes);
+
+    /**
+     * General matrix product {@code C[m,n] = op(A)[m,k] · op(B)[k,n]}, or {@code C += ...} when
+     * {@code accumulate}. A is F32 and stored {@code [m,k]}, or {@code [k,m]} when {@code transA}.
+     * B has type {@code bType} and is stored {@code [k,n]}, or {@code [n,k]} when {@code transB}.
+     * A linear layer with HF weights {@code W[out,in]} is {@code transB = true}; the backward
+     * passes need the other two layouts.
+     */
+    void matmul(MemorySegment a, long aOff, boolean transA,
+                MemorySegment b, long bOff, DType bType, boolean transB,
+                MemorySegment c, long cOff, int m, int n, int k, boolean accumulate);
+
+    /** {@code out[i, :] = table[ids[i], :]} widened to F32; table is {@code [vocab, dim]}. */
+    void embedding(MemorySegment table, long tableOff, DType tableType, int dim,
+                   int[] ids, MemorySegment out, long outOff);
+
+    /**
+     * RMSNorm over the last dimension, as HF computes it in F32:
+     * {@code y = x / sqrt(mean(x^2) + eps) * w}. {@code x} is {@code [rows, dim]}; per-head q/k
+     * norm is the same call with rows = tokens·heads and dim = head_dim. May run in place.
+     */
+    void rmsNorm(MemorySegment x, long xOff, MemorySegment w, long wOff, DType wType,
+                 MemorySegment y, long yOff, int rows, int dim, float eps);
+
+    /**
+     * Rotate-half RoPE, in place, on {@code x[rows, heads, headDim]}; row r is at position
+     * {@code positions[r]}. Dimension i pairs with i + headDim/2. Angles are computed in F32
+     * exactly as transformers does: {@code pos * (1 / theta^(2i/headDim))}.
+     */
+    void rope(MemorySegment x, long xOff, int rows, int heads, int headDim, int[] positions, float theta);
+
+    /** {@code out = silu(gate) * up} element-wise over n elements. */
+    void swiglu(MemorySegment gate, long gateOff, MemorySegment up, long upOff,
+                MemorySegment out, long outOff, long n);
+
+    /** {@code out = a + b} element-wise; out may alias a or b. */
+    void add(MemorySegment a, long aOff, MemorySegment b, long bOff, MemorySegment out, long outOff, long n);
+
+    /** {@code out = a * s} element-wise; out may alias a. */
+    void scale(MemorySegment a, long aOff, float s, MemorySegment out, long outOff, long n);
+
+    /** Row-wise softmax, in place, on {@code x[rows, cols]}. */
+    void softmax(MemorySegment x, long xOff, int rows, int cols);
+
+    /**
+     * Causal grouped-query attention for one sequence against its KV cache.
+     * {@code q[tokens, heads, headDim]}; caches {@code [capacity, kvHeads, headDim]} already
+     * holding positions {@code 0 .. startPos + tokens - 1}; token t (position startPos + t)
+     * attends to cache positions {@code 0 .. startPos + t}. Query head h reads KV head
+     * {@code h / (heads / kvHeads)}. Writes {@code out[tokens, heads, headDim]}.
+     */
+    void attention(MemorySegment q, long qOff, MemorySegment kCache, long kOff, MemorySegment vCache, long vOff,
+                   MemorySegment out, long outOff, AttentionShape shape);
+
+    /** Copies n F32 elements. */
+    void copy(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, long n);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,49 @@
+package org.reflectrm.kernels;
+
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Element types, named exactly as safetensors headers spell them. Only F32, F16 and BF16 are
+ * computed with; the others exist so a reader can name what it found instead of failing on it.
+ */
+public enum DType {
+    BOOL(1), U8(1), I8(1), I16(2), U16(2), F16(2), BF16(2), I32(4), U32(4), F32(4),
+    F64(8), I64(8), U64(8), F8_E5M2(1), F8_E4M3(1);
+
+    private final int byteSize;
+
+    DType(int byteSize) {
+        this.byteSize = byteSize;
+    }
+
+    public int byteSize() {
+        return byteSize;
+    }
+
+    /** True for the types the kernels read weights in: F32, F16 and BF16. */
+    public boolean isComputeType() {
+        return this == F32 || this == F16 || this == BF16;
+    }
+
+    /** The type for a safetensors dtype string, or empty when the string names no known type. */
+    public static Optional<DType> fromSafetensors(String name) {
+        for (DType t : values()) {
+            if (t.name().equals(name)) {
+                return Optional.of(t);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Parses a user-facing dtype flag such as {@code bf16} or {@code float32}. */
+    public static DType fromFlag(String flag) {
+        return switch (flag.toLowerCase(Locale.ROOT)) {
+            case "f32", "fp32", "float32" -> F32;
+            case "f16", "fp16", "float16", "half" -> F16;
+            case "bf16", "bfloat16" -> BF16;
+            default -> throw new IllegalArgumentException(
+                    "unknown dtype '" + flag + "': expected f32, f16 or bf16");
+        };
+    }
+}

@@ -1,0 +1,102 @@
+package org.reflectrm.kernels.cpu;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.reflectrm.kernels.AttentionShape;
+import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.DType;
+
+/** The CPU backend: Vector API kernels on a fixed team of threads. */
+public final class CpuBackend implements Backend {
+    private final Parallel parallel;
+    private final CpuMatmul matmul;
+    private final CpuElementwise elementwise;
+    private final CpuAttention attention;
+
+    /** A backend on all available cores. */
+    public CpuBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    public CpuBackend(int threads) {
+        this.parallel = new Parallel(threads);
+        this.matmul = new CpuMatmul(parallel);
+        this.elementwise = new CpuElementwise(parallel);
+        this.attention = new CpuAttention(parallel);
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public int threads() {
+        return parallel.threads();
+    }
+
+    @Override
+    public MemorySegment allocate(Arena arena, long bytes) {
+        return arena.allocate(bytes, 64);
+    }
+
+    @Override
+    public void matmul(MemorySegment a, long aOff, boolean transA, MemorySegment b, long bOff, DType bType,
+                       boolean transB, MemorySegment c, long cOff, int m, int n, int k, boolean accumulate) {
+        matmul.matmul(a, aOff, transA, b, bOff, bType, transB, c, cOff, m, n, k, accumulate);
+    }
+
+    @Override
+    public void embedding(MemorySegment table, long tableOff, DType tableType, int dim, int[] ids,
+                          MemorySegment out, long outOff) {
+        elementwise.embedding(table, tableOff, tableType, dim, ids, out, outOff);
+    }
+
+    @Override
+    public void rmsNorm(MemorySegment x, long xOff, MemorySegment w, long wOff, DType wType,
+                        MemorySegment y, long yOff, int rows, int dim, float eps) {
+        elementwise.rmsNorm(x, xOff, w, wOff, wType, y, yOff, rows, dim, eps);
+    }
+
+    @Override
+    public void rope(MemorySegment x, long xOff, int rows, int heads, int headDim, int[] positions, float theta) {
+        elementwise.rope(x, xOff, rows, heads, headDim, positions, theta);
+    }
+
+    @Override
+    public void swiglu(MemorySegment gate, long gateOff, MemorySegment up, long upOff,
+                       MemorySegment out, long outOff, long n) {
+        elementwise.swiglu(gate, gateOff, up, upOff, out, outOff, n);
+    }
+
+    @Override
+    public void add(MemorySegment a, long aOff, MemorySegment b, long bOff, MemorySegment out, long outOff, long n) {
+        elementwise.add(a, aOff, b, bOff, out, outOff, n);
+    }
+
+    @Override
+    public void scale(MemorySegment a, long aOff, float s, MemorySegment out, long outOff, long n) {
+        elementwise.scale(a, aOff, s, out, outOff, n);
+    }
+
+    @Override
+    public void softmax(MemorySegment x, long xOff, int rows, int cols) {
+        elementwise.softmax(x, xOff, rows, cols);
+    }
+
+    @Override
+    public void attention(MemorySegment q, long qOff, MemorySegment kCache, long kOff, MemorySegment vCache,
+                          long vOff, MemorySegment out, long outOff, AttentionShape shape) {
+        attention.attention(q, qOff, kCache, kOff, vCache, vOff, out, outOff, shape);
+    }
+
+    @Override
+    public void copy(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, long n) {
+        MemorySegment.copy(src, srcOff * 4, dst, dstOff * 4, n * 4);
+    }
+
+    @Override
+    public void close() {
+        parallel.close();
+    }
+}

@@ -1,0 +1,188 @@
+package org.reflectrm.kernels.cpu;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import org.reflectrm.kernels.DType;
+
+import static org.reflectrm.kernels.cpu.Lanes.L;
+
+/** Row-wise and element-wise kernels: embedding, RMSNorm, RoPE, SwiGLU, add, scale, softmax. */
+final class CpuElementwise {
+    /** Below this many elements a loop is not worth handing to other threads. */
+    private static final int PARALLEL_MIN = 1 << 15;
+
+    private final Parallel parallel;
+
+    CpuElementwise(Parallel parallel) {
+        this.parallel = parallel;
+    }
+
+    void embedding(MemorySegment table, long tableOff, DType type, int dim, int[] ids, MemorySegment out, long outOff) {
+        Lanes.requireCompute(type);
+        for (int r = 0; r < ids.length; r++) {
+            long src = tableOff + (long) ids[r] * dim;
+            long dst = outOff + (long) r * dim;
+            int bound = dim - dim % L;
+            int j = 0;
+            for (; j < bound; j += L) {
+                Lanes.store(Lanes.load(type, table, src + j), out, dst + j);
+            }
+            for (; j < dim; j++) {
+                Lanes.setF(out, dst + j, Lanes.scalar(type, table, src + j));
+            }
+        }
+    }
+
+    void rmsNorm(MemorySegment x, long xOff, MemorySegment w, long wOff, DType wType,
+                 MemorySegment y, long yOff, int rows, int dim, float eps) {
+        Lanes.requireCompute(wType);
+        rowsInParallel(rows, dim, r -> {
+            long xr = xOff + (long) r * dim;
+            long yr = yOff + (long) r * dim;
+            int bound = dim - dim % L;
+            FloatVector acc = FloatVector.zero(Lanes.F);
+            int j = 0;
+            for (; j < bound; j += L) {
+                FloatVector v = Lanes.f32(x, xr + j);
+                acc = v.fma(v, acc);
+            }
+            float ss = acc.reduceLanes(VectorOperators.ADD);
+            for (; j < dim; j++) {
+                float v = Lanes.getF(x, xr + j);
+                ss += v * v;
+            }
+            // transformers: x * rsqrt(mean(x^2) + eps), then times the weight, all in F32.
+            float inv = (float) (1.0 / Math.sqrt(ss / dim + eps));
+            for (j = 0; j < bound; j += L) {
+                FloatVector v = Lanes.f32(x, xr + j).mul(inv);
+                Lanes.store(v.mul(Lanes.load(wType, w, wOff + j)), y, yr + j);
+            }
+            for (; j < dim; j++) {
+                Lanes.setF(y, yr + j, (Lanes.getF(x, xr + j) * inv) * Lanes.scalar(wType, w, wOff + j));
+            }
+        });
+    }
+
+    void rope(MemorySegment x, long xOff, int rows, int heads, int headDim, int[] positions, float theta) {
+        if (headDim % 2 != 0) {
+            throw new IllegalArgumentException("RoPE needs an even head_dim, got " + headDim);
+        }
+        int half = headDim / 2;
+        float[] invFreq = new float[half];
+        for (int i = 0; i < half; i++) {
+            // As transformers: exponent (2i)/dim in F32, power in F32, reciprocal in F32.
+            float exponent = (float) (2 * i) / headDim;
+            invFreq[i] = 1.0f / (float) Math.pow(theta, exponent);
+        }
+        rowsInParallel(rows, heads * headDim, r -> {
+            float pos = positions[r];
+            float[] cos = new float[half];
+            float[] sin = new float[half];
+            for (int i = 0; i < half; i++) {
+                float angle = pos * invFreq[i];
+                cos[i] = (float) Math.cos(angle);
+                sin[i] = (float) Math.sin(angle);
+            }
+            for (int h = 0; h < heads; h++) {
+                long base = xOff + ((long) r * heads + h) * headDim;
+                for (int i = 0; i < half; i++) {
+                    float x1 = Lanes.getF(x, base + i);
+                    float x2 = Lanes.getF(x, base + i + half);
+                    Lanes.setF(x, base + i, x1 * cos[i] - x2 * sin[i]);
+                    Lanes.setF(x, base + i + half, x2 * cos[i] + x1 * sin[i]);
+                }
+            }
+        });
+    }
+
+    void swiglu(MemorySegment gate, long gOff, MemorySegment up, long uOff, MemorySegment out, long oOff, long n) {
+        chunksInParallel(n, (from, to) -> {
+            long j = from;
+            long bound = from + (to - from) / L * L;
+            for (; j < bound; j += L) {
+                FloatVector g = Lanes.f32(gate, gOff + j);
+                FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
+                Lanes.store(silu.mul(Lanes.f32(up, uOff + j)), out, oOff + j);
+            }
+            for (; j < to; j++) {
+                float g = Lanes.getF(gate, gOff + j);
+                Lanes.setF(out, oOff + j, (float) (g / (1.0 + Math.exp(-g))) * Lanes.getF(up, uOff + j));
+            }
+        });
+    }
+
+    void add(MemorySegment a, long aOff, MemorySegment b, long bOff, MemorySegment out, long oOff, long n) {
+        chunksInParallel(n, (from, to) -> {
+            long j = from;
+            long bound = from + (to - from) / L * L;
+            for (; j < bound; j += L) {
+                Lanes.store(Lanes.f32(a, aOff + j).add(Lanes.f32(b, bOff + j)), out, oOff + j);
+            }
+            for (; j < to; j++) {
+                Lanes.setF(out, oOff + j, Lanes.getF(a, aOff + j) + Lanes.getF(b, bOff + j));
+            }
+        });
+    }
+
+    void scale(MemorySegment a, long aOff, float s, MemorySegment out, long oOff, long n) {
+        chunksInParallel(n, (from, to) -> {
+            long j = from;
+            long bound = from + (to - from) / L * L;
+            for (; j < bound; j += L) {
+                Lanes.store(Lanes.f32(a, aOff + j).mul(s), out, oOff + j);
+            }
+            for (; j < to; j++) {
+                Lanes.setF(out, oOff + j, Lanes.getF(a, aOff + j) * s);
+            }
+        });
+    }
+
+    void softmax(MemorySegment x, long xOff, int rows, int cols) {
+        rowsInParallel(rows, cols, r -> softmaxRow(x, xOff + (long) r * cols, cols));
+    }
+
+    /** Numerically stable softmax of one row in place. */
+    static void softmaxRow(MemorySegment x, long off, int cols) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < cols; j++) {
+            max = Math.max(max, Lanes.getF(x, off + j));
+        }
+        float sum = 0f;
+        for (int j = 0; j < cols; j++) {
+            float e = (float) Math.exp(Lanes.getF(x, off + j) - max);
+            Lanes.setF(x, off + j, e);
+            sum += e;
+        }
+        float inv = 1f / sum;
+        for (int j = 0; j < cols; j++) {
+            Lanes.setF(x, off + j, Lanes.getF(x, off + j) * inv);
+        }
+    }
+
+    private void rowsInParallel(int rows, int rowWork, java.util.function.IntConsumer body) {
+        if ((long) rows * rowWork < PARALLEL_MIN) {
+            for (int r = 0; r < rows; r++) {
+                body.accept(r);
+            }
+        } else {
+            parallel.forRange(rows, 1, (from, to) -> {
+                for (int r = from; r < to; r++) {
+                    body.accept(r);
+                }
+            });
+        }
+    }
+
+    private interface LongRange {
+        void run(long from, long to);
+    }
+
+    private void chunksInParallel(long n, LongRange body) {
+        if (n < PARALLEL_MIN || n > Integer.MAX_VALUE) {
+            body.run(0, n);
+            return;
+        }
+        parallel.forRange((int) n, L, (from, to) -> body.run(from, to));
+    }
+}

@@ -1,0 +1,132 @@
+package org.reflectrm.model.generate;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.reflectrm.kernels.Backend;
+import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.qwen3.KvCache;
+import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.tensor.Ops;
+import org.reflectrm.tensor.ScratchAllocator;
+import org.reflectrm.tensor.Tensor;
+
+/**
+ * Batched autoregressive generation: one prefill forward over all prompts, then one decode
+ * forward per step over the sequences still running. Activations live in a scratch allocator
+ * that is reset after every step, so steady decoding allocates nothing.
+ */
+public final class Generator {
+    private static final long SCRATCH_CHUNK = 64L << 20;
+    private static final long SEED_STRIDE = 0x9E3779B97F4A7C15L;
+
+    private final Qwen3Model model;
+    private final Backend backend;
+
+    public Generator(Qwen3Model model, Backend backend) {
+        this.model = model;
+        this.backend = backend;
+    }
+
+    /** Output of one sequence. {@code finishReason} is "stop" (a stop token) or "length". */
+    public record Result(int[] tokens, double[] logprobs, String finishReason) {
+    }
+
+    /** Timings of the last {@link #generate} call, in nanoseconds, and the tokens they cover. */
+    public record Timing(long prefillNanos, int prefillTokens, long decodeNanos, int decodeSteps, int decodeTokens) {
+    }
+
+    private Timing lastTiming;
+
+    public Timing lastTiming() {
+        return lastTiming;
+    }
+
+    public List<Result> generate(List<int[]> prompts, GenerationConfig config) {
+        int batch = prompts.size();
+        int maxPrompt = 0;
+        int prefillTokens = 0;
+        for (int i = 0; i < batch; i++) {
+            if (prompts.get(i).length == 0) {
+                throw new BadInputException("prompt " + i + " is empty: generation needs at least one token");
+            }
+            maxPrompt = Math.max(maxPrompt, prompts.get(i).length);
+            prefillTokens += prompts.get(i).length;
+        }
+        int capacity = maxPrompt + config.maxNewTokens();
+        if (capacity > model.config().maxPositionEmbeddings()) {
+            throw new BadInputException("prompt of " + maxPrompt + " tokens plus " + config.maxNewTokens()
+                    + " new tokens exceeds max_position_embeddings " + model.config().maxPositionEmbeddings());
+        }
+        Sampler sampler = new Sampler(config.sampling());
+        List<KvCache> caches = new ArrayList<>();
+        List<List<Integer>> outTokens = new ArrayList<>();
+        List<List<Double>> outLogprobs = new ArrayList<>();
+        String[] finish = new String[batch];
+        SplittableRandom[] random = new SplittableRandom[batch];
+        try (ScratchAllocator scratch = new ScratchAllocator(backend, SCRATCH_CHUNK)) {
+            for (int i = 0; i < batch; i++) {
+                caches.add(new KvCache(model.config(), backend, capacity));
+                outTokens.add(new ArrayList<>());
+                outLogprobs.add(new ArrayList<>());
+                random[i] = new SplittableRandom(config.seed() + i * SEED_STRIDE);
+            }
+            Ops ops = new Ops(backend, scratch);
+            List<Integer> active = new ArrayList<>();
+            List<int[]> next = new ArrayList<>();
+            for (int i = 0; i < batch; i++) {
+                active.add(i);
+                next.add(prompts.get(i));
+            }
+            long t0 = System.nanoTime();
+            long prefillNanos = 0;
+            int steps = 0;
+            int decodeTokens = 0;
+            boolean prefill = true;
+            while (!active.isEmpty() && config.maxNewTokens() > 0) {
+                List<KvCache> activeCaches = active.stream().map(caches::get).toList();
+                Tensor logits = model.forward(ops, next, activeCaches, false);
+                int vocab = logits.dim(1);
+                float[] all = logits.toFloatArray();
+                scratch.reset();
+                List<Integer> stillActive = new ArrayList<>();
+                List<int[]> nextTokens = new ArrayList<>();
+                for (int r = 0; r < active.size(); r++) {
+                    int seq = active.get(r);
+                    float[] row = java.util.Arrays.copyOfRange(all, r * vocab, (r + 1) * vocab);
+                    Sampler.Choice choice = sampler.choose(row, random[seq]);
+                    outTokens.get(seq).add(choice.token());
+                    outLogprobs.get(seq).add(choice.logprob());
+                    if (config.stopTokens().contains(choice.token())) {
+                        finish[seq] = "stop";
+                    } else if (outTokens.get(seq).size() >= config.maxNewTokens()) {
+                        finish[seq] = "length";
+                    } else {
+                        stillActive.add(seq);
+                        nextTokens.add(new int[] {choice.token()});
+                    }
+                }
+                if (prefill) {
+                    prefillNanos = System.nanoTime() - t0;
+                    prefill = false;
+                } else {
+                    steps++;
+                    decodeTokens += active.size();
+                }
+                active = stillActive;
+                next = nextTokens;
+            }
+            long decodeNanos = System.nanoTime() - t0 - prefillNanos;
+            lastTiming = new Timing(prefillNanos, prefillTokens, decodeNanos, steps, decodeTokens);
+        } finally {
+            caches.forEach(KvCache::close);
+        }
+        List<Result> results = new ArrayList<>();
+        for (int i = 0; i < batch; i++) {
+            int[] tokens = outTokens.get(i).stream().mapToInt(Integer::intValue).toArray();
+            double[] lp = outLogprobs.get(i).stream().mapToDouble(Double::doubleValue).toArray();
+            results.add(new Result(tokens, lp, finish[i] == null ? "length" : finish[i]));
+        }
+        return results;
+    }
+}

@@ -1,0 +1,179 @@
+package org.reflectrm.model.generate;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/** Picks the next token from one row of logits and reports its log-probability. */
+public final class Sampler {
+    private final SamplingParams params;
+
+    public Sampler(SamplingParams params) {
+        this.params = params;
+    }
+
+    /** A chosen token and its log-probability under the model's unmodified distribution. */
+    public record Choice(int token, double logprob) {
+    }
+
+    public Choice choose(float[] logits, SplittableRandom random) {
+        int token = params.greedy() ? argmax(logits) : draw(logits, random);
+        return new Choice(token, logSoftmaxAt(logits, token));
+    }
+
+    /** First index of the maximum, like torch.argmax. */
+    public static int argmax(float[] logits) {
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) {
+            if (logits[i] > logits[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** {@code log softmax(logits)[token]}, computed in double. */
+    public static double logSoftmaxAt(float[] logits, int token) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        for (float v : logits) {
+            sum += Math.exp(v - max);
+        }
+        return logits[token] - max - Math.log(sum);
+    }
+
+    private int draw(float[] logits, SplittableRandom random) {
+        double t = params.temperature();
+        int[] order = candidates(logits);
+        int keep = order.length;
+        double[] probs = softmaxOfFirst(logits, order, keep, t);
+        if (params.topP() < 1.0) {
+            // Keep the smallest head whose mass reaches top_p (at least one token): transformers
+            // drops a token when the mass of everything less likely is <= 1 - top_p.
+            double tail = 0;
+            int cut = keep;
+            for (int i = keep - 1; i > 0; i--) {
+                if (tail + probs[i] <= 1.0 - params.topP()) {
+                    tail += probs[i];
+                    cut = i;
+                } else {
+                    break;
+                }
+            }
+            if (cut < keep) {
+                keep = cut;
+                probs = softmaxOfFirst(logits, order, keep, t);
+            }
+        }
+        if (params.minP() > 0) {
+            double top = 0;
+            for (int i = 0; i < keep; i++) {
+                top = Math.max(top, probs[i]);
+            }
+            double threshold = params.minP() * top;
+            int kept = 0;
+            for (int i = 0; i < keep; i++) {
+                if (probs[i] >= threshold) {
+                    order[kept++] = order[i];
+                }
+            }
+            if (kept < keep) {
+                keep = kept;
+                probs = softmaxOfFirst(logits, order, keep, t);
+            }
+        }
+        double u = random.nextDouble();
+        double cumulative = 0;
+        for (int i = 0; i < keep; i++) {
+            cumulative += probs[i];
+            if (u < cumulative) {
+                return order[i];
+            }
+        }
+        return order[keep - 1];
+    }
+
+    /**
+     * The tokens that survive top-k, best first (ties: lower id first), including every token
+     * that ties the k-th score, as transformers keeps them. Without top-k all tokens survive; they
+     * are sorted only when top-p needs the order.
+     */
+    private int[] candidates(float[] logits) {
+        int n = logits.length;
+        int k = params.topK();
+        if (k > 0 && k < n) {
+            float kth = kthLargest(logits, k);
+            int count = 0;
+            for (float v : logits) {
+                if (v >= kth) {
+                    count++;
+                }
+            }
+            int[] ids = new int[count];
+            for (int i = 0, j = 0; i < n; i++) {
+                if (logits[i] >= kth) {
+                    ids[j++] = i;
+                }
+            }
+            return sortDescending(logits, ids);
+        }
+        int[] all = new int[n];
+        for (int i = 0; i < n; i++) {
+            all[i] = i;
+        }
+        return params.topP() < 1.0 ? sortDescending(logits, all) : all;
+    }
+
+    /** The k-th largest value, by insertion into a small sorted window (k is small in practice). */
+    private static float kthLargest(float[] logits, int k) {
+        float[] top = new float[k];
+        Arrays.fill(top, Float.NEGATIVE_INFINITY);
+        for (float v : logits) {
+            if (v > top[k - 1]) {
+                int i = k - 1;
+                while (i > 0 && top[i - 1] < v) {
+                    top[i] = top[i - 1];
+                    i--;
+                }
+                top[i] = v;
+            }
+        }
+        return top[k - 1];
+    }
+
+    /** Sorts ids by logit, highest first, lower id first on ties, via packed primitive keys. */
+    private static int[] sortDescending(float[] logits, int[] ids) {
+        long[] keys = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            int bits = Float.floatToIntBits(logits[ids[i]]);
+            int ascending = bits ^ ((bits >> 31) & 0x7fffffff);
+            keys[i] = ((long) ~ascending << 32) | ids[i];
+        }
+        Arrays.sort(keys);
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = (int) keys[i];
+        }
+        return out;
+    }
+
+    /** Softmax of {@code logits / t} over the first {@code keep} candidates. */
+    private static double[] softmaxOfFirst(float[] logits, int[] order, int keep, double t) {
+        double[] p = new double[keep];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < keep; i++) {
+            max = Math.max(max, logits[order[i]] / t);
+        }
+        double sum = 0;
+        for (int i = 0; i < keep; i++) {
+            p[i] = Math.exp(logits[order[i]] / t - max);
+            sum += p[i];
+        }
+        for (int i = 0; i < keep; i++) {
+            p[i] /= sum;
+        }
+        return p;
+    }
+}

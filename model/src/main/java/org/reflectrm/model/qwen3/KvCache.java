@@ -1,0 +1,65 @@
+package org.reflectrm.model.qwen3;
+
+import java.lang.foreign.Arena;
+import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.DType;
+import org.reflectrm.tensor.Tensor;
+
+/**
+ * The keys (after q/k-norm and RoPE) and values of one sequence, per layer, as F32
+ * {@code [capacity, kvHeads, headDim]}. {@link #length()} positions are filled.
+ */
+public final class KvCache implements AutoCloseable {
+    private final Arena arena = Arena.ofShared();
+    private final Tensor[] keys;
+    private final Tensor[] values;
+    private final int capacity;
+    private int length;
+
+    public KvCache(Qwen3Config config, Backend backend, int capacity) {
+        this.capacity = capacity;
+        int layers = config.numHiddenLayers();
+        this.keys = new Tensor[layers];
+        this.values = new Tensor[layers];
+        long bytes = (long) capacity * config.kvDim() * 4;
+        for (int i = 0; i < layers; i++) {
+            keys[i] = new Tensor(backend.allocate(arena, bytes), 0, DType.F32, capacity, config.numKeyValueHeads(), config.headDim());
+            values[i] = new Tensor(backend.allocate(arena, bytes), 0, DType.F32, capacity, config.numKeyValueHeads(), config.headDim());
+        }
+    }
+
+    public Tensor keys(int layer) {
+        return keys[layer];
+    }
+
+    public Tensor values(int layer) {
+        return values[layer];
+    }
+
+    /** Positions already cached. */
+    public int length() {
+        return length;
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Marks {@code n} more positions as filled, after every layer has written them. */
+    void advance(int n) {
+        if (length + n > capacity) {
+            throw new IllegalStateException("KV cache overflow: " + (length + n) + " > " + capacity);
+        }
+        length += n;
+    }
+
+    /** Bytes held. */
+    public long byteSize() {
+        return 2L * keys.length * keys[0].numel() * 4;
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

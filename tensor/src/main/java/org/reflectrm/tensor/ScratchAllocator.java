@@ -1,0 +1,65 @@
+package org.reflectrm.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import org.reflectrm.kernels.Backend;
+
+/**
+ * A bump allocator for short-lived activations: one forward step allocates freely, then
+ * {@link #reset()} makes all of it reusable at once. Memory comes in chunks from the backend and
+ * is kept across resets, so a steady decode loop allocates nothing after its first step.
+ * Tensors handed out before a reset must not be used after it.
+ */
+public final class ScratchAllocator implements Allocator, AutoCloseable {
+    private static final long ALIGN = 64;
+
+    private final Backend backend;
+    private final Arena arena = Arena.ofShared();
+    private final long chunkBytes;
+    private final List<MemorySegment> chunks = new ArrayList<>();
+    private int chunk;
+    private long used;
+
+    public ScratchAllocator(Backend backend, long chunkBytes) {
+        this.backend = backend;
+        this.chunkBytes = chunkBytes;
+    }
+
+    @Override
+    public MemorySegment allocate(long bytes) {
+        long size = (bytes + ALIGN - 1) / ALIGN * ALIGN;
+        while (chunk < chunks.size()) {
+            MemorySegment current = chunks.get(chunk);
+            if (used + size <= current.byteSize()) {
+                MemorySegment slice = current.asSlice(used, bytes);
+                used += size;
+                return slice;
+            }
+            chunk++;
+            used = 0;
+        }
+        MemorySegment fresh = backend.allocate(arena, Math.max(chunkBytes, size));
+        chunks.add(fresh);
+        chunk = chunks.size() - 1;
+        used = size;
+        return fresh.asSlice(0, bytes);
+    }
+
+    /** Makes all memory reusable; every tensor allocated so far becomes invalid. */
+    public void reset() {
+        chunk = 0;
+        used = 0;
+    }
+
+    /** Bytes held from the backend. */
+    public long capacity() {
+        return chunks.stream().mapToLong(MemorySegment::byteSize).sum();
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,130 @@
+package org.reflectrm.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import org.reflectrm.kernels.DType;
+
+/**
+ * A dense, row-major view of memory: a segment, an element offset into it, a shape and a dtype.
+ * The memory may be heap, off-heap or a memory-mapped checkpoint; the tensor never owns it (the
+ * arena that allocated it does). Views ({@link #rows}, {@link #reshape}) share memory.
+ *
+ * <p>Autograd (the backprop issue) attaches a gradient and the op that produced the tensor; in
+ * no-grad mode those stay null, so inference pays nothing for them.
+ */
+public final class Tensor {
+    private final MemorySegment segment;
+    private final long offset;
+    private final int[] shape;
+    private final DType dtype;
+
+    public Tensor(MemorySegment segment, long offset, DType dtype, int... shape) {
+        this.segment = segment;
+        this.offset = offset;
+        this.dtype = dtype;
+        this.shape = shape.clone();
+        long needed = (offset + numel()) * dtype.byteSize();
+        if (offset < 0 || needed > segment.byteSize()) {
+            throw new IllegalArgumentException("tensor " + Arrays.toString(shape) + " " + dtype + " at element "
+                    + offset + " does not fit in a segment of " + segment.byteSize() + " bytes");
+        }
+    }
+
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    /** Offset of the first element, in elements of {@link #dtype()}. */
+    public long offset() {
+        return offset;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public int[] shape() {
+        return shape.clone();
+    }
+
+    public int rank() {
+        return shape.length;
+    }
+
+    public int dim(int axis) {
+        return shape[axis < 0 ? shape.length + axis : axis];
+    }
+
+    public long numel() {
+        long n = 1;
+        for (int s : shape) {
+            n *= s;
+        }
+        return n;
+    }
+
+    /** Number of rows when viewed as a matrix {@code [numel / lastDim, lastDim]}. */
+    public int rows() {
+        return shape.length == 0 ? 1 : (int) (numel() / shape[shape.length - 1]);
+    }
+
+    /** A view with another shape of the same element count. */
+    public Tensor reshape(int... newShape) {
+        long n = 1;
+        for (int s : newShape) {
+            n *= s;
+        }
+        if (n != numel()) {
+            throw new IllegalArgumentException("cannot reshape " + Arrays.toString(shape) + " to " + Arrays.toString(newShape));
+        }
+        return new Tensor(segment, offset, dtype, newShape);
+    }
+
+    /** Rows {@code [from, to)} along the first axis, as a view. */
+    public Tensor rows(int from, int to) {
+        if (from < 0 || to > shape[0] || from > to) {
+            throw new IndexOutOfBoundsException("rows [" + from + ", " + to + ") of " + Arrays.toString(shape));
+        }
+        long rowSize = numel() / Math.max(1, shape[0]);
+        int[] s = shape.clone();
+        s[0] = to - from;
+        return new Tensor(segment, offset + from * rowSize, dtype, s);
+    }
+
+    /** Element {@code i} of the flattened tensor, widened to float. */
+    public float getFloat(long i) {
+        long at = offset + i;
+        return switch (dtype) {
+            case F32 -> segment.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, at);
+            case BF16 -> Float.intBitsToFloat((segment.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, at) & 0xffff) << 16);
+            case F16 -> Float.float16ToFloat(segment.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, at));
+            default -> throw new UnsupportedOperationException("getFloat on " + dtype);
+        };
+    }
+
+    public void setFloat(long i, float v) {
+        if (dtype != DType.F32) {
+            throw new UnsupportedOperationException("setFloat on " + dtype);
+        }
+        segment.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, offset + i, v);
+    }
+
+    /** Copies the whole tensor to a new float array (for tests, logits and small outputs). */
+    public float[] toFloatArray() {
+        float[] out = new float[Math.toIntExact(numel())];
+        if (dtype == DType.F32) {
+            MemorySegment.copy(segment, ValueLayout.JAVA_FLOAT_UNALIGNED, offset * 4, out, 0, out.length);
+        } else {
+            for (int i = 0; i < out.length; i++) {
+                out[i] = getFloat(i);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return "Tensor" + Arrays.toString(shape) + " " + dtype;
+    }
+}
