@@ -35,11 +35,6 @@ public final class Main {
                 err.println("reflectrm-j: error: " + e.getMessage());
                 return EXIT_BAD_INPUT;
             }
-            if (e instanceof OutOfMemoryError) {
-                err.println("reflectrm-j: out of memory: " + e.getMessage()
-                        + " (raise the heap with JAVA_OPTS=-Xmx... or use a smaller batch)");
-                return EXIT_FAILURE;
-            }
             err.println("reflectrm-j: failed: " + e + (verbose ? "" : " (run with --verbose for the stack trace)"));
             return EXIT_FAILURE;
         });

@@ -18,47 +18,52 @@ final class CpuMatmul {
     private static final int ROWS_A = 4;
     private static final int ROWS_W = 4;
 
+    /** Below this many rows a linear layer is computed as dot products, without packing. */
+    static final int DOT_MAX_M = 32;
+    /** Below this many rows a [k, n] B is streamed row by row, without packing. */
+    static final int AXPY_MAX_M = 4;
+
     private final Parallel parallel;
+    private final PackedGemm packed;
 
     CpuMatmul(Parallel parallel) {
+        this(parallel, PackedGemm.DEFAULT);
+    }
+
+    CpuMatmul(Parallel parallel, PackedGemm.Blocking blocking) {
         this.parallel = parallel;
+        this.packed = new PackedGemm(parallel, blocking);
     }
 
     void matmul(MemorySegment a, long aOff, boolean transA,
                 MemorySegment b, long bOff, DType bType, boolean transB,
                 MemorySegment c, long cOff, int m, int n, int k, boolean accumulate) {
         Lanes.requireCompute(bType);
-        if (m == 0 || n == 0) {
+        if (m <= 0 || n <= 0) {
             return;
         }
-        if (!transA && transB) {
-            parallel.forRange(n, ROWS_W, (from, to) -> linearRange(a, aOff, b, bOff, bType, c, cOff, m, n, k, from, to, accumulate));
-        } else if (!transA) {
-            parallel.forRange(m, 1, (from, to) -> {
-                for (int i = from; i < to; i++) {
-                    axpyRows(a, aOff + (long) i * k, 1, b, bOff, bType, c, cOff + (long) i * n, n, k, accumulate);
+        if (k <= 0) {
+            // An empty sum: C = 0, or C unchanged when accumulating.
+            if (!accumulate) {
+                for (int i = 0; i < m; i++) {
+                    c.asSlice((cOff + (long) i * n) * 4, (long) n * 4).fill((byte) 0);
                 }
-            });
-        } else if (!transB) {
-            // op(A)[i, kk] = A[kk, i]: row i of C gathers column i of A.
+            }
+            return;
+        }
+        if (!transA && transB && m < DOT_MAX_M) {
+            parallel.forRange(n, ROWS_W, (from, to) -> linearRange(a, aOff, b, bOff, bType, c, cOff, m, n, k, from, to, accumulate));
+        } else if (!transB && m < AXPY_MAX_M) {
+            // op(A)[i, kk] is A[i, kk] (stride 1) or A[kk, i] (stride m).
+            long aStride = transA ? m : 1;
             parallel.forRange(m, 1, (from, to) -> {
                 for (int i = from; i < to; i++) {
-                    axpyRows(a, aOff + i, m, b, bOff, bType, c, cOff + (long) i * n, n, k, accumulate);
+                    long aRow = transA ? aOff + i : aOff + (long) i * k;
+                    axpyRows(a, aRow, aStride, b, bOff, bType, c, cOff + (long) i * n, n, k, accumulate);
                 }
             });
         } else {
-            parallel.forRange(m, 1, (from, to) -> {
-                for (int i = from; i < to; i++) {
-                    for (int j = 0; j < n; j++) {
-                        float sum = 0f;
-                        for (int kk = 0; kk < k; kk++) {
-                            sum += Lanes.getF(a, aOff + (long) kk * m + i) * Lanes.scalar(bType, b, bOff + (long) j * k + kk);
-                        }
-                        long ci = cOff + (long) i * n + j;
-                        Lanes.setF(c, ci, accumulate ? Lanes.getF(c, ci) + sum : sum);
-                    }
-                }
-            });
+            packed.run(new Gemm(a, aOff, transA, b, bOff, bType, transB, c, cOff, m, n, k, accumulate));
         }
     }
 

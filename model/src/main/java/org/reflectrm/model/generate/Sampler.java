@@ -44,23 +44,27 @@ public final class Sampler {
         return logits[token] - max - Math.log(sum);
     }
 
-    private int draw(float[] logits, SplittableRandom random) {
+    /** The tokens a sampling step can pick and their probabilities (which sum to 1). */
+    public record Distribution(int[] tokens, double[] probs) {
+    }
+
+    /**
+     * The distribution a sampling step draws from: temperature, then top-k, top-p and min-p, as
+     * transformers' warpers apply them.
+     */
+    public Distribution distribution(float[] logits) {
         double t = params.temperature();
         int[] order = candidates(logits);
         int keep = order.length;
         double[] probs = softmaxOfFirst(logits, order, keep, t);
         if (params.topP() < 1.0) {
             // Keep the smallest head whose mass reaches top_p (at least one token): transformers
-            // drops a token when the mass of everything less likely is <= 1 - top_p.
+            // drops a token when the mass of it and everything less likely is <= 1 - top_p.
             double tail = 0;
             int cut = keep;
-            for (int i = keep - 1; i > 0; i--) {
-                if (tail + probs[i] <= 1.0 - params.topP()) {
-                    tail += probs[i];
-                    cut = i;
-                } else {
-                    break;
-                }
+            for (int i = keep - 1; i > 0 && tail + probs[i] <= 1.0 - params.topP(); i--) {
+                tail += probs[i];
+                cut = i;
             }
             if (cut < keep) {
                 keep = cut;
@@ -84,19 +88,24 @@ public final class Sampler {
                 probs = softmaxOfFirst(logits, order, keep, t);
             }
         }
+        return new Distribution(Arrays.copyOf(order, keep), probs);
+    }
+
+    private int draw(float[] logits, SplittableRandom random) {
+        Distribution d = distribution(logits);
         double u = random.nextDouble();
         double cumulative = 0;
-        for (int i = 0; i < keep; i++) {
-            cumulative += probs[i];
+        for (int i = 0; i < d.tokens().length; i++) {
+            cumulative += d.probs()[i];
             if (u < cumulative) {
-                return order[i];
+                return d.tokens()[i];
             }
         }
-        return order[keep - 1];
+        return d.tokens()[d.tokens().length - 1];
     }
 
     /**
-     * The tokens that survive top-k, best first (ties: lower id first), including every token
+     * The tokens that survive top-k, best first, including every token
      * that ties the k-th score, as transformers keeps them. Without top-k all tokens survive; they
      * are sorted only when top-p needs the order.
      */
@@ -143,7 +152,11 @@ public final class Sampler {
         return top[k - 1];
     }
 
-    /** Sorts ids by logit, highest first, lower id first on ties, via packed primitive keys. */
+    /**
+     * Sorts ids by logit, highest first, lower id first on ties, via packed primitive keys. (Where
+     * top-p cuts through tied scores, which of them survive is arbitrary in transformers too: its
+     * sort is not stable.)
+     */
     private static int[] sortDescending(float[] logits, int[] ids) {
         long[] keys = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {

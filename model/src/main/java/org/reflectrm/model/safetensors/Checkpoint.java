@@ -55,7 +55,7 @@ public final class Checkpoint implements AutoCloseable {
             if (Files.exists(single)) {
                 return openSingle(path, single);
             }
-            throw new SafetensorsException(path + ": no " + SINGLE_FILE + " or " + INDEX_FILE + " in " + path);
+            throw new SafetensorsException("no " + SINGLE_FILE + " or " + INDEX_FILE + " in " + path);
         }
         if (!Files.exists(path)) {
             throw new SafetensorsException(path + ": no such file or directory");

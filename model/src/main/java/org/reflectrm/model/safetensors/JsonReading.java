@@ -106,7 +106,8 @@ final class JsonReading {
             List<String> path = e.getProcessor() instanceof JsonParser p ? enclosingKeys(p) : List.of();
             String inside = path.isEmpty() ? "at the top level" : "inside " + String.join(" > ",
                     path.stream().map(Text::quote).toList());
-            return file + ": " + what + " has duplicate key " + Text.quote(dup.group(1)) + " " + inside + place;
+            String at = e.getLocation() == null ? "" : " (" + where(e.getLocation()) + ")";
+            return file + ": " + what + " has duplicate key " + Text.quote(dup.group(1)) + " " + inside + at;
         }
         String message = original == null ? e.getClass().getSimpleName() : firstLine(original);
         return file + ": " + what + " is not valid JSON" + place + ": " + message;
