@@ -60,6 +60,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         PrintWriter err = spec.commandLine().getErr();
         try (Backend backend = common.backend(); Qwen3Model model = common.loadModel()) {
+            MemoryUse afterLoad = MemoryUse.now();
             Generator generator = new Generator(model, backend);
             SplittableRandom random = new SplittableRandom(42);
             int vocab = model.config().vocabSize();
@@ -98,6 +99,11 @@ final class BenchCommand implements Callable<Integer> {
             if (decode.has("1")) {
                 o.put("decode_batch1_fraction_of_limit", decode.get("1").asDouble() / limit);
             }
+            MemoryUse afterRuns = MemoryUse.now();
+            o.put("rss_after_load_bytes", afterLoad.rssBytes());
+            o.put("heap_used_after_load_bytes", afterLoad.heapUsedBytes());
+            o.put("rss_after_runs_bytes", afterRuns.rssBytes());
+            o.put("heap_used_after_runs_bytes", afterRuns.heapUsedBytes());
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 out.println(mapper.writeValueAsString(o));

@@ -57,7 +57,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--stop", paramLabel = "IDS", split = ",", description = "Stop token ids (default: the model's EOS ids).")
     int[] stop;
 
-    @Option(names = "--ignore-eos", description = "Do not stop at EOS; always generate --max-new tokens.")
+    @Option(names = "--ignore-eos", description = "Do not stop at the model's EOS ids (ids given with --stop still stop).")
     boolean ignoreEos;
 
     @Option(names = "--json", description = "Print {\"tokens\": [...], \"logprobs\": [...], \"finish_reason\": ...}.")
@@ -78,8 +78,9 @@ final class GenerateCommand implements Callable<Integer> {
         try (Backend backend = common.backend(); Qwen3Model model = common.loadModel()) {
             GenerationDefaults defaults = GenerationDefaults.load(common.model, model.config());
             SamplingParams sampling = sampling(defaults);
-            Set<Integer> stops = ignoreEos ? Set.of()
-                    : stop != null ? Arrays.stream(stop).boxed().collect(Collectors.toSet()) : defaults.eos();
+            // Explicit --stop ids replace the EOS ids, so --ignore-eos never drops them.
+            Set<Integer> stops = stop != null ? Arrays.stream(stop).boxed().collect(Collectors.toSet())
+                    : ignoreEos ? Set.of() : defaults.eos();
             Generator generator = new Generator(model, backend);
             Generator.Result result = generator.generate(List.of(prompt),
                     new GenerationConfig(maxNew, sampling, seed, stops)).getFirst();

@@ -73,8 +73,27 @@ final class InitCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         err.printf("init: writing %s (%,d parameters, %s) to %s%n", preset,
                 config.parameterCount(!config.tieWordEmbeddings()), type, out);
+        if (force && Files.isDirectory(out)) {
+            removeOldWeights(out);
+        }
         RandomCheckpoint.write(config, type, seed, out);
         spec.commandLine().getOut().println(out.toAbsolutePath());
         return 0;
+    }
+
+    /**
+     * Weight files an earlier save left would contradict the new one: an old index takes
+     * precedence over a new single model.safetensors, and old shards would be left dangling.
+     */
+    private static void removeOldWeights(Path dir) throws IOException {
+        try (Stream<Path> entries = Files.list(dir)) {
+            for (Path p : entries.toList()) {
+                String name = p.getFileName().toString();
+                if (Files.isRegularFile(p) && (name.equals("model.safetensors") || name.equals("model.safetensors.index.json")
+                        || name.matches("model-\\d{5}-of-\\d{5}\\.safetensors"))) {
+                    Files.delete(p);
+                }
+            }
+        }
     }
 }

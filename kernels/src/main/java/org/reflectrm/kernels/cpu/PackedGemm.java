@@ -2,7 +2,6 @@ package org.reflectrm.kernels.cpu;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -135,57 +134,55 @@ final class PackedGemm {
             c70 = b0.fma(x, c70);
             c71 = b1.fma(x, c71);
         }
-        // Rows past the edge of C were computed from zero padding; they are dropped here.
-        put(c00, c01, c, cAt, cols, add);
-        if (rows == 1) {
-            return;
+        if (rows == MR && cols == NR) {
+            put(c00, c01, c, cAt, add);
+            put(c10, c11, c, cAt += ldc, add);
+            put(c20, c21, c, cAt += ldc, add);
+            put(c30, c31, c, cAt += ldc, add);
+            put(c40, c41, c, cAt += ldc, add);
+            put(c50, c51, c, cAt += ldc, add);
+            put(c60, c61, c, cAt += ldc, add);
+            put(c70, c71, c, cAt + ldc, add);
+        } else {
+            // The tile overhangs C (the padding rows/columns hold zeros): spill, then copy what fits.
+            float[] t = new float[MR * NR];
+            c00.intoArray(t, 0);
+            c01.intoArray(t, L);
+            c10.intoArray(t, NR);
+            c11.intoArray(t, NR + L);
+            c20.intoArray(t, 2 * NR);
+            c21.intoArray(t, 2 * NR + L);
+            c30.intoArray(t, 3 * NR);
+            c31.intoArray(t, 3 * NR + L);
+            c40.intoArray(t, 4 * NR);
+            c41.intoArray(t, 4 * NR + L);
+            c50.intoArray(t, 5 * NR);
+            c51.intoArray(t, 5 * NR + L);
+            c60.intoArray(t, 6 * NR);
+            c61.intoArray(t, 6 * NR + L);
+            c70.intoArray(t, 7 * NR);
+            c71.intoArray(t, 7 * NR + L);
+            putPartial(t, c, cAt, ldc, rows, cols, add);
         }
-        put(c10, c11, c, cAt += ldc, cols, add);
-        if (rows == 2) {
-            return;
-        }
-        put(c20, c21, c, cAt += ldc, cols, add);
-        if (rows == 3) {
-            return;
-        }
-        put(c30, c31, c, cAt += ldc, cols, add);
-        if (rows == 4) {
-            return;
-        }
-        put(c40, c41, c, cAt += ldc, cols, add);
-        if (rows == 5) {
-            return;
-        }
-        put(c50, c51, c, cAt += ldc, cols, add);
-        if (rows == 6) {
-            return;
-        }
-        put(c60, c61, c, cAt += ldc, cols, add);
-        if (rows == 7) {
-            return;
-        }
-        put(c70, c71, c, cAt + ldc, cols, add);
     }
 
-    /** Writes (or adds) one tile row of two vectors to C; masked when the tile overhangs C. */
-    private static void put(FloatVector v0, FloatVector v1, MemorySegment c, long at, int cols, boolean add) {
-        if (cols == NR) {
-            if (add) {
-                v0 = v0.add(Lanes.f32(c, at));
-                v1 = v1.add(Lanes.f32(c, at + L));
+    /** Writes (or adds) one full tile row of two vectors to C. */
+    private static void put(FloatVector v0, FloatVector v1, MemorySegment c, long at, boolean add) {
+        if (add) {
+            v0 = v0.add(Lanes.f32(c, at));
+            v1 = v1.add(Lanes.f32(c, at + L));
+        }
+        Lanes.store(v0, c, at);
+        Lanes.store(v1, c, at + L);
+    }
+
+    /** Writes (or adds) the top-left rows × cols corner of a spilled tile to C. */
+    private static void putPartial(float[] t, MemorySegment c, long at, int ldc, int rows, int cols, boolean add) {
+        for (int r = 0; r < rows; r++, at += ldc) {
+            for (int j = 0; j < cols; j++) {
+                float v = t[r * NR + j];
+                Lanes.setF(c, at + j, add ? Lanes.getF(c, at + j) + v : v);
             }
-            Lanes.store(v0, c, at);
-            Lanes.store(v1, c, at + L);
-        } else {
-            VectorMask<Float> m0 = F.indexInRange(0, cols);
-            VectorMask<Float> m1 = F.indexInRange(L, cols);
-            long bytes = at * 4;
-            if (add) {
-                v0 = v0.add(FloatVector.fromMemorySegment(F, c, bytes, Lanes.LE, m0));
-                v1 = v1.add(FloatVector.fromMemorySegment(F, c, bytes + 4L * L, Lanes.LE, m1));
-            }
-            v0.intoMemorySegment(c, bytes, Lanes.LE, m0);
-            v1.intoMemorySegment(c, bytes + 4L * L, Lanes.LE, m1);
         }
     }
 

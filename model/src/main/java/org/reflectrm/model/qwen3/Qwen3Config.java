@@ -104,9 +104,14 @@ public record Qwen3Config(
         }
         JsonNode layerTypes = root.get("layer_types");
         if (layerTypes != null && !layerTypes.isNull()) {
+            // transformers checks the same: one entry per layer (layer_type_validation).
+            if (!layerTypes.isArray() || layerTypes.size() != layers) {
+                throw f.error("layer_types", "expected an array of " + layers
+                        + " entries (one per layer), found " + layerTypes);
+            }
             for (JsonNode t : layerTypes) {
-                if (!"full_attention".equals(t.asText())) {
-                    throw f.error("layer_types", "\"" + t.asText() + "\" is not supported (only full_attention)");
+                if (!t.isTextual() || !"full_attention".equals(t.asText())) {
+                    throw f.error("layer_types", t + " is not supported (only \"full_attention\")");
                 }
             }
         }
@@ -159,13 +164,17 @@ public record Qwen3Config(
         }
         if (params != null && params.hasNonNull("rope_theta")) {
             JsonNode theta = params.get("rope_theta");
-            if (!theta.isNumber() || theta.asDouble() <= 0) {
+            if (!theta.isNumber() || theta.asDouble() <= 0 || Double.isInfinite(theta.asDouble())) {
                 throw f.error("rope_parameters.rope_theta", "expected a positive number, found " + theta);
             }
             return theta.asDouble();
         }
         if (scaling != null && scaling.hasNonNull("rope_theta")) {
-            return scaling.get("rope_theta").asDouble();
+            JsonNode theta = scaling.get("rope_theta");
+            if (!theta.isNumber() || theta.asDouble() <= 0 || Double.isInfinite(theta.asDouble())) {
+                throw f.error("rope_scaling.rope_theta", "expected a positive number, found " + theta);
+            }
+            return theta.asDouble();
         }
         return f.positiveDouble("rope_theta", 10000.0);
     }

@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.stream.LongStream;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.model.safetensors.SafetensorsWriter;
@@ -46,6 +45,11 @@ public final class RandomCheckpoint {
     }
 
     public static void write(Qwen3Config config, DType dtype, long seed, Path dir) {
+        write(config, dtype, seed, dir, MAX_SHARD_BYTES);
+    }
+
+    /** As {@link #write(Qwen3Config, DType, long, Path)} with shards of at most {@code maxShardBytes}. */
+    public static void write(Qwen3Config config, DType dtype, long seed, Path dir, long maxShardBytes) {
         if (!dtype.isComputeType()) {
             throw new IllegalArgumentException("random weights must be F32, F16 or BF16, not " + dtype);
         }
@@ -54,7 +58,7 @@ public final class RandomCheckpoint {
         long current = 0;
         for (Planned p : tensors) {
             long bytes = p.numel() * dtype.byteSize();
-            if (shards.isEmpty() || current + bytes > MAX_SHARD_BYTES) {
+            if (shards.isEmpty() || current + bytes > maxShardBytes) {
                 shards.add(new ArrayList<>());
                 current = 0;
             }
@@ -63,7 +67,7 @@ public final class RandomCheckpoint {
         }
         try {
             Files.createDirectories(dir);
-            Map<String, String> weightMap = new TreeMap<>();
+            Map<String, String> weightMap = new LinkedHashMap<>();
             long total = 0;
             for (int s = 0; s < shards.size(); s++) {
                 String file = shards.size() == 1 ? "model.safetensors"
@@ -84,14 +88,10 @@ public final class RandomCheckpoint {
                     SafetensorsWriter.write(dir.resolve(file), sources, Map.of("format", "pt"));
                 }
             }
-            ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             if (shards.size() > 1) {
-                ObjectNode index = json.createObjectNode();
-                index.putObject("metadata").put("total_size", total);
-                ObjectNode map = index.putObject("weight_map");
-                weightMap.forEach(map::put);
-                Files.writeString(dir.resolve("model.safetensors.index.json"), json.writeValueAsString(index) + "\n");
+                SafetensorsWriter.writeIndex(dir, weightMap, total);
             }
+            ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             Files.writeString(dir.resolve("config.json"), json.writeValueAsString(config.toJson()) + "\n");
             Files.writeString(dir.resolve("generation_config.json"), json.writeValueAsString(generationConfig(json, config)) + "\n");
         } catch (IOException e) {

@@ -19,6 +19,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -131,8 +132,8 @@ final class JsonReading {
 
     private static String firstLine(String s) {
         int nl = s.indexOf('\n');
-        String line = nl < 0 ? s : s.substring(0, nl);
-        return line.length() > 300 ? line.substring(0, 300) + "..." : line;
+        // Jackson quotes the offending input, which is untrusted: escape it like any other.
+        return Text.clean(nl < 0 ? s : s.substring(0, nl), 300);
     }
 
     /** A short description of a JSON value for "found ..." in messages. */
@@ -152,13 +153,56 @@ final class JsonReading {
         if (n.isNull()) {
             return type;
         }
-        String text = n.toString();
-        if (text.length() > 60) {
-            text = text.substring(0, 60) + "...";
+        StringBuilder b = new StringBuilder();
+        render(n, b);
+        String text = b.length() > FOUND_CHARS ? b.substring(0, FOUND_CHARS) + "..." : b.toString();
+        return type + " " + Text.clean(text, FOUND_CHARS + 3);
+    }
+
+    private static final int FOUND_CHARS = 60;
+
+    /**
+     * Compact JSON of {@code n}, stopping soon after {@link #FOUND_CHARS} characters: a header may
+     * hold a 100 MB array, and the message needs only its start.
+     */
+    private static void render(JsonNode n, StringBuilder b) {
+        if (b.length() > FOUND_CHARS) {
+            return;
         }
-        String quoted = Text.quote(text);
-        // Text.quote escapes control characters; its surrounding quotes are not wanted here.
-        return type + " " + quoted.substring(1, quoted.length() - 1);
+        if (n.isArray() || n.isObject()) {
+            b.append(n.isArray() ? '[' : '{');
+            boolean first = true;
+            for (Map.Entry<String, JsonNode> e : n.isObject() ? n.properties() : indexed(n)) {
+                if (b.length() > FOUND_CHARS) {
+                    return;
+                }
+                b.append(first ? "" : ",");
+                first = false;
+                if (n.isObject()) {
+                    appendShort(b, e.getKey());
+                    b.append(':');
+                }
+                render(e.getValue(), b);
+            }
+            b.append(n.isArray() ? ']' : '}');
+        } else if (n.isTextual()) {
+            appendShort(b, n.textValue());
+        } else {
+            String t = n.asText();
+            b.append(t.length() > FOUND_CHARS ? t.substring(0, FOUND_CHARS) : t);
+        }
+    }
+
+    private static Iterable<Map.Entry<String, JsonNode>> indexed(JsonNode array) {
+        List<Map.Entry<String, JsonNode>> out = new ArrayList<>();
+        for (int i = 0; i < array.size() && i <= FOUND_CHARS / 2; i++) {
+            out.add(Map.entry("", array.get(i)));
+        }
+        return out;
+    }
+
+    private static void appendShort(StringBuilder b, String s) {
+        b.append('"').append(s.length() > FOUND_CHARS ? s.substring(0, FOUND_CHARS) : s).append('"');
     }
 
     /**

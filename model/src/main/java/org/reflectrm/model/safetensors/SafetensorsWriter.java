@@ -127,10 +127,23 @@ public final class SafetensorsWriter {
                     total += t.byteSize();
                 }
             }
-            byte[] index = indexJson(total, weightMap).getBytes(StandardCharsets.UTF_8);
-            AtomicFiles.write(dir.resolve(Checkpoint.INDEX_FILE), channel -> writeFully(channel, ByteBuffer.wrap(index)));
+            writeIndex(dir, weightMap, total);
         }
         removeStaleShards(dir, written);
+    }
+
+    /**
+     * Writes {@code dir/model.safetensors.index.json} atomically, for callers that write their
+     * shards one at a time with {@link #write}.
+     *
+     * @param weightMap tensor name to shard file name
+     * @param totalSize the sum of the tensors' data bytes
+     */
+    public static void writeIndex(Path dir, Map<String, String> weightMap, long totalSize) throws IOException {
+        Map<String, String> sorted = new TreeMap<>(Text.CODE_POINT_ORDER);
+        sorted.putAll(weightMap);
+        byte[] index = indexJson(totalSize, sorted).getBytes(StandardCharsets.UTF_8);
+        AtomicFiles.write(dir.resolve(Checkpoint.INDEX_FILE), channel -> writeFully(channel, ByteBuffer.wrap(index)));
     }
 
     private static List<List<TensorSource>> assignShards(List<TensorSource> tensors, long max) {

@@ -28,6 +28,9 @@ record ShardIndex(Path file, Map<String, Path> weightMap, Map<Path, String> shar
     static ShardIndex read(Path indexFile, Path dir) {
         String name = indexFile.toString();
         byte[] bytes;
+        if (!Files.isRegularFile(indexFile)) {
+            throw new SafetensorsException(name + ": " + (Files.exists(indexFile) ? "is not a regular file" : "no such file"));
+        }
         try {
             if (Files.size(indexFile) > JsonReading.MAX_HEADER_BYTES) {
                 throw new SafetensorsException(name + ": index is " + Files.size(indexFile)

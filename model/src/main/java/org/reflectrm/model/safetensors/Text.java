@@ -18,8 +18,16 @@ final class Text {
      * names are cut so one message stays readable.
      */
     static String quote(String s) {
-        StringBuilder b = new StringBuilder(Math.min(s.length(), MAX_QUOTED) + 8).append('\'');
-        int n = Math.min(s.length(), MAX_QUOTED);
+        return "'" + clean(s, MAX_QUOTED) + "'";
+    }
+
+    /**
+     * {@code s} with control characters and unpaired surrogates escaped as {@code \}{@code uXXXX},
+     * cut after {@code max} characters (the cut is noted with the full length).
+     */
+    static String clean(String s, int max) {
+        StringBuilder b = new StringBuilder(Math.min(s.length(), max) + 16);
+        int n = Math.min(s.length(), max);
         for (int i = 0; i < n; i++) {
             char c = s.charAt(i);
             if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || Character.isSurrogate(c) && !validPairAt(s, i)) {
@@ -34,7 +42,7 @@ final class Text {
         if (s.length() > n) {
             b.append("...(").append(s.length()).append(" chars)");
         }
-        return b.append('\'').toString();
+        return b.toString();
     }
 
     private static boolean validPairAt(String s, int i) {

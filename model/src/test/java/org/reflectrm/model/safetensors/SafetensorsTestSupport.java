@@ -67,7 +67,6 @@ final class SafetensorsTestSupport {
     static SafetensorsException assertMessage(Executable action, String subject, String... fragments) {
         SafetensorsException e = assertThrows(SafetensorsException.class, action);
         String m = e.getMessage();
-        System.out.println("MSG: " + m); // TEMP
         assertTrue(m.contains(subject), () -> "message does not name " + subject + ": " + m);
         for (String f : fragments) {
             assertTrue(m.contains(f), () -> "message lacks '" + f + "': " + m);

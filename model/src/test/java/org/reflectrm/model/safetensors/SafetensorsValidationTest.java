@@ -1,6 +1,7 @@
 package org.reflectrm.model.safetensors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.reflectrm.model.safetensors.SafetensorsTestSupport.assertRejected;
 import static org.reflectrm.model.safetensors.SafetensorsTestSupport.raw;
 import static org.reflectrm.model.safetensors.SafetensorsTestSupport.write;
@@ -332,6 +333,16 @@ class SafetensorsValidationTest {
         header("{\"evil\\u001b[2J\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4);
         SafetensorsException e = assertRejected(file, "tensor 'evil\\u001b[2J'");
         assertEquals(-1, e.getMessage().indexOf('\u001b'));
+    }
+
+    @Test
+    void hugeValuesAreAbbreviatedInMessages() {
+        tensorEntry("{\"dtype\":\"F32\",\"shape\":[[" + "1,".repeat(100_000) + "1]],\"data_offsets\":[0,8]}");
+        SafetensorsException e = assertRejected(file, "tensor 'a'", "field 'shape' element 0", "array [1,1,1", "...");
+        assertTrue(e.getMessage().length() < file.toString().length() + 200, e.getMessage());
+        tensorEntry("{\"dtype\":\"" + "F".repeat(100_000) + "\",\"shape\":[2],\"data_offsets\":[0,8]}");
+        e = assertRejected(file, "tensor 'a'", "field 'dtype' is 'FFFF", "chars)");
+        assertTrue(e.getMessage().length() < file.toString().length() + 500, e.getMessage());
     }
 
     @Test
