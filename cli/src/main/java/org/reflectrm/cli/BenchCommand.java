@@ -58,6 +58,11 @@ final class BenchCommand implements Callable<Integer> {
         if (promptLen < 1 || decodeTokens < 1 || decodePromptLen < 1 || repeats < 1) {
             throw new BadInputException("--prompt-len, --decode-tokens, --decode-prompt-len and --repeats must be >= 1");
         }
+        for (int b : batches) {
+            if (b < 1) {
+                throw new BadInputException("--batch: batch sizes must be >= 1, got " + b);
+            }
+        }
         PrintWriter err = spec.commandLine().getErr();
         try (Backend backend = common.backend(); Qwen3Model model = common.loadModel()) {
             MemoryUse afterLoad = MemoryUse.now();

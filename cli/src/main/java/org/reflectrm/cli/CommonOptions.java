@@ -28,10 +28,15 @@ final class CommonOptions {
         return new CpuBackend(n);
     }
 
-    Qwen3Model loadModel() {
+    /** Fails with the usual message unless {@code --model} is a folder. */
+    void requireModelFolder() {
         if (!Files.isDirectory(model)) {
             throw new BadInputException(model + ": not a model folder (expected a directory with config.json)");
         }
+    }
+
+    Qwen3Model loadModel() {
+        requireModelFolder();
         return Qwen3Model.load(model);
     }
 }

@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.reflectrm.kernels.Backend;
+import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.generate.Sampler;
 import org.reflectrm.model.qwen3.KvCache;
 import org.reflectrm.model.qwen3.Qwen3Model;
@@ -21,13 +22,22 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code reflectrm-j logits}: F32 logits of every position of a token sequence. */
 @Command(name = "logits", mixinStandardHelpOptions = true,
-        description = "Print the F32 logits of every position of a token sequence.")
+        description = {"Print the F32 logits of every position of a token sequence.",
+                "Give the sequence as --tokens IDS, or as --text S, which is tokenized as Hugging Face's "
+                        + "encode(S, add_special_tokens=False) does (added tokens such as <|im_start|> in S become "
+                        + "their ids; no chat formatting)."})
 final class LogitsCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--tokens", required = true, paramLabel = "IDS", description = "Comma-separated token ids.")
+    @Mixin
+    TokenizerOption tokenizerOption;
+
+    @Option(names = "--tokens", paramLabel = "IDS", description = "Comma-separated token ids (not with --text).")
     String tokens;
+
+    @Option(names = "--text", paramLabel = "S", description = "Text to tokenize (not with --tokens).")
+    String text;
 
     @Option(names = "--json", description = "Print {\"logits\": [[...], ...]}, one row per position.")
     boolean json;
@@ -41,11 +51,28 @@ final class LogitsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        int[] ids = TokenList.parse(tokens);
+        if ((tokens == null) == (text == null)) {
+            throw new BadInputException(tokens == null ? "logits needs a sequence: give --tokens IDS or --text S"
+                    : "--tokens and --text are mutually exclusive: give one");
+        }
+        if (text == null && tokenizerOption.tokenizer != null) {
+            throw new BadInputException("--tokenizer works with --text only");
+        }
+        int[] ids;
+        if (text != null) {
+            common.requireModelFolder();
+            ids = tokenizerOption.load(common.model).encode(text);
+            if (ids.length == 0) {
+                throw new BadInputException("--text: the text encodes to no tokens; give at least one character");
+            }
+        } else {
+            ids = TokenList.parse(tokens);
+        }
         try (Backend backend = common.backend();
              Qwen3Model model = common.loadModel();
              ScratchAllocator scratch = new ScratchAllocator(backend, 64L << 20);
              KvCache cache = new KvCache(model.config(), backend, ids.length)) {
+            TokenList.requireInVocabulary(text != null ? "--text" : "--tokens", ids, model.config().vocabSize(), common.model);
             Tensor logits = model.forward(new Ops(backend, scratch), List.of(ids), List.of(cache), true);
             int vocab = logits.dim(1);
             float[] all = logits.toFloatArray();

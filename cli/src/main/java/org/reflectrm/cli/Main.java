@@ -1,6 +1,9 @@
 package org.reflectrm.cli;
 
+import java.io.InputStream;
+import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import org.reflectrm.model.BadInputException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -8,21 +11,43 @@ import picocli.CommandLine.Command;
 /** Entry point of {@code reflectrm-j}: parses the command line and maps failures to exit codes. */
 @Command(name = "reflectrm-j", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Qwen3 in pure Java: inference, fine-tuning and ReflectRM judging.",
-        subcommands = {InfoCommand.class, LogitsCommand.class, GenerateCommand.class, InitCommand.class,
-                BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, LogitsCommand.class, GenerateCommand.class, TokenizeCommand.class,
+                ChatTemplateCommand.class, InitCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit code for bad usage or bad input. */
     public static final int EXIT_BAD_INPUT = 2;
     /** Exit code for a failure at run time. */
     public static final int EXIT_FAILURE = 1;
 
+    /** What commands that read standard input ({@code --jsonl -}) read. */
+    private final InputStream stdin;
+
+    private Main(InputStream stdin) {
+        this.stdin = stdin;
+    }
+
+    InputStream stdin() {
+        return stdin;
+    }
+
     public static void main(String[] args) {
-        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+        // Text (decoded tokens, chat prompts, JSON) is written as UTF-8 whatever the platform's default.
+        PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
+        PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
+        int code = run(args, System.in, out, err);
+        out.flush();
+        err.flush();
+        System.exit(code);
     }
 
     /** Runs one command line with the given streams; returns the exit code. For tests too. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine cli = new CommandLine(new Main());
+        return run(args, System.in, out, err);
+    }
+
+    /** As {@link #run(String[], PrintWriter, PrintWriter)} with {@code in} as standard input. */
+    public static int run(String[] args, InputStream in, PrintWriter out, PrintWriter err) {
+        CommandLine cli = new CommandLine(new Main(in));
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
@@ -31,6 +56,8 @@ public final class Main {
             if (verbose) {
                 e.printStackTrace(err);
             }
+            // Whatever a command wrote before failing (streamed text, answered JSONL lines) is kept.
+            out.flush();
             if (e instanceof BadInputException || e instanceof IllegalArgumentException) {
                 err.println("reflectrm-j: error: " + e.getMessage());
                 return EXIT_BAD_INPUT;

@@ -262,6 +262,27 @@ class CliTest {
     }
 
     @Test
+    void sameCommandSameBytes() throws IOException {
+        // DESIGN: with a seed and the CPU backend, the same command gives the same bytes. Repeated
+        // in one JVM, the later runs use JIT-compiled kernels, which must not change the sums.
+        String prompt = ids(expected("tiny-f16-sharded").get("prompts").get(1));
+        String model = FIXTURES.resolve("tiny-f16-sharded").toString();
+        String first = null;
+        for (int i = 0; i < 6; i++) {
+            List<String> a = new ArrayList<>(List.of("generate", "--model", model, "--json", "--max-new", "40",
+                    "--ignore-eos", "--seed", "11", "--tokens", prompt));
+            a.addAll(List.of(SAMPLING));
+            String out = ok(a.toArray(String[]::new)).out();
+            String logits = ok("logits", "--model", model, "--json", "--tokens", prompt).out();
+            if (first == null) {
+                first = out + logits;
+            } else {
+                assertEquals(first, out + logits, "run " + i + " differs from run 0");
+            }
+        }
+    }
+
+    @Test
     void stopTokenEndsGeneration() throws IOException {
         JsonNode exp = expected("tiny-f32-untied");
         int[] greedy = ints(exp.get("greedy").get(0));
@@ -385,8 +406,9 @@ class CliTest {
 
     @Test
     void tokenOutsideTheVocabulary() {
-        bad(args("logits", "--model", F32, "--tokens", "1,512"), "512", "vocabulary");
-        bad(args("generate", "--model", F32, "--tokens", "5,2,99999"), "99999", "vocabulary");
+        bad(args("logits", "--model", F32, "--tokens", "1,512"), "--tokens", "item 2", "512", "vocabulary", F32, "511");
+        bad(args("generate", "--model", F32, "--tokens", "5,2,99999"), "--tokens", "item 3", "99999", "vocabulary");
+        bad(args("generate", "--model", F32, "--tokens", "2147483648"), "--tokens", "2147483648");
     }
 
     @Test
@@ -407,14 +429,27 @@ class CliTest {
 
     @Test
     void outOfRangeSamplingFlags() {
-        bad(args("generate", "--model", F32, "--tokens", "1", "--top-p", "1.5"), "top-p", "1.5");
-        bad(args("generate", "--model", F32, "--tokens", "1", "--top-p", "0"), "top-p");
-        bad(args("generate", "--model", F32, "--tokens", "1", "--temperature", "0"), "temperature");
-        bad(args("generate", "--model", F32, "--tokens", "1", "--temperature", "-1"), "temperature");
-        bad(args("generate", "--model", F32, "--tokens", "1", "--top-k", "-3"), "top-k");
-        bad(args("generate", "--model", F32, "--tokens", "1", "--min-p", "2"), "min-p");
+        bad(args("generate", "--model", F32, "--tokens", "1", "--top-p", "1.5"), "--top-p", "1.5");
+        bad(args("generate", "--model", F32, "--tokens", "1", "--top-p", "0"), "--top-p");
+        bad(args("generate", "--model", F32, "--tokens", "1", "--temperature", "0"), "--temperature", "--greedy");
+        bad(args("generate", "--model", F32, "--tokens", "1", "--temperature", "-1"), "--temperature");
+        bad(args("generate", "--model", F32, "--tokens", "1", "--temperature", "Infinity"), "--temperature");
+        bad(args("generate", "--model", F32, "--tokens", "1", "--top-k", "-3"), "--top-k", "-3");
+        bad(args("generate", "--model", F32, "--tokens", "1", "--min-p", "2"), "--min-p", "2");
         bad(args("generate", "--model", F32, "--tokens", "1", "--max-new", "-1"), "--max-new");
         bad(args("generate", "--model", F32, "--tokens", "1", "--max-new", "1000"), "max_position_embeddings");
+    }
+
+    @Test
+    void badGenerationConfigIsNamed() throws IOException {
+        Path dir = copyFixture("tiny-f32-untied");
+        Path gen = Files.writeString(dir.resolve("generation_config.json"), "{\"do_sample\": true, \"temperature\": 0}");
+        bad(args("generate", "--model", dir.toString(), "--tokens", "1"), gen.toString(), "temperature");
+        // A flag that replaces the bad default makes it usable.
+        ok("generate", "--model", dir.toString(), "--tokens", "1", "--max-new", "2", "--temperature", "0.5");
+        ok("generate", "--model", dir.toString(), "--tokens", "1", "--max-new", "2", "--greedy");
+        Files.writeString(gen, "{\"do_sample\": tru");
+        bad(args("generate", "--model", dir.toString(), "--tokens", "1"), gen.toString());
     }
 
     @Test
@@ -445,7 +480,7 @@ class CliTest {
     @Test
     void helpAndVersion() {
         assertTrue(ok("--version").out().contains("reflectrm-j"));
-        for (String cmd : new String[] {"info", "logits", "generate", "init", "bench"}) {
+        for (String cmd : new String[] {"info", "logits", "generate", "tokenize", "chat-template", "init", "bench"}) {
             assertTrue(ok(cmd, "--help").out().contains("Usage"), cmd);
         }
     }
@@ -489,11 +524,15 @@ class CliTest {
         assertEquals(weights.length, other.length);
         assertFalse(Arrays.equals(weights, other), "another seed, other weights");
 
-        // transformers' layout: config.json, generation_config.json, one model.safetensors without lm_head.
+        // transformers' layout: config.json, generation_config.json, one model.safetensors without lm_head,
+        // and the Qwen3 tokenizer (so --prompt works on random checkpoints).
         try (Stream<Path> files = Files.list(a)) {
-            assertEquals(List.of("config.json", "generation_config.json", "model.safetensors"),
+            assertEquals(List.of("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
+                            "tokenizer_config.json"),
                     files.map(p -> p.getFileName().toString()).sorted().toList());
         }
+        assertEquals(11_422_654L, Files.size(a.resolve("tokenizer.json")), "the official Qwen3 tokenizer.json");
+        assertEquals("9707,11,1879,0\n", ok("tokenize", "--tokenizer", a.toString(), "--text", "Hello, world!").out());
         JsonNode config = JSON.readTree(a.resolve("config.json").toFile());
         assertEquals("qwen3", config.get("model_type").asText());
         assertEquals("Qwen3ForCausalLM", config.get("architectures").get(0).asText());

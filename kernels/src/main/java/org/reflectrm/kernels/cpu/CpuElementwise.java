@@ -21,47 +21,41 @@ final class CpuElementwise {
     void embedding(MemorySegment table, long tableOff, DType type, int dim, int[] ids, MemorySegment out, long outOff) {
         Lanes.requireCompute(type);
         for (int r = 0; r < ids.length; r++) {
-            long src = tableOff + (long) ids[r] * dim;
-            long dst = outOff + (long) r * dim;
-            int bound = dim - dim % L;
-            int j = 0;
-            for (; j < bound; j += L) {
-                Lanes.store(Lanes.load(type, table, src + j), out, dst + j);
-            }
-            for (; j < dim; j++) {
-                Lanes.setF(out, dst + j, Lanes.scalar(type, table, src + j));
-            }
+            Lanes.widen(type, table, tableOff + (long) ids[r] * dim, out, outOff + (long) r * dim, dim);
         }
     }
 
     void rmsNorm(MemorySegment x, long xOff, MemorySegment w, long wOff, DType wType,
                  MemorySegment y, long yOff, int rows, int dim, float eps) {
         Lanes.requireCompute(wType);
-        rowsInParallel(rows, dim, r -> {
-            long xr = xOff + (long) r * dim;
-            long yr = yOff + (long) r * dim;
-            int bound = dim - dim % L;
-            FloatVector acc = FloatVector.zero(Lanes.F);
-            int j = 0;
-            for (; j < bound; j += L) {
-                FloatVector v = Lanes.f32(x, xr + j);
-                acc = v.fma(v, acc);
-            }
-            float ss = acc.reduceLanes(VectorOperators.ADD);
-            for (; j < dim; j++) {
-                float v = Lanes.getF(x, xr + j);
-                ss += v * v;
-            }
-            // transformers: x * rsqrt(mean(x^2) + eps), then times the weight, all in F32.
-            float inv = (float) (1.0 / Math.sqrt(ss / dim + eps));
-            for (j = 0; j < bound; j += L) {
-                FloatVector v = Lanes.f32(x, xr + j).mul(inv);
-                Lanes.store(v.mul(Lanes.load(wType, w, wOff + j)), y, yr + j);
-            }
-            for (; j < dim; j++) {
-                Lanes.setF(y, yr + j, (Lanes.getF(x, xr + j) * inv) * Lanes.scalar(wType, w, wOff + j));
-            }
-        });
+        // The weight is widened once, so the row loop below is F32 only.
+        float[] weight = new float[dim];
+        Lanes.widen(wType, w, wOff, weight, dim);
+        rowsInParallel(rows, dim, r -> rmsNormRow(x, xOff + (long) r * dim, weight, y, yOff + (long) r * dim, dim, eps));
+    }
+
+    private static void rmsNormRow(MemorySegment x, long xr, float[] w, MemorySegment y, long yr, int dim, float eps) {
+        int bound = dim - dim % L;
+        FloatVector acc = FloatVector.zero(Lanes.F);
+        int j = 0;
+        for (; j < bound; j += L) {
+            FloatVector v = Lanes.f32(x, xr + j);
+            acc = v.fma(v, acc);
+        }
+        float ss = acc.reduceLanes(VectorOperators.ADD);
+        for (; j < dim; j++) {
+            float v = Lanes.getF(x, xr + j);
+            ss += v * v;
+        }
+        // transformers: x * rsqrt(mean(x^2) + eps), then times the weight, all in F32.
+        float inv = (float) (1.0 / Math.sqrt(ss / dim + eps));
+        for (j = 0; j < bound; j += L) {
+            FloatVector v = Lanes.f32(x, xr + j).mul(inv);
+            Lanes.store(v.mul(FloatVector.fromArray(Lanes.F, w, j)), y, yr + j);
+        }
+        for (; j < dim; j++) {
+            Lanes.setF(y, yr + j, (Lanes.getF(x, xr + j) * inv) * w[j]);
+        }
     }
 
     void rope(MemorySegment x, long xOff, int rows, int heads, int headDim, int[] positions, float theta) {
@@ -142,20 +136,34 @@ final class CpuElementwise {
         rowsInParallel(rows, cols, r -> softmaxRow(x, xOff + (long) r * cols, cols));
     }
 
-    /** Numerically stable softmax of one row in place. */
+    /** Numerically stable softmax of one row in place: max, exp(x - max) and its sum, scale. */
     static void softmaxRow(MemorySegment x, long off, int cols) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < cols; j++) {
+        int bound = cols - cols % L;
+        FloatVector mv = FloatVector.broadcast(Lanes.F, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < bound; j += L) {
+            mv = mv.max(Lanes.f32(x, off + j));
+        }
+        float max = mv.reduceLanes(VectorOperators.MAX);
+        for (int j = bound; j < cols; j++) {
             max = Math.max(max, Lanes.getF(x, off + j));
         }
-        float sum = 0f;
-        for (int j = 0; j < cols; j++) {
+        FloatVector sv = FloatVector.zero(Lanes.F);
+        for (int j = 0; j < bound; j += L) {
+            FloatVector e = Lanes.f32(x, off + j).sub(max).lanewise(VectorOperators.EXP);
+            Lanes.store(e, x, off + j);
+            sv = sv.add(e);
+        }
+        float sum = sv.reduceLanes(VectorOperators.ADD);
+        for (int j = bound; j < cols; j++) {
             float e = (float) Math.exp(Lanes.getF(x, off + j) - max);
             Lanes.setF(x, off + j, e);
             sum += e;
         }
         float inv = 1f / sum;
-        for (int j = 0; j < cols; j++) {
+        for (int j = 0; j < bound; j += L) {
+            Lanes.store(Lanes.f32(x, off + j).mul(inv), x, off + j);
+        }
+        for (int j = bound; j < cols; j++) {
             Lanes.setF(x, off + j, Lanes.getF(x, off + j) * inv);
         }
     }

@@ -46,6 +46,35 @@ final class Lanes {
     }
 
     /**
+     * 2L BF16 values as L ints, each holding an (even, odd) pair: little-endian puts element 2t in
+     * the low half of int t and element 2t+1 in the high half. {@link #even} and {@link #odd}
+     * turn them into two F32 vectors with one shift or one AND, and no cross-lane conversion,
+     * which makes this the cheapest way to widen BF16 when the other operand can be split into
+     * even and odd elements to match.
+     */
+    static IntVector bf16Pairs(MemorySegment seg, long index) {
+        return IntVector.fromMemorySegment(I, seg, index * 2, LE);
+    }
+
+    /** Elements 2t of a {@link #bf16Pairs} load, widened. */
+    static FloatVector even(IntVector pairs) {
+        return pairs.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** Elements 2t+1 of a {@link #bf16Pairs} load, widened. */
+    static FloatVector odd(IntVector pairs) {
+        return pairs.and(0xffff0000).reinterpretAsFloats();
+    }
+
+    static FloatVector bf16Even(MemorySegment seg, long index) {
+        return even(bf16Pairs(seg, index));
+    }
+
+    static FloatVector bf16Odd(MemorySegment seg, long index) {
+        return odd(bf16Pairs(seg, index));
+    }
+
+    /**
      * F16 to F32 without a table: move exponent and mantissa into F32 position and multiply by
      * 2^112, which is exact for normals and subnormals; infinities and NaNs get the all-ones
      * exponent; the sign is OR-ed back last.
@@ -61,6 +90,61 @@ final class Lanes {
         bits = bits.blend(shifted.or(0x7f800000), special);
         IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
         return bits.or(sign).reinterpretAsFloats();
+    }
+
+    /**
+     * {@code dst[dstIndex .. +n) = widen(src[srcIndex .. +n))}. Kernels widen through this (or
+     * through type-specific loops) rather than calling {@link #load} per vector in a hot loop: the
+     * switch is taken once, outside the loops, so each loop stays monomorphic; a loop switching
+     * per vector ran several times slower once the JIT had seen two types.
+     */
+    static void widen(DType type, MemorySegment src, long srcIndex, MemorySegment dst, long dstIndex, int n) {
+        int bound = n - n % L;
+        switch (type) {
+            case F32 -> MemorySegment.copy(src, srcIndex * 4, dst, dstIndex * 4, (long) n * 4);
+            case BF16 -> {
+                for (int j = 0; j < bound; j += L) {
+                    store(bf16(src, srcIndex + j), dst, dstIndex + j);
+                }
+            }
+            case F16 -> {
+                for (int j = 0; j < bound; j += L) {
+                    store(f16(src, srcIndex + j), dst, dstIndex + j);
+                }
+            }
+            default -> throw new IllegalArgumentException("cannot compute with " + type);
+        }
+        if (type != DType.F32) {
+            for (int j = bound; j < n; j++) {
+                setF(dst, dstIndex + j, scalar(type, src, srcIndex + j));
+            }
+        }
+    }
+
+    /** {@code dst[0 .. n) = widen(src[srcIndex .. +n))}, into a Java array. */
+    static void widen(DType type, MemorySegment src, long srcIndex, float[] dst, int n) {
+        int bound = n - n % L;
+        switch (type) {
+            case F32 -> {
+                for (int j = 0; j < bound; j += L) {
+                    f32(src, srcIndex + j).intoArray(dst, j);
+                }
+            }
+            case BF16 -> {
+                for (int j = 0; j < bound; j += L) {
+                    bf16(src, srcIndex + j).intoArray(dst, j);
+                }
+            }
+            case F16 -> {
+                for (int j = 0; j < bound; j += L) {
+                    f16(src, srcIndex + j).intoArray(dst, j);
+                }
+            }
+            default -> throw new IllegalArgumentException("cannot compute with " + type);
+        }
+        for (int j = bound; j < n; j++) {
+            dst[j] = scalar(type, src, srcIndex + j);
+        }
     }
 
     static FloatVector load(DType type, MemorySegment seg, long index) {

@@ -42,7 +42,26 @@ public final class Generator {
         return lastTiming;
     }
 
+    /** Hears each token as soon as it is chosen (for streaming output). */
+    @FunctionalInterface
+    public interface TokenListener {
+        /**
+         * Token {@code token} was appended to sequence {@code sequence} (its index in the prompt list), with the
+         * log-probability that goes into {@link Result#logprobs}. Called on the generating thread, in order,
+         * before the next forward pass; an exception thrown here ends the generation.
+         */
+        void onToken(int sequence, int token, double logprob);
+    }
+
     public List<Result> generate(List<int[]> prompts, GenerationConfig config) {
+        return generate(prompts, config, null);
+    }
+
+    /**
+     * Generates for every prompt, as {@link #generate(List, GenerationConfig)}, telling {@code listener} (if not
+     * null) about every token as it is chosen. The results are the same with or without a listener.
+     */
+    public List<Result> generate(List<int[]> prompts, GenerationConfig config, TokenListener listener) {
         int batch = prompts.size();
         int maxPrompt = 0;
         int prefillTokens = 0;
@@ -97,6 +116,9 @@ public final class Generator {
                     Sampler.Choice choice = sampler.choose(row, random[seq]);
                     outTokens.get(seq).add(choice.token());
                     outLogprobs.get(seq).add(choice.logprob());
+                    if (listener != null) {
+                        listener.onToken(seq, choice.token(), choice.logprob());
+                    }
                     if (config.stopTokens().contains(choice.token())) {
                         finish[seq] = "stop";
                     } else if (outTokens.get(seq).size() >= config.maxNewTokens()) {

@@ -18,6 +18,7 @@ import java.util.stream.LongStream;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.model.safetensors.SafetensorsWriter;
 import org.reflectrm.model.safetensors.TensorSource;
+import org.reflectrm.tokenizer.Tokenizer;
 
 /**
  * Writes a Hugging Face-format Qwen3 folder with random weights, so benchmarks and device checks
@@ -25,9 +26,14 @@ import org.reflectrm.model.safetensors.TensorSource;
  * {@code initializer_range} (as transformers' init, but uniform so generation is cheap); norm
  * weights are 1. Every value is a hash of (seed, tensor, index), so the output is the same bytes
  * for the same seed whatever the thread count. Shards are capped at 5 GB, like transformers, and
- * are generated one at a time so memory stays bounded by one shard.
+ * are generated one at a time so memory stays bounded by one shard. The folder also gets the Qwen3
+ * tokenizer ({@code tokenizer.json}, {@code tokenizer_config.json}, from {@link Tokenizer#writeQwen3Files}),
+ * so text prompts work on it, whenever the vocabulary covers its ids (every preset's does).
  */
 public final class RandomCheckpoint {
+    /** Qwen3's tokenizer has ids 0..151,668; a smaller vocabulary gets no tokenizer files. */
+    static final int QWEN3_TOKENIZER_IDS = 151_669;
+
     /** transformers' default max_shard_size. */
     public static final long MAX_SHARD_BYTES = 5_000_000_000L;
 
@@ -94,6 +100,9 @@ public final class RandomCheckpoint {
             ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             Files.writeString(dir.resolve("config.json"), json.writeValueAsString(config.toJson()) + "\n");
             Files.writeString(dir.resolve("generation_config.json"), json.writeValueAsString(generationConfig(json, config)) + "\n");
+            if (config.vocabSize() >= QWEN3_TOKENIZER_IDS) {
+                Tokenizer.writeQwen3Files(dir);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("writing " + dir + ": " + e.getMessage(), e);
         }
