@@ -98,10 +98,10 @@ final class CpuAttention {
                 a2 = x.fma(Lanes.f32(k, r2 + j), a2);
                 a3 = x.fma(Lanes.f32(k, r3 + j), a3);
             }
-            scores[at + p] = (a0.reduceLanes(VectorOperators.ADD) + tail(q, qAt, k, r0, bound, d)) * scale;
-            scores[at + p + 1] = (a1.reduceLanes(VectorOperators.ADD) + tail(q, qAt, k, r1, bound, d)) * scale;
-            scores[at + p + 2] = (a2.reduceLanes(VectorOperators.ADD) + tail(q, qAt, k, r2, bound, d)) * scale;
-            scores[at + p + 3] = (a3.reduceLanes(VectorOperators.ADD) + tail(q, qAt, k, r3, bound, d)) * scale;
+            scores[at + p] = (Lanes.sum(a0) + tail(q, qAt, k, r0, bound, d)) * scale;
+            scores[at + p + 1] = (Lanes.sum(a1) + tail(q, qAt, k, r1, bound, d)) * scale;
+            scores[at + p + 2] = (Lanes.sum(a2) + tail(q, qAt, k, r2, bound, d)) * scale;
+            scores[at + p + 3] = (Lanes.sum(a3) + tail(q, qAt, k, r3, bound, d)) * scale;
         }
         for (; p < p1; p++) {
             long r = kBase + p * stride;
@@ -109,7 +109,7 @@ final class CpuAttention {
             for (int j = 0; j < bound; j += L) {
                 a = FloatVector.fromArray(F, q, qAt + j).fma(Lanes.f32(k, r + j), a);
             }
-            scores[at + p] = (a.reduceLanes(VectorOperators.ADD) + tail(q, qAt, k, r, bound, d)) * scale;
+            scores[at + p] = (Lanes.sum(a) + tail(q, qAt, k, r, bound, d)) * scale;
         }
     }
 
@@ -165,11 +165,11 @@ final class CpuAttention {
         }
         FloatVector sv = FloatVector.zero(F);
         for (int i = 0; i < bound; i += L) {
-            FloatVector e = FloatVector.fromArray(F, x, at + i).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = Lanes.exp(FloatVector.fromArray(F, x, at + i).sub(max));
             e.intoArray(x, at + i);
             sv = sv.add(e);
         }
-        float sum = sv.reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(sv);
         for (int i = bound; i < n; i++) {
             float e = (float) Math.exp(x[at + i] - max);
             x[at + i] = e;

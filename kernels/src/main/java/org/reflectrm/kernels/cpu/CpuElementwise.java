@@ -42,7 +42,7 @@ final class CpuElementwise {
             FloatVector v = Lanes.f32(x, xr + j);
             acc = v.fma(v, acc);
         }
-        float ss = acc.reduceLanes(VectorOperators.ADD);
+        float ss = Lanes.sum(acc);
         for (; j < dim; j++) {
             float v = Lanes.getF(x, xr + j);
             ss += v * v;
@@ -96,7 +96,7 @@ final class CpuElementwise {
             long bound = from + (to - from) / L * L;
             for (; j < bound; j += L) {
                 FloatVector g = Lanes.f32(gate, gOff + j);
-                FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
+                FloatVector silu = g.div(Lanes.exp(g.neg()).add(1f));
                 Lanes.store(silu.mul(Lanes.f32(up, uOff + j)), out, oOff + j);
             }
             for (; j < to; j++) {
@@ -149,11 +149,11 @@ final class CpuElementwise {
         }
         FloatVector sv = FloatVector.zero(Lanes.F);
         for (int j = 0; j < bound; j += L) {
-            FloatVector e = Lanes.f32(x, off + j).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = Lanes.exp(Lanes.f32(x, off + j).sub(max));
             Lanes.store(e, x, off + j);
             sv = sv.add(e);
         }
-        float sum = sv.reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(sv);
         for (int j = bound; j < cols; j++) {
             float e = (float) Math.exp(Lanes.getF(x, off + j) - max);
             Lanes.setF(x, off + j, e);

@@ -268,10 +268,10 @@ final class DotLinear {
     }
 
     private static void store4(float[] out, int at, FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3) {
-        out[at] = v0.reduceLanes(VectorOperators.ADD);
-        out[at + 1] = v1.reduceLanes(VectorOperators.ADD);
-        out[at + 2] = v2.reduceLanes(VectorOperators.ADD);
-        out[at + 3] = v3.reduceLanes(VectorOperators.ADD);
+        out[at] = Lanes.sum(v0);
+        out[at + 1] = Lanes.sum(v1);
+        out[at + 2] = Lanes.sum(v2);
+        out[at + 3] = Lanes.sum(v3);
     }
 
     /** A as a float array, rows of k. */

@@ -7,6 +7,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.reflectrm.kernels.DType;
 
@@ -28,6 +29,66 @@ final class Lanes {
     private static final float F16_EXP_ADJUST = 0x1p112f;
 
     private Lanes() {
+    }
+
+    /** Shuffles that bring lane i + L/2, i + L/4, ... down to lane i, for {@link #sum}. */
+    private static final VectorShuffle<Float>[] HALVES = halves();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] halves() {
+        int steps = Integer.numberOfTrailingZeros(L);
+        VectorShuffle<Float>[] out = new VectorShuffle[steps];
+        for (int s = 0, half = L / 2; s < steps; s++, half /= 2) {
+            out[s] = VectorShuffle.iota(F, half, 1, true);
+        }
+        return out;
+    }
+
+    /**
+     * The sum of the lanes in a fixed pairwise order. {@code reduceLanes(ADD)} leaves the order
+     * open, and interpreted and JIT-compiled code really do add in different orders, so a run
+     * would not give the same bytes twice; this order is the same in both.
+     */
+    static float sum(FloatVector v) {
+        for (VectorShuffle<Float> half : HALVES) {
+            v = v.add(v.rearrange(half));
+        }
+        return v.lane(0);
+    }
+
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5 · 2^23: adding it rounds a float to an integer held in the low mantissa bits. */
+    private static final float ROUNDER = 12582912f;
+    /** Above this 2^n would leave the float range; e^x is within 1% of the largest float there. */
+    private static final float EXP_MAX = 88.0f;
+    private static final float EXP_MIN = -87.3365f;
+    /** 1/6!, 1/5!, ..., 1/1!, 1/0!: Horner's coefficients after 1/7!. */
+    private static final float[] TAYLOR = {1f / 720, 1f / 120, 1f / 24, 1f / 6, 0.5f, 1f, 1f};
+
+    /**
+     * e^x to about 1 ulp, from lane-wise IEEE operations only (the Vector API's EXP may use a
+     * different algorithm when interpreted than when compiled, which breaks reproducibility).
+     * x = n·ln2 + r with |r| ≤ ln2/2, then e^r by its Taylor series to degree 7 and 2^n built in
+     * the exponent bits. Results below the normal range flush to 0 (so e^-inf = 0); x above 88
+     * gives +inf; NaN stays NaN.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector clamped = x.max(EXP_MIN).min(EXP_MAX);
+        FloatVector t = clamped.fma(LOG2E, ROUNDER);
+        FloatVector n = t.sub(ROUNDER);
+        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), clamped);
+        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
+        FloatVector p = FloatVector.broadcast(F, 1f / 5040);
+        for (float c : TAYLOR) {
+            p = p.fma(r, FloatVector.broadcast(F, c));
+        }
+        IntVector bits = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUNDER)).add(127).lanewise(VectorOperators.LSHL, 23);
+        FloatVector result = p.mul(bits.reinterpretAsFloats());
+        result = result.blend(0f, x.compare(VectorOperators.LT, EXP_MIN));
+        result = result.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_MAX));
+        return result.blend(x, x.test(VectorOperators.IS_NAN));
     }
 
     static FloatVector f32(MemorySegment seg, long index) {
