@@ -94,14 +94,15 @@ final class DotLinear {
             type = DType.F32;
         }
         int i = 0;
-        for (; i + ROWS <= g.m(); i += ROWS) {
-            if (type == DType.BF16) {
-                bf16Block4x4(a, i * g.k(), g.k(), src, w, sums);
-            } else {
+        if (type != DType.BF16) {
+            for (; i + ROWS <= g.m(); i += ROWS) {
                 f32Block4x4(a, i * g.k(), g.k(), src, w, sums);
+                finish(g, a, i, ROWS, cols, src, type, w, sums);
             }
-            finish(g, a, i, ROWS, cols, src, type, w, sums);
         }
+        // BF16 takes one A row at a time: multi-row BF16 blocks need more vector registers than
+        // C2 keeps and it then boxes the accumulators (batch-8 decode ran 3× slower than batch 1).
+        // The four W rows stay in L1 between A rows, so W still streams from memory once.
         for (; i < g.m(); i++) {
             if (type == DType.BF16) {
                 bf16Block1x4(a, i * g.k(), src, w, g.k(), sums);
@@ -192,54 +193,6 @@ final class DotLinear {
             c3 = x.fma(Lanes.f32(w, w3 + p), c3);
         }
         store4(out, 0, c0, c1, c2, c3);
-    }
-
-    /** A rows are de-interleaved per 2L chunk: L evens, then L odds. */
-    private static void bf16Block4x4(float[] a, int a0, int k, MemorySegment w, long[] wr, float[] out) {
-        int a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
-        long w0 = wr[0], w1 = wr[1], w2 = wr[2], w3 = wr[3];
-        FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
-        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
-        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-        int bound = vectorBound(DType.BF16, k);
-        for (int p = 0; p < bound; p += 2 * L) {
-            FloatVector e0 = FloatVector.fromArray(F, a, a0 + p), o0 = FloatVector.fromArray(F, a, a0 + p + L);
-            FloatVector e1 = FloatVector.fromArray(F, a, a1 + p), o1 = FloatVector.fromArray(F, a, a1 + p + L);
-            FloatVector e2 = FloatVector.fromArray(F, a, a2 + p), o2 = FloatVector.fromArray(F, a, a2 + p + L);
-            FloatVector e3 = FloatVector.fromArray(F, a, a3 + p), o3 = FloatVector.fromArray(F, a, a3 + p + L);
-            IntVector pairs = Lanes.bf16Pairs(w, w0 + p);
-            FloatVector ev = Lanes.even(pairs), od = Lanes.odd(pairs);
-            c00 = od.fma(o0, ev.fma(e0, c00));
-            c10 = od.fma(o1, ev.fma(e1, c10));
-            c20 = od.fma(o2, ev.fma(e2, c20));
-            c30 = od.fma(o3, ev.fma(e3, c30));
-            pairs = Lanes.bf16Pairs(w, w1 + p);
-            ev = Lanes.even(pairs);
-            od = Lanes.odd(pairs);
-            c01 = od.fma(o0, ev.fma(e0, c01));
-            c11 = od.fma(o1, ev.fma(e1, c11));
-            c21 = od.fma(o2, ev.fma(e2, c21));
-            c31 = od.fma(o3, ev.fma(e3, c31));
-            pairs = Lanes.bf16Pairs(w, w2 + p);
-            ev = Lanes.even(pairs);
-            od = Lanes.odd(pairs);
-            c02 = od.fma(o0, ev.fma(e0, c02));
-            c12 = od.fma(o1, ev.fma(e1, c12));
-            c22 = od.fma(o2, ev.fma(e2, c22));
-            c32 = od.fma(o3, ev.fma(e3, c32));
-            pairs = Lanes.bf16Pairs(w, w3 + p);
-            ev = Lanes.even(pairs);
-            od = Lanes.odd(pairs);
-            c03 = od.fma(o0, ev.fma(e0, c03));
-            c13 = od.fma(o1, ev.fma(e1, c13));
-            c23 = od.fma(o2, ev.fma(e2, c23));
-            c33 = od.fma(o3, ev.fma(e3, c33));
-        }
-        store4(out, 0, c00, c01, c02, c03);
-        store4(out, 4, c10, c11, c12, c13);
-        store4(out, 8, c20, c21, c22, c23);
-        store4(out, 12, c30, c31, c32, c33);
     }
 
     /** Decode's kernel: evens and odds accumulate separately, eight independent FMA chains. */

@@ -1,0 +1,41 @@
+package org.reflectrm.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import org.junit.jupiter.api.Test;
+import org.reflectrm.kernels.cpu.CpuBackend;
+
+class ScratchAllocatorTest {
+
+    @Test
+    void resetReusesTheSameMemory() {
+        try (CpuBackend backend = new CpuBackend(1); ScratchAllocator scratch = new ScratchAllocator(backend, 4096)) {
+            MemorySegment a = scratch.allocate(100);
+            MemorySegment b = scratch.allocate(100);
+            assertEquals(0, a.address() % 64);
+            assertEquals(0, b.address() % 64);
+            assertTrue(b.address() >= a.address() + 100, "allocations do not overlap");
+            long held = scratch.capacity();
+            scratch.reset();
+            assertEquals(a.address(), scratch.allocate(100).address());
+            assertEquals(held, scratch.capacity(), "a steady loop allocates nothing new");
+        }
+    }
+
+    @Test
+    void growsByChunksAndServesOversizedRequests() {
+        try (CpuBackend backend = new CpuBackend(1); ScratchAllocator scratch = new ScratchAllocator(backend, 1024)) {
+            scratch.allocate(1000);
+            MemorySegment big = scratch.allocate(10_000);
+            assertEquals(10_000, big.byteSize());
+            assertTrue(scratch.capacity() >= 11_000);
+            scratch.reset();
+            long held = scratch.capacity();
+            scratch.allocate(1000);
+            scratch.allocate(10_000);
+            assertEquals(held, scratch.capacity(), "the second pass fits in the chunks of the first");
+        }
+    }
+}
