@@ -22,7 +22,8 @@ fi
 MB=${2:-10}
 ROUNDS=${3:-2}
 
-JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
+export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+JAVA=$JAVA_HOME/bin/java
 mvn -q -o -pl tokenizer test-compile dependency:build-classpath -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=runtime
 CP="$ROOT/tokenizer/target/classes:$ROOT/tokenizer/target/test-classes:$(cat "$WORK/cp.txt")"
 
