@@ -97,4 +97,14 @@ final class JsonTrees {
             };
         }
     }
+
+    /** The error for a JSON file that cannot be read or parsed, naming the file and the place. */
+    static TokenizerException readError(String source, java.io.IOException e) {
+        if (e instanceof com.fasterxml.jackson.core.JsonProcessingException json) {
+            var loc = json.getLocation();
+            String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
+            return new TokenizerException(source + ": not valid JSON" + where + ": " + json.getOriginalMessage(), e);
+        }
+        return new TokenizerException(source + ": cannot read: " + e.getMessage(), e);
+    }
 }

@@ -1,6 +1,5 @@
 package org.reflectrm.tokenizer;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.io.IOException;
@@ -43,12 +42,8 @@ public record TokenizerConfig(Optional<String> bosToken, Optional<String> eosTok
         JsonNode root;
         try {
             root = JsonTrees.readDocument(in);
-        } catch (JsonProcessingException e) {
-            var loc = e.getLocation();
-            String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
-            throw new TokenizerException(source + ": not valid JSON" + where + ": " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new TokenizerException(source + ": cannot read: " + e.getMessage(), e);
+            throw JsonTrees.readError(source, e);
         }
         JsonSpot spot = new JsonSpot(root, "$", source).requireObject();
         Map<String, String> named = new LinkedHashMap<>();

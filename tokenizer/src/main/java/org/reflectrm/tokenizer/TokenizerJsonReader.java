@@ -1,7 +1,6 @@
 package org.reflectrm.tokenizer;
 
 import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -53,12 +52,8 @@ final class TokenizerJsonReader {
         TokenizerJsonReader reader = new TokenizerJsonReader(source);
         try (JsonParser p = JsonTrees.FACTORY.createParser(in)) {
             reader.parse(p);
-        } catch (JsonProcessingException e) {
-            var loc = e.getLocation();
-            String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
-            throw new TokenizerException(source + ": not valid JSON" + where + ": " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new TokenizerException(source + ": cannot read: " + e.getMessage(), e);
+            throw JsonTrees.readError(source, e);
         }
         return reader.build(config);
     }
