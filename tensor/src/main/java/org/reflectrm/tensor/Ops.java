@@ -24,6 +24,19 @@ public final class Ops {
         return backend;
     }
 
+    /** A position in the allocator; see {@link #release}. */
+    public long mark() {
+        return allocator.mark();
+    }
+
+    /**
+     * Lets the allocator reuse what was allocated since {@code mark}, where it can (inference
+     * scratch); tensors allocated after the mark must not be used afterwards.
+     */
+    public void release(long mark) {
+        allocator.release(mark);
+    }
+
     /** A new F32 tensor of the given shape; its contents are unspecified. */
     public Tensor empty(int... shape) {
         long n = 1;

@@ -53,6 +53,25 @@ public final class ScratchAllocator implements Allocator, AutoCloseable {
         used = 0;
     }
 
+    /** Bits of a mark that hold the offset within a chunk (chunks are below 2^40 bytes). */
+    private static final int OFFSET_BITS = 40;
+
+    @Override
+    public long mark() {
+        return ((long) chunk << OFFSET_BITS) | used;
+    }
+
+    @Override
+    public void release(long mark) {
+        int markChunk = (int) (mark >>> OFFSET_BITS);
+        long markUsed = mark & ((1L << OFFSET_BITS) - 1);
+        if (markChunk > chunk || (markChunk == chunk && markUsed > used)) {
+            throw new IllegalArgumentException("release to a mark past the current position");
+        }
+        chunk = markChunk;
+        used = markUsed;
+    }
+
     /** Bytes held from the backend. */
     public long capacity() {
         return chunks.stream().mapToLong(MemorySegment::byteSize).sum();

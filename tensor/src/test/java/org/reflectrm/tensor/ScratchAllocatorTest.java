@@ -38,4 +38,20 @@ class ScratchAllocatorTest {
             assertEquals(held, scratch.capacity(), "the second pass fits in the chunks of the first");
         }
     }
+
+    @Test
+    void releaseToAMarkReusesWhatCameAfterIt() {
+        try (CpuBackend backend = new CpuBackend(1); ScratchAllocator scratch = new ScratchAllocator(backend, 4096)) {
+            MemorySegment kept = scratch.allocate(256);
+            long mark = scratch.mark();
+            MemorySegment first = scratch.allocate(1000);
+            scratch.allocate(5000);                       // spills into a second chunk
+            scratch.release(mark);
+            MemorySegment again = scratch.allocate(1000);
+            assertEquals(first.address(), again.address(), "memory after the mark is handed out again");
+            assertTrue(again.address() >= kept.address() + 256, "memory before the mark stays owned");
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> scratch.release(scratch.mark() + 64));
+        }
+    }
 }

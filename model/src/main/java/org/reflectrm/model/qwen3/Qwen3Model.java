@@ -88,7 +88,11 @@ public final class Qwen3Model implements AutoCloseable {
 
         Tensor h = ops.embedding(weights.embedTokens(), ids);                 // [T, H]
         for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
-            h = decoderLayer(ops, layer, h, positions, starts, caches);
+            // Only the residual stream outlives a layer: write it back over h and let the
+            // allocator reuse the layer's activations (a no-op where they must be kept).
+            long mark = ops.mark();
+            ops.copyInto(decoderLayer(ops, layer, h, positions, starts, caches), h);
+            ops.release(mark);
         }
         // Advance only after all layers wrote: each layer finds its write position at length().
         for (int s = 0; s < caches.size(); s++) {
