@@ -3,11 +3,9 @@ package org.reflectrm.bench;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -69,20 +67,8 @@ public class AttentionBench {
     }
 
     @Benchmark
-    public void decodeStep(Bytes bytes) {
+    public void decodeStep(Gigabytes bytes) {
         backend.attention(q, 0, k, 0, v, 0, out, 0, shape);
         bytes.gbyte += 2.0 * 4 * cacheLength * KV_HEADS * HEAD_DIM / 1e9;
-    }
-
-    /** K and V bytes read, reported per second: GB/s. */
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.OPERATIONS)
-    public static class Bytes {
-        public double gbyte;
-
-        @Setup(Level.Iteration)
-        public void reset() {
-            gbyte = 0;
-        }
     }
 }

@@ -3,11 +3,9 @@ package org.reflectrm.bench;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -69,20 +67,8 @@ public class GemvBench {
     }
 
     @Benchmark
-    public void gemv(Bytes bytes) {
+    public void gemv(Gigabytes bytes) {
         backend.matmul(x, 0, false, w, 0, DType.BF16, true, y, 0, 1, n, k, false);
         bytes.gbyte += 2.0 * n * k / 1e9;
-    }
-
-    /** Weight bytes read, reported per second: GB/s. */
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.OPERATIONS)
-    public static class Bytes {
-        public double gbyte;
-
-        @Setup(Level.Iteration)
-        public void reset() {
-            gbyte = 0;
-        }
     }
 }

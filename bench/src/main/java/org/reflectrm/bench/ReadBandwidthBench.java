@@ -7,11 +7,9 @@ import java.util.concurrent.TimeUnit;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -68,7 +66,7 @@ public class ReadBandwidthBench {
     }
 
     @Benchmark
-    public float sum(Part part, Bytes bytes) {
+    public float sum(Part part, Gigabytes bytes) {
         // Four accumulators, so the adds never wait on each other and only memory limits the loop.
         FloatVector s0 = FloatVector.zero(F);
         FloatVector s1 = s0;
@@ -83,17 +81,5 @@ public class ReadBandwidthBench {
         }
         bytes.gbyte += (part.to - part.from) / 1e9;
         return s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Bytes read, reported per second: GB/s. */
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.OPERATIONS)
-    public static class Bytes {
-        public double gbyte;
-
-        @Setup(Level.Iteration)
-        public void reset() {
-            gbyte = 0;
-        }
     }
 }
