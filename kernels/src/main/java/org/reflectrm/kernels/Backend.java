@@ -4,7 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The compute SPI: every routine the Qwen3 forward (and later its backward) needs, on raw
+ * The compute SPI: every routine the Qwen3 forward and backward need, on raw
  * memory. Implementations: {@code cpu} (Vector API); GPU backends come later behind the same
  * interface.
  *
@@ -82,6 +82,60 @@ public interface Backend extends AutoCloseable {
 
     /** Copies n F32 elements. */
     void copy(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, long n);
+
+    /** Sets n F32 elements to zero. */
+    void zero(MemorySegment x, long xOff, long n);
+
+    // ---- Backward kernels (training). Every gradient output is ACCUMULATED: dx += ∂L/∂x. ----
+
+    /**
+     * Backward of {@link #rmsNorm} for {@code x[rows, dim]} and upstream {@code dy[rows, dim]}:
+     * {@code dx += ∂L/∂x}; when {@code dw} is non-null, {@code dw[dim] += ∂L/∂w} (F32, summed
+     * over rows in a fixed order, so the result does not depend on the thread count).
+     */
+    void rmsNormBackward(MemorySegment x, long xOff, MemorySegment w, long wOff, DType wType,
+                         MemorySegment dy, long dyOff, MemorySegment dx, long dxOff,
+                         MemorySegment dw, long dwOff, int rows, int dim, float eps);
+
+    /**
+     * The inverse of {@link #rope} (rotation by the negative angle), in place, same layout and
+     * angles. Since RoPE is a rotation, this maps an output gradient to the input gradient.
+     */
+    void ropeInverse(MemorySegment x, long xOff, int rows, int heads, int headDim, int[] positions, float theta);
+
+    /**
+     * Backward of {@link #swiglu}: {@code dGate += dOut·up·silu'(gate)},
+     * {@code dUp += dOut·silu(gate)}, over n elements.
+     */
+    void swigluBackward(MemorySegment gate, long gateOff, MemorySegment up, long upOff,
+                        MemorySegment dOut, long dOutOff, MemorySegment dGate, long dGateOff,
+                        MemorySegment dUp, long dUpOff, long n);
+
+    /**
+     * Backward of {@link #embedding}: {@code dTable[ids[i], :] += dOut[i, :]} for every i, with
+     * {@code dTable} F32 {@code [vocab, dim]}; repeated ids sum (in order of i).
+     */
+    void embeddingBackward(int[] ids, MemorySegment dOut, long dOutOff, int dim, MemorySegment dTable, long dTableOff);
+
+    /**
+     * Backward of {@link #attention} for one sequence attending to itself: {@code shape.startPos()}
+     * is 0 and {@code k, v} are {@code [tokens, kvHeads, headDim]} (the sequence's own keys and
+     * values). {@code out} is the forward's output. Recomputes the attention probabilities row by
+     * row (memory is O(tokens), not O(tokens²)) and accumulates {@code dq, dk, dv} (same layouts
+     * as q, k, v).
+     */
+    void attentionBackward(MemorySegment q, long qOff, MemorySegment k, long kOff, MemorySegment v, long vOff,
+                           MemorySegment out, long outOff, MemorySegment dOut, long dOutOff,
+                           MemorySegment dq, long dqOff, MemorySegment dk, long dkOff, MemorySegment dv, long dvOff,
+                           AttentionShape shape);
+
+    /**
+     * Softmax cross-entropy on {@code logits[rows, cols]}, in place. For each row r with
+     * {@code weights[r] != 0}: {@code losses[r] = logsumexp(row) - row[targets[r]]} and the row is
+     * replaced by its gradient {@code weights[r]·(softmax(row) - onehot(targets[r]))}. Rows with
+     * weight 0 are set to zero and get loss 0 (their target is not read).
+     */
+    void crossEntropy(MemorySegment logits, long off, int rows, int cols, int[] targets, float[] weights, double[] losses);
 
     @Override
     void close();

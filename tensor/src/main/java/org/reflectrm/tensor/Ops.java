@@ -1,6 +1,10 @@
 package org.reflectrm.tensor;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.DType;
@@ -8,20 +12,39 @@ import org.reflectrm.kernels.DType;
 /**
  * The tensor operations a model is written in. Each op checks shapes, allocates its F32 result
  * from the allocator and runs one backend kernel. Models call these and nothing lower, so the
- * same model code serves inference and (with the backprop issue) training, where each op also
- * records its backward.
+ * same model code serves inference and training: given a {@link Tape} that is recording, an op
+ * whose inputs need gradients returns a tracked result and records its backward on the tape.
+ * Without a tape nothing is recorded and inference pays nothing.
  */
 public final class Ops {
     private final Backend backend;
     private final Allocator allocator;
+    private final Tape tape;
 
+    /** Inference ops: nothing is recorded. */
     public Ops(Backend backend, Allocator allocator) {
+        this(backend, allocator, null);
+    }
+
+    /** Ops that record backward steps on {@code tape} (which may be null). */
+    public Ops(Backend backend, Allocator allocator, Tape tape) {
         this.backend = backend;
         this.allocator = allocator;
+        this.tape = tape;
     }
 
     public Backend backend() {
         return backend;
+    }
+
+    /** The tape ops record on, or null for inference ops. */
+    public Tape tape() {
+        return tape;
+    }
+
+    /** Whether ops on tensors needing gradients record right now. */
+    public boolean recording() {
+        return tape != null && tape.recording();
     }
 
     /** A position in the allocator; see {@link #release}. */
@@ -46,13 +69,20 @@ public final class Ops {
         return new Tensor(allocator.allocate(Math.max(1, n) * 4), 0, DType.F32, shape);
     }
 
+    /** A new F32 tensor of zeros. */
+    public Tensor zeros(int... shape) {
+        Tensor t = empty(shape);
+        backend.zero(t.segment(), t.offset(), t.numel());
+        return t;
+    }
+
     /** A new F32 tensor holding {@code values} with the given shape. */
     public Tensor fromArray(float[] values, int... shape) {
         Tensor t = empty(shape);
         if (t.numel() != values.length) {
             throw new IllegalArgumentException(values.length + " values for shape " + Arrays.toString(shape));
         }
-        java.lang.foreign.MemorySegment.copy(values, 0, t.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 0, values.length);
+        MemorySegment.copy(values, 0, t.segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, t.offset() * 4, values.length);
         return t;
     }
 
@@ -68,7 +98,19 @@ public final class Ops {
         int dim = table.dim(1);
         Tensor out = empty(ids.length, dim);
         backend.embedding(table.segment(), table.offset(), table.dtype(), dim, ids, out.segment(), out.offset());
-        return out;
+        if (!tracks(table)) {
+            return out;
+        }
+        Tensor y = out.tracked();
+        int[] saved = ids.clone();
+        tape.record(() -> {
+            Tensor dy = tape.incoming(y);
+            if (dy != null) {
+                Tensor dTable = tape.gradOf(table);
+                backend.embeddingBackward(saved, dy.segment(), dy.offset(), dim, dTable.segment(), dTable.offset());
+            }
+        });
+        return y;
     }
 
     /** A linear layer with HF weight layout: {@code x[.., in] · w[out, in]ᵀ → [.., out]}. */
@@ -83,9 +125,30 @@ public final class Ops {
         int[] shape = x.shape();
         shape[shape.length - 1] = out;
         Tensor y = empty(shape);
+        int rows = x.rows();
         backend.matmul(x.segment(), x.offset(), false, w.segment(), w.offset(), w.dtype(), true,
-                y.segment(), y.offset(), x.rows(), out, in, false);
-        return y;
+                y.segment(), y.offset(), rows, out, in, false);
+        if (!tracks(x, w)) {
+            return y;
+        }
+        Tensor result = y.tracked();
+        tape.record(() -> {
+            Tensor dy = tape.incoming(result);
+            if (dy == null) {
+                return;
+            }
+            Tensor dx = tape.gradOf(x);
+            if (dx != null) {                                     // dx[rows, in] += dy[rows, out] · w[out, in]
+                backend.matmul(dy.segment(), dy.offset(), false, w.segment(), w.offset(), w.dtype(), false,
+                        dx.segment(), dx.offset(), rows, in, out, true);
+            }
+            Tensor dw = tape.gradOf(w);
+            if (dw != null) {                                     // dw[out, in] += dy[rows, out]ᵀ · x[rows, in]
+                backend.matmul(dy.segment(), dy.offset(), true, x.segment(), x.offset(), DType.F32, false,
+                        dw.segment(), dw.offset(), out, in, rows, true);
+            }
+        });
+        return result;
     }
 
     /** RMSNorm over the last axis with weight {@code w[lastDim]}. */
@@ -96,8 +159,27 @@ public final class Ops {
             throw new IllegalArgumentException("rmsNorm: weight " + Arrays.toString(w.shape()) + " for last axis " + dim);
         }
         Tensor y = empty(x.shape());
-        backend.rmsNorm(x.segment(), x.offset(), w.segment(), w.offset(), w.dtype(), y.segment(), y.offset(), x.rows(), dim, eps);
-        return y;
+        int rows = x.rows();
+        backend.rmsNorm(x.segment(), x.offset(), w.segment(), w.offset(), w.dtype(), y.segment(), y.offset(), rows, dim, eps);
+        if (!tracks(x, w)) {
+            return y;
+        }
+        Tensor result = y.tracked();
+        tape.record(() -> {
+            Tensor dy = tape.incoming(result);
+            if (dy == null) {
+                return;
+            }
+            Tensor dx = tape.gradOf(x);
+            Tensor dw = tape.gradOf(w);
+            if (dx == null) {
+                dx = zeros(x.shape());                            // the kernel always writes dx
+            }
+            backend.rmsNormBackward(x.segment(), x.offset(), w.segment(), w.offset(), w.dtype(),
+                    dy.segment(), dy.offset(), dx.segment(), dx.offset(),
+                    dw == null ? null : dw.segment(), dw == null ? 0 : dw.offset(), rows, dim, eps);
+        });
+        return result;
     }
 
     /** Rotate-half RoPE on {@code x[tokens, heads, headDim]}, returning a new tensor. */
@@ -106,9 +188,24 @@ public final class Ops {
         if (positions.length != x.dim(0)) {
             throw new IllegalArgumentException("rope: " + positions.length + " positions for " + x.dim(0) + " tokens");
         }
-        Tensor y = copy(x);
+        Tensor y = empty(x.shape());
+        backend.copy(x.segment(), x.offset(), y.segment(), y.offset(), x.numel());
         backend.rope(y.segment(), y.offset(), x.dim(0), x.dim(1), x.dim(2), positions, theta);
-        return y;
+        if (!tracks(x)) {
+            return y;
+        }
+        Tensor result = y.tracked();
+        int[] saved = positions.clone();
+        tape.record(() -> {
+            Tensor dy = tape.incoming(result);
+            if (dy != null) {                                     // a rotation: dx = R(-θ) dy
+                Tensor rotated = empty(x.shape());
+                backend.copy(dy.segment(), dy.offset(), rotated.segment(), rotated.offset(), x.numel());
+                backend.ropeInverse(rotated.segment(), rotated.offset(), x.dim(0), x.dim(1), x.dim(2), saved, theta);
+                accumulate(rotated, tape.gradOf(x));
+            }
+        });
+        return result;
     }
 
     /** {@code silu(gate) * up}. */
@@ -116,25 +213,124 @@ public final class Ops {
         requireSameShape(gate, up, "swiglu");
         Tensor out = empty(gate.shape());
         backend.swiglu(gate.segment(), gate.offset(), up.segment(), up.offset(), out.segment(), out.offset(), gate.numel());
-        return out;
+        if (!tracks(gate, up)) {
+            return out;
+        }
+        Tensor result = out.tracked();
+        tape.record(() -> {
+            Tensor dy = tape.incoming(result);
+            if (dy == null) {
+                return;
+            }
+            Tensor dGate = orScratch(tape.gradOf(gate), gate);
+            Tensor dUp = orScratch(tape.gradOf(up), up);
+            backend.swigluBackward(gate.segment(), gate.offset(), up.segment(), up.offset(), dy.segment(), dy.offset(),
+                    dGate.segment(), dGate.offset(), dUp.segment(), dUp.offset(), gate.numel());
+        });
+        return result;
     }
 
     public Tensor add(Tensor a, Tensor b) {
         requireSameShape(a, b, "add");
         Tensor out = empty(a.shape());
         backend.add(a.segment(), a.offset(), b.segment(), b.offset(), out.segment(), out.offset(), a.numel());
-        return out;
+        if (!tracks(a, b)) {
+            return out;
+        }
+        Tensor result = out.tracked();
+        tape.record(() -> {
+            Tensor dy = tape.incoming(result);
+            if (dy != null) {
+                accumulate(dy, tape.gradOf(a));
+                accumulate(dy, tape.gradOf(b));
+            }
+        });
+        return result;
+    }
+
+    /** {@code x * s} for a constant s. */
+    public Tensor scale(Tensor x, float s) {
+        requireF32(x, "scale");
+        Tensor out = empty(x.shape());
+        backend.scale(x.segment(), x.offset(), s, out.segment(), out.offset(), x.numel());
+        if (!tracks(x)) {
+            return out;
+        }
+        Tensor result = out.tracked();
+        tape.record(() -> {
+            Tensor dy = tape.incoming(result);
+            if (dy != null) {
+                Tensor scaled = empty(x.shape());
+                backend.scale(dy.segment(), dy.offset(), s, scaled.segment(), scaled.offset(), x.numel());
+                accumulate(scaled, tape.gradOf(x));
+            }
+        });
+        return result;
     }
 
     public Tensor copy(Tensor x) {
         requireF32(x, "copy");
         Tensor out = empty(x.shape());
         backend.copy(x.segment(), x.offset(), out.segment(), out.offset(), x.numel());
-        return out;
+        if (!tracks(x)) {
+            return out;
+        }
+        Tensor result = out.tracked();
+        tape.record(() -> {
+            Tensor dy = tape.incoming(result);
+            if (dy != null) {
+                accumulate(dy, tape.gradOf(x));
+            }
+        });
+        return result;
     }
 
-    /** Row-wise softmax over the last axis. */
+    /** Stacks tensors with equal trailing shape along the first axis. */
+    public Tensor concatRows(List<Tensor> parts) {
+        if (parts.isEmpty()) {
+            throw new IllegalArgumentException("concatRows of nothing");
+        }
+        int[] shape = parts.get(0).shape();
+        int rows = 0;
+        for (Tensor p : parts) {
+            requireF32(p, "concatRows part");
+            int[] s = p.shape();
+            s[0] = shape[0];
+            if (!Arrays.equals(s, shape)) {
+                throw new IllegalArgumentException("concatRows: " + p + " does not match " + parts.get(0));
+            }
+            rows += p.dim(0);
+        }
+        shape[0] = rows;
+        Tensor out = empty(shape);
+        List<Tensor> views = new ArrayList<>(parts.size());
+        for (int i = 0, row = 0; i < parts.size(); row += parts.get(i).dim(0), i++) {
+            Tensor dst = out.rows(row, row + parts.get(i).dim(0));
+            backend.copy(parts.get(i).segment(), parts.get(i).offset(), dst.segment(), dst.offset(), dst.numel());
+            views.add(dst);
+        }
+        if (!tracks(parts.toArray(Tensor[]::new))) {
+            return out;
+        }
+        Tensor result = out.tracked();
+        List<Tensor> saved = List.copyOf(parts);
+        tape.record(() -> {
+            Tensor dy = tape.incoming(result);
+            if (dy == null) {
+                return;
+            }
+            for (int i = 0, row = 0; i < saved.size(); row += saved.get(i).dim(0), i++) {
+                accumulate(dy.rows(row, row + saved.get(i).dim(0)), tape.gradOf(saved.get(i)));
+            }
+        });
+        return result;
+    }
+
+    /** Row-wise softmax over the last axis (inference only: it has no backward). */
     public Tensor softmax(Tensor x) {
+        if (tracks(x)) {
+            throw new UnsupportedOperationException("softmax has no backward; use crossEntropy for losses");
+        }
         Tensor out = copy(x);
         backend.softmax(out.segment(), out.offset(), x.rows(), x.dim(-1));
         return out;
@@ -143,11 +339,14 @@ public final class Ops {
     /**
      * Causal GQA attention of {@code q[tokens, heads, headDim]} against caches {@code k, v}
      * ({@code [capacity, kvHeads, headDim]}) that already hold positions up to
-     * {@code startPos + tokens - 1}.
+     * {@code startPos + tokens - 1}. Inference only; training uses {@link #selfAttention}.
      */
     public Tensor attention(Tensor q, Tensor kCache, Tensor vCache, int startPos, float scale) {
         requireRank(q, 3, "attention query");
         requireRank(kCache, 3, "key cache");
+        if (tracks(q, kCache, vCache)) {
+            throw new UnsupportedOperationException("attention against a KV cache has no backward; use selfAttention");
+        }
         int tokens = q.dim(0);
         if (startPos + tokens > kCache.dim(0)) {
             throw new IllegalArgumentException("attention: positions up to " + (startPos + tokens) + " exceed cache capacity " + kCache.dim(0));
@@ -159,14 +358,215 @@ public final class Ops {
         return out;
     }
 
-    /** Copies {@code src} into {@code dst} (same element count, both F32), e.g. into a KV cache. */
+    /**
+     * Causal GQA attention of one sequence to itself: {@code q[tokens, heads, headDim]},
+     * {@code k, v[tokens, kvHeads, headDim]}. The backward recomputes the probabilities, so
+     * memory stays linear in the sequence length.
+     */
+    public Tensor selfAttention(Tensor q, Tensor k, Tensor v, float scale) {
+        requireRank(q, 3, "attention query");
+        requireRank(k, 3, "attention keys");
+        requireSameShape(k, v, "attention keys/values");
+        int tokens = q.dim(0);
+        if (k.dim(0) != tokens || k.dim(2) != q.dim(2) || q.dim(1) % k.dim(1) != 0) {
+            throw new IllegalArgumentException("selfAttention: q " + q + " and k " + k + " do not fit");
+        }
+        AttentionShape shape = new AttentionShape(tokens, 0, q.dim(1), k.dim(1), q.dim(2), scale);
+        Tensor out = empty(q.shape());
+        backend.attention(q.segment(), q.offset(), k.segment(), k.offset(), v.segment(), v.offset(),
+                out.segment(), out.offset(), shape);
+        if (!tracks(q, k, v)) {
+            return out;
+        }
+        Tensor result = out.tracked();
+        tape.record(() -> {
+            Tensor dy = tape.incoming(result);
+            if (dy == null) {
+                return;
+            }
+            Tensor dq = orScratch(tape.gradOf(q), q);
+            Tensor dk = orScratch(tape.gradOf(k), k);
+            Tensor dv = orScratch(tape.gradOf(v), v);
+            backend.attentionBackward(q.segment(), q.offset(), k.segment(), k.offset(), v.segment(), v.offset(),
+                    out.segment(), out.offset(), dy.segment(), dy.offset(),
+                    dq.segment(), dq.offset(), dk.segment(), dk.offset(), dv.segment(), dv.offset(), shape);
+        });
+        return result;
+    }
+
+    /**
+     * Inverted dropout while training: each element is zeroed with probability {@code p} and
+     * the rest scaled by {@code 1/(1-p)}. The mask is a pure function of {@code seed} and the
+     * element index (a counter-based generator), so the backward regenerates it instead of
+     * storing it, and a resumed run draws the same masks. Outside recording it is the identity.
+     * A plain Java loop: dropout is off by default and cheap next to the matmuls around it.
+     */
+    public Tensor dropout(Tensor x, float p, long seed) {
+        if (p == 0f || !tracks(x)) {
+            return x;
+        }
+        if (!(p > 0f && p < 1f)) {
+            throw new IllegalArgumentException("dropout probability " + p + " is not in [0, 1)");
+        }
+        Tensor out = applyDropout(x, p, seed);
+        Tensor result = out.tracked();
+        tape.record(() -> {
+            Tensor dy = tape.incoming(result);
+            if (dy != null) {
+                accumulate(applyDropout(dy, p, seed), tape.gradOf(x));
+            }
+        });
+        return result;
+    }
+
+    private Tensor applyDropout(Tensor x, float p, long seed) {
+        Tensor out = empty(x.shape());
+        float keepScale = 1f / (1f - p);
+        double threshold = p;
+        for (long i = 0, n = x.numel(); i < n; i++) {
+            boolean drop = (splitMix64(seed + i) >>> 11) * 0x1.0p-53 < threshold;
+            out.setFloat(i, drop ? 0f : x.getFloat(i) * keepScale);
+        }
+        return out;
+    }
+
+    private static long splitMix64(long z) {
+        z = (z + 0x9E3779B97F4A7C15L) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /** Logit elements computed at once by {@link #crossEntropy}: bounds its scratch to 64 MB. */
+    private static final long CE_CHUNK_ELEMENTS = 16L << 20;
+
+    /**
+     * The language-model loss fused with the output layer: {@code Σ_r weights[r] · CE(h[r] · wᵀ,
+     * targets[r])} for {@code h[rows, hidden]} and {@code w[vocab, hidden]}, as a one-element
+     * tensor. Only rows with a nonzero weight are computed, a few at a time, so the {@code [rows,
+     * vocab]} logits never exist at once. Because the loss is the root of the graph, its gradient
+     * is known up to the upstream scalar during the forward: it is computed there, chunk by chunk,
+     * and the backward only scales it.
+     */
+    public Tensor crossEntropy(Tensor h, Tensor w, int[] targets, float[] weights) {
+        requireF32(h, "crossEntropy input");
+        requireRank(h, 2, "crossEntropy input");
+        requireRank(w, 2, "crossEntropy weight");
+        int rows = h.dim(0), hidden = h.dim(1), vocab = w.dim(0);
+        if (w.dim(1) != hidden || targets.length != rows || weights.length != rows) {
+            throw new IllegalArgumentException("crossEntropy: h " + h + ", w " + w + ", " + targets.length + " targets, "
+                    + weights.length + " weights");
+        }
+        int counted = 0;
+        for (int r = 0; r < rows; r++) {
+            if (weights[r] != 0) {
+                if (targets[r] < 0 || targets[r] >= vocab) {
+                    throw new IllegalArgumentException("target " + targets[r] + " of row " + r + " is outside [0, " + vocab + ")");
+                }
+                counted++;
+            }
+        }
+        int[] rowOf = new int[counted];
+        for (int r = 0, i = 0; r < rows; r++) {
+            if (weights[r] != 0) {
+                rowOf[i++] = r;
+            }
+        }
+        boolean wantH = tracks(h), wantW = tracks(w);
+        Tensor dH = wantH ? zeros(Math.max(1, counted), hidden) : null;   // gradient per unit upstream
+        Tensor dW = wantW ? zeros(vocab, hidden) : null;
+        double loss = 0;
+        int chunk = (int) Math.max(1, Math.min(counted, CE_CHUNK_ELEMENTS / vocab));
+        long mark = mark();
+        for (int from = 0; from < counted; from += chunk) {
+            int n = Math.min(chunk, counted - from);
+            Tensor x = empty(n, hidden);
+            int[] t = new int[n];
+            float[] wt = new float[n];
+            for (int i = 0; i < n; i++) {
+                int r = rowOf[from + i];
+                backend.copy(h.segment(), h.offset() + (long) r * hidden, x.segment(), x.offset() + (long) i * hidden, hidden);
+                t[i] = targets[r];
+                wt[i] = weights[r];
+            }
+            Tensor logits = empty(n, vocab);
+            backend.matmul(x.segment(), x.offset(), false, w.segment(), w.offset(), w.dtype(), true,
+                    logits.segment(), logits.offset(), n, vocab, hidden, false);
+            double[] losses = new double[n];
+            backend.crossEntropy(logits.segment(), logits.offset(), n, vocab, t, wt, losses);   // logits := dlogits
+            for (int i = 0; i < n; i++) {
+                loss += wt[i] * losses[i];
+            }
+            if (dH != null) {                                   // dH[n, hidden] = dlogits · w
+                backend.matmul(logits.segment(), logits.offset(), false, w.segment(), w.offset(), w.dtype(), false,
+                        dH.segment(), dH.offset() + (long) from * hidden, n, hidden, vocab, false);
+            }
+            if (dW != null) {                                   // dW[vocab, hidden] += dlogitsᵀ · x
+                backend.matmul(logits.segment(), logits.offset(), true, x.segment(), x.offset(), DType.F32, false,
+                        dW.segment(), dW.offset(), vocab, hidden, n, true);
+            }
+            release(mark);
+        }
+        Tensor out = fromArray(new float[] {(float) loss}, 1);
+        if (!wantH && !wantW) {
+            return out;
+        }
+        Tensor result = out.tracked();
+        int found = counted;
+        tape.record(() -> {
+            Tensor dy = tape.incoming(result);
+            if (dy == null) {
+                return;
+            }
+            float g = dy.getFloat(0);
+            Tensor gh = tape.gradOf(h);
+            for (int i = 0; gh != null && i < found; i++) {
+                Tensor scaled = scaledRow(dH.rows(i, i + 1), g);
+                accumulate(scaled, gh.rows(rowOf[i], rowOf[i] + 1));
+            }
+            Tensor gw = tape.gradOf(w);
+            if (gw != null) {
+                accumulate(g == 1f ? dW : scaledRow(dW, g), gw);
+            }
+        });
+        return result;
+    }
+
+    private Tensor scaledRow(Tensor x, float s) {
+        if (s == 1f) {
+            return x;
+        }
+        Tensor out = empty(x.shape());
+        backend.scale(x.segment(), x.offset(), s, out.segment(), out.offset(), x.numel());
+        return out;
+    }
+
+    /** Copies {@code src} into {@code dst} (same element count, both F32), e.g. into a KV cache. Not differentiable. */
     public void copyInto(Tensor src, Tensor dst) {
         requireF32(src, "copy source");
         requireF32(dst, "copy target");
         if (src.numel() != dst.numel()) {
             throw new IllegalArgumentException("copy of " + src + " into " + dst);
         }
+        if (tracks(src, dst)) {
+            throw new UnsupportedOperationException("copyInto overwrites memory and cannot be recorded; use copy or concatRows");
+        }
         backend.copy(src.segment(), src.offset(), dst.segment(), dst.offset(), src.numel());
+    }
+
+    /** {@code into += g}, skipped when {@code into} is null (the input needs no gradient). */
+    private void accumulate(Tensor g, Tensor into) {
+        if (into != null) {
+            backend.add(into.segment(), into.offset(), g.segment(), g.offset(), into.segment(), into.offset(), g.numel());
+        }
+    }
+
+    /** A kernel that writes several gradients needs a target even for inputs without one. */
+    private Tensor orScratch(Tensor grad, Tensor like) {
+        return grad != null ? grad : zeros(like.shape());
+    }
+
+    private boolean tracks(Tensor... inputs) {
+        return tape != null && tape.tracks(inputs);
     }
 
     private static void requireRank(Tensor t, int rank, String what) {

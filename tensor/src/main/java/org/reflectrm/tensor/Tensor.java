@@ -10,16 +10,22 @@ import org.reflectrm.kernels.DType;
  * The memory may be heap, off-heap or a memory-mapped checkpoint; the tensor never owns it (the
  * arena that allocated it does). Views ({@link #rows}, {@link #reshape}) share memory.
  *
- * <p>Autograd (the backprop issue) attaches a gradient and the op that produced the tensor; in
- * no-grad mode those stay null, so inference pays nothing for them.
+ * <p>Under autograd a tensor that needs a gradient carries a {@link GradSlot}, shared with its
+ * views; inference tensors have none and pay nothing for it.
  */
 public final class Tensor {
     private final MemorySegment segment;
     private final long offset;
     private final int[] shape;
     private final DType dtype;
+    private final GradSlot slot;
 
     public Tensor(MemorySegment segment, long offset, DType dtype, int... shape) {
+        this(segment, offset, dtype, null, shape);
+    }
+
+    private Tensor(MemorySegment segment, long offset, DType dtype, GradSlot slot, int... shape) {
+        this.slot = slot;
         this.segment = segment;
         this.offset = offset;
         this.dtype = dtype;
@@ -78,7 +84,7 @@ public final class Tensor {
         if (n != numel()) {
             throw new IllegalArgumentException("cannot reshape " + Arrays.toString(shape) + " to " + Arrays.toString(newShape));
         }
-        return new Tensor(segment, offset, dtype, newShape);
+        return new Tensor(segment, offset, dtype, slot, newShape);
     }
 
     /** Rows {@code [from, to)} along the first axis, as a view. */
@@ -89,7 +95,52 @@ public final class Tensor {
         long rowSize = numel() / Math.max(1, shape[0]);
         int[] s = shape.clone();
         s[0] = to - from;
-        return new Tensor(segment, offset + from * rowSize, dtype, s);
+        return new Tensor(segment, offset + from * rowSize, dtype, slot, s);
+    }
+
+    /**
+     * A parameter: a view of {@code value} whose gradient accumulates into {@code grad} (F32,
+     * same element count), which the caller owns and zeroes between optimizer steps.
+     */
+    public static Tensor parameter(Tensor value, Tensor grad) {
+        if (grad.dtype() != DType.F32 || grad.numel() != value.numel()) {
+            throw new IllegalArgumentException("gradient " + grad + " for parameter " + value);
+        }
+        GradSlot slot = new GradSlot(value.offset, value.numel(), true, grad.reshape((int) grad.numel()));
+        return new Tensor(value.segment, value.offset, value.dtype, slot, value.shape);
+    }
+
+    /** Whether a gradient flows into this tensor in backward. */
+    public boolean requiresGrad() {
+        return slot != null;
+    }
+
+    /** The same memory, cut off from the graph: no gradient flows through it. */
+    public Tensor detach() {
+        return slot == null ? this : new Tensor(segment, offset, dtype, null, shape);
+    }
+
+    /** This tensor's gradient (a view of its base's gradient), or null if none was computed. */
+    public Tensor grad() {
+        if (slot == null || slot.grad == null) {
+            return null;
+        }
+        return gradView();
+    }
+
+    GradSlot slot() {
+        return slot;
+    }
+
+    /** A new base tensor over the same memory whose gradient is tracked (an op's output). */
+    Tensor tracked() {
+        return new Tensor(segment, offset, dtype, new GradSlot(offset, numel(), false, null), shape);
+    }
+
+    /** The view of the slot's (allocated) gradient matching this tensor. */
+    Tensor gradView() {
+        Tensor base = slot.grad;
+        return new Tensor(base.segment, base.offset + (offset - slot.baseOffset), DType.F32, null, shape);
     }
 
     /** Element {@code i} of the flattened tensor, widened to float. */

@@ -19,7 +19,7 @@ import org.reflectrm.kernels.AttentionShape;
  */
 final class CpuAttention {
     /** Cache positions per block: 64 rows of head_dim 128 are 32 KB. */
-    private static final int BLOCK = 64;
+    static final int BLOCK = 64;
 
     private final Parallel parallel;
     private final ThreadLocal<float[][]> buffers = ThreadLocal.withInitial(() -> new float[3][]);
@@ -84,7 +84,7 @@ final class CpuAttention {
      * {@code scores[at + p] = (q · K[p]) · scale} for positions [p0, p1), four positions at a time
      * so one q vector load feeds four FMAs and the per-position reductions overlap.
      */
-    private static void scores(float[] q, int qAt, MemorySegment k, long kBase, long stride, int d,
+    static void scores(float[] q, int qAt, MemorySegment k, long kBase, long stride, int d,
                                int p0, int p1, float scale, float[] scores, int at) {
         int bound = d - d % L;
         int p = p0;
@@ -123,7 +123,7 @@ final class CpuAttention {
     }
 
     /** {@code acc[at..at+d) += Σ_p w[wAt + p] · V[p]} over positions [p0, p1). */
-    private static void weightedValues(float[] w, int wAt, MemorySegment v, long vBase, long stride, int d,
+    static void weightedValues(float[] w, int wAt, MemorySegment v, long vBase, long stride, int d,
                                        int p0, int p1, float[] acc, int at) {
         int bound = d - d % L;
         for (int j = 0; j < bound; j += L) {
@@ -154,6 +154,11 @@ final class CpuAttention {
      * numerators, normalised later by the caller.
      */
     static float expInPlace(float[] x, int at, int n) {
+        return expInPlace(x, at, n, max(x, at, n));
+    }
+
+    /** The largest of {@code x[at..at+n)} (a MAX reduction is exact, so its order does not matter). */
+    static float max(float[] x, int at, int n) {
         int bound = n - n % L;
         FloatVector mv = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         for (int i = 0; i < bound; i += L) {
@@ -163,6 +168,12 @@ final class CpuAttention {
         for (int i = bound; i < n; i++) {
             max = Math.max(max, x[at + i]);
         }
+        return max;
+    }
+
+    /** {@link #expInPlace} given the row's maximum. */
+    static float expInPlace(float[] x, int at, int n, float max) {
+        int bound = n - n % L;
         FloatVector sv = FloatVector.zero(F);
         for (int i = 0; i < bound; i += L) {
             FloatVector e = Lanes.exp(FloatVector.fromArray(F, x, at + i).sub(max));

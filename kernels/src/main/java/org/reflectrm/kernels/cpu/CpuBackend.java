@@ -12,6 +12,9 @@ public final class CpuBackend implements Backend {
     private final CpuMatmul matmul;
     private final CpuElementwise elementwise;
     private final CpuAttention attention;
+    private final CpuElementwiseBackward elementwiseBackward;
+    private final CpuAttentionBackward attentionBackward;
+    private final CpuCrossEntropy crossEntropy;
 
     /** A backend on all available cores. */
     public CpuBackend() {
@@ -23,6 +26,9 @@ public final class CpuBackend implements Backend {
         this.matmul = new CpuMatmul(parallel);
         this.elementwise = new CpuElementwise(parallel);
         this.attention = new CpuAttention(parallel);
+        this.elementwiseBackward = new CpuElementwiseBackward(parallel);
+        this.attentionBackward = new CpuAttentionBackward(parallel);
+        this.crossEntropy = new CpuCrossEntropy(parallel);
     }
 
     @Override
@@ -93,6 +99,49 @@ public final class CpuBackend implements Backend {
     @Override
     public void copy(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, long n) {
         MemorySegment.copy(src, srcOff * 4, dst, dstOff * 4, n * 4);
+    }
+
+    @Override
+    public void zero(MemorySegment x, long xOff, long n) {
+        x.asSlice(xOff * 4, n * 4).fill((byte) 0);
+    }
+
+    @Override
+    public void rmsNormBackward(MemorySegment x, long xOff, MemorySegment w, long wOff, DType wType,
+                                MemorySegment dy, long dyOff, MemorySegment dx, long dxOff,
+                                MemorySegment dw, long dwOff, int rows, int dim, float eps) {
+        elementwiseBackward.rmsNormBackward(x, xOff, w, wOff, wType, dy, dyOff, dx, dxOff, dw, dwOff, rows, dim, eps);
+    }
+
+    @Override
+    public void ropeInverse(MemorySegment x, long xOff, int rows, int heads, int headDim, int[] positions, float theta) {
+        elementwise.ropeInverse(x, xOff, rows, heads, headDim, positions, theta);
+    }
+
+    @Override
+    public void swigluBackward(MemorySegment gate, long gateOff, MemorySegment up, long upOff,
+                               MemorySegment dOut, long dOutOff, MemorySegment dGate, long dGateOff,
+                               MemorySegment dUp, long dUpOff, long n) {
+        elementwiseBackward.swigluBackward(gate, gateOff, up, upOff, dOut, dOutOff, dGate, dGateOff, dUp, dUpOff, n);
+    }
+
+    @Override
+    public void embeddingBackward(int[] ids, MemorySegment dOut, long dOutOff, int dim, MemorySegment dTable, long dTableOff) {
+        elementwiseBackward.embeddingBackward(ids, dOut, dOutOff, dim, dTable, dTableOff);
+    }
+
+    @Override
+    public void attentionBackward(MemorySegment q, long qOff, MemorySegment k, long kOff, MemorySegment v, long vOff,
+                                  MemorySegment out, long outOff, MemorySegment dOut, long dOutOff,
+                                  MemorySegment dq, long dqOff, MemorySegment dk, long dkOff, MemorySegment dv, long dvOff,
+                                  AttentionShape shape) {
+        attentionBackward.attentionBackward(q, qOff, k, kOff, v, vOff, out, outOff, dOut, dOutOff,
+                dq, dqOff, dk, dkOff, dv, dvOff, shape);
+    }
+
+    @Override
+    public void crossEntropy(MemorySegment logits, long off, int rows, int cols, int[] targets, float[] weights, double[] losses) {
+        crossEntropy.crossEntropy(logits, off, rows, cols, targets, weights, losses);
     }
 
     @Override

@@ -7,11 +7,11 @@ import org.reflectrm.kernels.DType;
 
 import static org.reflectrm.kernels.cpu.Lanes.L;
 
-/** Row-wise and element-wise kernels: embedding, RMSNorm, RoPE, SwiGLU, add, scale, softmax. */
+/**
+ * Row-wise and element-wise kernels: embedding, RMSNorm, RoPE (and its inverse, for the backward),
+ * SwiGLU, add, scale, softmax.
+ */
 final class CpuElementwise {
-    /** Below this many elements a loop is not worth handing to other threads. */
-    private static final int PARALLEL_MIN = 1 << 15;
-
     private final Parallel parallel;
 
     CpuElementwise(Parallel parallel) {
@@ -31,7 +31,7 @@ final class CpuElementwise {
         // The weight is widened once, so the row loop below is F32 only.
         float[] weight = new float[dim];
         Lanes.widen(wType, w, wOff, weight, dim);
-        rowsInParallel(rows, dim, r -> rmsNormRow(x, xOff + (long) r * dim, weight, y, yOff + (long) r * dim, dim, eps));
+        parallel.rows(rows, dim, r -> rmsNormRow(x, xOff + (long) r * dim, weight, y, yOff + (long) r * dim, dim, eps));
     }
 
     private static void rmsNormRow(MemorySegment x, long xr, float[] w, MemorySegment y, long yr, int dim, float eps) {
@@ -59,6 +59,20 @@ final class CpuElementwise {
     }
 
     void rope(MemorySegment x, long xOff, int rows, int heads, int headDim, int[] positions, float theta) {
+        rotate(x, xOff, rows, heads, headDim, positions, theta, false);
+    }
+
+    /**
+     * Rotation by the negative angles of {@link #rope}: the same cos, and sin negated (which is
+     * exact), so the angles are bit-for-bit those of the forward. Being the transpose of the
+     * forward rotation, it maps the gradient of RoPE's output to the gradient of its input.
+     */
+    void ropeInverse(MemorySegment x, long xOff, int rows, int heads, int headDim, int[] positions, float theta) {
+        rotate(x, xOff, rows, heads, headDim, positions, theta, true);
+    }
+
+    private void rotate(MemorySegment x, long xOff, int rows, int heads, int headDim, int[] positions, float theta,
+                        boolean inverse) {
         if (headDim % 2 != 0) {
             throw new IllegalArgumentException("RoPE needs an even head_dim, got " + headDim);
         }
@@ -69,14 +83,15 @@ final class CpuElementwise {
             float exponent = (float) (2 * i) / headDim;
             invFreq[i] = 1.0f / (float) Math.pow(theta, exponent);
         }
-        rowsInParallel(rows, heads * headDim, r -> {
+        parallel.rows(rows, heads * headDim, r -> {
             float pos = positions[r];
             float[] cos = new float[half];
             float[] sin = new float[half];
             for (int i = 0; i < half; i++) {
                 float angle = pos * invFreq[i];
                 cos[i] = (float) Math.cos(angle);
-                sin[i] = (float) Math.sin(angle);
+                float sinAngle = (float) Math.sin(angle);
+                sin[i] = inverse ? -sinAngle : sinAngle;
             }
             for (int h = 0; h < heads; h++) {
                 long base = xOff + ((long) r * heads + h) * headDim;
@@ -91,7 +106,7 @@ final class CpuElementwise {
     }
 
     void swiglu(MemorySegment gate, long gOff, MemorySegment up, long uOff, MemorySegment out, long oOff, long n) {
-        chunksInParallel(n, (from, to) -> {
+        parallel.chunks(n, L, (from, to) -> {
             long j = from;
             long bound = from + (to - from) / L * L;
             for (; j < bound; j += L) {
@@ -107,7 +122,7 @@ final class CpuElementwise {
     }
 
     void add(MemorySegment a, long aOff, MemorySegment b, long bOff, MemorySegment out, long oOff, long n) {
-        chunksInParallel(n, (from, to) -> {
+        parallel.chunks(n, L, (from, to) -> {
             long j = from;
             long bound = from + (to - from) / L * L;
             for (; j < bound; j += L) {
@@ -120,7 +135,7 @@ final class CpuElementwise {
     }
 
     void scale(MemorySegment a, long aOff, float s, MemorySegment out, long oOff, long n) {
-        chunksInParallel(n, (from, to) -> {
+        parallel.chunks(n, L, (from, to) -> {
             long j = from;
             long bound = from + (to - from) / L * L;
             for (; j < bound; j += L) {
@@ -133,7 +148,7 @@ final class CpuElementwise {
     }
 
     void softmax(MemorySegment x, long xOff, int rows, int cols) {
-        rowsInParallel(rows, cols, r -> softmaxRow(x, xOff + (long) r * cols, cols));
+        parallel.rows(rows, cols, r -> softmaxRow(x, xOff + (long) r * cols, cols));
     }
 
     /** Numerically stable softmax of one row in place: max, exp(x - max) and its sum, scale. */
@@ -166,31 +181,5 @@ final class CpuElementwise {
         for (int j = bound; j < cols; j++) {
             Lanes.setF(x, off + j, Lanes.getF(x, off + j) * inv);
         }
-    }
-
-    private void rowsInParallel(int rows, int rowWork, java.util.function.IntConsumer body) {
-        if ((long) rows * rowWork < PARALLEL_MIN) {
-            for (int r = 0; r < rows; r++) {
-                body.accept(r);
-            }
-        } else {
-            parallel.forRange(rows, 1, (from, to) -> {
-                for (int r = from; r < to; r++) {
-                    body.accept(r);
-                }
-            });
-        }
-    }
-
-    private interface LongRange {
-        void run(long from, long to);
-    }
-
-    private void chunksInParallel(long n, LongRange body) {
-        if (n < PARALLEL_MIN || n > Integer.MAX_VALUE) {
-            body.run(0, n);
-            return;
-        }
-        parallel.forRange((int) n, L, (from, to) -> body.run(from, to));
     }
 }

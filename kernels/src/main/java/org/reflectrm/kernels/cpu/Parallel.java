@@ -10,6 +10,9 @@ import java.util.function.IntConsumer;
  * one-thread team runs everything inline with no hand-off cost.
  */
 final class Parallel implements AutoCloseable {
+    /** Below this many elements a loop is not worth handing to other threads. */
+    static final int MIN_WORK = 1 << 15;
+
     private final int threads;
     private final ForkJoinPool pool;
 
@@ -84,6 +87,44 @@ final class Parallel implements AutoCloseable {
     @FunctionalInterface
     interface RangeBody {
         void run(int from, int to);
+    }
+
+    /**
+     * Runs {@code body.accept(r)} for every row r in {@code [0, rows)}: inline when the whole job
+     * ({@code rows · rowWork} elements) is below {@link #MIN_WORK}, else split across the team.
+     * Either way each row is computed by the same code, so results do not depend on the split.
+     */
+    void rows(int rows, long rowWork, IntConsumer body) {
+        if ((long) rows * rowWork < MIN_WORK) {
+            for (int r = 0; r < rows; r++) {
+                body.accept(r);
+            }
+        } else {
+            forRange(rows, 1, (from, to) -> {
+                for (int r = from; r < to; r++) {
+                    body.accept(r);
+                }
+            });
+        }
+    }
+
+    @FunctionalInterface
+    interface LongRangeBody {
+        void run(long from, long to);
+    }
+
+    /**
+     * Runs {@code body(from, to)} over chunks of {@code [0, n)} whose bounds are multiples of
+     * {@code align} (except n itself); one chunk, inline, when n is below {@link #MIN_WORK}. With
+     * align = the vector length, an element falls in a vector body or the scalar tail the same
+     * way whatever the split.
+     */
+    void chunks(long n, int align, LongRangeBody body) {
+        if (n < MIN_WORK || n > Integer.MAX_VALUE) {
+            body.run(0, n);
+            return;
+        }
+        forRange((int) n, align, (from, to) -> body.run(from, to));
     }
 
     @Override

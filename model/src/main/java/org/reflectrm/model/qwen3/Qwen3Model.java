@@ -1,6 +1,7 @@
 package org.reflectrm.model.qwen3;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.safetensors.Checkpoint;
@@ -17,14 +18,42 @@ public final class Qwen3Model implements AutoCloseable {
     private final Qwen3Config config;
     private final Qwen3Weights weights;
     private final Checkpoint checkpoint;
+    private final LinearAdapter adapter;
     private final float attentionScale;
+    /** HF module paths of each layer's linear layers, in {@link #LINEAR_MODULES} order. */
+    private final String[][] moduleNames;
+
+    /** The seven linear layers of a decoder layer, as HF names them (LoRA's default targets). */
+    public static final List<String> LINEAR_MODULES = List.of(
+            "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+            "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj");
+    private static final int Q = 0, K = 1, V = 2, O = 3, GATE = 4, UP = 5, DOWN = 6;
 
     /** A model over weights; {@code checkpoint} (may be null) is closed with the model. */
     public Qwen3Model(Qwen3Config config, Qwen3Weights weights, Checkpoint checkpoint) {
+        this(config, weights, checkpoint, null);
+    }
+
+    private Qwen3Model(Qwen3Config config, Qwen3Weights weights, Checkpoint checkpoint, LinearAdapter adapter) {
         this.config = config;
         this.weights = weights;
         this.checkpoint = checkpoint;
+        this.adapter = adapter;
         this.attentionScale = (float) (1.0 / Math.sqrt(config.headDim()));
+        this.moduleNames = new String[config.numHiddenLayers()][LINEAR_MODULES.size()];
+        for (int i = 0; i < moduleNames.length; i++) {
+            for (int j = 0; j < LINEAR_MODULES.size(); j++) {
+                moduleNames[i][j] = "model.layers." + i + "." + LINEAR_MODULES.get(j);
+            }
+        }
+    }
+
+    /**
+     * The same architecture over other weights (e.g. trainable F32 copies) and an optional
+     * adapter. The result does not own this model's checkpoint: close this model, not it.
+     */
+    public Qwen3Model with(Qwen3Weights otherWeights, LinearAdapter otherAdapter) {
+        return new Qwen3Model(config, otherWeights, null, otherAdapter);
     }
 
     /** Loads config.json and the (possibly sharded) safetensors of a Hugging Face model folder. */
@@ -56,84 +85,167 @@ public final class Qwen3Model implements AutoCloseable {
         if (tokens.size() != caches.size()) {
             throw new IllegalArgumentException(tokens.size() + " sequences but " + caches.size() + " caches");
         }
-        int total = 0;
         for (int s = 0; s < tokens.size(); s++) {
-            int[] seq = tokens.get(s);
-            if (seq.length == 0) {
-                throw new IllegalArgumentException("sequence " + s + " has no tokens");
-            }
             KvCache cache = caches.get(s);
-            if (cache.length() + seq.length > cache.capacity()) {
-                throw new BadInputException("sequence " + s + " needs " + (cache.length() + seq.length)
+            if (cache.length() + tokens.get(s).length > cache.capacity()) {
+                throw new BadInputException("sequence " + s + " needs " + (cache.length() + tokens.get(s).length)
                         + " positions but its KV cache holds " + cache.capacity());
             }
-            total += seq.length;
         }
-        int[] ids = new int[total];
-        int[] positions = new int[total];
-        int[] starts = new int[tokens.size() + 1];
-        for (int s = 0, row = 0; s < tokens.size(); s++) {
-            int[] seq = tokens.get(s);
-            starts[s] = row;
-            for (int t = 0; t < seq.length; t++, row++) {
-                if (seq[t] < 0 || seq[t] >= config.vocabSize()) {
-                    throw new BadInputException("token id " + seq[t] + " at position " + t + " of sequence " + s
-                            + " is outside the vocabulary [0, " + config.vocabSize() + ")");
-                }
-                ids[row] = seq[t];
-                positions[row] = caches.get(s).length() + t;
-            }
-        }
-        starts[tokens.size()] = total;
-
-        Tensor h = ops.embedding(weights.embedTokens(), ids);                 // [T, H]
-        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
-            // Only the residual stream outlives a layer: write it back over h and let the
-            // allocator reuse the layer's activations (a no-op where they must be kept).
-            long mark = ops.mark();
-            ops.copyInto(decoderLayer(ops, layer, h, positions, starts, caches), h);
-            ops.release(mark);
-        }
+        Batch batch = Batch.of(tokens, caches, config.vocabSize());
+        Tensor h = body(ops, batch, caches);
         // Advance only after all layers wrote: each layer finds its write position at length().
         for (int s = 0; s < caches.size(); s++) {
-            caches.get(s).advance(starts[s + 1] - starts[s]);
+            caches.get(s).advance(batch.length(s));
         }
         if (!allPositions) {
-            h = lastRows(ops, h, starts);                                      // [B, H]
+            h = lastRows(ops, h, batch.starts());                              // [B, H]
         }
         Tensor x = ops.rmsNorm(h, weights.finalNorm(), (float) config.rmsNormEps());
         return ops.linear(x, weights.lmHead());                                // [rows, V]
     }
 
-    private Tensor decoderLayer(Ops ops, int layer, Tensor h, int[] positions, int[] starts, List<KvCache> caches) {
+    /**
+     * The training forward: sequences that start at position 0 with no cache, each attending
+     * only to itself. Returns the final-normed hidden states {@code [sum of lengths, H]}, the
+     * input of the output layer, recorded for backward when {@code ops} records.
+     */
+    public Tensor hiddenStates(Ops ops, List<int[]> tokens) {
+        Batch batch = Batch.of(tokens, null, config.vocabSize());
+        Tensor h = body(ops, batch, null);
+        return ops.rmsNorm(h, weights.finalNorm(), (float) config.rmsNormEps());
+    }
+
+    /**
+     * The next-token loss of a batch of sequences: {@code masks.get(s)[t]} (length T−1) says
+     * whether token t+1, predicted at position t, counts. Returns {@code Σ CE / normalizer}
+     * over counted tokens, so {@code normalizer} = their count gives the mean; a larger one
+     * (all tokens of an accumulated step) lets micro-batches add up to that step's mean.
+     */
+    public Tensor loss(Ops ops, List<int[]> tokens, List<boolean[]> masks, double normalizer) {
+        if (tokens.size() != masks.size()) {
+            throw new IllegalArgumentException(tokens.size() + " sequences but " + masks.size() + " masks");
+        }
+        Tensor h = hiddenStates(ops, tokens);
+        int total = h.dim(0);
+        int[] targets = new int[total];
+        float[] weights = new float[total];
+        float w = (float) (1.0 / normalizer);
+        for (int s = 0, row = 0; s < tokens.size(); s++) {
+            int[] seq = tokens.get(s);
+            boolean[] mask = masks.get(s);
+            if (mask.length != seq.length - 1) {
+                throw new IllegalArgumentException("sequence " + s + " has " + seq.length + " tokens but a mask of " + mask.length);
+            }
+            for (int t = 0; t < seq.length - 1; t++) {
+                if (mask[t]) {
+                    targets[row + t] = seq[t + 1];
+                    weights[row + t] = w;
+                }
+            }
+            row += seq.length;
+        }
+        return ops.crossEntropy(h, this.weights.lmHead(), targets, weights);
+    }
+
+    /** The decoder layers over a batch; {@code caches} is null for training (self-attention). */
+    private Tensor body(Ops ops, Batch batch, List<KvCache> caches) {
+        Tensor h = ops.embedding(weights.embedTokens(), batch.ids());          // [T, H]
+        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
+            if (ops.recording()) {
+                h = decoderLayer(ops, layer, h, batch, caches);                 // backward needs every activation
+                continue;
+            }
+            // Only the residual stream outlives a layer: write it back over h and let the
+            // allocator reuse the layer's activations.
+            long mark = ops.mark();
+            ops.copyInto(decoderLayer(ops, layer, h, batch, caches), h);
+            ops.release(mark);
+        }
+        return h;
+    }
+
+    /** The token ids of a batch stacked into one column, with each row's position and each sequence's first row. */
+    private record Batch(int[] ids, int[] positions, int[] starts) {
+        static Batch of(List<int[]> tokens, List<KvCache> caches, int vocab) {
+            int total = 0;
+            for (int s = 0; s < tokens.size(); s++) {
+                if (tokens.get(s).length == 0) {
+                    throw new IllegalArgumentException("sequence " + s + " has no tokens");
+                }
+                total += tokens.get(s).length;
+            }
+            int[] ids = new int[total];
+            int[] positions = new int[total];
+            int[] starts = new int[tokens.size() + 1];
+            for (int s = 0, row = 0; s < tokens.size(); s++) {
+                int[] seq = tokens.get(s);
+                int start = caches == null ? 0 : caches.get(s).length();
+                starts[s] = row;
+                for (int t = 0; t < seq.length; t++, row++) {
+                    if (seq[t] < 0 || seq[t] >= vocab) {
+                        throw new BadInputException("token id " + seq[t] + " at position " + t + " of sequence " + s
+                                + " is outside the vocabulary [0, " + vocab + ")");
+                    }
+                    ids[row] = seq[t];
+                    positions[row] = start + t;
+                }
+            }
+            starts[tokens.size()] = total;
+            return new Batch(ids, positions, starts);
+        }
+
+        int sequences() {
+            return starts.length - 1;
+        }
+
+        int length(int s) {
+            return starts[s + 1] - starts[s];
+        }
+    }
+
+    private Tensor decoderLayer(Ops ops, int layer, Tensor h, Batch batch, List<KvCache> caches) {
         LayerWeights w = weights.layers().get(layer);
+        String[] names = moduleNames[layer];
         float eps = (float) config.rmsNormEps();
         int t = h.dim(0);
         int nh = config.numAttentionHeads(), nkv = config.numKeyValueHeads(), d = config.headDim();
 
         // Attention block: pre-norm, projections, per-head q/k RMSNorm, then RoPE (norm first).
         Tensor x = ops.rmsNorm(h, w.inputNorm(), eps);
-        Tensor q = ops.rmsNorm(ops.linear(x, w.qProj()).reshape(t, nh, d), w.qNorm(), eps);
-        Tensor k = ops.rmsNorm(ops.linear(x, w.kProj()).reshape(t, nkv, d), w.kNorm(), eps);
-        Tensor v = ops.linear(x, w.vProj()).reshape(t, nkv, d);
-        q = ops.rope(q, positions, (float) config.ropeTheta());
-        k = ops.rope(k, positions, (float) config.ropeTheta());
+        Tensor q = ops.rmsNorm(linear(ops, x, w.qProj(), names[Q]).reshape(t, nh, d), w.qNorm(), eps);
+        Tensor k = ops.rmsNorm(linear(ops, x, w.kProj(), names[K]).reshape(t, nkv, d), w.kNorm(), eps);
+        Tensor v = linear(ops, x, w.vProj(), names[V]).reshape(t, nkv, d);
+        q = ops.rope(q, batch.positions(), (float) config.ropeTheta());
+        k = ops.rope(k, batch.positions(), (float) config.ropeTheta());
 
-        Tensor attn = ops.empty(t, nh, d);
-        for (int s = 0; s < caches.size(); s++) {
+        List<Tensor> outputs = new ArrayList<>(batch.sequences());
+        for (int s = 0; s < batch.sequences(); s++) {
+            int from = batch.starts()[s], to = batch.starts()[s + 1];
+            if (caches == null) {
+                outputs.add(ops.selfAttention(q.rows(from, to), k.rows(from, to), v.rows(from, to), attentionScale));
+                continue;
+            }
             KvCache cache = caches.get(s);
-            int from = starts[s], to = starts[s + 1], start = cache.length();
+            int start = cache.length();
             ops.copyInto(k.rows(from, to), cache.keys(layer).rows(start, start + to - from));
             ops.copyInto(v.rows(from, to), cache.values(layer).rows(start, start + to - from));
-            Tensor o = ops.attention(q.rows(from, to), cache.keys(layer), cache.values(layer), start, attentionScale);
-            ops.copyInto(o, attn.rows(from, to));
+            outputs.add(ops.attention(q.rows(from, to), cache.keys(layer), cache.values(layer), start, attentionScale));
         }
-        h = ops.add(h, ops.linear(attn.reshape(t, nh * d), w.oProj()));
+        Tensor attn = outputs.size() == 1 ? outputs.getFirst() : ops.concatRows(outputs);
+        h = ops.add(h, linear(ops, attn.reshape(t, nh * d), w.oProj(), names[O]));
 
         // MLP block: pre-norm SwiGLU.
         x = ops.rmsNorm(h, w.postNorm(), eps);
-        Tensor gated = ops.swiglu(ops.linear(x, w.gateProj()), ops.linear(x, w.upProj()));
-        return ops.add(h, ops.linear(gated, w.downProj()));
+        Tensor gated = ops.swiglu(linear(ops, x, w.gateProj(), names[GATE]), linear(ops, x, w.upProj(), names[UP]));
+        return ops.add(h, linear(ops, gated, w.downProj(), names[DOWN]));
+    }
+
+    /** A linear layer plus the adapter's term for it, if any. */
+    private Tensor linear(Ops ops, Tensor x, Tensor w, String module) {
+        Tensor y = ops.linear(x, w);
+        Tensor delta = adapter == null ? null : adapter.delta(ops, module, x);
+        return delta == null ? y : ops.add(y, delta);
     }
 
     private static Tensor lastRows(Ops ops, Tensor h, int[] starts) {

@@ -2,6 +2,9 @@ package org.reflectrm.model.qwen3;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -105,6 +108,45 @@ public record Qwen3Weights(Tensor embedTokens, List<LayerWeights> layers, Tensor
     public static List<Tensor> tensorsOf(LayerWeights l) {
         return List.of(l.inputNorm(), l.qProj(), l.kProj(), l.vProj(), l.qNorm(), l.kNorm(), l.oProj(),
                 l.postNorm(), l.gateProj(), l.upProj(), l.downProj());
+    }
+
+    /** Every distinct tensor by its HF name, in checkpoint order; a tied head appears once, as the embedding. */
+    public Map<String, Tensor> named() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        out.put(EMBED, embedTokens);
+        for (int i = 0; i < layers.size(); i++) {
+            List<String> names = layerTensorNames(i);
+            List<Tensor> tensors = tensorsOf(layers.get(i));
+            for (int j = 0; j < names.size(); j++) {
+                out.put(names.get(j), tensors.get(j));
+            }
+        }
+        out.put(FINAL_NORM, finalNorm);
+        if (lmHeadStored) {
+            out.put(LM_HEAD, lmHead);
+        }
+        return out;
+    }
+
+    /**
+     * The same weights with every tensor replaced by {@code f(name, tensor)}, e.g. F32 master
+     * copies for training; a tied head follows the replaced embedding.
+     */
+    public Qwen3Weights map(BiFunction<String, Tensor, Tensor> f) {
+        Tensor embed = f.apply(EMBED, embedTokens);
+        List<LayerWeights> mapped = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            List<String> names = layerTensorNames(i);
+            List<Tensor> t = new ArrayList<>(tensorsOf(layers.get(i)));
+            for (int j = 0; j < t.size(); j++) {
+                t.set(j, f.apply(names.get(j), t.get(j)));
+            }
+            mapped.add(new LayerWeights(t.get(0), t.get(1), t.get(2), t.get(3), t.get(4), t.get(5), t.get(6), t.get(7),
+                    t.get(8), t.get(9), t.get(10)));
+        }
+        Tensor norm = f.apply(FINAL_NORM, finalNorm);
+        Tensor head = lmHeadStored ? f.apply(LM_HEAD, lmHead) : embed;
+        return new Qwen3Weights(embed, List.copyOf(mapped), norm, head, lmHeadStored);
     }
 
     /** Bytes of weight data, counting a tied head once. */

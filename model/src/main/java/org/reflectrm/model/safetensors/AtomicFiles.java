@@ -17,17 +17,17 @@ import java.util.concurrent.ThreadLocalRandom;
  * to disk, and only then renamed over the target. On any failure the temporary file is removed and
  * the target is untouched.
  */
-final class AtomicFiles {
+public final class AtomicFiles {
 
     private AtomicFiles() {
     }
 
     @FunctionalInterface
-    interface Body {
+    public interface Body {
         void writeTo(FileChannel channel) throws IOException;
     }
 
-    static void write(Path target, Body body) throws IOException {
+    public static void write(Path target, Body body) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Path temp = createTemp(dir, target.getFileName().toString());
         boolean done = false;
@@ -48,6 +48,16 @@ final class AtomicFiles {
                 Files.deleteIfExists(temp);
             }
         }
+    }
+
+    /** Writes {@code bytes} atomically. */
+    public static void write(Path target, byte[] bytes) throws IOException {
+        write(target, channel -> {
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) {
+                channel.write(buf);
+            }
+        });
     }
 
     /**

@@ -1,0 +1,161 @@
+package org.reflectrm.model.train;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Set;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.qwen3.LinearAdapter;
+import org.reflectrm.model.qwen3.Qwen3Config;
+import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.model.safetensors.Checkpoint;
+import org.reflectrm.model.safetensors.TensorEntry;
+import org.reflectrm.tensor.Ops;
+import org.reflectrm.tensor.Tensor;
+
+/**
+ * LoRA on a frozen Qwen3: each targeted linear layer {@code W[out, in]} gains
+ * {@code A[rank, in]} and {@code B[out, rank]}, trainable F32, while W stays memory-mapped in
+ * its stored dtype. Parameters carry PEFT's names
+ * ({@code base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight}), so an adapter saves
+ * and loads as PEFT writes it. Initialisation follows PEFT's default: A Kaiming-uniform
+ * (bound 1/sqrt(in)), B zero, so training starts from the base model.
+ */
+public final class LoraAdapter implements LinearAdapter {
+    public static final String PREFIX = "base_model.model.";
+
+    private final LoraConfig config;
+    private final Map<String, Tensor[]> modules = new LinkedHashMap<>();   // module -> {A, B}
+    private final float scaling;
+    private long dropoutSeed;
+    private long dropoutCalls;
+
+    private LoraAdapter(LoraConfig config) {
+        this.config = config;
+        this.scaling = (float) config.scaling();
+    }
+
+    /** Creates freshly initialised A/B pairs for {@code model}'s targeted layers in {@code params}. */
+    public static LoraAdapter create(Qwen3Config model, LoraConfig config, ParameterSet params, long seed) {
+        LoraAdapter lora = new LoraAdapter(config);
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (int layer = 0; layer < model.numHiddenLayers(); layer++) {
+            for (String full : Qwen3Model.LINEAR_MODULES) {
+                String shortName = full.substring(full.indexOf('.') + 1);
+                if (!config.targets().contains(shortName)) {
+                    continue;
+                }
+                int[] shape = shapeOf(model, shortName);                          // {out, in}
+                String module = "model.layers." + layer + "." + full;
+                Tensor a = params.zeros(aName(module), config.rank(), shape[1]);
+                Tensor b = params.zeros(bName(module), shape[0], config.rank());
+                double bound = 1.0 / Math.sqrt(shape[1]);
+                for (long i = 0; i < a.numel(); i++) {
+                    a.setFloat(i, (float) rng.nextDouble(-bound, bound));
+                }
+                lora.modules.put(module, new Tensor[] {a, b});
+            }
+        }
+        return lora;
+    }
+
+    /**
+     * Loads a PEFT adapter folder (see {@link PeftAdapterFiles}) into {@code params}, checking
+     * that it holds exactly the A/B pairs its config implies for {@code model}, with the right
+     * shapes.
+     */
+    public static LoraAdapter load(Path dir, Qwen3Config model, ParameterSet params) {
+        LoraConfig config = PeftAdapterFiles.readConfig(dir);
+        LoraAdapter lora = new LoraAdapter(config);
+        Path file = dir.resolve(PeftAdapterFiles.WEIGHTS);
+        try (Checkpoint stored = Checkpoint.open(file)) {
+            Set<String> expected = new HashSet<>();
+            for (int layer = 0; layer < model.numHiddenLayers(); layer++) {
+                for (String full : Qwen3Model.LINEAR_MODULES) {
+                    String shortName = full.substring(full.indexOf('.') + 1);
+                    if (!config.targets().contains(shortName)) {
+                        continue;
+                    }
+                    String module = "model.layers." + layer + "." + full;
+                    int[] shape = shapeOf(model, shortName);
+                    Tensor a = params.add(aName(module), take(stored, file, aName(module), config.rank(), shape[1], expected));
+                    Tensor b = params.add(bName(module), take(stored, file, bName(module), shape[0], config.rank(), expected));
+                    lora.modules.put(module, new Tensor[] {a, b});
+                }
+            }
+            for (String name : stored.names()) {
+                if (!expected.contains(name)) {
+                    throw new BadInputException(file + ": unexpected tensor '" + name + "' for this model and "
+                            + PeftAdapterFiles.CONFIG);
+                }
+            }
+        }
+        return lora;
+    }
+
+    private static Tensor take(Checkpoint stored, Path file, String name, int rows, int cols, Set<String> expected) {
+        expected.add(name);
+        TensorEntry e = stored.find(name).orElseThrow(() -> new BadInputException(file + ": tensor '" + name + "' is missing"));
+        long[] shape = e.shape();
+        if (shape.length != 2 || shape[0] != rows || shape[1] != cols) {
+            throw new BadInputException(file + ": tensor '" + name + "' has shape " + Arrays.toString(shape)
+                    + " but the adapter config and model imply [" + rows + ", " + cols + "]");
+        }
+        if (!e.dtype().isComputeType()) {
+            throw new BadInputException(file + ": tensor '" + name + "' has dtype " + e.dtype() + "; expected F32, F16 or BF16");
+        }
+        return new Tensor(e.data(), 0, e.dtype(), rows, cols);
+    }
+
+    public static String aName(String module) {
+        return PREFIX + module + ".lora_A.weight";
+    }
+
+    public static String bName(String module) {
+        return PREFIX + module + ".lora_B.weight";
+    }
+
+    /** {out, in} of a linear layer by its short name. */
+    static int[] shapeOf(Qwen3Config c, String shortName) {
+        int h = c.hiddenSize();
+        return switch (shortName) {
+            case "q_proj" -> new int[] {c.qDim(), h};
+            case "k_proj", "v_proj" -> new int[] {c.kvDim(), h};
+            case "o_proj" -> new int[] {h, c.qDim()};
+            case "gate_proj", "up_proj" -> new int[] {c.intermediateSize(), h};
+            case "down_proj" -> new int[] {h, c.intermediateSize()};
+            default -> throw new IllegalArgumentException(shortName);
+        };
+    }
+
+    public LoraConfig config() {
+        return config;
+    }
+
+    /** Module path → {A, B}, in layer order. */
+    public Map<String, Tensor[]> modules() {
+        return modules;
+    }
+
+    /** Dropout masks of the next step derive from this seed (call once per optimizer step). */
+    public void reseedDropout(long seed) {
+        dropoutSeed = seed;
+        dropoutCalls = 0;
+    }
+
+    @Override
+    public Tensor delta(Ops ops, String module, Tensor x) {
+        Tensor[] ab = modules.get(module);
+        if (ab == null) {
+            return null;
+        }
+        // Masks of successive calls use disjoint counter ranges of the generator.
+        long seed = dropoutSeed + (dropoutCalls++ << 40);
+        Tensor dropped = ops.dropout(x, (float) config.dropout(), seed);
+        Tensor low = ops.linear(dropped, ab[0]);                                // [.., rank]
+        return ops.scale(ops.linear(low, ab[1]), scaling);                      // [.., out]
+    }
+}

@@ -1,0 +1,106 @@
+package org.reflectrm.model.train;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.DType;
+import org.reflectrm.tensor.Tensor;
+
+/**
+ * The trainable tensors of a run, by HF name: F32 values with F32 gradients, both owned here.
+ * Gradients accumulate over backward calls until {@link #zeroGrad}.
+ */
+public final class ParameterSet implements AutoCloseable {
+    private final Backend backend;
+    private final Arena arena = Arena.ofShared();
+    private final Map<String, Tensor> params = new LinkedHashMap<>();
+
+    public ParameterSet(Backend backend) {
+        this.backend = backend;
+    }
+
+    /** A new parameter initialised from {@code initial} (any computable dtype, widened to F32). */
+    public Tensor add(String name, Tensor initial) {
+        Tensor value = allocate(initial.shape());
+        for (long i = 0, n = initial.numel(); i < n; i++) {
+            value.setFloat(i, initial.getFloat(i));
+        }
+        return register(name, value);
+    }
+
+    /** A new zero parameter of the given shape. */
+    public Tensor zeros(String name, int... shape) {
+        return register(name, allocate(shape));
+    }
+
+    private Tensor register(String name, Tensor value) {
+        if (params.containsKey(name)) {
+            throw new IllegalArgumentException("parameter '" + name + "' registered twice");
+        }
+        Tensor p = Tensor.parameter(value, allocate(value.shape()));
+        params.put(name, p);
+        return p;
+    }
+
+    private Tensor allocate(int... shape) {
+        long n = 1;
+        for (int s : shape) {
+            n *= s;
+        }
+        MemorySegment seg = backend.allocate(arena, Math.max(1, n) * 4);
+        return new Tensor(seg, 0, DType.F32, shape);
+    }
+
+    public Map<String, Tensor> all() {
+        return Collections.unmodifiableMap(params);
+    }
+
+    public Tensor get(String name) {
+        Tensor p = params.get(name);
+        if (p == null) {
+            throw new IllegalArgumentException("no parameter '" + name + "'");
+        }
+        return p;
+    }
+
+    public long count() {
+        long n = 0;
+        for (Tensor p : params.values()) {
+            n += p.numel();
+        }
+        return n;
+    }
+
+    public void zeroGrad() {
+        for (Tensor p : params.values()) {
+            Tensor g = p.grad();
+            backend.zero(g.segment(), g.offset(), g.numel());
+        }
+    }
+
+    /** The L2 norm of each parameter's gradient, summed in double. */
+    public Map<String, Double> gradNorms() {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : params.entrySet()) {
+            out.put(e.getKey(), Math.sqrt(sumOfSquares(e.getValue().grad())));
+        }
+        return out;
+    }
+
+    static double sumOfSquares(Tensor t) {
+        double s = 0;
+        for (long i = 0, n = t.numel(); i < n; i++) {
+            double v = t.getFloat(i);
+            s += v * v;
+        }
+        return s;
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,119 @@
+package org.reflectrm.tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.DType;
+
+/**
+ * Reverse-mode autograd: while recording, every op whose inputs need a gradient appends its
+ * backward step here. Ops run in an order where each input exists before its use, so replaying
+ * the steps in reverse is a topological order of the graph: by the time a step runs, every use
+ * of its output has already added its share to the output's gradient.
+ *
+ * <p>Gradients of intermediate tensors come zeroed from the tape's allocator and live until
+ * {@link #clear}; parameters bring their own gradient buffers (see {@link Tensor#parameter}),
+ * which accumulate across backward calls until the caller zeroes them.
+ */
+public final class Tape {
+    /** One op's backward: reads its output's gradient, adds into its inputs' gradients. */
+    @FunctionalInterface
+    public interface Step {
+        void run();
+    }
+
+    private final Backend backend;
+    private final Allocator allocator;
+    private final List<Step> steps = new ArrayList<>();
+    private boolean recording = true;
+
+    public Tape(Backend backend, Allocator allocator) {
+        this.backend = backend;
+        this.allocator = allocator;
+    }
+
+    /** Whether ops currently record (false inside {@link #noGrad}). */
+    public boolean recording() {
+        return recording;
+    }
+
+    /** A scope in which ops record nothing and return tensors without gradients. */
+    public AutoCloseable noGrad() {
+        boolean previous = recording;
+        recording = false;
+        return new Scope(this, previous);
+    }
+
+    private record Scope(Tape tape, boolean previous) implements AutoCloseable {
+        @Override
+        public void close() {
+            tape.recording = previous;
+        }
+    }
+
+    /** True when recording and one of {@code inputs} needs a gradient: the op must record. */
+    boolean tracks(Tensor... inputs) {
+        if (!recording) {
+            return false;
+        }
+        for (Tensor t : inputs) {
+            if (t != null && t.requiresGrad()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    void record(Step step) {
+        steps.add(step);
+    }
+
+    /** Number of recorded steps (for tests and diagnostics). */
+    public int size() {
+        return steps.size();
+    }
+
+    /**
+     * Runs backward from {@code root}, seeding its gradient with {@code seed} in every element
+     * (1 for a loss; 1/k to average over k accumulated micro-batches).
+     */
+    public void backward(Tensor root, float seed) {
+        if (!root.requiresGrad()) {
+            throw new IllegalStateException("backward from a tensor that does not require a gradient");
+        }
+        Tensor g = gradOf(root);
+        for (long i = 0; i < g.numel(); i++) {
+            g.setFloat(i, g.getFloat(i) + seed);
+        }
+        for (int i = steps.size() - 1; i >= 0; i--) {
+            steps.get(i).run();
+        }
+    }
+
+    /** Forgets the recorded graph; tensors and gradients from the allocator are the caller's to reset. */
+    public void clear() {
+        steps.clear();
+    }
+
+    /**
+     * The gradient of {@code t} to accumulate into, allocated and zeroed on first use; null when
+     * {@code t} needs no gradient.
+     */
+    Tensor gradOf(Tensor t) {
+        GradSlot slot = t.slot();
+        if (slot == null) {
+            return null;
+        }
+        if (slot.grad == null) {
+            Tensor g = new Tensor(allocator.allocate(Math.max(1, slot.numel) * 4), 0, DType.F32, (int) slot.numel);
+            backend.zero(g.segment(), g.offset(), slot.numel);
+            slot.grad = g;
+        }
+        return t.gradView();
+    }
+
+    /** The gradient that flowed into {@code t}, or null when nothing did (its step can be skipped). */
+    Tensor incoming(Tensor t) {
+        return t.slot() == null || t.slot().grad == null ? null : t.gradView();
+    }
+}
