@@ -1,0 +1,244 @@
+package org.reflectrm.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.DType;
+import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.model.train.LoraConfig;
+import org.reflectrm.model.train.SftTrainer;
+import org.reflectrm.model.train.TrainOptions;
+import org.reflectrm.model.train.TrainingListener;
+import org.reflectrm.model.train.data.SftBatcher;
+import org.reflectrm.model.train.data.SftDataOptions;
+import org.reflectrm.model.train.data.SftDataStats;
+import org.reflectrm.model.train.data.SftDataset;
+import org.reflectrm.model.train.data.SftExample;
+import org.reflectrm.tokenizer.Tokenizer;
+import org.reflectrm.tokenizer.chat.Qwen3ChatTemplate;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code reflectrm-j train sft}: supervised fine-tuning on chat or prompt/completion JSONL. */
+@Command(name = "sft", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Supervised fine-tuning, full or LoRA, on JSONL with {\"messages\": [...]} or "
+                + "{\"prompt\", \"completion\"} per line, rendered with the model's chat template; the loss covers "
+                + "assistant/completion tokens only.",
+                "Writes to --out: the model (full: safetensors + config.json + tokenizer files; LoRA: a PEFT adapter), "
+                        + "metrics.jsonl, and trainer_state/ for --resume."})
+final class SftCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--data", required = true, paramLabel = "FILE", description = "Training JSONL.")
+    Path data;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
+    Path out;
+
+    @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (default: --epochs over the data).")
+    Long steps;
+
+    @Option(names = "--epochs", paramLabel = "E", defaultValue = "1", description = "Passes over the data when --steps is not given (default ${DEFAULT-VALUE}).")
+    double epochs;
+
+    @Option(names = "--lr", paramLabel = "X", description = "Peak learning rate (default 2e-5 full, 2e-4 LoRA).")
+    Double lr;
+
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "4", description = "Examples per micro-batch (default ${DEFAULT-VALUE}); with --packing pack, the budget in units of --max-len tokens.")
+    int batch;
+
+    @Option(names = "--grad-accum", paramLabel = "K", defaultValue = "1", description = "Micro-batches per optimizer step (default ${DEFAULT-VALUE}).")
+    int gradAccum;
+
+    @Option(names = "--max-len", paramLabel = "L", defaultValue = "1024", description = "Longest example in tokens (default ${DEFAULT-VALUE}); longer ones are truncated (see --reject-long).")
+    int maxLen;
+
+    @Option(names = "--packing", paramLabel = "MODE", defaultValue = "pad", description = "pad: --batch examples per micro-batch; pack: as many as fit in --batch x --max-len tokens. Never attention across examples (default ${DEFAULT-VALUE}).")
+    String packing;
+
+    @Option(names = "--lora-rank", paramLabel = "R", description = "Train a LoRA adapter of this rank instead of every weight.")
+    Integer loraRank;
+
+    @Option(names = "--lora-alpha", paramLabel = "A", description = "LoRA alpha (default: 2 x rank).")
+    Double loraAlpha;
+
+    @Option(names = "--lora-dropout", paramLabel = "P", defaultValue = "0", description = "LoRA dropout (default ${DEFAULT-VALUE}).")
+    double loraDropout;
+
+    @Option(names = "--lora-targets", paramLabel = "LIST", split = ",", description = "LoRA target modules (default: all linear layers: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj).")
+    List<String> loraTargets;
+
+    @Option(names = "--schedule", paramLabel = "S", defaultValue = "linear", description = "LR decay after warmup: constant, linear or cosine (default ${DEFAULT-VALUE}).")
+    String schedule;
+
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "0", description = "Warmup steps (default ${DEFAULT-VALUE}).")
+    long warmup;
+
+    @Option(names = "--weight-decay", paramLabel = "W", defaultValue = "0", description = "AdamW decoupled weight decay; norm weights are exempt (default ${DEFAULT-VALUE}).")
+    double weightDecay;
+
+    @Option(names = "--max-grad-norm", paramLabel = "G", defaultValue = "1.0", description = "Clip gradients to this global norm; 0 turns clipping off (default ${DEFAULT-VALUE}).")
+    double maxGradNorm;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Seed of data order, LoRA init and dropout (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--eval-data", paramLabel = "FILE", description = "Evaluation JSONL (default: none, or --eval-fraction of --data).")
+    Path evalData;
+
+    @Option(names = "--eval-fraction", paramLabel = "F", defaultValue = "0", description = "Hold out this fraction of --data for evaluation (default ${DEFAULT-VALUE}).")
+    double evalFraction;
+
+    @Option(names = "--eval-every", paramLabel = "N", defaultValue = "0", description = "Evaluate every N steps and at the end (default: at the end only).")
+    long evalEvery;
+
+    @Option(names = "--save-every", paramLabel = "N", defaultValue = "0", description = "Checkpoint every N steps and at the end (default: at the end only).")
+    long saveEvery;
+
+    @Option(names = "--save-dtype", paramLabel = "T", description = "dtype of a saved full model: F32, BF16 or F16 (default: the base checkpoint's).")
+    String saveDtype;
+
+    @Option(names = "--resume", description = "Continue the run saved in --out (same options); gives the same weights as an uninterrupted run.")
+    boolean resume;
+
+    @Option(names = "--strict", description = "A malformed data line is fatal (default: reported with its line number, skipped and counted).")
+    boolean strict;
+
+    @Option(names = "--reject-long", description = "Skip examples longer than --max-len instead of truncating them.")
+    boolean rejectLong;
+
+    @Option(names = "--stop-after", paramLabel = "N", defaultValue = "0", hidden = true, description = "Stop after step N as if interrupted (tests).")
+    long stopAfter;
+
+    @Option(names = "--json", description = "Print a JSON summary on stdout.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter stdout = spec.commandLine().getOut();
+        if (!Files.isRegularFile(data)) {
+            throw new BadInputException("--data " + data + ": no such file");
+        }
+        if (!resume && Files.exists(out.resolve("trainer_state"))) {
+            throw new BadInputException("--out " + out + " holds a training run; pass --resume to continue it or choose another folder");
+        }
+        if (evalData != null && evalFraction > 0) {
+            throw new BadInputException("--eval-data and --eval-fraction are mutually exclusive");
+        }
+        if (!(evalFraction >= 0 && evalFraction < 1)) {
+            throw new BadInputException("--eval-fraction must be in [0, 1), got " + evalFraction);
+        }
+        TrainOptions options = options();
+        Tokenizer tokenizer = TokenizerFiles.load(common.model, "--model");
+        Qwen3ChatTemplate template = TokenizerFiles.chatTemplate(tokenizer, common.model);
+        SftDataOptions dataOptions = new SftDataOptions(maxLen,
+                rejectLong ? SftDataOptions.OverLong.REJECT : SftDataOptions.OverLong.TRUNCATE, strict);
+        SftDataset dataset = SftDataset.load(data, tokenizer, template, dataOptions);
+        report(err, dataset.stats());
+        List<SftExample> train = dataset.examples();
+        List<SftExample> eval = List.of();
+        if (evalData != null) {
+            SftDataset evalSet = SftDataset.load(evalData, tokenizer, template, dataOptions);
+            report(err, evalSet.stats());
+            eval = evalSet.examples();
+        } else if (evalFraction > 0) {
+            SftDataset.Split split = dataset.splitFraction(evalFraction, seed);
+            train = split.train();
+            eval = split.eval();
+        }
+        if (train.isEmpty()) {
+            throw new BadInputException("--data " + data + ": no usable training example");
+        }
+        ProgressLine progress = new ProgressLine(err);
+        TrainingListener listener = new TrainingListener() {
+            @Override
+            public void onStep(StepMetrics m) {
+                progress.show(String.format("%s step %d/%d  loss %.4f  lr %.2e  grad %.3f  %.0f tok/s",
+                        ProgressLine.bar((double) m.step() / m.totalSteps(), 24), m.step(), m.totalSteps(), m.loss(),
+                        m.lr(), m.gradNorm(), m.tokensPerSecond()));
+            }
+
+            @Override
+            public void onEval(long step, double evalLoss) {
+                progress.finish();
+                err.printf("step %d: eval loss %.4f%n", step, evalLoss);
+                err.flush();
+            }
+        };
+        SftTrainer.Result result;
+        try (Backend backend = common.backend(); Qwen3Model base = common.loadModel()) {
+            result = new SftTrainer(common.model, base, backend, options, out, listener).run(train, eval, resume);
+        } catch (SftTrainer.DivergedException e) {
+            progress.finish();
+            err.println("reflectrm-j: training stopped: " + e.getMessage());
+            err.flush();
+            return Main.EXIT_FAILURE;
+        }
+        progress.finish();
+        String summary = String.format("trained %d/%d steps (%s, %d examples), last loss %.4f%s; saved to %s",
+                result.step(), result.totalSteps(), options.lora() == null ? "full" : "LoRA r=" + options.lora().rank(),
+                train.size(), result.lastLoss(),
+                Double.isNaN(result.evalLoss()) ? "" : String.format(", eval loss %.4f", result.evalLoss()), out);
+        err.println(summary);
+        err.flush();
+        if (json) {
+            stdout.printf("{\"steps\": %d, \"total_steps\": %d, \"loss\": %s, \"eval_loss\": %s, \"out\": \"%s\"}%n",
+                    result.step(), result.totalSteps(), result.lastLoss(),
+                    Double.isNaN(result.evalLoss()) ? "null" : Double.toString(result.evalLoss()),
+                    out.toString().replace("\\", "\\\\").replace("\"", "\\\""));
+            stdout.flush();
+        }
+        return 0;
+    }
+
+    private TrainOptions options() {
+        SftBatcher.Mode mode = switch (packing) {
+            case "pad" -> SftBatcher.Mode.PAD;
+            case "pack" -> SftBatcher.Mode.PACK;
+            default -> throw new BadInputException("--packing must be pad or pack, got " + packing);
+        };
+        LoraConfig lora = null;
+        if (loraRank != null) {
+            lora = new LoraConfig(loraRank, loraAlpha != null ? loraAlpha : 2.0 * loraRank, loraDropout,
+                    loraTargets != null ? loraTargets : LoraConfig.ALL_LINEAR);
+        } else if (loraAlpha != null || loraTargets != null || loraDropout != 0) {
+            throw new BadInputException("--lora-alpha, --lora-dropout and --lora-targets need --lora-rank");
+        }
+        DType dtype = null;
+        if (saveDtype != null) {
+            dtype = DType.fromFlag(saveDtype);
+            if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
+                throw new BadInputException("--save-dtype must be F32, BF16 or F16, got " + saveDtype);
+            }
+        }
+        double rate = lr != null ? lr : lora != null ? 2e-4 : 2e-5;
+        return new TrainOptions(steps == null ? 0 : steps, epochs, rate, batch, gradAccum, maxLen, mode, schedule,
+                warmup, weightDecay, 0.9, 0.999, 1e-8, maxGradNorm, seed, saveEvery, evalEvery, dtype, lora, stopAfter);
+    }
+
+    private static void report(PrintWriter err, SftDataStats stats) {
+        err.println(stats.summary());
+        for (SftDataStats.Problem p : stats.problems()) {
+            err.println("  " + p.message());
+        }
+        err.flush();
+    }
+
+    static String describe(int[] a) {
+        return Arrays.toString(a);
+    }
+}

@@ -1,0 +1,70 @@
+package org.reflectrm.model.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code metrics.jsonl}: one line per step ({@code step, epoch, loss, lr, grad_norm, tokens,
+ * tokens_per_s}) and per evaluation ({@code step, eval_loss}), appended and flushed as they
+ * happen, so a crashed run keeps its curve.
+ */
+final class MetricsLog {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final Path file;
+
+    MetricsLog(Path file) {
+        this.file = file;
+    }
+
+    void step(TrainingListener.StepMetrics m) throws IOException {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("step", m.step());
+        o.put("epoch", m.epoch());
+        o.put("loss", m.loss());
+        o.put("lr", m.lr());
+        o.put("grad_norm", m.gradNorm());
+        o.put("tokens", m.tokens());
+        o.put("tokens_per_s", m.tokensPerSecond());
+        append(o);
+    }
+
+    void eval(long step, double loss) throws IOException {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("step", step);
+        o.put("eval_loss", loss);
+        append(o);
+    }
+
+    private void append(ObjectNode o) throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Files.writeString(file, JSON.writeValueAsString(o) + "\n", StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+    }
+
+    /** On resume: drops lines of steps after the checkpoint, which the resumed run redoes. */
+    void truncateAfter(long step) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            return;
+        }
+        List<String> kept = new ArrayList<>();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            try {
+                JsonNode n = JSON.readTree(line);
+                if (n != null && n.path("step").asLong(Long.MAX_VALUE) <= step) {
+                    kept.add(line);
+                }
+            } catch (IOException e) {
+                // a torn last line from a crash: drop it
+            }
+        }
+        Files.write(file, kept, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,173 @@
+package org.reflectrm.model.train;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.DType;
+import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.model.train.data.MicroBatch;
+import org.reflectrm.model.train.data.SftBatcher;
+import org.reflectrm.model.train.data.SftExample;
+import org.reflectrm.tensor.ScratchAllocator;
+import org.reflectrm.tensor.Tensor;
+import org.reflectrm.tensor.optim.AdamW;
+import org.reflectrm.tensor.optim.GradClip;
+import org.reflectrm.tensor.optim.OptimParam;
+import org.reflectrm.tensor.optim.Optimizer;
+
+/**
+ * Supervised fine-tuning, fully or with LoRA. Each optimizer step accumulates the gradients of
+ * {@code gradAccum} micro-batches, with the loss normalised by all target tokens of the step
+ * (so the step's gradient is that of its mean token loss, however the tokens fall into
+ * micro-batches), clips by global norm, and takes one AdamW step at the scheduled learning rate.
+ */
+public final class SftTrainer {
+    /** The outcome: steps done in total, the last step's loss, the last evaluation (NaN if none). */
+    public record Result(long step, long totalSteps, double lastLoss, double evalLoss, boolean stoppedEarly) {
+    }
+
+    /** Training stopped because the loss or the gradient stopped being finite. */
+    public static final class DivergedException extends RuntimeException {
+        DivergedException(String message) {
+            super(message);
+        }
+    }
+
+    private final Path baseDir;
+    private final Qwen3Model base;
+    private final Backend backend;
+    private final TrainOptions options;
+    private final Path out;
+    private final TrainingListener listener;
+
+    public SftTrainer(Path baseDir, Qwen3Model base, Backend backend, TrainOptions options, Path out,
+                      TrainingListener listener) {
+        this.baseDir = baseDir;
+        this.base = base;
+        this.backend = backend;
+        this.options = options;
+        this.out = out;
+        this.listener = listener;
+    }
+
+    /** Trains on {@code train}, evaluating on {@code eval} (may be empty); continues a saved run when {@code resume}. */
+    public Result run(List<SftExample> train, List<SftExample> eval, boolean resume) throws IOException {
+        SftBatcher batcher = new SftBatcher(train, options.packing(), options.batch(), options.maxLen(), options.seed());
+        MicroBatchStream stream = new MicroBatchStream(batcher);
+        long totalSteps = options.steps() > 0 ? options.steps()
+                : Math.max(1, (long) Math.ceil(options.epochs() * stream.batchesPerFirstEpoch() / options.gradAccum()));
+        List<MicroBatch> evalBatches = eval.isEmpty() ? List.of()
+                : new SftBatcher(eval, options.packing(), options.batch(), options.maxLen(), options.seed()).inOrder();
+
+        try (ParameterSet params = new ParameterSet(backend);
+             ScratchAllocator scratch = new ScratchAllocator(backend, 64L << 20)) {
+            LoraAdapter lora = options.lora() == null ? null
+                    : LoraAdapter.create(base.config(), options.lora(), params, options.seed());
+            Qwen3Model model = lora == null ? FullFineTune.of(base, params) : base.with(base.weights(), lora);
+            List<OptimParam> optimParams = optimParams(params);
+            try (Optimizer optimizer = new AdamW(optimParams,
+                    new AdamW.Config(options.beta1(), options.beta2(), options.adamEps(), options.weightDecay()))) {
+                long step = 0;
+                MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"));
+                if (resume && TrainerState.exists(out)) {
+                    step = TrainerState.load(out, options, params, optimizer);
+                    stream.skip(step * options.gradAccum());
+                    metrics.truncateAfter(step);
+                }
+                var schedule = options.lrSchedule(totalSteps);
+                double lastLoss = Double.NaN, evalLoss = Double.NaN;
+                while (step < totalSteps) {
+                    long t0 = System.nanoTime();
+                    List<MicroBatch> batches = new ArrayList<>(options.gradAccum());
+                    long targets = 0, tokens = 0;
+                    for (int i = 0; i < options.gradAccum(); i++) {
+                        MicroBatch mb = stream.next();
+                        batches.add(mb);
+                        targets += mb.targetTokens();
+                        tokens += mb.tokenCount();
+                    }
+                    optimizer.zeroGrad();
+                    if (lora != null) {
+                        lora.reseedDropout(options.seed() * 0x9E3779B97F4A7C15L + step);
+                    }
+                    double loss = 0;
+                    for (MicroBatch mb : batches) {
+                        loss += Backprop.lossAndGradients(model, backend, scratch, mb.sequences(), mb.predictMasks(), targets);
+                    }
+                    GradClip.Result clip = options.maxGradNorm() > 0
+                            ? GradClip.clipByGlobalNorm(optimParams, options.maxGradNorm())
+                            : new GradClip.Result(GradClip.globalNorm(optimParams), 1.0);
+                    if (!Double.isFinite(loss) || !clip.finite()) {
+                        throw new DivergedException("step " + (step + 1) + ": the " + (Double.isFinite(loss) ? "gradient norm" : "loss")
+                                + " is " + (Double.isFinite(loss) ? clip.totalNorm() : loss) + "; training stopped, "
+                                + (TrainerState.exists(out) ? "the last checkpoint in " + out + " is kept" : "nothing was saved"));
+                    }
+                    double lr = schedule.lr(step);
+                    optimizer.step(lr);
+                    step++;
+                    lastLoss = loss;
+                    var m = new TrainingListener.StepMetrics(step, totalSteps, stream.epochProgress(), loss, lr,
+                            clip.totalNorm(), tokens, (System.nanoTime() - t0) / 1e9);
+                    metrics.step(m);
+                    listener.onStep(m);
+                    boolean last = step == totalSteps;
+                    boolean stop = options.stopAfter() > 0 && step == options.stopAfter() && !last;
+                    if (!evalBatches.isEmpty() && (last || (options.evalEvery() > 0 && step % options.evalEvery() == 0))) {
+                        evalLoss = evaluate(model, scratch, evalBatches);
+                        metrics.eval(step, evalLoss);
+                        listener.onEval(step, evalLoss);
+                    }
+                    if (last || stop || (options.saveEvery() > 0 && step % options.saveEvery() == 0)) {
+                        save(step, totalSteps, params, lora, optimizer);
+                    }
+                    if (stop) {
+                        return new Result(step, totalSteps, lastLoss, evalLoss, true);
+                    }
+                }
+                return new Result(step, totalSteps, lastLoss, evalLoss, false);
+            }
+        }
+    }
+
+    /** The mean token loss over the evaluation batches. */
+    private double evaluate(Qwen3Model model, ScratchAllocator scratch, List<MicroBatch> batches) {
+        double sum = 0;
+        long targets = 0;
+        for (MicroBatch mb : batches) {
+            sum += Backprop.loss(model, backend, scratch, mb.sequences(), mb.predictMasks(), 1.0);
+            targets += mb.targetTokens();
+        }
+        return sum / targets;
+    }
+
+    /** Norm weights get no weight decay, as transformers' Trainer excludes them. */
+    private static List<OptimParam> optimParams(ParameterSet params) {
+        List<OptimParam> list = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : params.all().entrySet()) {
+            Tensor p = e.getValue(), g = p.grad();
+            OptimParam op = new OptimParam(e.getKey(), p.segment(), p.offset(), g.segment(), g.offset(), p.numel(), true);
+            list.add(e.getKey().contains("norm") ? op.withoutWeightDecay() : op);
+        }
+        return list;
+    }
+
+    private void save(long step, long totalSteps, ParameterSet params, LoraAdapter lora, Optimizer optimizer) throws IOException {
+        if (lora != null) {
+            PeftAdapterFiles.write(out, lora, baseDir.toString());
+            ModelFiles.copyCompanions(baseDir, out);
+        } else {
+            DType dtype = options.saveDtype() != null ? options.saveDtype() : base.weights().embedTokens().dtype();
+            ModelFiles.save(out, baseDir, params.all(), dtype);
+        }
+        TrainerState.save(out, step, totalSteps, options, params, optimizer);
+        listener.onSave(step, out);
+    }
+
+    static UncheckedIOException unchecked(IOException e) {
+        return new UncheckedIOException(e);
+    }
+}
