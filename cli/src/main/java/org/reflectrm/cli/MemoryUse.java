@@ -15,9 +15,18 @@ record MemoryUse(long rssBytes, long heapUsedBytes) {
 
     /** VmRSS from /proc (Linux); -1 where that is not available. */
     private static long rss() {
+        return procStatus("VmRSS:");
+    }
+
+    /** The peak resident set size of the process so far (VmHWM); -1 where not available. */
+    static long peakRssBytes() {
+        return procStatus("VmHWM:");
+    }
+
+    private static long procStatus(String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
+                if (line.startsWith(field)) {
                     return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
                 }
             }

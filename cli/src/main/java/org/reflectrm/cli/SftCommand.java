@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.reflectrm.kernels.Backend;
@@ -232,13 +231,6 @@ final class SftCommand implements Callable<Integer> {
 
     private static void report(PrintWriter err, SftDataStats stats) {
         err.println(stats.summary());
-        for (SftDataStats.Problem p : stats.problems()) {
-            err.println("  " + p.message());
-        }
         err.flush();
-    }
-
-    static String describe(int[] a) {
-        return Arrays.toString(a);
     }
 }

@@ -402,13 +402,17 @@ public final class Ops {
      * A plain Java loop: dropout is off by default and cheap next to the matmuls around it.
      */
     public Tensor dropout(Tensor x, float p, long seed) {
-        if (p == 0f || !tracks(x)) {
-            return x;
-        }
-        if (!(p > 0f && p < 1f)) {
+        if (!(p >= 0f && p < 1f)) {
             throw new IllegalArgumentException("dropout probability " + p + " is not in [0, 1)");
         }
+        // Training is when the tape records, whether or not this input needs a gradient.
+        if (p == 0f || !recording()) {
+            return x;
+        }
         Tensor out = applyDropout(x, p, seed);
+        if (!tracks(x)) {
+            return out;
+        }
         Tensor result = out.tracked();
         tape.record(() -> {
             Tensor dy = tape.incoming(result);

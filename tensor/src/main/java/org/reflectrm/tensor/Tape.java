@@ -26,6 +26,7 @@ public final class Tape {
     private final Allocator allocator;
     private final List<Step> steps = new ArrayList<>();
     private boolean recording = true;
+    private boolean consumed;
 
     public Tape(Backend backend, Allocator allocator) {
         this.backend = backend;
@@ -75,12 +76,18 @@ public final class Tape {
 
     /**
      * Runs backward from {@code root}, seeding its gradient with {@code seed} in every element
-     * (1 for a loss; 1/k to average over k accumulated micro-batches).
+     * (1 for a loss; 1/k to average over k accumulated micro-batches). Runs once per recorded
+     * graph: call {@link #clear} before recording the next forward.
      */
     public void backward(Tensor root, float seed) {
         if (!root.requiresGrad()) {
             throw new IllegalStateException("backward from a tensor that does not require a gradient");
         }
+        if (consumed) {
+            // A second pass would add the intermediate gradients of the first one in again.
+            throw new IllegalStateException("backward already ran on this graph; clear() the tape and record a new forward");
+        }
+        consumed = true;
         Tensor g = gradOf(root);
         for (long i = 0; i < g.numel(); i++) {
             g.setFloat(i, g.getFloat(i) + seed);
@@ -93,6 +100,7 @@ public final class Tape {
     /** Forgets the recorded graph; tensors and gradients from the allocator are the caller's to reset. */
     public void clear() {
         steps.clear();
+        consumed = false;
     }
 
     /**

@@ -9,11 +9,19 @@ public final class Qwen3Presets {
     private Qwen3Presets() {
     }
 
-    private record Shape(int hidden, int intermediate, int layers, int heads, int kvHeads, int headDim, boolean tied) {
+    private record Shape(int hidden, int intermediate, int layers, int heads, int kvHeads, int headDim, boolean tied,
+                         int vocab) {
+        Shape(int hidden, int intermediate, int layers, int heads, int kvHeads, int headDim, boolean tied) {
+            this(hidden, intermediate, layers, heads, kvHeads, headDim, tied, QWEN3_VOCAB);
+        }
     }
+
+    private static final int QWEN3_VOCAB = 151936;
 
     private static final Map<String, Shape> SHAPES = new TreeMap<>(Map.of(
             "tiny", new Shape(64, 192, 2, 4, 2, 32, true),
+            // The training benchmark's small model (a 1,024-token vocabulary: no tokenizer fits it).
+            "train-small", new Shape(256, 768, 4, 4, 2, 64, false, 1024),
             "qwen3-0.6b", new Shape(1024, 3072, 28, 16, 8, 128, true),
             "qwen3-1.7b", new Shape(2048, 6144, 28, 16, 8, 128, true),
             "qwen3-4b", new Shape(2560, 9728, 36, 32, 8, 128, true),
@@ -27,14 +35,15 @@ public final class Qwen3Presets {
 
     /**
      * The config of a preset, with weights of the given HF dtype name ("bfloat16", "float16",
-     * "float32"). The vocabulary is always Qwen3's 151,936 rows so the real tokenizer fits.
+     * "float32"). The vocabulary is Qwen3's 151,936 rows so the real tokenizer fits, except for
+     * {@code train-small}, the training benchmark's model.
      */
     public static Qwen3Config config(String preset, String torchDtype) {
         Shape s = SHAPES.get(preset);
         if (s == null) {
             throw new IllegalArgumentException("unknown preset '" + preset + "': expected one of " + names());
         }
-        return new Qwen3Config(List.of("Qwen3ForCausalLM"), "qwen3", 151936, s.hidden, s.intermediate, s.layers,
+        return new Qwen3Config(List.of("Qwen3ForCausalLM"), "qwen3", s.vocab, s.hidden, s.intermediate, s.layers,
                 s.heads, s.kvHeads, s.headDim, "silu", 40960, 1e-6, 1_000_000, s.tied, false, 0.0, false, null,
                 s.layers, 151643, List.of(151645), null, 0.02, true, torchDtype, "4.51.0");
     }

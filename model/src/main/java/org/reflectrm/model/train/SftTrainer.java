@@ -1,7 +1,6 @@
 package org.reflectrm.model.train;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -165,9 +164,5 @@ public final class SftTrainer {
         }
         TrainerState.save(out, step, totalSteps, options, params, optimizer);
         listener.onSave(step, out);
-    }
-
-    static UncheckedIOException unchecked(IOException e) {
-        return new UncheckedIOException(e);
     }
 }

@@ -1,0 +1,131 @@
+package org.reflectrm.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.reflectrm.kernels.Backend;
+import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.model.train.Backprop;
+import org.reflectrm.model.train.FullFineTune;
+import org.reflectrm.model.train.LoraAdapter;
+import org.reflectrm.model.train.LoraConfig;
+import org.reflectrm.model.train.ParameterSet;
+import org.reflectrm.tensor.ScratchAllocator;
+import org.reflectrm.tensor.Tensor;
+import org.reflectrm.tensor.optim.AdamW;
+import org.reflectrm.tensor.optim.OptimParam;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code reflectrm-j bench-train}: training throughput (forward, backward and an AdamW step) on
+ * random token ids, full or LoRA, the same work bench/peer_train.py times in PyTorch.
+ */
+@Command(name = "bench-train", mixinStandardHelpOptions = true,
+        description = "Measure training tokens/s (forward + backward + AdamW) on random tokens: median step time "
+                + "after warm-up steps, and the peak resident memory.")
+final class BenchTrainCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "8", description = "Sequences per step (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--seq-len", paramLabel = "T", defaultValue = "256", description = "Tokens per sequence (default ${DEFAULT-VALUE}).")
+    int seqLen;
+
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "5", description = "Timed steps (default ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "2", description = "Untimed steps first (default ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--lora-rank", paramLabel = "R", description = "LoRA of this rank on all linear layers (alpha 2R) instead of full training.")
+    Integer loraRank;
+
+    @Option(names = "--json", description = "Print one JSON object.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (batch < 1 || seqLen < 2 || steps < 1 || warmup < 0) {
+            throw new BadInputException("--batch >= 1, --seq-len >= 2, --steps >= 1 and --warmup >= 0 are required");
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        try (Backend backend = common.backend(); Qwen3Model base = common.loadModel();
+             ParameterSet params = new ParameterSet(backend);
+             ScratchAllocator scratch = new ScratchAllocator(backend, 64L << 20)) {
+            Qwen3Model model = loraRank == null ? FullFineTune.of(base, params)
+                    : base.with(base.weights(), LoraAdapter.create(base.config(), LoraConfig.of(loraRank, 2.0 * loraRank), params, 0));
+            List<OptimParam> optimParams = new ArrayList<>();
+            for (Map.Entry<String, Tensor> e : params.all().entrySet()) {
+                Tensor p = e.getValue(), g = p.grad();
+                optimParams.add(new OptimParam(e.getKey(), p.segment(), p.offset(), g.segment(), g.offset(), p.numel(), true));
+            }
+            SplittableRandom random = new SplittableRandom(7);
+            List<int[]> seqs = new ArrayList<>();
+            List<boolean[]> masks = new ArrayList<>();
+            for (int b = 0; b < batch; b++) {
+                seqs.add(random.ints(seqLen, 0, base.config().vocabSize()).toArray());
+                boolean[] m = new boolean[seqLen - 1];
+                Arrays.fill(m, true);
+                masks.add(m);
+            }
+            double[] seconds = new double[steps];
+            double firstLoss = 0, lastLoss = 0;
+            try (AdamW adam = new AdamW(optimParams, AdamW.Config.defaults())) {
+                for (int s = 0; s < warmup + steps; s++) {
+                    long t0 = System.nanoTime();
+                    adam.zeroGrad();
+                    double loss = Backprop.lossAndGradients(model, backend, scratch, seqs, masks, Backprop.countTargets(masks));
+                    adam.step(1e-4);
+                    double dt = (System.nanoTime() - t0) / 1e9;
+                    if (s == 0) {
+                        firstLoss = loss;
+                    }
+                    lastLoss = loss;
+                    if (s >= warmup) {
+                        seconds[s - warmup] = dt;
+                    }
+                    err.printf("bench-train: step %d: %.3f s, loss %.4f%n", s + 1, dt, loss);
+                    err.flush();
+                }
+            }
+            double[] sorted = seconds.clone();
+            Arrays.sort(sorted);
+            double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                    : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+            ObjectMapper mapper = new ObjectMapper();
+            ObjectNode o = mapper.createObjectNode();
+            o.put("model", common.model.toString());
+            o.put("mode", loraRank == null ? "full" : "lora-r" + loraRank);
+            o.put("threads", backend.threads());
+            o.put("batch", batch);
+            o.put("seq_len", seqLen);
+            o.put("trainable_params", params.count());
+            o.put("median_step_s", median);
+            o.put("tokens_per_s", batch * (double) seqLen / median);
+            o.put("first_loss", firstLoss);
+            o.put("last_loss", lastLoss);
+            o.put("peak_rss_bytes", MemoryUse.peakRssBytes());
+            o.put("scratch_bytes", scratch.capacity());
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(json ? mapper.writeValueAsString(o) : mapper.writerWithDefaultPrettyPrinter().writeValueAsString(o));
+            out.flush();
+        }
+        return 0;
+    }
+}
