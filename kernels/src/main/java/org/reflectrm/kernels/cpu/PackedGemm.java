@@ -1,7 +1,9 @@
 package org.reflectrm.kernels.cpu;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -52,7 +54,7 @@ final class PackedGemm {
 
     private final Parallel parallel;
     private final Blocking blocking;
-    private final ThreadLocal<float[][]> buffers = ThreadLocal.withInitial(() -> new float[3][]);
+    private final ThreadLocal<float[][]> buffers = ThreadLocal.withInitial(() -> new float[4][]);
 
     PackedGemm(Parallel parallel, Blocking blocking) {
         this.parallel = parallel;
@@ -62,12 +64,20 @@ final class PackedGemm {
     void run(Gemm g) {
         // Handing work to another thread costs a few microseconds: small products stay on one.
         int threads = (long) g.m() * g.n() * g.k() < MIN_PARALLEL_WORK ? 1 : parallel.threads();
-        // Column blocks first: each task then packs a disjoint part of B, so B is packed once.
-        int colChunk = roundUp(Math.min(blocking.nc(), ceilDiv(g.n(), threads)), NR);
-        int colTasks = ceilDiv(g.n(), colChunk);
-        // Too few columns to keep every thread busy: split the rows as well.
-        int rowTasks = colTasks >= threads ? 1 : ceilDiv(threads, colTasks);
-        int rowChunk = roundUp(ceilDiv(g.m(), rowTasks), MR);
+        // Each task packs the A rows and B columns it covers, so the operand that is split across
+        // tasks is packed once and the other once per task. Split the larger one: for tall
+        // products (training's [tokens, features] activations against a weight) that is A.
+        int colChunk, colTasks, rowChunk, rowTasks;
+        if (threads > 1 && g.m() > g.n()) {
+            rowChunk = roundUp(ceilDiv(g.m(), threads), MR);
+            colChunk = roundUp(Math.min(blocking.nc(), g.n()), NR);
+        } else {
+            colChunk = roundUp(Math.min(blocking.nc(), ceilDiv(g.n(), threads)), NR);
+            // Too few columns to keep every thread busy: split the rows as well.
+            int tasks = ceilDiv(g.n(), colChunk);
+            rowChunk = roundUp(ceilDiv(g.m(), tasks >= threads ? 1 : ceilDiv(threads, tasks)), MR);
+        }
+        colTasks = ceilDiv(g.n(), colChunk);
         rowTasks = ceilDiv(g.m(), rowChunk);
         int tasks = rowTasks * colTasks;
         parallel.forEach(tasks, t -> {
@@ -75,6 +85,16 @@ final class PackedGemm {
             int j0 = (t % colTasks) * colChunk;
             block(g, i0, Math.min(g.m(), i0 + rowChunk), j0, Math.min(g.n(), j0 + colChunk));
         });
+    }
+
+    /**
+     * The whole product on the calling thread, for kernels that already run inside a parallel
+     * task (blocked attention): a nested {@link Parallel} call would wait on its own team.
+     */
+    void serial(Gemm g) {
+        if (g.m() > 0 && g.n() > 0) {
+            block(g, 0, g.m(), 0, g.n());
+        }
     }
 
     /** C[i0..i1, j0..j1] in full, looping over k in panels of kc. */
@@ -286,27 +306,33 @@ final class PackedGemm {
      * Packs op(A)[i0..i1, p0..p0+pk] as panels of MR rows: panel q holds
      * {@code ap[q·pk·MR + p·MR + ii] = op(A)[i0+q·MR+ii, p0+p]}; rows past i1 are zero.
      */
-    private static void packA(Gemm g, int i0, int i1, int p0, int pk, float[] ap) {
+    private void packA(Gemm g, int i0, int i1, int p0, int pk, float[] ap) {
         MemorySegment a = g.a();
+        float[] row = g.transA() ? null : buffer(3, pk);
         for (int ir = i0; ir < i1; ir += MR) {
             int base = (ir - i0) / MR * pk * MR;
             int rows = Math.min(MR, i1 - ir);
             if (!g.transA()) {
-                // A is [m, k]: each row is contiguous; transpose MR of them in.
+                // A is [m, k]: copy each row out in bulk (per-element segment reads cost a bounds
+                // check each), then transpose it into the panel.
                 for (int ii = 0; ii < rows; ii++) {
-                    long src = g.aIndex(ir + ii, p0);
+                    MemorySegment.copy(a, JAVA_FLOAT_UNALIGNED, g.aIndex(ir + ii, p0) * 4, row, 0, pk);
                     int at = base + ii;
                     for (int p = 0; p < pk; p++) {
-                        ap[at + p * MR] = a.getAtIndex(JAVA_FLOAT_UNALIGNED, src + p);
+                        ap[at + p * MR] = row[p];
                     }
                 }
+            } else if (rows == MR) {
+                // A is [k, m]: each step's MR values are contiguous, one 8-lane load.
+                for (int p = 0; p < pk; p++) {
+                    FloatVector.fromMemorySegment(A_STEP, a, g.aIndex(ir, p0 + p) * 4, ByteOrder.nativeOrder())
+                            .intoArray(ap, base + p * MR);
+                }
             } else {
-                // A is [k, m]: each step's MR values are contiguous.
                 for (int p = 0; p < pk; p++) {
                     long src = g.aIndex(ir, p0 + p);
-                    int at = base + p * MR;
                     for (int ii = 0; ii < rows; ii++) {
-                        ap[at + ii] = a.getAtIndex(JAVA_FLOAT_UNALIGNED, src + ii);
+                        ap[base + p * MR + ii] = a.getAtIndex(JAVA_FLOAT_UNALIGNED, src + ii);
                     }
                 }
             }
@@ -317,6 +343,9 @@ final class PackedGemm {
             }
         }
     }
+
+    /** MR floats: one step of a transposed A panel. */
+    private static final VectorSpecies<Float> A_STEP = FloatVector.SPECIES_256;
 
     /** This thread's packing buffer {@code which}, grown to at least {@code size} floats. */
     private float[] buffer(int which, int size) {

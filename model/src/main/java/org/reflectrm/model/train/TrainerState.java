@@ -83,7 +83,8 @@ final class TrainerState {
         Path dir = out.resolve(DIR);
         JsonNode state = JSON.readTree(Files.readString(dir.resolve(STATE), StandardCharsets.UTF_8));
         JsonNode saved = state.path("options");
-        ObjectNode now = options.trajectoryJson();
+        // Round-trip through text so that numbers compare by value, not by node type (int vs long).
+        JsonNode now = JSON.readTree(JSON.writeValueAsString(options.trajectoryJson()));
         if (!saved.equals(now)) {
             List<String> diffs = new ArrayList<>();
             now.fieldNames().forEachRemaining(k -> {
