@@ -53,6 +53,9 @@ final class BenchTrainCommand implements Callable<Integer> {
     @Option(names = "--lora-rank", paramLabel = "R", description = "LoRA of this rank on all linear layers (alpha 2R) instead of full training.")
     Integer loraRank;
 
+    @Option(names = "--gradient-checkpointing", description = "Recompute each layer in backward instead of keeping its activations.")
+    boolean gradientCheckpointing;
+
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
@@ -70,6 +73,7 @@ final class BenchTrainCommand implements Callable<Integer> {
              ScratchAllocator scratch = new ScratchAllocator(backend, 64L << 20)) {
             Qwen3Model model = loraRank == null ? FullFineTune.of(base, params)
                     : base.with(base.weights(), LoraAdapter.create(base.config(), LoraConfig.of(loraRank, 2.0 * loraRank), params, 0));
+            model = model.withActivationCheckpointing(gradientCheckpointing);
             List<OptimParam> optimParams = new ArrayList<>();
             for (Map.Entry<String, Tensor> e : params.all().entrySet()) {
                 Tensor p = e.getValue(), g = p.grad();
@@ -112,6 +116,7 @@ final class BenchTrainCommand implements Callable<Integer> {
             ObjectNode o = mapper.createObjectNode();
             o.put("model", common.model.toString());
             o.put("mode", loraRank == null ? "full" : "lora-r" + loraRank);
+            o.put("gradient_checkpointing", gradientCheckpointing);
             o.put("threads", backend.threads());
             o.put("batch", batch);
             o.put("seq_len", seqLen);

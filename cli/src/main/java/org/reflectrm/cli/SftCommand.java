@@ -107,6 +107,9 @@ final class SftCommand implements Callable<Integer> {
     @Option(names = "--save-dtype", paramLabel = "T", description = "dtype of a saved full model: F32, BF16 or F16 (default: the base checkpoint's).")
     String saveDtype;
 
+    @Option(names = "--gradient-checkpointing", description = "Recompute each decoder layer in backward instead of keeping its activations: much less memory, about a third more compute.")
+    boolean gradientCheckpointing;
+
     @Option(names = "--resume", description = "Continue the run saved in --out (same options); gives the same weights as an uninterrupted run.")
     boolean resume;
 
@@ -226,7 +229,8 @@ final class SftCommand implements Callable<Integer> {
         }
         double rate = lr != null ? lr : lora != null ? 2e-4 : 2e-5;
         return new TrainOptions(steps == null ? 0 : steps, epochs, rate, batch, gradAccum, maxLen, mode, schedule,
-                warmup, weightDecay, 0.9, 0.999, 1e-8, maxGradNorm, seed, saveEvery, evalEvery, dtype, lora, stopAfter);
+                warmup, weightDecay, 0.9, 0.999, 1e-8, maxGradNorm, seed, saveEvery, evalEvery, dtype, lora, stopAfter,
+                gradientCheckpointing);
     }
 
     private static void report(PrintWriter err, SftDataStats stats) {

@@ -5,6 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.BiFunction;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.DType;
@@ -326,6 +327,118 @@ public final class Ops {
         return result;
     }
 
+    /**
+     * A linear layer with a LoRA term, fused: {@code y = x·wᵀ + scale · (xa·aᵀ)·bᵀ} where
+     * {@code xa} is the adapter's input (x, or x after dropout), {@code a[r, in]} and
+     * {@code b[out, r]}. Composed from separate ops this would keep three extra {@code [.., out]}
+     * activations per layer (the adapter's output, its scaled copy and the sum) and their
+     * gradients; fused, only the rank-r intermediate is kept.
+     */
+    public Tensor loraLinear(Tensor x, Tensor w, Tensor xa, Tensor a, Tensor b, float scale) {
+        requireF32(x, "loraLinear input");
+        requireSameShape(x, xa, "loraLinear inputs");
+        int in = w.dim(1), out = w.dim(0), rank = a.dim(0);
+        if (x.dim(-1) != in || a.dim(1) != in || b.dim(0) != out || b.dim(1) != rank) {
+            throw new IllegalArgumentException("loraLinear: x " + x + ", w " + w + ", a " + a + ", b " + b + " do not fit");
+        }
+        int rows = x.rows();
+        int[] shape = x.shape();
+        shape[shape.length - 1] = out;
+        Tensor y = empty(shape);
+        backend.matmul(x.segment(), x.offset(), false, w.segment(), w.offset(), w.dtype(), true,
+                y.segment(), y.offset(), rows, out, in, false);
+        Tensor low = empty(rows, rank);                                           // scale · xa·aᵀ
+        backend.matmul(xa.segment(), xa.offset(), false, a.segment(), a.offset(), a.dtype(), true,
+                low.segment(), low.offset(), rows, rank, in, false);
+        backend.scale(low.segment(), low.offset(), scale, low.segment(), low.offset(), low.numel());
+        backend.matmul(low.segment(), low.offset(), false, b.segment(), b.offset(), b.dtype(), true,
+                y.segment(), y.offset(), rows, out, rank, true);
+        if (!tracks(x, w, xa, a, b)) {
+            return y;
+        }
+        Tensor result = y.tracked();
+        tape.record(() -> {
+            Tensor dy = tape.incoming(result);
+            if (dy == null) {
+                return;
+            }
+            Tensor dx = tape.gradOf(x);
+            if (dx != null) {                                     // dx += dy · w
+                backend.matmul(dy.segment(), dy.offset(), false, w.segment(), w.offset(), w.dtype(), false,
+                        dx.segment(), dx.offset(), rows, in, out, true);
+            }
+            Tensor dw = tape.gradOf(w);
+            if (dw != null) {                                     // dw += dyᵀ · x
+                backend.matmul(dy.segment(), dy.offset(), true, x.segment(), x.offset(), DType.F32, false,
+                        dw.segment(), dw.offset(), out, in, rows, true);
+            }
+            Tensor db = tape.gradOf(b);
+            if (db != null) {                                     // db[out, r] += dyᵀ · low
+                backend.matmul(dy.segment(), dy.offset(), true, low.segment(), low.offset(), DType.F32, false,
+                        db.segment(), db.offset(), out, rank, rows, true);
+            }
+            Tensor dLow = empty(rows, rank);                      // d(xa·aᵀ) = scale · dy · b
+            backend.matmul(dy.segment(), dy.offset(), false, b.segment(), b.offset(), b.dtype(), false,
+                    dLow.segment(), dLow.offset(), rows, rank, out, false);
+            backend.scale(dLow.segment(), dLow.offset(), scale, dLow.segment(), dLow.offset(), dLow.numel());
+            Tensor da = tape.gradOf(a);
+            if (da != null) {                                     // da[r, in] += dLowᵀ · xa
+                backend.matmul(dLow.segment(), dLow.offset(), true, xa.segment(), xa.offset(), DType.F32, false,
+                        da.segment(), da.offset(), rank, in, rows, true);
+            }
+            Tensor dxa = tape.gradOf(xa);
+            if (dxa != null) {                                    // dxa += dLow · a
+                backend.matmul(dLow.segment(), dLow.offset(), false, a.segment(), a.offset(), a.dtype(), false,
+                        dxa.segment(), dxa.offset(), rows, in, rank, true);
+            }
+        });
+        return result;
+    }
+
+    /**
+     * Activation checkpointing: runs {@code block} on {@code input} without keeping its
+     * activations, and in backward runs it again, recording, to get its gradient. Saves the
+     * memory of the block's insides for the cost of a second forward. The block maps its input
+     * to a tensor of the same shape (a residual layer) and must be a pure function of its input
+     * and weights (the same dropout masks on both runs).
+     */
+    public Tensor checkpoint(Tensor input, BiFunction<Ops, Tensor, Tensor> block) {
+        if (!recording()) {
+            return block.apply(this, input);
+        }
+        // The output goes below the mark so that releasing the block's scratch keeps it.
+        Tensor out = empty(input.shape());
+        long mark = mark();
+        tape.pause();
+        try {
+            Tensor y = block.apply(this, input.detach());
+            requireSameShape(y, out, "checkpointed block output");
+            backend.copy(y.segment(), y.offset(), out.segment(), out.offset(), out.numel());
+        } finally {
+            tape.resume();
+            release(mark);
+        }
+        // Weights inside the block may need gradients even when the input does not: always track.
+        Tensor result = out.tracked();
+        tape.record(() -> {
+            Tensor dy = tape.incoming(result);
+            if (dy == null) {
+                return;
+            }
+            Tensor inputGrad = tape.gradOf(input);                // allocated before the mark: it outlives the block
+            long m = mark();
+            Tape inner = new Tape(backend, allocator);
+            Tensor leaf = inputGrad == null ? input.detach() : Tensor.parameter(input.detach(), inputGrad);
+            Tensor y = block.apply(new Ops(backend, allocator, inner), leaf);
+            if (y.requiresGrad()) {
+                inner.backward(y, dy);
+            }
+            inner.clear();
+            release(m);
+        });
+        return result;
+    }
+
     /** Row-wise softmax over the last axis (inference only: it has no backward). */
     public Tensor softmax(Tensor x) {
         if (tracks(x)) {
@@ -440,8 +553,12 @@ public final class Ops {
         return z ^ (z >>> 31);
     }
 
-    /** Logit elements computed at once by {@link #crossEntropy}: bounds its scratch to 64 MB. */
-    private static final long CE_CHUNK_ELEMENTS = 16L << 20;
+    /**
+     * Logit elements computed at once by {@link #crossEntropy}: bounds its scratch to 256 MB. Each
+     * chunk re-reads the whole output weight, so chunks of a few hundred rows (a 152k vocabulary)
+     * keep that traffic small next to the products themselves.
+     */
+    private static final long CE_CHUNK_ELEMENTS = 64L << 20;
 
     /**
      * The language-model loss fused with the output layer: {@code Σ_r weights[r] · CE(h[r] · wᵀ,

@@ -1,6 +1,8 @@
 package org.reflectrm.tensor;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.DType;
@@ -27,6 +29,7 @@ public final class Tape {
     private final List<Step> steps = new ArrayList<>();
     private boolean recording = true;
     private boolean consumed;
+    private final Deque<Boolean> pauses = new ArrayDeque<>();
 
     public Tape(Backend backend, Allocator allocator) {
         this.backend = backend;
@@ -50,6 +53,16 @@ public final class Tape {
         public void close() {
             tape.recording = previous;
         }
+    }
+
+    /** Stops recording until {@link #resume} (nests like {@link #noGrad}, without a scope object). */
+    void pause() {
+        pauses.push(recording);
+        recording = false;
+    }
+
+    void resume() {
+        recording = pauses.pop();
     }
 
     /** True when recording and one of {@code inputs} needs a gradient: the op must record. */
@@ -80,6 +93,21 @@ public final class Tape {
      * graph: call {@link #clear} before recording the next forward.
      */
     public void backward(Tensor root, float seed) {
+        Tensor g = seedGradient(root);
+        for (long i = 0; i < g.numel(); i++) {
+            g.setFloat(i, g.getFloat(i) + seed);
+        }
+        replay();
+    }
+
+    /** Runs backward from {@code root} with {@code rootGrad} (same shape) as its gradient. */
+    public void backward(Tensor root, Tensor rootGrad) {
+        Tensor g = seedGradient(root);
+        backend.add(g.segment(), g.offset(), rootGrad.segment(), rootGrad.offset(), g.segment(), g.offset(), g.numel());
+        replay();
+    }
+
+    private Tensor seedGradient(Tensor root) {
         if (!root.requiresGrad()) {
             throw new IllegalStateException("backward from a tensor that does not require a gradient");
         }
@@ -88,12 +116,57 @@ public final class Tape {
             throw new IllegalStateException("backward already ran on this graph; clear() the tape and record a new forward");
         }
         consumed = true;
-        Tensor g = gradOf(root);
-        for (long i = 0; i < g.numel(); i++) {
-            g.setFloat(i, g.getFloat(i) + seed);
-        }
+        return gradOf(root);
+    }
+
+    /**
+     * The steps in reverse. Between a block's end and start markers the tape takes an allocator
+     * mark and releases it when the block is done: the gradients and temporaries of a block's
+     * insides are dead once its backward has run, so backward memory is one block's worth
+     * instead of the whole graph's. Only the block input's gradient must outlive the block; it
+     * is allocated before the mark.
+     */
+    private void replay() {
+        Deque<Long> marks = new ArrayDeque<>();
         for (int i = steps.size() - 1; i >= 0; i--) {
-            steps.get(i).run();
+            Step step = steps.get(i);
+            if (step instanceof BlockEnd end) {
+                gradOf(end.input());
+                marks.push(allocator.mark());
+            } else if (step instanceof BlockStart) {
+                allocator.release(marks.pop());
+            } else {
+                step.run();
+            }
+        }
+    }
+
+    private record BlockStart() implements Step {
+        @Override
+        public void run() {
+        }
+    }
+
+    private record BlockEnd(Tensor input) implements Step {
+        @Override
+        public void run() {
+        }
+    }
+
+    /**
+     * Brackets a self-contained block of ops (a decoder layer) whose only input from outside
+     * that needs a gradient is {@code input}; see {@link #replay}. Call {@link #endBlock} with
+     * the same input after the block's last op.
+     */
+    public void beginBlock() {
+        if (recording) {
+            steps.add(new BlockStart());
+        }
+    }
+
+    public void endBlock(Tensor input) {
+        if (recording) {
+            steps.add(new BlockEnd(input));
         }
     }
 

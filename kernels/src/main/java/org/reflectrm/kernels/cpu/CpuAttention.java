@@ -1,40 +1,101 @@
 package org.reflectrm.kernels.cpu;
 
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
 import static org.reflectrm.kernels.cpu.Lanes.F;
 import static org.reflectrm.kernels.cpu.Lanes.L;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import org.reflectrm.kernels.AttentionShape;
 
 /**
  * Causal GQA attention against a KV cache: exact attention (scores, an F32 softmax, the weighted
- * sum of values) as transformers' eager path computes it, with no approximation.
- *
- * <p>One task per (token, KV head) handles all the query heads that share that KV head, so each
- * K and V row is read from memory once per group instead of once per head; decode is bound by
- * reading the cache. Positions go in blocks of {@link #BLOCK} whose K (or V) rows fit in L1, and
- * every query head of the group works through a block before the next is loaded.
+ * sum of values) as transformers' eager path computes it, with no approximation. Two paths:
+ * <ul>
+ *   <li>Many query tokens (prefill, training; {@link #BLOCKED_MIN_TOKENS} or more): blocked
+ *       matrix products, see {@link AttentionBlocks}. One task per (block of query tokens, KV
+ *       head) computes {@code S = Q·Kᵀ} for every head of the group in one GEMM, the masked row
+ *       softmax, and {@code O = P·V} in another.</li>
+ *   <li>Few tokens (decode): per-row dot products against the cache, which is what bounds
+ *       decode. One task per (token, KV head) handles all the query heads that share that KV
+ *       head, so each K and V row is read from memory once per group instead of once per head;
+ *       positions go in blocks of {@link AttentionBlocks#BLOCK} whose K (or V) rows fit in L1, and
+ *       every query head of the group works through a block before the next is loaded.</li>
+ * </ul>
+ * Both give the same result up to rounding; for a given shape the path, and so the bits, are fixed.
  */
 final class CpuAttention {
-    /** Cache positions per block: 64 rows of head_dim 128 are 32 KB. */
-    static final int BLOCK = 64;
+    /**
+     * Fewest query tokens for the blocked path. Below it a block's GEMMs are too thin to pay for
+     * copying Q, K and V head-major and packing them.
+     */
+    static final int BLOCKED_MIN_TOKENS = 16;
+
+    private static final int BLOCK = AttentionBlocks.BLOCK;
 
     private final Parallel parallel;
-    private final ThreadLocal<float[][]> buffers = ThreadLocal.withInitial(() -> new float[3][]);
+    private final PackedGemm gemm;
+    /** The calling thread's per-call copies (blocked path): Q, K, V head-major. */
+    private final Scratch calls = new Scratch(3);
+    /** Per-task buffers. */
+    private final Scratch tasks = new Scratch(3);
 
     CpuAttention(Parallel parallel) {
         this.parallel = parallel;
+        this.gemm = new PackedGemm(parallel, PackedGemm.DEFAULT);
     }
 
     void attention(MemorySegment q, long qOff, MemorySegment k, long kOff, MemorySegment v, long vOff,
                    MemorySegment out, long outOff, AttentionShape s) {
+        if (s.tokens() >= BLOCKED_MIN_TOKENS) {
+            blocked(q, qOff, k, kOff, v, vOff, out, outOff, s);
+            return;
+        }
         int kvHeads = s.kvHeads();
         parallel.forEach(s.tokens() * kvHeads, task -> {
             Cache cache = new Cache(k, kOff, v, vOff, (long) kvHeads * s.headDim());
             group(q, qOff, cache, out, outOff, s, task / kvHeads, task % kvHeads);
         });
+    }
+
+    /** The blocked path: copies Q, K[0, keys), V[0, keys) head-major, then one task per (query block, KV head). */
+    private void blocked(MemorySegment q, long qOff, MemorySegment k, long kOff, MemorySegment v, long vOff,
+                         MemorySegment out, long outOff, AttentionShape s) {
+        int d = s.headDim();
+        int kvHeads = s.kvHeads();
+        int keys = s.startPos() + s.tokens();
+        float[] qh = calls.get(0, s.tokens() * s.heads() * d);  // [kvHeads][tokens·group, d]
+        float[] kh = calls.get(1, kvHeads * keys * d);          // [kvHeads][keys, d]
+        float[] vh = calls.get(2, kvHeads * keys * d);          // [kvHeads][keys, d]
+        AttentionBlocks.headMajor(parallel, q, qOff, s.tokens(), kvHeads, s.group() * d, qh);
+        AttentionBlocks.headMajor(parallel, k, kOff, keys, kvHeads, d, kh);
+        AttentionBlocks.headMajor(parallel, v, vOff, keys, kvHeads, d, vh);
+        int blocks = PackedGemm.ceilDiv(s.tokens(), BLOCK);
+        // Last blocks first: they see the most keys, so the last task to start is a short one.
+        parallel.forEach(blocks * kvHeads,
+                i -> queryBlock(qh, kh, vh, out, outOff, s, blocks - 1 - i / kvHeads, i % kvHeads));
+    }
+
+    /** Output of query tokens [t0, t1) of block b, for every query head that reads KV head g. */
+    private void queryBlock(float[] qh, float[] kh, float[] vh, MemorySegment out, long outOff, AttentionShape s,
+                            int b, int g) {
+        int d = s.headDim();
+        int group = s.group();
+        int t0 = b * BLOCK;
+        int t1 = Math.min(s.tokens(), t0 + BLOCK);
+        int m = (t1 - t0) * group;   // rows (token, head of the group)
+        int n = s.startPos() + t1;   // keys the block's last token sees; the others see fewer
+        int kvAt = g * (s.startPos() + s.tokens()) * d;
+        float[] p = tasks.get(0, m * n);  // [m, n]: scores, then probabilities
+        float[] o = tasks.get(1, m * d);  // [m, d]
+        AttentionBlocks.abT(gemm, qh, (g * s.tokens() + t0) * group * d, kh, kvAt, p, m, n, d);
+        AttentionBlocks.softmax(p, m, n, s.startPos() + t0 + 1, group, s.scale(), null, null, 0);
+        AttentionBlocks.ab(gemm, p, 0, vh, kvAt, o, m, d, n);
+        // The group's heads of token t are adjacent in out: one copy of group·d floats per token.
+        for (int t = t0; t < t1; t++) {
+            long at = outOff + ((long) t * s.kvHeads() + g) * group * d;
+            MemorySegment.copy(o, (t - t0) * group * d, out, JAVA_FLOAT_UNALIGNED, at * 4, group * d);
+        }
     }
 
     /** The KV cache: element offsets of K and V, and the stride between positions. */
@@ -47,23 +108,23 @@ final class CpuAttention {
         int d = s.headDim();
         int heads = s.group();
         int visible = s.startPos() + t + 1;
-        float[] qs = buffer(0, heads * d);
-        float[] scores = buffer(1, heads * visible);
-        float[] acc = buffer(2, heads * d);
+        float[] qs = tasks.get(0, heads * d);               // [heads, d]
+        float[] scores = tasks.get(1, heads * visible);     // [heads, visible]
+        float[] acc = tasks.get(2, heads * d);              // [heads, d]
         long firstHead = (long) t * s.heads() + (long) g * heads;
-        MemorySegment.copy(q, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, (qOff + firstHead * d) * 4,
-                qs, 0, heads * d);
+        MemorySegment.copy(q, JAVA_FLOAT_UNALIGNED, (qOff + firstHead * d) * 4, qs, 0, heads * d);
         long kBase = cache.kOff() + (long) g * d;
         long vBase = cache.vOff() + (long) g * d;
         for (int p0 = 0; p0 < visible; p0 += BLOCK) {
             int p1 = Math.min(visible, p0 + BLOCK);
             for (int h = 0; h < heads; h++) {
-                scores(qs, h * d, cache.k(), kBase, cache.stride(), d, p0, p1, s.scale(), scores, h * visible);
+                scores(qs, h * d, cache.k(), kBase, cache.stride(), d, p0, p1, scores, h * visible);
             }
         }
         float[] inv = new float[heads];
         for (int h = 0; h < heads; h++) {
-            inv[h] = 1f / expInPlace(scores, h * visible, visible);
+            float max = AttentionBlocks.scaleAndMax(scores, h * visible, visible, s.scale());
+            inv[h] = 1f / AttentionBlocks.expInPlace(scores, h * visible, visible, max);
         }
         java.util.Arrays.fill(acc, 0, heads * d, 0f);
         for (int p0 = 0; p0 < visible; p0 += BLOCK) {
@@ -81,11 +142,11 @@ final class CpuAttention {
     }
 
     /**
-     * {@code scores[at + p] = (q · K[p]) · scale} for positions [p0, p1), four positions at a time
+     * {@code scores[at + p] = q · K[p]} for positions [p0, p1), four positions at a time
      * so one q vector load feeds four FMAs and the per-position reductions overlap.
      */
-    static void scores(float[] q, int qAt, MemorySegment k, long kBase, long stride, int d,
-                               int p0, int p1, float scale, float[] scores, int at) {
+    private static void scores(float[] q, int qAt, MemorySegment k, long kBase, long stride, int d,
+                               int p0, int p1, float[] scores, int at) {
         int bound = d - d % L;
         int p = p0;
         for (; p + 4 <= p1; p += 4) {
@@ -98,10 +159,10 @@ final class CpuAttention {
                 a2 = x.fma(Lanes.f32(k, r2 + j), a2);
                 a3 = x.fma(Lanes.f32(k, r3 + j), a3);
             }
-            scores[at + p] = (Lanes.sum(a0) + tail(q, qAt, k, r0, bound, d)) * scale;
-            scores[at + p + 1] = (Lanes.sum(a1) + tail(q, qAt, k, r1, bound, d)) * scale;
-            scores[at + p + 2] = (Lanes.sum(a2) + tail(q, qAt, k, r2, bound, d)) * scale;
-            scores[at + p + 3] = (Lanes.sum(a3) + tail(q, qAt, k, r3, bound, d)) * scale;
+            scores[at + p] = Lanes.sum(a0) + tail(q, qAt, k, r0, bound, d);
+            scores[at + p + 1] = Lanes.sum(a1) + tail(q, qAt, k, r1, bound, d);
+            scores[at + p + 2] = Lanes.sum(a2) + tail(q, qAt, k, r2, bound, d);
+            scores[at + p + 3] = Lanes.sum(a3) + tail(q, qAt, k, r3, bound, d);
         }
         for (; p < p1; p++) {
             long r = kBase + p * stride;
@@ -109,7 +170,7 @@ final class CpuAttention {
             for (int j = 0; j < bound; j += L) {
                 a = FloatVector.fromArray(F, q, qAt + j).fma(Lanes.f32(k, r + j), a);
             }
-            scores[at + p] = (Lanes.sum(a) + tail(q, qAt, k, r, bound, d)) * scale;
+            scores[at + p] = Lanes.sum(a) + tail(q, qAt, k, r, bound, d);
         }
     }
 
@@ -123,7 +184,7 @@ final class CpuAttention {
     }
 
     /** {@code acc[at..at+d) += Σ_p w[wAt + p] · V[p]} over positions [p0, p1). */
-    static void weightedValues(float[] w, int wAt, MemorySegment v, long vBase, long stride, int d,
+    private static void weightedValues(float[] w, int wAt, MemorySegment v, long vBase, long stride, int d,
                                        int p0, int p1, float[] acc, int at) {
         int bound = d - d % L;
         for (int j = 0; j < bound; j += L) {
@@ -147,54 +208,5 @@ final class CpuAttention {
             }
             acc[at + j] = a;
         }
-    }
-
-    /**
-     * Replaces {@code x[at..at+n)} by {@code exp(x - max)} and returns their sum: the softmax
-     * numerators, normalised later by the caller.
-     */
-    static float expInPlace(float[] x, int at, int n) {
-        return expInPlace(x, at, n, max(x, at, n));
-    }
-
-    /** The largest of {@code x[at..at+n)} (a MAX reduction is exact, so its order does not matter). */
-    static float max(float[] x, int at, int n) {
-        int bound = n - n % L;
-        FloatVector mv = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        for (int i = 0; i < bound; i += L) {
-            mv = mv.max(FloatVector.fromArray(F, x, at + i));
-        }
-        float max = mv.reduceLanes(VectorOperators.MAX);
-        for (int i = bound; i < n; i++) {
-            max = Math.max(max, x[at + i]);
-        }
-        return max;
-    }
-
-    /** {@link #expInPlace} given the row's maximum. */
-    static float expInPlace(float[] x, int at, int n, float max) {
-        int bound = n - n % L;
-        FloatVector sv = FloatVector.zero(F);
-        for (int i = 0; i < bound; i += L) {
-            FloatVector e = Lanes.exp(FloatVector.fromArray(F, x, at + i).sub(max));
-            e.intoArray(x, at + i);
-            sv = sv.add(e);
-        }
-        float sum = Lanes.sum(sv);
-        for (int i = bound; i < n; i++) {
-            float e = (float) Math.exp(x[at + i] - max);
-            x[at + i] = e;
-            sum += e;
-        }
-        return sum;
-    }
-
-    /** This thread's scratch array {@code which}, grown to at least {@code size} floats. */
-    private float[] buffer(int which, int size) {
-        float[][] mine = buffers.get();
-        if (mine[which] == null || mine[which].length < size) {
-            mine[which] = new float[Math.max(size, 1024)];
-        }
-        return mine[which];
     }
 }

@@ -216,7 +216,7 @@ final class PackedGemm {
      * Packs op(B)[p0..p0+pk, j0..j1] widened to F32 as panels of NR columns: panel q holds
      * {@code bp[q·pk·NR + p·NR + jj] = op(B)[p0+p, j0+q·NR+jj]}; columns past j1 are zero.
      */
-    private static void packB(Gemm g, int j0, int j1, int p0, int pk, float[] bp) {
+    private void packB(Gemm g, int j0, int j1, int p0, int pk, float[] bp) {
         for (int jr = j0; jr < j1; jr += NR) {
             int base = (jr - j0) / NR * pk * NR;
             int cols = Math.min(NR, j1 - jr);
@@ -237,27 +237,47 @@ final class PackedGemm {
         }
     }
 
-    /** {@code dst[at + p·NR] = widen(B[src + p])} for p in [0, count). */
-    private static void widenStrided(Gemm g, long src, int count, float[] dst, int at) {
+    /**
+     * {@code dst[at + p·NR] = widen(B[src + p])} for p in [0, count): one row of a transposed B
+     * into a panel column. The row is first copied out in bulk (reading a segment element by
+     * element pays a bounds check each), then widened from the array.
+     */
+    private void widenStrided(Gemm g, long src, int count, float[] dst, int at) {
         MemorySegment b = g.b();
         switch (g.bType()) {
             case F32 -> {
+                float[] row = buffer(3, count);
+                MemorySegment.copy(b, JAVA_FLOAT_UNALIGNED, src * 4, row, 0, count);
                 for (int p = 0; p < count; p++) {
-                    dst[at + p * NR] = b.getAtIndex(JAVA_FLOAT_UNALIGNED, src + p);
+                    dst[at + p * NR] = row[p];
                 }
             }
             case BF16 -> {
+                short[] row = shortBuffer(count);
+                MemorySegment.copy(b, JAVA_SHORT_UNALIGNED, src * 2, row, 0, count);
                 for (int p = 0; p < count; p++) {
-                    dst[at + p * NR] = Float.intBitsToFloat(b.getAtIndex(JAVA_SHORT_UNALIGNED, src + p) << 16);
+                    dst[at + p * NR] = Float.intBitsToFloat(row[p] << 16);
                 }
             }
             case F16 -> {
+                short[] row = shortBuffer(count);
+                MemorySegment.copy(b, JAVA_SHORT_UNALIGNED, src * 2, row, 0, count);
                 for (int p = 0; p < count; p++) {
-                    dst[at + p * NR] = Float.float16ToFloat(b.getAtIndex(JAVA_SHORT_UNALIGNED, src + p));
+                    dst[at + p * NR] = Float.float16ToFloat(row[p]);
                 }
             }
             default -> throw new IllegalArgumentException("cannot compute with " + g.bType());
         }
+    }
+
+    private final ThreadLocal<short[][]> shortBuffers = ThreadLocal.withInitial(() -> new short[1][]);
+
+    private short[] shortBuffer(int size) {
+        short[][] mine = shortBuffers.get();
+        if (mine[0] == null || mine[0].length < size) {
+            mine[0] = new short[size];
+        }
+        return mine[0];
     }
 
     /**

@@ -21,8 +21,9 @@ import org.reflectrm.kernels.Backend;
 /**
  * Backward of causal GQA self-attention: against a double-precision reference (dq, dk, dv start
  * non-zero, so accumulation is checked too), against finite differences of the F32 forward
- * attention, and bit for bit between 1 and 3 threads. Group sizes 1, 2, 4; 100 tokens cross the
- * kernel's 64-key blocks; head_dim 24 is not a multiple of the vector length.
+ * attention, and bit for bit between 1 and 3 threads. Group sizes 1, 2, 4; 64, 65, 100 and 130
+ * tokens sit at and across the kernel's 64-token blocks; head_dim 24 is not a multiple of the
+ * vector length.
  */
 class AttentionBackwardTest {
     private static Backend one;
@@ -98,6 +99,15 @@ class AttentionBackwardTest {
             }
         }
         all.add(Arguments.of(4, 2, 128, 70, 3));
+        // Around and past the 64-token blocks: exactly one, one plus a row, and a partial third.
+        for (int[] h : new int[][] {{2, 2}, {4, 2}, {8, 2}}) {
+            for (int headDim : new int[] {24, 64}) {
+                for (int tokens : new int[] {64, 65, 130}) {
+                    all.add(Arguments.of(h[0], h[1], headDim, tokens, (tokens + headDim + h[0]) % 2 == 0 ? 1 : 3));
+                }
+            }
+        }
+        all.add(Arguments.of(4, 1, 128, 130, 3));
         return all.stream();
     }
 
@@ -196,8 +206,9 @@ class AttentionBackwardTest {
     }
 
     static Stream<Arguments> smallCases() {
+        // The last two run the forward on its blocked path and cross the backward's 64-token blocks.
         return Stream.of(Arguments.of(2, 2, 8, 1), Arguments.of(4, 2, 16, 5), Arguments.of(4, 1, 24, 7),
-                Arguments.of(8, 2, 6, 9));
+                Arguments.of(8, 2, 6, 9), Arguments.of(4, 2, 6, 20), Arguments.of(2, 1, 4, 66));
     }
 
     /**

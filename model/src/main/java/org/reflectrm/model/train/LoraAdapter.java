@@ -2,6 +2,7 @@ package org.reflectrm.model.train;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Set;
@@ -30,8 +31,8 @@ public final class LoraAdapter implements LinearAdapter {
     private final LoraConfig config;
     private final Map<String, Tensor[]> modules = new LinkedHashMap<>();   // module -> {A, B}
     private final float scaling;
+    private final Map<String, Integer> moduleIndex = new HashMap<>();
     private long dropoutSeed;
-    private long dropoutCalls;
 
     private LoraAdapter(LoraConfig config) {
         this.config = config;
@@ -56,7 +57,7 @@ public final class LoraAdapter implements LinearAdapter {
                 for (long i = 0; i < a.numel(); i++) {
                     a.setFloat(i, (float) rng.nextDouble(-bound, bound));
                 }
-                lora.modules.put(module, new Tensor[] {a, b});
+                lora.put(module, a, b);
             }
         }
         return lora;
@@ -83,7 +84,7 @@ public final class LoraAdapter implements LinearAdapter {
                     int[] shape = shapeOf(model, shortName);
                     Tensor a = params.add(aName(module), take(stored, file, aName(module), config.rank(), shape[1], expected));
                     Tensor b = params.add(bName(module), take(stored, file, bName(module), shape[0], config.rank(), expected));
-                    lora.modules.put(module, new Tensor[] {a, b});
+                    lora.put(module, a, b);
                 }
             }
             for (String name : stored.names()) {
@@ -108,6 +109,11 @@ public final class LoraAdapter implements LinearAdapter {
             throw new BadInputException(file + ": tensor '" + name + "' has dtype " + e.dtype() + "; expected F32, F16 or BF16");
         }
         return new Tensor(e.data(), 0, e.dtype(), rows, cols);
+    }
+
+    private void put(String module, Tensor a, Tensor b) {
+        moduleIndex.put(module, modules.size());
+        modules.put(module, new Tensor[] {a, b});
     }
 
     public static String aName(String module) {
@@ -140,22 +146,23 @@ public final class LoraAdapter implements LinearAdapter {
         return modules;
     }
 
-    /** Dropout masks of the next step derive from this seed (call once per optimizer step). */
+    /**
+     * Dropout masks of the next forward derive from this seed (call once per micro-batch). Each
+     * module draws from its own counter range, so a recomputed forward (activation
+     * checkpointing) gets the same masks.
+     */
     public void reseedDropout(long seed) {
         dropoutSeed = seed;
-        dropoutCalls = 0;
     }
 
     @Override
-    public Tensor delta(Ops ops, String module, Tensor x) {
+    public Tensor linear(Ops ops, String module, Tensor x, Tensor w) {
         Tensor[] ab = modules.get(module);
         if (ab == null) {
             return null;
         }
-        // Masks of successive calls use disjoint counter ranges of the generator.
-        long seed = dropoutSeed + (dropoutCalls++ << 40);
+        long seed = dropoutSeed * 0x9E3779B97F4A7C15L + ((long) moduleIndex.get(module) << 40);
         Tensor dropped = ops.dropout(x, (float) config.dropout(), seed);
-        Tensor low = ops.linear(dropped, ab[0]);                                // [.., rank]
-        return ops.scale(ops.linear(low, ab[1]), scaling);                      // [.., out]
+        return ops.loraLinear(x, w, dropped, ab[0], ab[1], scaling);
     }
 }

@@ -66,7 +66,8 @@ public final class SftTrainer {
              ScratchAllocator scratch = new ScratchAllocator(backend, 64L << 20)) {
             LoraAdapter lora = options.lora() == null ? null
                     : LoraAdapter.create(base.config(), options.lora(), params, options.seed());
-            Qwen3Model model = lora == null ? FullFineTune.of(base, params) : base.with(base.weights(), lora);
+            Qwen3Model model = (lora == null ? FullFineTune.of(base, params) : base.with(base.weights(), lora))
+                    .withActivationCheckpointing(options.checkpointLayers());
             List<OptimParam> optimParams = optimParams(params);
             try (Optimizer optimizer = new AdamW(optimParams,
                     new AdamW.Config(options.beta1(), options.beta2(), options.adamEps(), options.weightDecay()))) {
@@ -90,11 +91,12 @@ public final class SftTrainer {
                         tokens += mb.tokenCount();
                     }
                     optimizer.zeroGrad();
-                    if (lora != null) {
-                        lora.reseedDropout(options.seed() * 0x9E3779B97F4A7C15L + step);
-                    }
                     double loss = 0;
-                    for (MicroBatch mb : batches) {
+                    for (int i = 0; i < batches.size(); i++) {
+                        if (lora != null) {
+                            lora.reseedDropout((options.seed() * 31 + step) * 1024 + i);
+                        }
+                        MicroBatch mb = batches.get(i);
                         loss += Backprop.lossAndGradients(model, backend, scratch, mb.sequences(), mb.predictMasks(), targets);
                     }
                     GradClip.Result clip = options.maxGradNorm() > 0

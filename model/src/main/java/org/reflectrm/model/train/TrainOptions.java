@@ -20,11 +20,13 @@ import org.reflectrm.tensor.optim.LrSchedule;
  * @param saveDtype  dtype of a saved full model (null: the base checkpoint's)
  * @param lora       null for full fine-tuning
  * @param stopAfter  stop after this step as if interrupted (0: run to the end); for testing resume
+ * @param checkpointLayers recompute each decoder layer in backward instead of keeping its activations
  */
 public record TrainOptions(long steps, double epochs, double lr, int batch, int gradAccum, int maxLen,
                            SftBatcher.Mode packing, String schedule, long warmupSteps, double weightDecay,
                            double beta1, double beta2, double adamEps, double maxGradNorm, long seed,
-                           long saveEvery, long evalEvery, DType saveDtype, LoraConfig lora, long stopAfter) {
+                           long saveEvery, long evalEvery, DType saveDtype, LoraConfig lora, long stopAfter,
+                           boolean checkpointLayers) {
 
     public TrainOptions {
         if (steps < 0 || (steps == 0 && !(epochs > 0))) {
@@ -47,17 +49,22 @@ public record TrainOptions(long steps, double epochs, double lr, int batch, int 
     /** Defaults for a run of {@code steps} steps (full fine-tuning). */
     public static TrainOptions defaults(long steps) {
         return new TrainOptions(steps, 1, 2e-5, 4, 1, 1024, SftBatcher.Mode.PAD, "linear", 0, 0.0, 0.9, 0.999,
-                1e-8, 1.0, 42, 0, 0, null, null, 0);
+                1e-8, 1.0, 42, 0, 0, null, null, 0, false);
     }
 
     public TrainOptions withLora(LoraConfig config) {
         return new TrainOptions(steps, epochs, lr, batch, gradAccum, maxLen, packing, schedule, warmupSteps, weightDecay,
-                beta1, beta2, adamEps, maxGradNorm, seed, saveEvery, evalEvery, saveDtype, config, stopAfter);
+                beta1, beta2, adamEps, maxGradNorm, seed, saveEvery, evalEvery, saveDtype, config, stopAfter, checkpointLayers);
     }
 
     public TrainOptions withStopAfter(long step) {
         return new TrainOptions(steps, epochs, lr, batch, gradAccum, maxLen, packing, schedule, warmupSteps, weightDecay,
-                beta1, beta2, adamEps, maxGradNorm, seed, saveEvery, evalEvery, saveDtype, lora, step);
+                beta1, beta2, adamEps, maxGradNorm, seed, saveEvery, evalEvery, saveDtype, lora, step, checkpointLayers);
+    }
+
+    public TrainOptions withCheckpointLayers(boolean on) {
+        return new TrainOptions(steps, epochs, lr, batch, gradAccum, maxLen, packing, schedule, warmupSteps, weightDecay,
+                beta1, beta2, adamEps, maxGradNorm, seed, saveEvery, evalEvery, saveDtype, lora, stopAfter, on);
     }
 
     public LrSchedule lrSchedule(long totalSteps) {

@@ -10,7 +10,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.reflectrm.kernels.cpu.CpuBackend;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.tensor.ScratchAllocator;
@@ -70,15 +71,16 @@ class GradientParityTest {
         });
     }
 
-    @Test
-    void fullModelGradientsMatchPytorch() throws IOException {
+    @ParameterizedTest(name = "activation checkpointing {0}")
+    @ValueSource(booleans = {false, true})
+    void fullModelGradientsMatchPytorch(boolean checkpointing) throws IOException {
         for (JsonNode c : json("full.json").get("cases")) {
-            String name = c.get("name").asText() + "/" + c.get("model").asText();
+            String name = c.get("name").asText() + "/" + c.get("model").asText() + (checkpointing ? "/checkpointed" : "");
             try (CpuBackend backend = new CpuBackend(2);
                  Qwen3Model base = Qwen3Model.load(FIXTURES.resolve(c.get("model").asText()));
                  ParameterSet params = new ParameterSet(backend);
                  ScratchAllocator scratch = new ScratchAllocator(backend, 1 << 20)) {
-                Qwen3Model model = FullFineTune.of(base, params);
+                Qwen3Model model = FullFineTune.of(base, params).withActivationCheckpointing(checkpointing);
                 List<boolean[]> masks = masks(c);
                 double loss = Backprop.lossAndGradients(model, backend, scratch, sequences(c), masks,
                         Backprop.countTargets(masks));
@@ -100,15 +102,16 @@ class GradientParityTest {
         }
     }
 
-    @Test
-    void loraGradientsMatchPeft() throws IOException {
+    @ParameterizedTest(name = "activation checkpointing {0}")
+    @ValueSource(booleans = {false, true})
+    void loraGradientsMatchPeft(boolean checkpointing) throws IOException {
         JsonNode c = json("lora.json");
         try (CpuBackend backend = new CpuBackend(2);
              Qwen3Model base = Qwen3Model.load(FIXTURES.resolve(c.get("base").asText()));
              ParameterSet params = new ParameterSet(backend);
              ScratchAllocator scratch = new ScratchAllocator(backend, 1 << 20)) {
             LoraAdapter lora = LoraAdapter.load(FIXTURES.resolve("grad").resolve(c.get("adapter").asText()), base.config(), params);
-            Qwen3Model model = base.with(base.weights(), lora);
+            Qwen3Model model = base.with(base.weights(), lora).withActivationCheckpointing(checkpointing);
             List<boolean[]> masks = masks(c);
             double loss = Backprop.lossAndGradients(model, backend, scratch, sequences(c), masks, Backprop.countTargets(masks));
             double want = c.get("loss").asDouble();
