@@ -25,9 +25,11 @@ public final class ParameterSet implements AutoCloseable {
     /** A new parameter initialised from {@code initial} (any computable dtype, widened to F32). */
     public Tensor add(String name, Tensor initial) {
         Tensor value = allocate(initial.shape());
-        for (long i = 0, n = initial.numel(); i < n; i++) {
-            value.setFloat(i, initial.getFloat(i));
-        }
+        // Widening every row of a matrix is an embedding lookup of all its rows: the backend's
+        // vectorised, parallel converter does the copy.
+        int dim = initial.rank() == 0 ? 1 : initial.dim(-1);
+        int[] rows = java.util.stream.IntStream.range(0, (int) (initial.numel() / dim)).toArray();
+        backend.embedding(initial.segment(), initial.offset(), initial.dtype(), dim, rows, value.segment(), value.offset());
         return register(name, value);
     }
 
