@@ -6,7 +6,6 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.reflectrm.kernels.Backend;
@@ -18,7 +17,6 @@ import org.reflectrm.model.train.LoraAdapter;
 import org.reflectrm.model.train.LoraConfig;
 import org.reflectrm.model.train.ParameterSet;
 import org.reflectrm.tensor.ScratchAllocator;
-import org.reflectrm.tensor.Tensor;
 import org.reflectrm.tensor.optim.AdamW;
 import org.reflectrm.tensor.optim.OptimParam;
 import picocli.CommandLine.Command;
@@ -74,11 +72,7 @@ final class BenchTrainCommand implements Callable<Integer> {
             Qwen3Model model = loraRank == null ? FullFineTune.of(base, params)
                     : base.with(base.weights(), LoraAdapter.create(base.config(), LoraConfig.of(loraRank, 2.0 * loraRank), params, 0));
             model = model.withActivationCheckpointing(gradientCheckpointing);
-            List<OptimParam> optimParams = new ArrayList<>();
-            for (Map.Entry<String, Tensor> e : params.all().entrySet()) {
-                Tensor p = e.getValue(), g = p.grad();
-                optimParams.add(new OptimParam(e.getKey(), p.segment(), p.offset(), g.segment(), g.offset(), p.numel(), true));
-            }
+            List<OptimParam> optimParams = params.optimParams();
             SplittableRandom random = new SplittableRandom(7);
             List<int[]> seqs = new ArrayList<>();
             List<boolean[]> masks = new ArrayList<>();

@@ -2,12 +2,15 @@ package org.reflectrm.model.train;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.tensor.Tensor;
+import org.reflectrm.tensor.optim.OptimParam;
 
 /**
  * The trainable tensors of a run, by HF name: F32 values with F32 gradients, both owned here.
@@ -74,6 +77,20 @@ public final class ParameterSet implements AutoCloseable {
             n += p.numel();
         }
         return n;
+    }
+
+    /**
+     * The parameters as an optimizer sees them, in registration order. Norm weights get no
+     * weight decay, as transformers' Trainer exempts them.
+     */
+    public List<OptimParam> optimParams() {
+        List<OptimParam> list = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : params.entrySet()) {
+            Tensor p = e.getValue(), g = p.grad();
+            OptimParam op = new OptimParam(e.getKey(), p.segment(), p.offset(), g.segment(), g.offset(), p.numel(), true);
+            list.add(e.getKey().contains("norm") ? op.withoutWeightDecay() : op);
+        }
+        return list;
     }
 
     public void zeroGrad() {

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.model.qwen3.Qwen3Model;
@@ -12,7 +11,6 @@ import org.reflectrm.model.train.data.MicroBatch;
 import org.reflectrm.model.train.data.SftBatcher;
 import org.reflectrm.model.train.data.SftExample;
 import org.reflectrm.tensor.ScratchAllocator;
-import org.reflectrm.tensor.Tensor;
 import org.reflectrm.tensor.optim.AdamW;
 import org.reflectrm.tensor.optim.GradClip;
 import org.reflectrm.tensor.optim.OptimParam;
@@ -68,7 +66,7 @@ public final class SftTrainer {
                     : LoraAdapter.create(base.config(), options.lora(), params, options.seed());
             Qwen3Model model = (lora == null ? FullFineTune.of(base, params) : base.with(base.weights(), lora))
                     .withActivationCheckpointing(options.checkpointLayers());
-            List<OptimParam> optimParams = optimParams(params);
+            List<OptimParam> optimParams = params.optimParams();
             try (Optimizer optimizer = new AdamW(optimParams,
                     new AdamW.Config(options.beta1(), options.beta2(), options.adamEps(), options.weightDecay()))) {
                 long step = 0;
@@ -143,17 +141,6 @@ public final class SftTrainer {
             targets += mb.targetTokens();
         }
         return sum / targets;
-    }
-
-    /** Norm weights get no weight decay, as transformers' Trainer excludes them. */
-    private static List<OptimParam> optimParams(ParameterSet params) {
-        List<OptimParam> list = new ArrayList<>();
-        for (Map.Entry<String, Tensor> e : params.all().entrySet()) {
-            Tensor p = e.getValue(), g = p.grad();
-            OptimParam op = new OptimParam(e.getKey(), p.segment(), p.offset(), g.segment(), g.offset(), p.numel(), true);
-            list.add(e.getKey().contains("norm") ? op.withoutWeightDecay() : op);
-        }
-        return list;
     }
 
     private void save(long step, long totalSteps, ParameterSet params, LoraAdapter lora, Optimizer optimizer) throws IOException {

@@ -87,7 +87,7 @@ public final class Qwen3ChatTemplate {
     }
 
     /** The added tokens the template itself emits; {@link #encode} splits structure text at them. */
-    static final List<String> TEMPLATE_ADDED_TOKENS = List.of(
+    public static final List<String> TEMPLATE_ADDED_TOKENS = List.of(
             "<|im_start|>", "<|im_end|>", "<think>", "</think>",
             "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>");
 
@@ -427,6 +427,36 @@ public final class Qwen3ChatTemplate {
     static int[] encodeSegments(List<Segment> segments, Function<String, int[]> encodeStructure,
                                 Function<String, int[]> encodeContent) {
         IntList ids = new IntList();
+        walk(segments, new TokenWalk() {
+            @Override
+            public void text(String run) {
+                ids.addAll(encodeContent.apply(run));
+            }
+
+            @Override
+            public void addedToken(String token, String segment, int after) {
+                ids.addAll(encodeStructure.apply(token));
+            }
+        });
+        return ids.toArray();
+    }
+
+    /** What {@link #walk} reports, in order. */
+    public interface TokenWalk {
+        /** A maximal stretch of text between template added tokens (content and structure text merged). */
+        void text(String run);
+
+        /** A template added token, found in structure segment {@code segment}, ending at index {@code after}. */
+        void addedToken(String token, String segment, int after);
+    }
+
+    /**
+     * Splits rendered segments the way {@link #encode} tokenizes them: template added tokens
+     * (only those, and only inside structure segments) stand alone; everything between them,
+     * content and structure text alike, is merged into one run, so run boundaries are where
+     * transformers' tokenizer also splits.
+     */
+    public static void walk(List<Segment> segments, TokenWalk visitor) {
         StringBuilder run = new StringBuilder();
         for (Segment seg : segments) {
             if (!seg.structure()) {
@@ -450,18 +480,17 @@ public final class Qwen3ChatTemplate {
                     break;
                 }
                 run.append(t, pos, at);
-                flush(run, encodeContent, ids);
-                ids.addAll(encodeStructure.apply(tok));
+                flush(run, visitor);
                 pos = at + tok.length();
+                visitor.addedToken(tok, t, pos);
             }
         }
-        flush(run, encodeContent, ids);
-        return ids.toArray();
+        flush(run, visitor);
     }
 
-    private static void flush(StringBuilder run, Function<String, int[]> encodeContent, IntList ids) {
+    private static void flush(StringBuilder run, TokenWalk visitor) {
         if (!run.isEmpty()) {
-            ids.addAll(encodeContent.apply(run.toString()));
+            visitor.text(run.toString());
             run.setLength(0);
         }
     }

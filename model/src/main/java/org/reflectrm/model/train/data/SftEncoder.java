@@ -36,11 +36,6 @@ import org.reflectrm.tokenizer.chat.Segment;
  */
 public final class SftEncoder {
 
-    /** The added tokens the template emits (as {@code Qwen3ChatTemplate}); structure text is split at them. */
-    static final List<String> TEMPLATE_ADDED_TOKENS = List.of(
-            "<|im_start|>", "<|im_end|>", "<think>", "</think>",
-            "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>");
-
     private static final String IM_START = "<|im_start|>";
     private static final String IM_END = "<|im_end|>";
     private static final String ASSISTANT_HEADER = ChatMessage.ASSISTANT + "\n";
@@ -53,7 +48,7 @@ public final class SftEncoder {
     public SftEncoder(Tokenizer tokenizer, Qwen3ChatTemplate template) {
         this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
         this.template = Objects.requireNonNull(template, "template");
-        for (String t : TEMPLATE_ADDED_TOKENS) {
+        for (String t : Qwen3ChatTemplate.TEMPLATE_ADDED_TOKENS) {
             int[] ids = tokenizer.encode(t);
             if (ids.length != 1) {
                 throw new IllegalArgumentException("tokenizer " + tokenizer.source() + " does not have \"" + t
@@ -70,36 +65,18 @@ public final class SftEncoder {
      */
     public SftExample encode(String id, List<ChatMessage> messages) {
         Walk w = new Walk();
-        StringBuilder run = new StringBuilder();
-        for (Segment seg : template.renderSegments(messages, false, false)) {
-            if (!seg.structure()) {
-                run.append(seg.text());
-                continue;
-            }
-            String t = seg.text();
-            int pos = 0;
-            while (pos < t.length()) {
-                int at = -1;
-                String tok = null;
-                for (String cand : TEMPLATE_ADDED_TOKENS) {
-                    int k = t.indexOf(cand, pos);
-                    if (k >= 0 && (at < 0 || k < at || (k == at && cand.length() > tok.length()))) {
-                        at = k;
-                        tok = cand;
-                    }
-                }
-                if (at < 0) {
-                    run.append(t, pos, t.length());
-                    break;
-                }
-                run.append(t, pos, at);
+        Qwen3ChatTemplate.walk(template.renderSegments(messages, false, false), new Qwen3ChatTemplate.TokenWalk() {
+            @Override
+            public void text(String run) {
                 w.text(run);
-                pos = at + tok.length();
-                // "<|im_start|>" + role + "\n" is one template write, so the role lies in this structure segment
-                w.structure(tok, IM_START.equals(tok) && t.startsWith(ASSISTANT_HEADER, pos));
             }
-        }
-        w.text(run);
+
+            @Override
+            public void addedToken(String token, String segment, int after) {
+                // "<|im_start|>" + role + "\n" is one template write, so the role lies in this structure segment
+                w.structure(token, IM_START.equals(token) && segment.startsWith(ASSISTANT_HEADER, after));
+            }
+        });
         return new SftExample(id, Arrays.copyOf(w.ids, w.n), Arrays.copyOf(w.mask, w.n));
     }
 
@@ -113,13 +90,9 @@ public final class SftEncoder {
         /** Bytes of the turn's {@code "assistant\n"} header not yet covered by emitted tokens. */
         int headerBytesLeft;
 
-        /** Encodes and clears a stretch of text between two template added tokens (no added-token matching). */
-        void text(StringBuilder run) {
-            if (run.isEmpty()) {
-                return;
-            }
-            int[] tokens = tokenizer.encodeUntrusted(run.toString());
-            run.setLength(0);
+        /** Encodes a stretch of text between two template added tokens (no added-token matching). */
+        void text(String run) {
+            int[] tokens = tokenizer.encodeUntrusted(run);
             String[] pieces = inAssistant && headerBytesLeft > 0 ? tokenizer.tokens(tokens) : null;
             for (int i = 0; i < tokens.length; i++) {
                 boolean target = inAssistant;
