@@ -1,11 +1,9 @@
 package org.reflectrm.kernels.cpu;
 
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
 import static org.reflectrm.kernels.cpu.Lanes.F;
 import static org.reflectrm.kernels.cpu.Lanes.L;
 
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import org.reflectrm.kernels.DType;
@@ -25,34 +23,41 @@ import org.reflectrm.kernels.DType;
  * Rows are ordered (token, head), so row r of a block that starts at token t0 is token
  * {@code t0 + r / group}: the causal mask is {@link #visible}.
  *
- * <p><b>Determinism.</b> Every element of a product is one in-order FMA chain (the k of the score
- * products, head_dim, fits one panel), softmax sums use {@link Lanes#sum}, and the exponential is
- * {@link Lanes#exp} for vector bodies and scalar tails alike; the split into tasks is fixed by the
- * shape, so results do not depend on the thread count, and the backward's recomputed
- * probabilities equal the forward-pass ones bit for bit.
+ * <p>All buffers are F32 {@link MemorySegment}s from {@link Scratch}, indexed in floats.
+ *
+ * <p><b>Determinism.</b> {@link PackedGemm#serial} sums each element of a product in an order
+ * fixed by the shape (for the score products, head_dim fits one panel, so each score is one
+ * in-order FMA chain whichever keys the product covers), softmax sums use {@link Lanes#sum}, and
+ * the exponential is {@link Lanes#exp} in vector bodies and scalar tails alike. The split into
+ * tasks is fixed by the shape too, so results do not depend on the thread count, and the
+ * backward's second pass recomputes its first pass's probabilities bit for bit.
  */
 final class AttentionBlocks {
-    /** Query tokens per block and keys per key block. */
+    /**
+     * Query tokens per block and keys per key block: a block's GEMMs (rows = BLOCK·group) are
+     * big enough to run near the micro-kernel's speed, and a sequence of a few hundred tokens
+     * still makes several tasks per KV head. Also the decode path's L1 tile of cache positions
+     * (64 rows of head_dim 128 are 32 KB).
+     */
     static final int BLOCK = 64;
 
     private AttentionBlocks() {
     }
 
     /**
-     * {@code dst[g][r, :] = src[r, g, :]}: rows of {@code parts} slices of {@code width} floats
-     * each ({@code [rows, parts, width]}, from element {@code srcOff}) regrouped slice-major,
-     * {@code [parts][rows, width]}. Split over the team by rows: it is only a copy.
+     * {@code dst[g][r, :] = src[r, g, :]} for rows r in [from, min(to, rows)): rows of
+     * {@code parts} slices of {@code width} floats each ({@code [rows, parts, width]}, from element
+     * {@code srcOff}) regrouped slice-major, {@code [parts][rows, width]}. Callers split the rows
+     * of all their operands over the team in one go: it is only a copy.
      */
-    static void headMajor(Parallel parallel, MemorySegment src, long srcOff, int rows, int parts, int width,
-                          float[] dst) {
-        parallel.forRange(rows, 1, (from, to) -> {
-            for (int r = from; r < to; r++) {
-                for (int g = 0; g < parts; g++) {
-                    long at = (srcOff + ((long) r * parts + g) * width) * 4;
-                    MemorySegment.copy(src, JAVA_FLOAT_UNALIGNED, at, dst, (g * rows + r) * width, width);
-                }
+    static void headMajor(MemorySegment src, long srcOff, int rows, int parts, int width, MemorySegment dst,
+                          int from, int to) {
+        for (int r = from; r < Math.min(to, rows); r++) {
+            for (int g = 0; g < parts; g++) {
+                long at = srcOff + ((long) r * parts + g) * width;
+                MemorySegment.copy(src, at * 4, dst, ((long) g * rows + r) * width * 4, (long) width * 4);
             }
-        });
+        }
     }
 
     /** Row r of a block sees its first {@code min(n, first + r / group)} of n keys. */
@@ -60,22 +65,22 @@ final class AttentionBlocks {
         return Math.min(n, first + r / group);
     }
 
-    /** {@code c[m, n] = a[m, k] · b[n, k]ᵀ} (arrays from element aAt, bAt, 0). */
-    static void abT(PackedGemm gemm, float[] a, int aAt, float[] b, int bAt, float[] c, int m, int n, int k) {
-        gemm.serial(new Gemm(MemorySegment.ofArray(a), aAt, false, MemorySegment.ofArray(b), bAt, DType.F32, true,
-                MemorySegment.ofArray(c), 0, m, n, k, false));
+    /** {@code c[m, n] = a[m, k] · b[n, k]ᵀ} (a, b from element aAt, bAt; c from 0). */
+    static void abT(PackedGemm gemm, MemorySegment a, long aAt, MemorySegment b, long bAt, MemorySegment c,
+                    int m, int n, int k) {
+        gemm.serial(new Gemm(a, aAt, false, b, bAt, DType.F32, true, c, 0, m, n, k, false));
     }
 
     /** {@code c[m, n] = a[m, k] · b[k, n]}. */
-    static void ab(PackedGemm gemm, float[] a, int aAt, float[] b, int bAt, float[] c, int m, int n, int k) {
-        gemm.serial(new Gemm(MemorySegment.ofArray(a), aAt, false, MemorySegment.ofArray(b), bAt, DType.F32, false,
-                MemorySegment.ofArray(c), 0, m, n, k, false));
+    static void ab(PackedGemm gemm, MemorySegment a, long aAt, MemorySegment b, long bAt, MemorySegment c,
+                   int m, int n, int k) {
+        gemm.serial(new Gemm(a, aAt, false, b, bAt, DType.F32, false, c, 0, m, n, k, false));
     }
 
     /** {@code c[m, n] = a[k, m]ᵀ · b[k, n]}. */
-    static void aTb(PackedGemm gemm, float[] a, int aAt, float[] b, int bAt, float[] c, int m, int n, int k) {
-        gemm.serial(new Gemm(MemorySegment.ofArray(a), aAt, true, MemorySegment.ofArray(b), bAt, DType.F32, false,
-                MemorySegment.ofArray(c), 0, m, n, k, false));
+    static void aTb(PackedGemm gemm, MemorySegment a, long aAt, MemorySegment b, long bAt, MemorySegment c,
+                    int m, int n, int k) {
+        gemm.serial(new Gemm(a, aAt, true, b, bAt, DType.F32, false, c, 0, m, n, k, false));
     }
 
     /**
@@ -84,14 +89,15 @@ final class AttentionBlocks {
      * not null, row r's statistics go to {@code max[at + r]} and {@code inv[at + r]} (the row max
      * of the scaled scores and 1/Σexp), from which {@link #probabilities} recomputes it exactly.
      */
-    static void softmax(float[] s, int m, int n, int first, int group, float scale, float[] max, float[] inv, int at) {
+    static void softmax(MemorySegment s, int m, int n, int first, int group, float scale, float[] max, float[] inv,
+                        int at) {
         for (int r = 0; r < m; r++) {
-            int row = r * n;
+            long row = (long) r * n;
             int seen = visible(r, first, group, n);
             float mx = scaleAndMax(s, row, seen, scale);
             float in = 1f / expInPlace(s, row, seen, mx);
             multiply(s, row, seen, in);
-            Arrays.fill(s, row + seen, row + n, 0f);
+            zero(s, row + seen, n - seen);
             if (max != null) {
                 max[at + r] = mx;
                 inv[at + r] = in;
@@ -104,90 +110,95 @@ final class AttentionBlocks {
      * over row r's {@link #visible} keys, 0 beyond. The same operations in the same order, so
      * the same bits.
      */
-    static void probabilities(float[] s, int m, int n, int first, int group, float scale, float[] max, float[] inv,
-                              int at) {
+    static void probabilities(MemorySegment s, int m, int n, int first, int group, float scale, float[] max,
+                              float[] inv, int at) {
         for (int r = 0; r < m; r++) {
-            int row = r * n;
+            long row = (long) r * n;
             int seen = visible(r, first, group, n);
             float mx = max[at + r];
             float in = inv[at + r];
             int bound = seen - seen % L;
             int j = 0;
             for (; j < bound; j += L) {
-                FloatVector x = FloatVector.fromArray(F, s, row + j).mul(scale);
-                Lanes.exp(x.sub(mx)).mul(in).intoArray(s, row + j);
+                FloatVector x = Lanes.f32(s, row + j).mul(scale);
+                Lanes.store(Lanes.exp(x.sub(mx)).mul(in), s, row + j);
             }
             for (; j < seen; j++) {
-                s[row + j] = exp(s[row + j] * scale - mx) * in;
+                Lanes.setF(s, row + j, exp(Lanes.getF(s, row + j) * scale - mx) * in);
             }
-            Arrays.fill(s, row + seen, row + n, 0f);
+            zero(s, row + seen, n - seen);
         }
     }
 
     /**
      * Given P in {@code p[at..at+n)} and dP = dOut·v in {@code dp[at..)}: {@code dp = scale·p·(dp − delta)},
-     * the gradient of the raw dot products (delta = dOut·out of the row). Masked keys have p = 0
-     * and so get 0.
+     * the gradient of the raw dot products. Masked keys have p = 0 and so get 0.
      */
-    static void softmaxGrad(float[] p, float[] dp, int at, int n, float delta, float scale) {
+    static void softmaxGrad(MemorySegment p, MemorySegment dp, long at, int n, float delta, float scale) {
         int bound = n - n % L;
         int i = 0;
         for (; i < bound; i += L) {
-            FloatVector pv = FloatVector.fromArray(F, p, at + i);
-            pv.mul(FloatVector.fromArray(F, dp, at + i).sub(delta)).mul(scale).intoArray(dp, at + i);
+            FloatVector g = Lanes.f32(p, at + i).mul(Lanes.f32(dp, at + i).sub(delta)).mul(scale);
+            Lanes.store(g, dp, at + i);
         }
         for (; i < n; i++) {
-            dp[at + i] = p[at + i] * (dp[at + i] - delta) * scale;
+            Lanes.setF(dp, at + i, Lanes.getF(p, at + i) * (Lanes.getF(dp, at + i) - delta) * scale);
         }
     }
 
     /** {@code x[at..at+n) *= scale}, returning the largest result (MAX is exact, so its order does not matter). */
-    static float scaleAndMax(float[] x, int at, int n, float scale) {
+    static float scaleAndMax(MemorySegment x, long at, int n, float scale) {
         int bound = n - n % L;
         FloatVector mv = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         int i = 0;
         for (; i < bound; i += L) {
-            FloatVector v = FloatVector.fromArray(F, x, at + i).mul(scale);
-            v.intoArray(x, at + i);
+            FloatVector v = Lanes.f32(x, at + i).mul(scale);
+            Lanes.store(v, x, at + i);
             mv = mv.max(v);
         }
         float max = mv.reduceLanes(VectorOperators.MAX);
         for (; i < n; i++) {
-            x[at + i] *= scale;
-            max = Math.max(max, x[at + i]);
+            float v = Lanes.getF(x, at + i) * scale;
+            Lanes.setF(x, at + i, v);
+            max = Math.max(max, v);
         }
         return max;
     }
 
     /** Replaces {@code x[at..at+n)} by {@code exp(x − max)} and returns their sum, in a fixed order. */
-    static float expInPlace(float[] x, int at, int n, float max) {
+    static float expInPlace(MemorySegment x, long at, int n, float max) {
         int bound = n - n % L;
         FloatVector sv = FloatVector.zero(F);
         int i = 0;
         for (; i < bound; i += L) {
-            FloatVector e = Lanes.exp(FloatVector.fromArray(F, x, at + i).sub(max));
-            e.intoArray(x, at + i);
+            FloatVector e = Lanes.exp(Lanes.f32(x, at + i).sub(max));
+            Lanes.store(e, x, at + i);
             sv = sv.add(e);
         }
         float sum = Lanes.sum(sv);
         for (; i < n; i++) {
-            float e = exp(x[at + i] - max);
-            x[at + i] = e;
+            float e = exp(Lanes.getF(x, at + i) - max);
+            Lanes.setF(x, at + i, e);
             sum += e;
         }
         return sum;
     }
 
     /** {@code x[at..at+n) *= a}. */
-    static void multiply(float[] x, int at, int n, float a) {
+    static void multiply(MemorySegment x, long at, int n, float a) {
         int bound = n - n % L;
         int i = 0;
         for (; i < bound; i += L) {
-            FloatVector.fromArray(F, x, at + i).mul(a).intoArray(x, at + i);
+            Lanes.store(Lanes.f32(x, at + i).mul(a), x, at + i);
         }
         for (; i < n; i++) {
-            x[at + i] *= a;
+            Lanes.setF(x, at + i, Lanes.getF(x, at + i) * a);
         }
+    }
+
+    /** {@code x[at..at+n) = 0}. */
+    static void zero(MemorySegment x, long at, int n) {
+        x.asSlice(at * 4, (long) n * 4).fill((byte) 0);
     }
 
     /**
@@ -199,29 +210,29 @@ final class AttentionBlocks {
     }
 
     /** {@code a[at..at+n) · b[at..at+n)}, summed in a fixed order. */
-    static float dot(float[] a, float[] b, int at, int n) {
+    static float dot(MemorySegment a, MemorySegment b, long at, int n) {
         int bound = n - n % L;
         FloatVector acc = FloatVector.zero(F);
         int j = 0;
         for (; j < bound; j += L) {
-            acc = FloatVector.fromArray(F, a, at + j).fma(FloatVector.fromArray(F, b, at + j), acc);
+            acc = Lanes.f32(a, at + j).fma(Lanes.f32(b, at + j), acc);
         }
         float sum = Lanes.sum(acc);
         for (; j < n; j++) {
-            sum += a[at + j] * b[at + j];
+            sum += Lanes.getF(a, at + j) * Lanes.getF(b, at + j);
         }
         return sum;
     }
 
     /** {@code dst[dstAt..dstAt+n) += src[srcAt..srcAt+n)}: the accumulation into a gradient. */
-    static void addInto(float[] src, int srcAt, MemorySegment dst, long dstAt, int n) {
+    static void addInto(MemorySegment src, long srcAt, MemorySegment dst, long dstAt, int n) {
         int bound = n - n % L;
         int j = 0;
         for (; j < bound; j += L) {
-            Lanes.store(Lanes.f32(dst, dstAt + j).add(FloatVector.fromArray(F, src, srcAt + j)), dst, dstAt + j);
+            Lanes.store(Lanes.f32(dst, dstAt + j).add(Lanes.f32(src, srcAt + j)), dst, dstAt + j);
         }
         for (; j < n; j++) {
-            Lanes.setF(dst, dstAt + j, Lanes.getF(dst, dstAt + j) + src[srcAt + j]);
+            Lanes.setF(dst, dstAt + j, Lanes.getF(dst, dstAt + j) + Lanes.getF(src, srcAt + j));
         }
     }
 }

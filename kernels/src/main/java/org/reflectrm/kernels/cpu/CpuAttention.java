@@ -1,6 +1,5 @@
 package org.reflectrm.kernels.cpu;
 
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
 import static org.reflectrm.kernels.cpu.Lanes.F;
 import static org.reflectrm.kernels.cpu.Lanes.L;
 
@@ -64,12 +63,14 @@ final class CpuAttention {
         int d = s.headDim();
         int kvHeads = s.kvHeads();
         int keys = s.startPos() + s.tokens();
-        float[] qh = calls.get(0, s.tokens() * s.heads() * d);  // [kvHeads][tokens·group, d]
-        float[] kh = calls.get(1, kvHeads * keys * d);          // [kvHeads][keys, d]
-        float[] vh = calls.get(2, kvHeads * keys * d);          // [kvHeads][keys, d]
-        AttentionBlocks.headMajor(parallel, q, qOff, s.tokens(), kvHeads, s.group() * d, qh);
-        AttentionBlocks.headMajor(parallel, k, kOff, keys, kvHeads, d, kh);
-        AttentionBlocks.headMajor(parallel, v, vOff, keys, kvHeads, d, vh);
+        MemorySegment qh = calls.get(0, (long) s.tokens() * s.heads() * d); // [kvHeads][tokens·group, d]
+        MemorySegment kh = calls.get(1, (long) kvHeads * keys * d);         // [kvHeads][keys, d]
+        MemorySegment vh = calls.get(2, (long) kvHeads * keys * d);         // [kvHeads][keys, d]
+        parallel.forRange(keys, 1, (from, to) -> {
+            AttentionBlocks.headMajor(q, qOff, s.tokens(), kvHeads, s.group() * d, qh, from, to);
+            AttentionBlocks.headMajor(k, kOff, keys, kvHeads, d, kh, from, to);
+            AttentionBlocks.headMajor(v, vOff, keys, kvHeads, d, vh, from, to);
+        });
         int blocks = PackedGemm.ceilDiv(s.tokens(), BLOCK);
         // Last blocks first: they see the most keys, so the last task to start is a short one.
         parallel.forEach(blocks * kvHeads,
@@ -77,24 +78,24 @@ final class CpuAttention {
     }
 
     /** Output of query tokens [t0, t1) of block b, for every query head that reads KV head g. */
-    private void queryBlock(float[] qh, float[] kh, float[] vh, MemorySegment out, long outOff, AttentionShape s,
-                            int b, int g) {
+    private void queryBlock(MemorySegment qh, MemorySegment kh, MemorySegment vh, MemorySegment out, long outOff,
+                            AttentionShape s, int b, int g) {
         int d = s.headDim();
         int group = s.group();
         int t0 = b * BLOCK;
         int t1 = Math.min(s.tokens(), t0 + BLOCK);
         int m = (t1 - t0) * group;   // rows (token, head of the group)
         int n = s.startPos() + t1;   // keys the block's last token sees; the others see fewer
-        int kvAt = g * (s.startPos() + s.tokens()) * d;
-        float[] p = tasks.get(0, m * n);  // [m, n]: scores, then probabilities
-        float[] o = tasks.get(1, m * d);  // [m, d]
-        AttentionBlocks.abT(gemm, qh, (g * s.tokens() + t0) * group * d, kh, kvAt, p, m, n, d);
+        long kvAt = (long) g * (s.startPos() + s.tokens()) * d;
+        MemorySegment p = tasks.get(0, (long) m * n);  // [m, n]: scores, then probabilities
+        MemorySegment o = tasks.get(1, (long) m * d);  // [m, d]
+        AttentionBlocks.abT(gemm, qh, ((long) g * s.tokens() + t0) * group * d, kh, kvAt, p, m, n, d);
         AttentionBlocks.softmax(p, m, n, s.startPos() + t0 + 1, group, s.scale(), null, null, 0);
         AttentionBlocks.ab(gemm, p, 0, vh, kvAt, o, m, d, n);
         // The group's heads of token t are adjacent in out: one copy of group·d floats per token.
         for (int t = t0; t < t1; t++) {
             long at = outOff + ((long) t * s.kvHeads() + g) * group * d;
-            MemorySegment.copy(o, (t - t0) * group * d, out, JAVA_FLOAT_UNALIGNED, at * 4, group * d);
+            MemorySegment.copy(o, (long) (t - t0) * group * d * 4, out, at * 4, (long) group * d * 4);
         }
     }
 
@@ -108,35 +109,35 @@ final class CpuAttention {
         int d = s.headDim();
         int heads = s.group();
         int visible = s.startPos() + t + 1;
-        float[] qs = tasks.get(0, heads * d);               // [heads, d]
-        float[] scores = tasks.get(1, heads * visible);     // [heads, visible]
-        float[] acc = tasks.get(2, heads * d);              // [heads, d]
+        MemorySegment qs = tasks.get(0, (long) heads * d);            // [heads, d]
+        MemorySegment scores = tasks.get(1, (long) heads * visible);  // [heads, visible]
+        MemorySegment acc = tasks.get(2, (long) heads * d);           // [heads, d]
         long firstHead = (long) t * s.heads() + (long) g * heads;
-        MemorySegment.copy(q, JAVA_FLOAT_UNALIGNED, (qOff + firstHead * d) * 4, qs, 0, heads * d);
+        MemorySegment.copy(q, (qOff + firstHead * d) * 4, qs, 0, (long) heads * d * 4);
         long kBase = cache.kOff() + (long) g * d;
         long vBase = cache.vOff() + (long) g * d;
         for (int p0 = 0; p0 < visible; p0 += BLOCK) {
             int p1 = Math.min(visible, p0 + BLOCK);
             for (int h = 0; h < heads; h++) {
-                scores(qs, h * d, cache.k(), kBase, cache.stride(), d, p0, p1, scores, h * visible);
+                scores(qs, (long) h * d, cache.k(), kBase, cache.stride(), d, p0, p1, scores, (long) h * visible);
             }
         }
         float[] inv = new float[heads];
         for (int h = 0; h < heads; h++) {
-            float max = AttentionBlocks.scaleAndMax(scores, h * visible, visible, s.scale());
-            inv[h] = 1f / AttentionBlocks.expInPlace(scores, h * visible, visible, max);
+            float max = AttentionBlocks.scaleAndMax(scores, (long) h * visible, visible, s.scale());
+            inv[h] = 1f / AttentionBlocks.expInPlace(scores, (long) h * visible, visible, max);
         }
-        java.util.Arrays.fill(acc, 0, heads * d, 0f);
+        AttentionBlocks.zero(acc, 0, heads * d);
         for (int p0 = 0; p0 < visible; p0 += BLOCK) {
             int p1 = Math.min(visible, p0 + BLOCK);
             for (int h = 0; h < heads; h++) {
-                weightedValues(scores, h * visible, cache.v(), vBase, cache.stride(), d, p0, p1, acc, h * d);
+                weightedValues(scores, (long) h * visible, cache.v(), vBase, cache.stride(), d, p0, p1, acc, (long) h * d);
             }
         }
         for (int h = 0; h < heads; h++) {
             long o = outOff + (firstHead + h) * d;
             for (int j = 0; j < d; j++) {
-                Lanes.setF(out, o + j, acc[h * d + j] * inv[h]);
+                Lanes.setF(out, o + j, Lanes.getF(acc, (long) h * d + j) * inv[h]);
             }
         }
     }
@@ -145,68 +146,68 @@ final class CpuAttention {
      * {@code scores[at + p] = q · K[p]} for positions [p0, p1), four positions at a time
      * so one q vector load feeds four FMAs and the per-position reductions overlap.
      */
-    private static void scores(float[] q, int qAt, MemorySegment k, long kBase, long stride, int d,
-                               int p0, int p1, float[] scores, int at) {
+    private static void scores(MemorySegment q, long qAt, MemorySegment k, long kBase, long stride, int d,
+                               int p0, int p1, MemorySegment scores, long at) {
         int bound = d - d % L;
         int p = p0;
         for (; p + 4 <= p1; p += 4) {
             long r0 = kBase + p * stride, r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             for (int j = 0; j < bound; j += L) {
-                FloatVector x = FloatVector.fromArray(F, q, qAt + j);
+                FloatVector x = Lanes.f32(q, qAt + j);
                 a0 = x.fma(Lanes.f32(k, r0 + j), a0);
                 a1 = x.fma(Lanes.f32(k, r1 + j), a1);
                 a2 = x.fma(Lanes.f32(k, r2 + j), a2);
                 a3 = x.fma(Lanes.f32(k, r3 + j), a3);
             }
-            scores[at + p] = Lanes.sum(a0) + tail(q, qAt, k, r0, bound, d);
-            scores[at + p + 1] = Lanes.sum(a1) + tail(q, qAt, k, r1, bound, d);
-            scores[at + p + 2] = Lanes.sum(a2) + tail(q, qAt, k, r2, bound, d);
-            scores[at + p + 3] = Lanes.sum(a3) + tail(q, qAt, k, r3, bound, d);
+            Lanes.setF(scores, at + p, Lanes.sum(a0) + tail(q, qAt, k, r0, bound, d));
+            Lanes.setF(scores, at + p + 1, Lanes.sum(a1) + tail(q, qAt, k, r1, bound, d));
+            Lanes.setF(scores, at + p + 2, Lanes.sum(a2) + tail(q, qAt, k, r2, bound, d));
+            Lanes.setF(scores, at + p + 3, Lanes.sum(a3) + tail(q, qAt, k, r3, bound, d));
         }
         for (; p < p1; p++) {
             long r = kBase + p * stride;
             FloatVector a = FloatVector.zero(F);
             for (int j = 0; j < bound; j += L) {
-                a = FloatVector.fromArray(F, q, qAt + j).fma(Lanes.f32(k, r + j), a);
+                a = Lanes.f32(q, qAt + j).fma(Lanes.f32(k, r + j), a);
             }
-            scores[at + p] = Lanes.sum(a) + tail(q, qAt, k, r, bound, d);
+            Lanes.setF(scores, at + p, Lanes.sum(a) + tail(q, qAt, k, r, bound, d));
         }
     }
 
     /** The scalar remainder of a dot product, elements [from, d). */
-    private static float tail(float[] q, int qAt, MemorySegment k, long row, int from, int d) {
+    private static float tail(MemorySegment q, long qAt, MemorySegment k, long row, int from, int d) {
         float s = 0f;
         for (int j = from; j < d; j++) {
-            s += q[qAt + j] * Lanes.getF(k, row + j);
+            s += Lanes.getF(q, qAt + j) * Lanes.getF(k, row + j);
         }
         return s;
     }
 
     /** {@code acc[at..at+d) += Σ_p w[wAt + p] · V[p]} over positions [p0, p1). */
-    private static void weightedValues(float[] w, int wAt, MemorySegment v, long vBase, long stride, int d,
-                                       int p0, int p1, float[] acc, int at) {
+    private static void weightedValues(MemorySegment w, long wAt, MemorySegment v, long vBase, long stride, int d,
+                                       int p0, int p1, MemorySegment acc, long at) {
         int bound = d - d % L;
         for (int j = 0; j < bound; j += L) {
-            FloatVector a = FloatVector.fromArray(F, acc, at + j);
+            FloatVector a = Lanes.f32(acc, at + j);
             FloatVector b = FloatVector.zero(F);
             int p = p0;
             // Two chains, so consecutive FMAs do not wait on each other.
             for (; p + 2 <= p1; p += 2) {
-                a = Lanes.f32(v, vBase + p * stride + j).fma(FloatVector.broadcast(F, w[wAt + p]), a);
-                b = Lanes.f32(v, vBase + (p + 1) * stride + j).fma(FloatVector.broadcast(F, w[wAt + p + 1]), b);
+                a = Lanes.f32(v, vBase + p * stride + j).fma(FloatVector.broadcast(F, Lanes.getF(w, wAt + p)), a);
+                b = Lanes.f32(v, vBase + (p + 1) * stride + j).fma(FloatVector.broadcast(F, Lanes.getF(w, wAt + p + 1)), b);
             }
             if (p < p1) {
-                a = Lanes.f32(v, vBase + p * stride + j).fma(FloatVector.broadcast(F, w[wAt + p]), a);
+                a = Lanes.f32(v, vBase + p * stride + j).fma(FloatVector.broadcast(F, Lanes.getF(w, wAt + p)), a);
             }
-            a.add(b).intoArray(acc, at + j);
+            Lanes.store(a.add(b), acc, at + j);
         }
         for (int j = bound; j < d; j++) {
-            float a = acc[at + j];
+            float a = Lanes.getF(acc, at + j);
             for (int p = p0; p < p1; p++) {
-                a += w[wAt + p] * Lanes.getF(v, vBase + p * stride + j);
+                a += Lanes.getF(w, wAt + p) * Lanes.getF(v, vBase + p * stride + j);
             }
-            acc[at + j] = a;
+            Lanes.setF(acc, at + j, a);
         }
     }
 }
