@@ -83,7 +83,13 @@ final class SftCommand implements Callable<Integer> {
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "0", description = "Warmup steps (default ${DEFAULT-VALUE}).")
     long warmup;
 
-    @Option(names = "--weight-decay", paramLabel = "W", defaultValue = "0", description = "AdamW decoupled weight decay; norm weights are exempt (default ${DEFAULT-VALUE}).")
+    @Option(names = "--optimizer", paramLabel = "O", defaultValue = "adamw", description = "adamw (betas 0.9/0.999, eps 1e-8) or sgd (default ${DEFAULT-VALUE}).")
+    String optimizer;
+
+    @Option(names = "--momentum", paramLabel = "M", defaultValue = "0", description = "SGD momentum (default ${DEFAULT-VALUE}).")
+    double momentum;
+
+    @Option(names = "--weight-decay", paramLabel = "W", defaultValue = "0", description = "Weight decay (AdamW: decoupled; SGD: L2); norm weights are exempt (default ${DEFAULT-VALUE}).")
     double weightDecay;
 
     @Option(names = "--max-grad-norm", paramLabel = "G", defaultValue = "1.0", description = "Clip gradients to this global norm; 0 turns clipping off (default ${DEFAULT-VALUE}).")
@@ -230,7 +236,7 @@ final class SftCommand implements Callable<Integer> {
         double rate = lr != null ? lr : lora != null ? 2e-4 : 2e-5;
         return new TrainOptions(steps == null ? 0 : steps, epochs, rate, batch, gradAccum, maxLen, mode, schedule,
                 warmup, weightDecay, 0.9, 0.999, 1e-8, maxGradNorm, seed, saveEvery, evalEvery, dtype, lora, stopAfter,
-                gradientCheckpointing);
+                gradientCheckpointing, optimizer, momentum);
     }
 
     private static void report(PrintWriter err, SftDataStats stats) {

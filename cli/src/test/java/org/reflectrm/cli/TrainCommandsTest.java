@@ -129,5 +129,17 @@ class TrainCommandsTest {
         CliTest.bad(List.of("train", "sft", "--model", tiny, "--data", DATA.toString(), "--out", out, "--lora-rank", "2",
                 "--lora-targets", "qkv"), "unknown LoRA target module 'qkv'");
         CliTest.bad(List.of("train", "sft", "--model", tiny, "--data", DATA.toString(), "--out", out, "--packing", "zip"), "--packing");
+        CliTest.bad(List.of("train", "sft", "--model", tiny, "--data", DATA.toString(), "--out", out, "--optimizer", "adam"), "--optimizer");
+    }
+
+    @Test
+    void sgdWithMomentumTrainsAndLowersTheLoss() throws IOException {
+        Path out = shared.resolve("sgd");
+        CliTest.Run r = CliTest.ok("train", "sft", "--model", tiny, "--data", DATA.toString(), "--out", out.toString(),
+                "--steps", "6", "--batch", "8", "--optimizer", "sgd", "--momentum", "0.9", "--lr", "0.5", "--schedule", "constant");
+        List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
+        double first = new ObjectMapper().readTree(lines.getFirst()).get("loss").asDouble();
+        double last = new ObjectMapper().readTree(lines.getLast()).get("loss").asDouble();
+        assertTrue(last < first, "SGD loss " + first + " -> " + last + "\n" + r.err());
     }
 }

@@ -11,7 +11,6 @@ import org.reflectrm.model.train.data.MicroBatch;
 import org.reflectrm.model.train.data.SftBatcher;
 import org.reflectrm.model.train.data.SftExample;
 import org.reflectrm.tensor.ScratchAllocator;
-import org.reflectrm.tensor.optim.AdamW;
 import org.reflectrm.tensor.optim.GradClip;
 import org.reflectrm.tensor.optim.OptimParam;
 import org.reflectrm.tensor.optim.Optimizer;
@@ -20,7 +19,8 @@ import org.reflectrm.tensor.optim.Optimizer;
  * Supervised fine-tuning, fully or with LoRA. Each optimizer step accumulates the gradients of
  * {@code gradAccum} micro-batches, with the loss normalised by all target tokens of the step
  * (so the step's gradient is that of its mean token loss, however the tokens fall into
- * micro-batches), clips by global norm, and takes one AdamW step at the scheduled learning rate.
+ * micro-batches), clips by global norm, and takes one optimizer step (AdamW unless told SGD) at the
+ * scheduled learning rate.
  */
 public final class SftTrainer {
     /** The outcome: steps done in total, the last step's loss, the last evaluation (NaN if none). */
@@ -67,8 +67,7 @@ public final class SftTrainer {
             Qwen3Model model = (lora == null ? FullFineTune.of(base, params) : base.with(base.weights(), lora))
                     .withActivationCheckpointing(options.checkpointLayers());
             List<OptimParam> optimParams = params.optimParams();
-            try (Optimizer optimizer = new AdamW(optimParams,
-                    new AdamW.Config(options.beta1(), options.beta2(), options.adamEps(), options.weightDecay()))) {
+            try (Optimizer optimizer = options.newOptimizer(optimParams)) {
                 long step = 0;
                 MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"));
                 if (resume && TrainerState.exists(out)) {

@@ -5,7 +5,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.train.data.SftBatcher;
+import java.util.List;
+import org.reflectrm.tensor.optim.AdamW;
 import org.reflectrm.tensor.optim.LrSchedule;
+import org.reflectrm.tensor.optim.OptimParam;
+import org.reflectrm.tensor.optim.Optimizer;
+import org.reflectrm.tensor.optim.Sgd;
 
 /**
  * Settings of one SFT run. Defaults follow transformers' {@code TrainingArguments} where it has
@@ -21,12 +26,13 @@ import org.reflectrm.tensor.optim.LrSchedule;
  * @param lora       null for full fine-tuning
  * @param stopAfter  stop after this step as if interrupted (0: run to the end); for testing resume
  * @param checkpointLayers recompute each decoder layer in backward instead of keeping its activations
+ * @param optimizer  "adamw" (betas, eps, decoupled weight decay) or "sgd" (momentum, L2 weight decay)
  */
 public record TrainOptions(long steps, double epochs, double lr, int batch, int gradAccum, int maxLen,
                            SftBatcher.Mode packing, String schedule, long warmupSteps, double weightDecay,
                            double beta1, double beta2, double adamEps, double maxGradNorm, long seed,
                            long saveEvery, long evalEvery, DType saveDtype, LoraConfig lora, long stopAfter,
-                           boolean checkpointLayers) {
+                           boolean checkpointLayers, String optimizer, double momentum) {
 
     public TrainOptions {
         if (steps < 0 || (steps == 0 && !(epochs > 0))) {
@@ -41,6 +47,12 @@ public record TrainOptions(long steps, double epochs, double lr, int batch, int 
         if (!schedule.equals("constant") && !schedule.equals("linear") && !schedule.equals("cosine")) {
             throw new BadInputException("--schedule must be constant, linear or cosine, got " + schedule);
         }
+        if (!optimizer.equals("adamw") && !optimizer.equals("sgd")) {
+            throw new BadInputException("--optimizer must be adamw or sgd, got " + optimizer);
+        }
+        if (!(momentum >= 0 && momentum < 1)) {
+            throw new BadInputException("--momentum must be in [0, 1), got " + momentum);
+        }
         if (warmupSteps < 0 || weightDecay < 0 || maxGradNorm < 0) {
             throw new BadInputException("--warmup, --weight-decay and --max-grad-norm must not be negative");
         }
@@ -49,22 +61,28 @@ public record TrainOptions(long steps, double epochs, double lr, int batch, int 
     /** Defaults for a run of {@code steps} steps (full fine-tuning). */
     public static TrainOptions defaults(long steps) {
         return new TrainOptions(steps, 1, 2e-5, 4, 1, 1024, SftBatcher.Mode.PAD, "linear", 0, 0.0, 0.9, 0.999,
-                1e-8, 1.0, 42, 0, 0, null, null, 0, false);
+                1e-8, 1.0, 42, 0, 0, null, null, 0, false, "adamw", 0);
     }
 
     public TrainOptions withLora(LoraConfig config) {
         return new TrainOptions(steps, epochs, lr, batch, gradAccum, maxLen, packing, schedule, warmupSteps, weightDecay,
-                beta1, beta2, adamEps, maxGradNorm, seed, saveEvery, evalEvery, saveDtype, config, stopAfter, checkpointLayers);
+                beta1, beta2, adamEps, maxGradNorm, seed, saveEvery, evalEvery, saveDtype, config, stopAfter, checkpointLayers, optimizer, momentum);
     }
 
     public TrainOptions withStopAfter(long step) {
         return new TrainOptions(steps, epochs, lr, batch, gradAccum, maxLen, packing, schedule, warmupSteps, weightDecay,
-                beta1, beta2, adamEps, maxGradNorm, seed, saveEvery, evalEvery, saveDtype, lora, step, checkpointLayers);
+                beta1, beta2, adamEps, maxGradNorm, seed, saveEvery, evalEvery, saveDtype, lora, step, checkpointLayers, optimizer, momentum);
     }
 
     public TrainOptions withCheckpointLayers(boolean on) {
         return new TrainOptions(steps, epochs, lr, batch, gradAccum, maxLen, packing, schedule, warmupSteps, weightDecay,
-                beta1, beta2, adamEps, maxGradNorm, seed, saveEvery, evalEvery, saveDtype, lora, stopAfter, on);
+                beta1, beta2, adamEps, maxGradNorm, seed, saveEvery, evalEvery, saveDtype, lora, stopAfter, on, optimizer, momentum);
+    }
+
+    /** The optimizer these options describe, over {@code params}. */
+    public Optimizer newOptimizer(List<OptimParam> params) {
+        return optimizer.equals("sgd") ? new Sgd(params, new Sgd.Config(momentum, weightDecay))
+                : new AdamW(params, new AdamW.Config(beta1, beta2, adamEps, weightDecay));
     }
 
     public LrSchedule lrSchedule(long totalSteps) {
@@ -96,6 +114,8 @@ public record TrainOptions(long steps, double epochs, double lr, int batch, int 
         o.put("adam_eps", adamEps);
         o.put("max_grad_norm", maxGradNorm);
         o.put("seed", seed);
+        o.put("optimizer", optimizer);
+        o.put("momentum", momentum);
         if (lora != null) {
             o.put("lora_rank", lora.rank());
             o.put("lora_alpha", lora.alpha());

@@ -44,7 +44,7 @@ class SftTrainerTest {
 
     private static TrainOptions options(long steps, double lr) {
         return new TrainOptions(steps, 1, lr, 2, 2, 256, org.reflectrm.model.train.data.SftBatcher.Mode.PAD, "cosine",
-                1, 0.01, 0.9, 0.999, 1e-8, 1.0, 5, 0, 0, null, null, 0, false);
+                1, 0.01, 0.9, 0.999, 1e-8, 1.0, 5, 0, 0, null, null, 0, false, "adamw", 0);
     }
 
     private static SftTrainer.Result train(TrainOptions o, Path out, boolean resume) throws IOException {
@@ -131,7 +131,7 @@ class SftTrainerTest {
     void aDivergingRunStopsAndKeepsTheLastCheckpoint() throws IOException {
         Path out = shared.resolve("nan");
         TrainOptions o = new TrainOptions(4, 1, 1e30, 2, 1, 256, org.reflectrm.model.train.data.SftBatcher.Mode.PAD,
-                "constant", 0, 0, 0.9, 0.999, 1e-8, 0, 5, 1, 0, null, null, 0, false);
+                "constant", 0, 0, 0.9, 0.999, 1e-8, 0, 5, 1, 0, null, null, 0, false, "adamw", 0);
         SftTrainer.DivergedException e = assertThrows(SftTrainer.DivergedException.class, () -> train(o, out, false));
         assertTrue(e.getMessage().contains("the last checkpoint"), e.getMessage());
         assertTrue(Files.isRegularFile(out.resolve("trainer_state/state.json")));
