@@ -77,29 +77,36 @@ final class CpuElementwise {
             throw new IllegalArgumentException("RoPE needs an even head_dim, got " + headDim);
         }
         int half = headDim / 2;
-        float[] invFreq = new float[half];
-        for (int i = 0; i < half; i++) {
-            // As transformers: exponent (2i)/dim in F32, power in F32, reciprocal in F32.
-            float exponent = (float) (2 * i) / headDim;
-            invFreq[i] = 1.0f / (float) Math.pow(theta, exponent);
-        }
-        parallel.rows(rows, heads * headDim, r -> {
-            float pos = positions[r];
-            float[] cos = new float[half];
-            float[] sin = new float[half];
-            for (int i = 0; i < half; i++) {
-                float angle = pos * invFreq[i];
-                cos[i] = (float) Math.cos(angle);
-                float sinAngle = (float) Math.sin(angle);
-                sin[i] = inverse ? -sinAngle : sinAngle;
+        int maxPos = 0;
+        for (int p : positions) {
+            if (p < 0) {
+                throw new IllegalArgumentException("negative RoPE position " + p);
             }
+            maxPos = Math.max(maxPos, p);
+        }
+        RopeTable table = RopeTable.covering(theta, half, maxPos);
+        // x1' = x1·cos − x2·sin, x2' = x2·cos + x1·sin; the inverse negates sin (exactly).
+        float sign = inverse ? -1f : 1f;
+        parallel.rows(rows, heads * headDim, r -> {
+            int at = positions[r] * half;
             for (int h = 0; h < heads; h++) {
                 long base = xOff + ((long) r * heads + h) * headDim;
-                for (int i = 0; i < half; i++) {
+                int i = 0;
+                for (int bound = half - half % L; i < bound; i += L) {
+                    FloatVector c = FloatVector.fromArray(Lanes.F, table.cos, at + i);
+                    FloatVector sn = FloatVector.fromArray(Lanes.F, table.sin, at + i).mul(sign);
+                    FloatVector x1 = Lanes.f32(x, base + i);
+                    FloatVector x2 = Lanes.f32(x, base + i + half);
+                    Lanes.store(x1.mul(c).sub(x2.mul(sn)), x, base + i);
+                    Lanes.store(x2.mul(c).add(x1.mul(sn)), x, base + i + half);
+                }
+                for (; i < half; i++) {
+                    float c = table.cos[at + i];
+                    float sn = sign * table.sin[at + i];
                     float x1 = Lanes.getF(x, base + i);
                     float x2 = Lanes.getF(x, base + i + half);
-                    Lanes.setF(x, base + i, x1 * cos[i] - x2 * sin[i]);
-                    Lanes.setF(x, base + i + half, x2 * cos[i] + x1 * sin[i]);
+                    Lanes.setF(x, base + i, x1 * c - x2 * sn);
+                    Lanes.setF(x, base + i + half, x2 * c + x1 * sn);
                 }
             }
         });
