@@ -141,6 +141,13 @@ final class SftCommand implements Callable<Integer> {
         if (!Files.isRegularFile(data)) {
             throw new BadInputException("--data " + data + ": no such file");
         }
+        if (out.toAbsolutePath().normalize().equals(common.model.toAbsolutePath().normalize())) {
+            throw new BadInputException("--out must differ from --model: the base is read while the trained model is written");
+        }
+        if (resume && !Files.isRegularFile(out.resolve("trainer_state").resolve("state.json"))) {
+            throw new BadInputException("--resume: " + out + " holds no saved run (trainer_state/state.json); "
+                    + "start without --resume");
+        }
         if (!resume && Files.exists(out.resolve("trainer_state"))) {
             throw new BadInputException("--out " + out + " holds a training run; pass --resume to continue it or choose another folder");
         }

@@ -130,6 +130,8 @@ class TrainCommandsTest {
                 "--lora-targets", "qkv"), "unknown LoRA target module 'qkv'");
         CliTest.bad(List.of("train", "sft", "--model", tiny, "--data", DATA.toString(), "--out", out, "--packing", "zip"), "--packing");
         CliTest.bad(List.of("train", "sft", "--model", tiny, "--data", DATA.toString(), "--out", out, "--optimizer", "adam"), "--optimizer");
+        CliTest.bad(List.of("train", "sft", "--model", tiny, "--data", DATA.toString(), "--out", tiny), "--out must differ");
+        CliTest.bad(List.of("train", "sft", "--model", tiny, "--data", DATA.toString(), "--out", out, "--resume"), "holds no saved run");
     }
 
     @Test
