@@ -102,10 +102,7 @@ final class BenchTrainCommand implements Callable<Integer> {
                     err.flush();
                 }
             }
-            double[] sorted = seconds.clone();
-            Arrays.sort(sorted);
-            double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
-                    : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+            double median = BenchCommand.median(seconds);
             ObjectMapper mapper = new ObjectMapper();
             ObjectNode o = mapper.createObjectNode();
             o.put("model", common.model.toString());

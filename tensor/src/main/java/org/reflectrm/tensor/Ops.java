@@ -138,18 +138,23 @@ public final class Ops {
             if (dy == null) {
                 return;
             }
-            Tensor dx = tape.gradOf(x);
-            if (dx != null) {                                     // dx[rows, in] += dy[rows, out] · w[out, in]
-                backend.matmul(dy.segment(), dy.offset(), false, w.segment(), w.offset(), w.dtype(), false,
-                        dx.segment(), dx.offset(), rows, in, out, true);
-            }
-            Tensor dw = tape.gradOf(w);
-            if (dw != null) {                                     // dw[out, in] += dy[rows, out]ᵀ · x[rows, in]
-                backend.matmul(dy.segment(), dy.offset(), true, x.segment(), x.offset(), DType.F32, false,
-                        dw.segment(), dw.offset(), out, in, rows, true);
-            }
+            linearBackward(dy, x, w, rows, in, out);
         });
         return result;
+    }
+
+    /** The gradients of {@code y = x · wᵀ} from {@code dy}, added into those of x and w that need one. */
+    private void linearBackward(Tensor dy, Tensor x, Tensor w, int rows, int in, int out) {
+        Tensor dx = tape.gradOf(x);
+        if (dx != null) {                                         // dx[rows, in] += dy[rows, out] · w[out, in]
+            backend.matmul(dy.segment(), dy.offset(), false, w.segment(), w.offset(), w.dtype(), false,
+                    dx.segment(), dx.offset(), rows, in, out, true);
+        }
+        Tensor dw = tape.gradOf(w);
+        if (dw != null) {                                         // dw[out, in] += dy[rows, out]ᵀ · x[rows, in]
+            backend.matmul(dy.segment(), dy.offset(), true, x.segment(), x.offset(), DType.F32, false,
+                    dw.segment(), dw.offset(), out, in, rows, true);
+        }
     }
 
     /** RMSNorm over the last axis with weight {@code w[lastDim]}. */
@@ -362,16 +367,7 @@ public final class Ops {
             if (dy == null) {
                 return;
             }
-            Tensor dx = tape.gradOf(x);
-            if (dx != null) {                                     // dx += dy · w
-                backend.matmul(dy.segment(), dy.offset(), false, w.segment(), w.offset(), w.dtype(), false,
-                        dx.segment(), dx.offset(), rows, in, out, true);
-            }
-            Tensor dw = tape.gradOf(w);
-            if (dw != null) {                                     // dw += dyᵀ · x
-                backend.matmul(dy.segment(), dy.offset(), true, x.segment(), x.offset(), DType.F32, false,
-                        dw.segment(), dw.offset(), out, in, rows, true);
-            }
+            linearBackward(dy, x, w, rows, in, out);
             Tensor db = tape.gradOf(b);
             if (db != null) {                                     // db[out, r] += dyᵀ · low
                 backend.matmul(dy.segment(), dy.offset(), true, low.segment(), low.offset(), DType.F32, false,
