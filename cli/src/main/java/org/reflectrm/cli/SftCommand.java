@@ -110,7 +110,7 @@ final class SftCommand implements Callable<Integer> {
     @Option(names = "--save-every", paramLabel = "N", defaultValue = "0", description = "Checkpoint every N steps and at the end (default: at the end only).")
     long saveEvery;
 
-    @Option(names = "--save-dtype", paramLabel = "T", description = "dtype of a saved full model: F32, BF16 or F16 (default: the base checkpoint's).")
+    @Option(names = "--save-dtype", paramLabel = "T", description = "dtype of a saved full model: F32, BF16 or F16 (default F32, the weights as trained; BF16 rounds away small updates).")
     String saveDtype;
 
     @Option(names = "--gradient-checkpointing", description = "Recompute each decoder layer in backward instead of keeping its activations: much less memory, about a third more compute.")

@@ -147,7 +147,9 @@ public final class SftTrainer {
             PeftAdapterFiles.write(out, lora, baseDir.toString());
             ModelFiles.copyCompanions(baseDir, out);
         } else {
-            DType dtype = options.saveDtype() != null ? options.saveDtype() : base.weights().embedTokens().dtype();
+            // F32 by default: the master weights as trained. Rounding to a BF16 base's dtype would
+            // undo updates smaller than BF16's resolution, which at fine-tuning rates are most.
+            DType dtype = options.saveDtype() != null ? options.saveDtype() : DType.F32;
             ModelFiles.save(out, baseDir, params.all(), dtype);
         }
         TrainerState.save(out, step, totalSteps, options, params, optimizer);

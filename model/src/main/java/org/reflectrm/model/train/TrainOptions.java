@@ -22,7 +22,7 @@ import org.reflectrm.tensor.optim.Sgd;
  * @param schedule   "constant", "linear" or "cosine" decay after the warmup
  * @param saveEvery  write a checkpoint every N steps (0: only at the end)
  * @param evalEvery  evaluate every N steps (0: only at the end); needs an eval split
- * @param saveDtype  dtype of a saved full model (null: the base checkpoint's)
+ * @param saveDtype  dtype of a saved full model (null: F32, the master weights as trained)
  * @param lora       null for full fine-tuning
  * @param stopAfter  stop after this step as if interrupted (0: run to the end); for testing resume
  * @param checkpointLayers recompute each decoder layer in backward instead of keeping its activations

@@ -79,7 +79,7 @@ class SftTrainerTest {
         double after = evalLoss(out, null);
         assertTrue(after < before - 0.1, "loss " + before + " -> " + after);
         assertTrue(Files.isRegularFile(out.resolve("tokenizer.json")));
-        assertTrue(Files.readString(out.resolve("config.json")).contains("\"bfloat16\""));
+        assertTrue(Files.readString(out.resolve("config.json")).contains("\"float32\""));
         List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
         assertEquals(6 + 1, lines.size(), "six step lines and one eval line");
         assertTrue(lines.getLast().contains("eval_loss"));
