@@ -1,31 +1,100 @@
 package org.reflectrm.kernels.cpu;
 
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 
 /**
  * A fixed team of threads for data-parallel loops. The calling thread takes part, so a
  * one-thread team runs everything inline with no hand-off cost.
+ *
+ * <p>Helpers wait for work by spinning for a short while before they park: a training step or
+ * a decode token issues hundreds of parallel loops a few hundred microseconds apart, and waking
+ * a parked thread for each cost tens of microseconds to milliseconds (on a busy machine). A
+ * helper that finds no work within {@link #SPIN_NANOS} parks and is unparked by the next loop.
  */
 final class Parallel implements AutoCloseable {
     /** Below this many elements a loop is not worth handing to other threads. */
     static final int MIN_WORK = 1 << 15;
+    /** How long an idle helper spins before it parks. */
+    private static final long SPIN_NANOS = 200_000;
 
     private final int threads;
-    private final ForkJoinPool pool;
+    private final Thread[] helpers;
+    /** Bumped once per loop; helpers compare it with the last generation they served. */
+    private volatile long generation;
+    private volatile Job job;
+    private volatile boolean closed;
+    private final ReentrantLock callers = new ReentrantLock();
+    /** True on a thread that is running a loop's body: a nested loop runs inline. */
+    private final ThreadLocal<Boolean> inLoop = ThreadLocal.withInitial(() -> false);
+
+    /** One loop: its body, the next task to hand out, and how many helpers have not finished. */
+    private static final class Job {
+        final int tasks;
+        final IntConsumer body;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger pending;
+        volatile Throwable failure;
+
+        Job(int tasks, IntConsumer body, int helpers) {
+            this.tasks = tasks;
+            this.body = body;
+            this.pending = new AtomicInteger(helpers);
+        }
+
+        void work() {
+            try {
+                for (int i = next.getAndIncrement(); i < tasks; i = next.getAndIncrement()) {
+                    body.accept(i);
+                }
+            } catch (Throwable e) {
+                // Caught whatever it is: a helper that died here would leave the caller waiting.
+                if (failure == null) {
+                    failure = e;
+                }
+                next.set(tasks);                                      // the others stop taking tasks
+            }
+        }
+    }
 
     Parallel(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
         this.threads = threads;
-        this.pool = threads == 1 ? null : new ForkJoinPool(threads - 1);
+        this.helpers = new Thread[threads - 1];
+        for (int h = 0; h < helpers.length; h++) {
+            helpers[h] = Thread.ofPlatform().daemon().name("reflectrm-cpu-" + (h + 1)).unstarted(this::helperLoop);
+            helpers[h].start();
+        }
     }
 
     int threads() {
         return threads;
+    }
+
+    private void helperLoop() {
+        inLoop.set(true);
+        long served = 0;
+        while (!closed) {
+            long spinUntil = System.nanoTime() + SPIN_NANOS;
+            while (generation == served && !closed) {
+                if (System.nanoTime() < spinUntil) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.park(this);
+                }
+            }
+            if (closed) {
+                return;
+            }
+            served = generation;
+            Job j = job;
+            j.work();
+            j.pending.decrementAndGet();
+        }
     }
 
     /**
@@ -36,40 +105,37 @@ final class Parallel implements AutoCloseable {
         if (tasks <= 0) {
             return;
         }
-        if (pool == null || tasks == 1) {
+        if (helpers.length == 0 || tasks == 1 || inLoop.get()) {
             for (int i = 0; i < tasks; i++) {
                 body.accept(i);
             }
             return;
         }
-        AtomicInteger next = new AtomicInteger();
-        Runnable worker = () -> {
-            for (int i = next.getAndIncrement(); i < tasks; i = next.getAndIncrement()) {
-                body.accept(i);
-            }
-        };
-        int helpers = Math.min(threads - 1, tasks - 1);
-        ForkJoinTask<?>[] started = new ForkJoinTask<?>[helpers];
-        for (int h = 0; h < helpers; h++) {
-            started[h] = pool.submit(worker);
-        }
-        RuntimeException failure = null;
+        callers.lock();
+        inLoop.set(true);
         try {
-            worker.run();
-        } catch (RuntimeException e) {
-            failure = e;
-        }
-        for (ForkJoinTask<?> task : started) {
-            try {
-                task.join();
-            } catch (RuntimeException e) {
-                if (failure == null) {
-                    failure = e;
-                }
+            Job j = new Job(tasks, body, helpers.length);
+            job = j;
+            generation++;
+            for (Thread h : helpers) {
+                LockSupport.unpark(h);
             }
-        }
-        if (failure != null) {
-            throw failure;
+            j.work();
+            // Wait for the helpers to finish their last task (they leave the loop right after).
+            while (j.pending.get() > 0) {
+                Thread.onSpinWait();
+            }
+            Throwable failure = j.failure;
+            if (failure instanceof RuntimeException r) {
+                throw r;
+            } else if (failure instanceof Error e) {
+                throw e;
+            } else if (failure != null) {
+                throw new IllegalStateException(failure);
+            }
+        } finally {
+            inLoop.set(false);
+            callers.unlock();
         }
     }
 
@@ -129,8 +195,9 @@ final class Parallel implements AutoCloseable {
 
     @Override
     public void close() {
-        if (pool != null) {
-            pool.shutdownNow();
+        closed = true;
+        for (Thread h : helpers) {
+            LockSupport.unpark(h);
         }
     }
 }
