@@ -2,10 +2,10 @@ package org.reflectrm.tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.BiFunction;
+import java.util.function.Consumer;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.DType;
@@ -99,19 +99,11 @@ public final class Ops {
         int dim = table.dim(1);
         Tensor out = empty(ids.length, dim);
         backend.embedding(table.segment(), table.offset(), table.dtype(), dim, ids, out.segment(), out.offset());
-        if (!tracks(table)) {
-            return out;
-        }
-        Tensor y = out.tracked();
         int[] saved = ids.clone();
-        tape.record(() -> {
-            Tensor dy = tape.incoming(y);
-            if (dy != null) {
-                Tensor dTable = tape.gradOf(table);
-                backend.embeddingBackward(saved, dy.segment(), dy.offset(), dim, dTable.segment(), dTable.offset());
-            }
-        });
-        return y;
+        return recorded(out, dy -> {
+            Tensor dTable = tape.gradOf(table);
+            backend.embeddingBackward(saved, dy.segment(), dy.offset(), dim, dTable.segment(), dTable.offset());
+        }, table);
     }
 
     /** A linear layer with HF weight layout: {@code x[.., in] · w[out, in]ᵀ → [.., out]}. */
@@ -129,18 +121,9 @@ public final class Ops {
         int rows = x.rows();
         backend.matmul(x.segment(), x.offset(), false, w.segment(), w.offset(), w.dtype(), true,
                 y.segment(), y.offset(), rows, out, in, false);
-        if (!tracks(x, w)) {
-            return y;
-        }
-        Tensor result = y.tracked();
-        tape.record(() -> {
-            Tensor dy = tape.incoming(result);
-            if (dy == null) {
-                return;
-            }
+        return recorded(y, dy -> {
             linearBackward(dy, x, w, rows, in, out);
-        });
-        return result;
+        }, x, w);
     }
 
     /** The gradients of {@code y = x · wᵀ} from {@code dy}, added into those of x and w that need one. */
@@ -167,15 +150,7 @@ public final class Ops {
         Tensor y = empty(x.shape());
         int rows = x.rows();
         backend.rmsNorm(x.segment(), x.offset(), w.segment(), w.offset(), w.dtype(), y.segment(), y.offset(), rows, dim, eps);
-        if (!tracks(x, w)) {
-            return y;
-        }
-        Tensor result = y.tracked();
-        tape.record(() -> {
-            Tensor dy = tape.incoming(result);
-            if (dy == null) {
-                return;
-            }
+        return recorded(y, dy -> {
             Tensor dx = tape.gradOf(x);
             Tensor dw = tape.gradOf(w);
             if (dx == null) {
@@ -184,8 +159,7 @@ public final class Ops {
             backend.rmsNormBackward(x.segment(), x.offset(), w.segment(), w.offset(), w.dtype(),
                     dy.segment(), dy.offset(), dx.segment(), dx.offset(),
                     dw == null ? null : dw.segment(), dw == null ? 0 : dw.offset(), rows, dim, eps);
-        });
-        return result;
+        }, x, w);
     }
 
     /** Rotate-half RoPE on {@code x[tokens, heads, headDim]}, returning a new tensor. */
@@ -197,21 +171,14 @@ public final class Ops {
         Tensor y = empty(x.shape());
         backend.copy(x.segment(), x.offset(), y.segment(), y.offset(), x.numel());
         backend.rope(y.segment(), y.offset(), x.dim(0), x.dim(1), x.dim(2), positions, theta);
-        if (!tracks(x)) {
-            return y;
-        }
-        Tensor result = y.tracked();
         int[] saved = positions.clone();
-        tape.record(() -> {
-            Tensor dy = tape.incoming(result);
-            if (dy != null) {                                     // a rotation: dx = R(-θ) dy
-                Tensor rotated = empty(x.shape());
-                backend.copy(dy.segment(), dy.offset(), rotated.segment(), rotated.offset(), x.numel());
-                backend.ropeInverse(rotated.segment(), rotated.offset(), x.dim(0), x.dim(1), x.dim(2), saved, theta);
-                accumulate(rotated, tape.gradOf(x));
-            }
-        });
-        return result;
+        return recorded(y, dy -> {
+            // a rotation: dx = R(-θ) dy
+            Tensor rotated = empty(x.shape());
+            backend.copy(dy.segment(), dy.offset(), rotated.segment(), rotated.offset(), x.numel());
+            backend.ropeInverse(rotated.segment(), rotated.offset(), x.dim(0), x.dim(1), x.dim(2), saved, theta);
+            accumulate(rotated, tape.gradOf(x));
+        }, x);
     }
 
     /** {@code silu(gate) * up}. */
@@ -219,39 +186,22 @@ public final class Ops {
         requireSameShape(gate, up, "swiglu");
         Tensor out = empty(gate.shape());
         backend.swiglu(gate.segment(), gate.offset(), up.segment(), up.offset(), out.segment(), out.offset(), gate.numel());
-        if (!tracks(gate, up)) {
-            return out;
-        }
-        Tensor result = out.tracked();
-        tape.record(() -> {
-            Tensor dy = tape.incoming(result);
-            if (dy == null) {
-                return;
-            }
+        return recorded(out, dy -> {
             Tensor dGate = orScratch(tape.gradOf(gate), gate);
             Tensor dUp = orScratch(tape.gradOf(up), up);
             backend.swigluBackward(gate.segment(), gate.offset(), up.segment(), up.offset(), dy.segment(), dy.offset(),
                     dGate.segment(), dGate.offset(), dUp.segment(), dUp.offset(), gate.numel());
-        });
-        return result;
+        }, gate, up);
     }
 
     public Tensor add(Tensor a, Tensor b) {
         requireSameShape(a, b, "add");
         Tensor out = empty(a.shape());
         backend.add(a.segment(), a.offset(), b.segment(), b.offset(), out.segment(), out.offset(), a.numel());
-        if (!tracks(a, b)) {
-            return out;
-        }
-        Tensor result = out.tracked();
-        tape.record(() -> {
-            Tensor dy = tape.incoming(result);
-            if (dy != null) {
-                accumulate(dy, tape.gradOf(a));
-                accumulate(dy, tape.gradOf(b));
-            }
-        });
-        return result;
+        return recorded(out, dy -> {
+            accumulate(dy, tape.gradOf(a));
+            accumulate(dy, tape.gradOf(b));
+        }, a, b);
     }
 
     /** {@code x * s} for a constant s. */
@@ -259,36 +209,20 @@ public final class Ops {
         requireF32(x, "scale");
         Tensor out = empty(x.shape());
         backend.scale(x.segment(), x.offset(), s, out.segment(), out.offset(), x.numel());
-        if (!tracks(x)) {
-            return out;
-        }
-        Tensor result = out.tracked();
-        tape.record(() -> {
-            Tensor dy = tape.incoming(result);
-            if (dy != null) {
-                Tensor scaled = empty(x.shape());
-                backend.scale(dy.segment(), dy.offset(), s, scaled.segment(), scaled.offset(), x.numel());
-                accumulate(scaled, tape.gradOf(x));
-            }
-        });
-        return result;
+        return recorded(out, dy -> {
+            Tensor scaled = empty(x.shape());
+            backend.scale(dy.segment(), dy.offset(), s, scaled.segment(), scaled.offset(), x.numel());
+            accumulate(scaled, tape.gradOf(x));
+        }, x);
     }
 
     public Tensor copy(Tensor x) {
         requireF32(x, "copy");
         Tensor out = empty(x.shape());
         backend.copy(x.segment(), x.offset(), out.segment(), out.offset(), x.numel());
-        if (!tracks(x)) {
-            return out;
-        }
-        Tensor result = out.tracked();
-        tape.record(() -> {
-            Tensor dy = tape.incoming(result);
-            if (dy != null) {
-                accumulate(dy, tape.gradOf(x));
-            }
-        });
-        return result;
+        return recorded(out, dy -> {
+            accumulate(dy, tape.gradOf(x));
+        }, x);
     }
 
     /** Stacks tensors with equal trailing shape along the first axis. */
@@ -309,27 +243,16 @@ public final class Ops {
         }
         shape[0] = rows;
         Tensor out = empty(shape);
-        List<Tensor> views = new ArrayList<>(parts.size());
         for (int i = 0, row = 0; i < parts.size(); row += parts.get(i).dim(0), i++) {
             Tensor dst = out.rows(row, row + parts.get(i).dim(0));
             backend.copy(parts.get(i).segment(), parts.get(i).offset(), dst.segment(), dst.offset(), dst.numel());
-            views.add(dst);
         }
-        if (!tracks(parts.toArray(Tensor[]::new))) {
-            return out;
-        }
-        Tensor result = out.tracked();
         List<Tensor> saved = List.copyOf(parts);
-        tape.record(() -> {
-            Tensor dy = tape.incoming(result);
-            if (dy == null) {
-                return;
-            }
+        return recorded(out, dy -> {
             for (int i = 0, row = 0; i < saved.size(); row += saved.get(i).dim(0), i++) {
                 accumulate(dy.rows(row, row + saved.get(i).dim(0)), tape.gradOf(saved.get(i)));
             }
-        });
-        return result;
+        }, parts.toArray(Tensor[]::new));
     }
 
     /**
@@ -358,15 +281,7 @@ public final class Ops {
         backend.scale(low.segment(), low.offset(), scale, low.segment(), low.offset(), low.numel());
         backend.matmul(low.segment(), low.offset(), false, b.segment(), b.offset(), b.dtype(), true,
                 y.segment(), y.offset(), rows, out, rank, true);
-        if (!tracks(x, w, xa, a, b)) {
-            return y;
-        }
-        Tensor result = y.tracked();
-        tape.record(() -> {
-            Tensor dy = tape.incoming(result);
-            if (dy == null) {
-                return;
-            }
+        return recorded(y, dy -> {
             linearBackward(dy, x, w, rows, in, out);
             Tensor db = tape.gradOf(b);
             if (db != null) {                                     // db[out, r] += dyᵀ · low
@@ -387,8 +302,7 @@ public final class Ops {
                 backend.matmul(dLow.segment(), dLow.offset(), false, a.segment(), a.offset(), a.dtype(), false,
                         dxa.segment(), dxa.offset(), rows, in, rank, true);
             }
-        });
-        return result;
+        }, x, w, xa, a, b);
     }
 
     /**
@@ -484,23 +398,14 @@ public final class Ops {
         Tensor out = empty(q.shape());
         backend.attention(q.segment(), q.offset(), k.segment(), k.offset(), v.segment(), v.offset(),
                 out.segment(), out.offset(), shape);
-        if (!tracks(q, k, v)) {
-            return out;
-        }
-        Tensor result = out.tracked();
-        tape.record(() -> {
-            Tensor dy = tape.incoming(result);
-            if (dy == null) {
-                return;
-            }
+        return recorded(out, dy -> {
             Tensor dq = orScratch(tape.gradOf(q), q);
             Tensor dk = orScratch(tape.gradOf(k), k);
             Tensor dv = orScratch(tape.gradOf(v), v);
             backend.attentionBackward(q.segment(), q.offset(), k.segment(), k.offset(), v.segment(), v.offset(),
                     out.segment(), out.offset(), dy.segment(), dy.offset(),
                     dq.segment(), dq.offset(), dk.segment(), dk.offset(), dv.segment(), dv.offset(), shape);
-        });
-        return result;
+        }, q, k, v);
     }
 
     /**
@@ -519,17 +424,9 @@ public final class Ops {
             return x;
         }
         Tensor out = applyDropout(x, p, seed);
-        if (!tracks(x)) {
-            return out;
-        }
-        Tensor result = out.tracked();
-        tape.record(() -> {
-            Tensor dy = tape.incoming(result);
-            if (dy != null) {
-                accumulate(applyDropout(dy, p, seed), tape.gradOf(x));
-            }
-        });
-        return result;
+        return recorded(out, dy -> {
+            accumulate(applyDropout(dy, p, seed), tape.gradOf(x));
+        }, x);
     }
 
     private Tensor applyDropout(Tensor x, float p, long seed) {
@@ -624,16 +521,8 @@ public final class Ops {
             release(mark);
         }
         Tensor out = fromArray(new float[] {(float) loss}, 1);
-        if (!wantH && !wantW) {
-            return out;
-        }
-        Tensor result = out.tracked();
         int found = counted;
-        tape.record(() -> {
-            Tensor dy = tape.incoming(result);
-            if (dy == null) {
-                return;
-            }
+        return recorded(out, dy -> {
             float g = dy.getFloat(0);
             Tensor gh = tape.gradOf(h);
             for (int i = 0; gh != null && i < found; i++) {
@@ -644,8 +533,7 @@ public final class Ops {
             if (gw != null) {
                 accumulate(g == 1f ? dW : scaledRow(dW, g), gw);
             }
-        });
-        return result;
+        }, h, w);
     }
 
     private Tensor scaledRow(Tensor x, float s) {
@@ -668,6 +556,25 @@ public final class Ops {
             throw new UnsupportedOperationException("copyInto overwrites memory and cannot be recorded; use copy or concatRows");
         }
         backend.copy(src.segment(), src.offset(), dst.segment(), dst.offset(), src.numel());
+    }
+
+    /**
+     * Returns {@code out} as it is when none of {@code inputs} needs a gradient (or nothing
+     * records); else a tracked view of it, with {@code backward} recorded to run on its
+     * gradient (when one flowed in) during {@link Tape#backward}.
+     */
+    private Tensor recorded(Tensor out, Consumer<Tensor> backward, Tensor... inputs) {
+        if (!tracks(inputs)) {
+            return out;
+        }
+        Tensor result = out.tracked();
+        tape.record(() -> {
+            Tensor dy = tape.incoming(result);
+            if (dy != null) {
+                backward.accept(dy);
+            }
+        });
+        return result;
     }
 
     /** {@code into += g}, skipped when {@code into} is null (the input needs no gradient). */
