@@ -135,6 +135,17 @@ class TrainCommandsTest {
     }
 
     @Test
+    void epochsCountEveryPassesMicroBatches() {
+        // 8 examples, 3 per micro-batch: 3 micro-batches per pass; 2 passes with 2 per step = 3 steps.
+        CliTest.Run r = CliTest.ok("train", "sft", "--model", tiny, "--data", DATA.toString(),
+                "--out", shared.resolve("epochs").toString(), "--epochs", "2", "--batch", "3", "--grad-accum", "2", "--json");
+        assertEquals(3, r.json().get("total_steps").asInt());
+        CliTest.Run half = CliTest.ok("train", "sft", "--model", tiny, "--data", DATA.toString(),
+                "--out", shared.resolve("half-epoch").toString(), "--epochs", "0.5", "--batch", "2", "--json");
+        assertEquals(2, half.json().get("total_steps").asInt());
+    }
+
+    @Test
     void sgdWithMomentumTrainsAndLowersTheLoss() throws IOException {
         Path out = shared.resolve("sgd");
         CliTest.Run r = CliTest.ok("train", "sft", "--model", tiny, "--data", DATA.toString(), "--out", out.toString(),

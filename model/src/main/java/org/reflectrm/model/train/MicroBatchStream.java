@@ -24,8 +24,21 @@ final class MicroBatchStream {
         }
     }
 
-    int batchesPerFirstEpoch() {
-        return batcher.epoch(0).size();
+    /**
+     * Micro-batches in the first {@code epochs} passes over the data (fractional: that share of
+     * the last pass). With packing, passes can differ in micro-batch count, so each is counted.
+     */
+    long batchesIn(double epochs) {
+        long total = 0;
+        int whole = (int) Math.floor(epochs);
+        for (int e = 0; e < whole; e++) {
+            total += batcher.epoch(e).size();
+        }
+        double rest = epochs - whole;
+        if (rest > 0) {
+            total += (long) Math.ceil(rest * batcher.epoch(whole).size());
+        }
+        return total;
     }
 
     MicroBatch next() {

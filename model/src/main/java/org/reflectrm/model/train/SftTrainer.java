@@ -56,7 +56,7 @@ public final class SftTrainer {
         SftBatcher batcher = new SftBatcher(train, options.packing(), options.batch(), options.maxLen(), options.seed());
         MicroBatchStream stream = new MicroBatchStream(batcher);
         long totalSteps = options.steps() > 0 ? options.steps()
-                : Math.max(1, (long) Math.ceil(options.epochs() * stream.batchesPerFirstEpoch() / options.gradAccum()));
+                : Math.max(1, (stream.batchesIn(options.epochs()) + options.gradAccum() - 1) / options.gradAccum());
         List<MicroBatch> evalBatches = eval.isEmpty() ? List.of()
                 : new SftBatcher(eval, options.packing(), options.batch(), options.maxLen(), options.seed()).inOrder();
 
