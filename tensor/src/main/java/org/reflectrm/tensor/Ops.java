@@ -497,10 +497,14 @@ public final class Ops {
             int[] t = new int[n];
             float[] wt = new float[n];
             for (int i = 0; i < n; i++) {
-                int r = rowOf[from + i];
-                backend.copy(h.segment(), h.offset() + (long) r * hidden, x.segment(), x.offset() + (long) i * hidden, hidden);
-                t[i] = targets[r];
-                wt[i] = weights[r];
+                t[i] = targets[rowOf[from + i]];
+                wt[i] = weights[rowOf[from + i]];
+            }
+            // Gather the counted rows, a run of consecutive rows per copy.
+            for (int i = 0, end; i < n; i = end) {
+                end = runEnd(rowOf, from + i, from + n) - from;
+                backend.copy(h.segment(), h.offset() + (long) rowOf[from + i] * hidden,
+                        x.segment(), x.offset() + (long) i * hidden, (long) (end - i) * hidden);
             }
             Tensor logits = empty(n, vocab);
             backend.matmul(x.segment(), x.offset(), false, w.segment(), w.offset(), w.dtype(), true,
@@ -525,15 +529,25 @@ public final class Ops {
         return recorded(out, dy -> {
             float g = dy.getFloat(0);
             Tensor gh = tape.gradOf(h);
-            for (int i = 0; gh != null && i < found; i++) {
-                Tensor scaled = scaledRow(dH.rows(i, i + 1), g);
-                accumulate(scaled, gh.rows(rowOf[i], rowOf[i] + 1));
+            for (int i = 0, end; gh != null && i < found; i = end) {             // scatter, run by run
+                end = runEnd(rowOf, i, found);
+                Tensor scaled = scaledRow(dH.rows(i, end), g);
+                accumulate(scaled, gh.rows(rowOf[i], rowOf[i] + end - i));
             }
             Tensor gw = tape.gradOf(w);
             if (gw != null) {
                 accumulate(g == 1f ? dW : scaledRow(dW, g), gw);
             }
         }, h, w);
+    }
+
+    /** The end of the run of consecutive row numbers in {@code rowOf} that starts at {@code i} (below {@code limit}). */
+    private static int runEnd(int[] rowOf, int i, int limit) {
+        int end = i + 1;
+        while (end < limit && rowOf[end] == rowOf[end - 1] + 1) {
+            end++;
+        }
+        return end;
     }
 
     private Tensor scaledRow(Tensor x, float s) {
