@@ -20,8 +20,12 @@ public final class Generator {
     private static final long SCRATCH_CHUNK = 64L << 20;
     private static final long SEED_STRIDE = 0x9E3779B97F4A7C15L;
 
+    /** Shorter shared prefixes are prefilled with the rest: copying caches would not pay. */
+    static final int MIN_SHARED_PREFIX = 16;
+
     private final Qwen3Model model;
     private final Backend backend;
+    private boolean sharePrefixes = true;
 
     public Generator(Qwen3Model model, Backend backend) {
         this.model = model;
@@ -37,6 +41,17 @@ public final class Generator {
     }
 
     private Timing lastTiming;
+
+    /**
+     * Whether prompts that start with the same tokens (N rollouts of one judge prompt, or
+     * reflection prompts with a common head) prefill that prefix once and copy its KV cache to
+     * each sequence (default on). Off prefills every prompt whole; results agree up to
+     * floating-point summation order.
+     */
+    public Generator sharePrefixes(boolean on) {
+        this.sharePrefixes = on;
+        return this;
+    }
 
     public Timing lastTiming() {
         return lastTiming;
@@ -91,13 +106,20 @@ public final class Generator {
                 random[i] = new SplittableRandom(config.seed() + i * SEED_STRIDE);
             }
             Ops ops = new Ops(backend, scratch);
+            long t0 = System.nanoTime();
+            int shared = sharePrefixes && batch > 1 ? sharedPrefix(prompts) : 0;
+            if (shared >= MIN_SHARED_PREFIX) {
+                prefillShared(ops, scratch, java.util.Arrays.copyOf(prompts.get(0), shared), caches);
+                prefillTokens -= (batch - 1) * shared;
+            } else {
+                shared = 0;
+            }
             List<Integer> active = new ArrayList<>();
             List<int[]> next = new ArrayList<>();
             for (int i = 0; i < batch; i++) {
                 active.add(i);
-                next.add(prompts.get(i));
+                next.add(java.util.Arrays.copyOfRange(prompts.get(i), shared, prompts.get(i).length));
             }
-            long t0 = System.nanoTime();
             long prefillNanos = 0;
             int steps = 0;
             int decodeTokens = 0;
@@ -143,6 +165,42 @@ public final class Generator {
         } finally {
             caches.forEach(KvCache::close);
         }
+        return results(outTokens, outLogprobs, finish);
+    }
+
+    /**
+     * The longest prefix all prompts share, leaving every prompt at least one token of its own:
+     * the batched prefill needs a token per sequence to produce its first logits.
+     */
+    static int sharedPrefix(List<int[]> prompts) {
+        int n = Integer.MAX_VALUE;
+        for (int[] p : prompts) {
+            n = Math.min(n, p.length - 1);
+        }
+        int[] first = prompts.get(0);
+        for (int i = 0; i < n; i++) {
+            for (int[] p : prompts) {
+                if (p[i] != first[i]) {
+                    return i;
+                }
+            }
+        }
+        return Math.max(0, n);
+    }
+
+    /** Prefills {@code prefix} once and copies its keys and values into every cache. */
+    private void prefillShared(Ops ops, ScratchAllocator scratch, int[] prefix, List<KvCache> caches) {
+        try (KvCache once = new KvCache(model.config(), backend, prefix.length)) {
+            model.forward(ops, List.of(prefix), List.of(once), false);
+            scratch.reset();
+            for (KvCache c : caches) {
+                c.copyPrefixFrom(once, prefix.length, backend);
+            }
+        }
+    }
+
+    private static List<Result> results(List<List<Integer>> outTokens, List<List<Double>> outLogprobs, String[] finish) {
+        int batch = finish.length;
         List<Result> results = new ArrayList<>();
         for (int i = 0; i < batch; i++) {
             int[] tokens = outTokens.get(i).stream().mapToInt(Integer::intValue).toArray();

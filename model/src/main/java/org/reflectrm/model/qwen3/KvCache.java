@@ -53,6 +53,24 @@ public final class KvCache implements AutoCloseable {
         length += n;
     }
 
+    /**
+     * Makes this cache hold the first {@code n} positions of {@code src} (its other positions are
+     * dropped): how sequences that share a prompt prefix start from one prefill.
+     */
+    public void copyPrefixFrom(KvCache src, int n, Backend backend) {
+        if (n > src.length || n > capacity || src.keys.length != keys.length
+                || src.keys[0].numel() / src.capacity != keys[0].numel() / capacity) {
+            throw new IllegalArgumentException("cannot copy " + n + " positions of a cache of " + src.length
+                    + " into one of capacity " + capacity);
+        }
+        long perPosition = keys[0].numel() / capacity;
+        for (int layer = 0; layer < keys.length; layer++) {
+            backend.copy(src.keys[layer].segment(), 0, keys[layer].segment(), 0, n * perPosition);
+            backend.copy(src.values[layer].segment(), 0, values[layer].segment(), 0, n * perPosition);
+        }
+        length = n;
+    }
+
     /** Bytes held. */
     public long byteSize() {
         return 2L * keys.length * keys[0].numel() * 4;

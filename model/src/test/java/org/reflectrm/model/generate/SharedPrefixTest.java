@@ -1,0 +1,62 @@
+package org.reflectrm.model.generate;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.reflectrm.kernels.cpu.CpuBackend;
+import org.reflectrm.model.qwen3.Qwen3Model;
+
+/** Prompts with a common head prefill it once; the results are those of prefilling every prompt whole. */
+class SharedPrefixTest {
+    private static Path fixture(String name) throws Exception {
+        return Path.of(SharedPrefixTest.class.getResource("/fixtures/" + name).toURI());
+    }
+
+    private static List<int[]> prompts() {
+        SplittableRandom r = new SplittableRandom(5);
+        int[] head = r.ints(40, 0, 512).toArray();
+        List<int[]> out = new ArrayList<>();
+        for (int tail : new int[] {1, 1, 3, 7}) {                   // two identical prompts, as N rollouts are
+            int[] p = java.util.Arrays.copyOf(head, head.length + tail);
+            for (int i = head.length; i < p.length; i++) {
+                p[i] = out.size() == 1 ? out.get(0)[i] : r.nextInt(512);
+            }
+            out.add(p);
+        }
+        return out;
+    }
+
+    @Test
+    void sharedPrefillGivesTheSameGenerations() throws Exception {
+        List<int[]> prompts = prompts();
+        assertEquals(40, Generator.sharedPrefix(prompts));
+        for (SamplingParams sampling : new SamplingParams[] {SamplingParams.GREEDY, new SamplingParams(false, 1.0, 0, 1.0, 0.0)}) {
+            GenerationConfig config = new GenerationConfig(12, sampling, 3, Set.of());
+            try (CpuBackend backend = new CpuBackend(2); Qwen3Model model = Qwen3Model.load(fixture("tiny-f32-untied"))) {
+                Generator shared = new Generator(model, backend);
+                List<Generator.Result> a = shared.generate(prompts, config);
+                int sharedPrefill = shared.lastTiming().prefillTokens();
+                Generator whole = new Generator(model, backend).sharePrefixes(false);
+                List<Generator.Result> b = whole.generate(prompts, config);
+                assertEquals(whole.lastTiming().prefillTokens() - 3 * 40, sharedPrefill, "the head is computed once");
+                for (int i = 0; i < prompts.size(); i++) {
+                    assertArrayEquals(b.get(i).tokens(), a.get(i).tokens(), sampling + " sequence " + i);
+                    assertArrayEquals(b.get(i).logprobs(), a.get(i).logprobs(), 1e-4, sampling + " sequence " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void prefixesAreFoundConservatively() {
+        assertEquals(0, Generator.sharedPrefix(List.of(new int[] {1, 2}, new int[] {3, 2})));
+        assertEquals(1, Generator.sharedPrefix(List.of(new int[] {1, 2}, new int[] {1, 2})), "each keeps one token");
+        assertEquals(2, Generator.sharedPrefix(List.of(new int[] {1, 2, 3, 4}, new int[] {1, 2, 9})));
+    }
+}
