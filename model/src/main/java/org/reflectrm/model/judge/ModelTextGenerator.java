@@ -1,0 +1,47 @@
+package org.reflectrm.model.judge;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.reflectrm.kernels.Backend;
+import org.reflectrm.model.generate.GenerationConfig;
+import org.reflectrm.model.generate.Generator;
+import org.reflectrm.model.generate.SamplingParams;
+import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.tokenizer.Tokenizer;
+
+/**
+ * {@link TextGenerator} on a Qwen3 model: one batched generation per call (shared prompt
+ * prefixes prefilled once), stopping each sequence at {@code <|im_end|>} or the model's EOS.
+ */
+public final class ModelTextGenerator implements TextGenerator {
+    private final Generator generator;
+    private final Tokenizer tokenizer;
+    private final Set<Integer> stops = new HashSet<>();
+
+    public ModelTextGenerator(Qwen3Model model, Backend backend, Tokenizer tokenizer) {
+        this.generator = new Generator(model, backend);
+        this.tokenizer = tokenizer;
+        stops.addAll(model.config().eosTokenIds());
+        tokenizer.tokenId("<|im_end|>").ifPresent(stops::add);
+    }
+
+    @Override
+    public List<Output> generate(List<int[]> prompts, double temperature, long seed, int maxNewTokens) {
+        SamplingParams sampling = temperature == 0 ? SamplingParams.GREEDY
+                : new SamplingParams(false, temperature, 0, 1.0, 0.0);
+        List<Generator.Result> results = generator.generate(prompts, new GenerationConfig(maxNewTokens, sampling, seed, stops));
+        List<Output> out = new ArrayList<>();
+        for (Generator.Result r : results) {
+            float[] lp = new float[r.logprobs().length];
+            for (int i = 0; i < lp.length; i++) {
+                lp[i] = (float) r.logprobs()[i];
+            }
+            // Model rows past the tokenizer's ids have no text (HF's decode drops them too).
+            int[] known = java.util.Arrays.stream(r.tokens()).filter(tokenizer::hasToken).toArray();
+            out.add(new Output(tokenizer.decode(known, true), lp));
+        }
+        return out;
+    }
+}
