@@ -1,0 +1,160 @@
+package org.reflectrm.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.reflectrm.kernels.Backend;
+import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.judge.Judge;
+import org.reflectrm.model.judge.JudgePrompts;
+import org.reflectrm.model.judge.JudgeTemplate;
+import org.reflectrm.model.judge.ModelTextGenerator;
+import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.tokenizer.Tokenizer;
+import org.reflectrm.tokenizer.chat.ChatMessage;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code reflectrm-j judge}: which of two responses is better, by a generative reward model. */
+@Command(name = "judge", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Judge which of two responses is better with a Qwen3 generative reward model, in one of three "
+                + "modes: greedy (one analysis), vote (majority of N sampled analyses) or reflect (ReflectRM's two-stage "
+                + "self-reflection: N rollouts, the most confident as anchor, N-1 greedy reflections against it, "
+                + "the winners' majority).",
+                "Until the trained demo model is embedded, --model is required."})
+final class JudgeCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "The user message both responses answer (or --messages).")
+    String prompt;
+
+    @Option(names = "--messages", paramLabel = "FILE", description = "A JSON array of {role, content} messages: the conversation both responses continue.")
+    Path messages;
+
+    @Option(names = "--a", required = true, paramLabel = "TEXT", description = "Response A.")
+    String responseA;
+
+    @Option(names = "--b", required = true, paramLabel = "TEXT", description = "Response B.")
+    String responseB;
+
+    @Option(names = "--mode", paramLabel = "M", defaultValue = "reflect", description = "greedy, vote or reflect (default ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Option(names = "--rollouts", paramLabel = "N", defaultValue = "8", description = "Sampled analyses for vote and reflect (default ${DEFAULT-VALUE}).")
+    int rollouts;
+
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "1.0", description = "Sampling temperature of the rollouts (default ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--bottom-frac", paramLabel = "F", defaultValue = "0.1", description = "Confidence = mean log-probability of this lowest fraction of a rollout's tokens (default ${DEFAULT-VALUE}).")
+    double bottomFrac;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Seed of sampling and of the reflections' presentation order (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--max-new-tokens", paramLabel = "K", defaultValue = "1024", description = "Longest analysis (default ${DEFAULT-VALUE}).")
+    int maxNewTokens;
+
+    @Option(names = "--both-orders", description = "Judge (A, B) and (B, A); the combined verdict is the one both orders give, "
+            + "the only parseable one if one order is unparseable, and null (status inconsistent) if they disagree.")
+    boolean bothOrders;
+
+    @Option(names = "--template-version", paramLabel = "V", defaultValue = JudgeTemplate.DEFAULT_VERSION, description = "Bundled prompt templates (default ${DEFAULT-VALUE}).")
+    String templateVersion;
+
+    @Option(names = "--template-dir", paramLabel = "DIR", description = "Own templates: response.txt, analysis.txt and version.txt.")
+    Path templateDir;
+
+    @Option(names = "--json", description = "Print one JSON object with every analysis, verdict and confidence.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        if ((prompt == null) == (messages == null)) {
+            throw new BadInputException(prompt == null ? "judge needs the conversation: give --prompt TEXT or --messages FILE"
+                    : "--prompt and --messages are mutually exclusive: give one");
+        }
+        Judge.Mode m = switch (mode) {
+            case "greedy" -> Judge.Mode.GREEDY;
+            case "vote" -> Judge.Mode.VOTE;
+            case "reflect" -> Judge.Mode.REFLECT;
+            default -> throw new BadInputException("--mode must be greedy, vote or reflect, got " + mode);
+        };
+        Judge.Options options = new Judge.Options(m, rollouts, temperature, bottomFrac, seed, maxNewTokens);
+        List<ChatMessage> conversation = prompt != null ? List.of(ChatMessage.user(prompt)) : readMessages(messages);
+        JudgeTemplate template = templateDir != null ? JudgeTemplate.fromDir(templateDir) : JudgeTemplate.bundled(templateVersion);
+        Tokenizer tokenizer = TokenizerFiles.load(common.model, "--model");
+        JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, common.model), template);
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode record = mapper.createObjectNode();
+        try (Backend backend = common.backend(); Qwen3Model model = common.loadModel()) {
+            Judge judge = new Judge(new ModelTextGenerator(model, backend, tokenizer), prompts);
+            long t0 = System.nanoTime();
+            Judge.Result ab = judge.judge(conversation, responseA, responseB, options);
+            String verdict = letter(ab.verdict(), false);
+            String status = ab.status();
+            record.put("id", "pair");
+            if (bothOrders) {
+                Judge.Result ba = judge.judge(conversation, responseB, responseA, options);
+                String second = letter(ba.verdict(), true);
+                ArrayNode orders = record.putArray("orders");
+                orders.add(JudgeJson.result(mapper, ab, "AB", verdict));
+                orders.add(JudgeJson.result(mapper, ba, "BA", second));
+                if (verdict == null || second == null) {
+                    verdict = verdict != null ? verdict : second;
+                    status = verdict == null ? "unparseable" : "ok";
+                } else if (!verdict.equals(second)) {
+                    verdict = null;
+                    status = "inconsistent";
+                }
+                record.put("verdict", verdict);
+                record.put("status", status);
+                record.put("mode", mode);
+                record.put("template_version", template.version());
+            } else {
+                record.setAll(JudgeJson.result(mapper, ab, "AB", verdict));
+            }
+            record.putObject("timings").put("seconds", (System.nanoTime() - t0) / 1e9);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(mapper.writeValueAsString(record));
+        } else {
+            out.println("verdict: " + (record.get("verdict").isNull() ? "none (" + record.get("status").asText() + ")"
+                    : record.get("verdict").asText() + " is better"));
+            out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(record));
+        }
+        out.flush();
+        return 0;
+    }
+
+    /** "A" or "B" for a verdict about the shown order; {@code swapped} when B was shown first. */
+    static String letter(Integer verdict, boolean swapped) {
+        if (verdict == null) {
+            return null;
+        }
+        return (verdict == 1) != swapped ? "A" : "B";
+    }
+
+    private static List<ChatMessage> readMessages(Path file) throws IOException {
+        try {
+            return ChatMessagesFile.parse(Files.readAllBytes(file), file.toString());
+        } catch (NoSuchFileException e) {
+            throw new BadInputException("--messages " + file + ": no such file");
+        }
+    }
+}
