@@ -42,11 +42,19 @@ final class JudgeCommand implements Callable<Integer> {
     @Option(names = "--messages", paramLabel = "FILE", description = "A JSON array of {role, content} messages: the conversation both responses continue.")
     Path messages;
 
-    @Option(names = "--a", required = true, paramLabel = "TEXT", description = "Response A.")
+    @Option(names = "--a", paramLabel = "TEXT", description = "Response A.")
     String responseA;
 
-    @Option(names = "--b", required = true, paramLabel = "TEXT", description = "Response B.")
+    @Option(names = "--b", paramLabel = "TEXT", description = "Response B.")
     String responseB;
+
+    @Option(names = "--input", paramLabel = "FILE", description = "Judge every pair of a JSONL file: {id, prompt|messages, "
+            + "response_a, response_b, label?, subset?}, or chosen/rejected records (placed A/B by a seeded coin), or JudgeBench records.")
+    Path input;
+
+    @Option(names = "--output", paramLabel = "FILE", description = "With --input: JSONL results, one record per pair, each written whole; "
+            + "ids already in FILE are skipped, so a rerun resumes.")
+    Path output;
 
     @Option(names = "--mode", paramLabel = "M", defaultValue = "reflect", description = "greedy, vote or reflect (default ${DEFAULT-VALUE}).")
     String mode;
@@ -84,10 +92,6 @@ final class JudgeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if ((prompt == null) == (messages == null)) {
-            throw new BadInputException(prompt == null ? "judge needs the conversation: give --prompt TEXT or --messages FILE"
-                    : "--prompt and --messages are mutually exclusive: give one");
-        }
         Judge.Mode m = switch (mode) {
             case "greedy" -> Judge.Mode.GREEDY;
             case "vote" -> Judge.Mode.VOTE;
@@ -95,51 +99,80 @@ final class JudgeCommand implements Callable<Integer> {
             default -> throw new BadInputException("--mode must be greedy, vote or reflect, got " + mode);
         };
         Judge.Options options = new Judge.Options(m, rollouts, temperature, bottomFrac, seed, maxNewTokens);
-        List<ChatMessage> conversation = prompt != null ? List.of(ChatMessage.user(prompt)) : readMessages(messages);
+        List<ChatMessage> conversation = null;
+        if (input != null) {
+            if (prompt != null || messages != null || responseA != null || responseB != null) {
+                throw new BadInputException("--input judges a file: do not also give --prompt, --messages, --a or --b");
+            }
+            if (output == null) {
+                throw new BadInputException("--input needs --output FILE for the results");
+            }
+        } else {
+            if ((prompt == null) == (messages == null)) {
+                throw new BadInputException(prompt == null ? "judge needs the conversation: give --prompt TEXT or --messages FILE"
+                        + " (or --input FILE for a batch)" : "--prompt and --messages are mutually exclusive: give one");
+            }
+            if (responseA == null || responseB == null) {
+                throw new BadInputException("judge needs both responses: --a TEXT and --b TEXT");
+            }
+            conversation = prompt != null ? List.of(ChatMessage.user(prompt)) : readMessages(messages);
+        }
         JudgeTemplate template = templateDir != null ? JudgeTemplate.fromDir(templateDir) : JudgeTemplate.bundled(templateVersion);
         Tokenizer tokenizer = TokenizerFiles.load(common.model, "--model");
         JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, common.model), template);
         ObjectMapper mapper = new ObjectMapper();
-        ObjectNode record = mapper.createObjectNode();
         try (Backend backend = common.backend(); Qwen3Model model = common.loadModel()) {
             Judge judge = new Judge(new ModelTextGenerator(model, backend, tokenizer), prompts);
-            long t0 = System.nanoTime();
-            Judge.Result ab = judge.judge(conversation, responseA, responseB, options);
-            String verdict = letter(ab.verdict(), false);
-            String status = ab.status();
-            record.put("id", "pair");
-            if (bothOrders) {
-                Judge.Result ba = judge.judge(conversation, responseB, responseA, options);
-                String second = letter(ba.verdict(), true);
-                ArrayNode orders = record.putArray("orders");
-                orders.add(JudgeJson.result(mapper, ab, "AB", verdict));
-                orders.add(JudgeJson.result(mapper, ba, "BA", second));
-                if (verdict == null || second == null) {
-                    verdict = verdict != null ? verdict : second;
-                    status = verdict == null ? "unparseable" : "ok";
-                } else if (!verdict.equals(second)) {
-                    verdict = null;
-                    status = "inconsistent";
-                }
-                record.put("verdict", verdict);
-                record.put("status", status);
-                record.put("mode", mode);
-                record.put("template_version", template.version());
-            } else {
-                record.setAll(JudgeJson.result(mapper, ab, "AB", verdict));
+            if (input != null) {
+                return new JudgeBatch(this, judge, options, mapper, template.version()).run(input, output);
             }
-            record.putObject("timings").put("seconds", (System.nanoTime() - t0) / 1e9);
+            ObjectNode record = mapper.createObjectNode();
+            record.put("id", "pair");
+            record.setAll(judgePair(judge, conversation, responseA, responseB, options, mapper, template.version()));
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(mapper.writeValueAsString(record));
+            } else {
+                out.println("verdict: " + (record.get("verdict").isNull() ? "none (" + record.get("status").asText() + ")"
+                        : record.get("verdict").asText() + " is better"));
+                out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(record));
+            }
+            out.flush();
         }
-        PrintWriter out = spec.commandLine().getOut();
-        if (json) {
-            out.println(mapper.writeValueAsString(record));
-        } else {
-            out.println("verdict: " + (record.get("verdict").isNull() ? "none (" + record.get("status").asText() + ")"
-                    : record.get("verdict").asText() + " is better"));
-            out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(record));
-        }
-        out.flush();
         return 0;
+    }
+
+    /** One pair, in one order or both: the record's fields apart from the id. */
+    ObjectNode judgePair(Judge judge, List<ChatMessage> conversation, String a, String b, Judge.Options options,
+                         ObjectMapper mapper, String templateVersion) {
+        long t0 = System.nanoTime();
+        Judge.Result ab = judge.judge(conversation, a, b, options);
+        String verdict = letter(ab.verdict(), false);
+        ObjectNode record;
+        if (bothOrders) {
+            Judge.Result ba = judge.judge(conversation, b, a, options);
+            String second = letter(ba.verdict(), true);
+            String status = ab.status();
+            if (verdict == null || second == null) {
+                verdict = verdict != null ? verdict : second;
+                status = verdict == null ? "unparseable" : "ok";
+            } else if (!verdict.equals(second)) {
+                verdict = null;
+                status = "inconsistent";
+            }
+            record = mapper.createObjectNode();
+            record.put("verdict", verdict);
+            record.put("status", status);
+            record.put("mode", mode);
+            record.put("template_version", templateVersion);
+            ArrayNode orders = record.putArray("orders");
+            orders.add(JudgeJson.result(mapper, ab, "AB", letter(ab.verdict(), false)));
+            orders.add(JudgeJson.result(mapper, ba, "BA", second));
+        } else {
+            record = JudgeJson.result(mapper, ab, "AB", verdict);
+        }
+        record.putObject("timings").put("seconds", (System.nanoTime() - t0) / 1e9);
+        return record;
     }
 
     /** "A" or "B" for a verdict about the shown order; {@code swapped} when B was shown first. */

@@ -53,6 +53,43 @@ class JudgeCommandTest {
     }
 
     @Test
+    void batchJudgesEveryShapeReportsBadLinesAndResumes() throws java.io.IOException {
+        Path input = shared.resolve("pairs.jsonl");
+        Path output = shared.resolve("verdicts.jsonl");
+        java.nio.file.Files.writeString(input, String.join("\n",
+                "{\"id\": \"p1\", \"prompt\": \"2+2?\", \"response_a\": \"4\", \"response_b\": \"5\", \"label\": \"A\"}",
+                "{\"id\": \"p2\", \"prompt\": \"q\", \"chosen\": \"good\", \"rejected\": \"bad\"}",
+                "{\"id\": \"broken\", \"prompt\": \"q\", \"response_a\": \"x\"}",
+                "{\"pair_id\": \"jb-1\", \"question\": \"q\", \"response_A\": \"a\", \"response_B\": \"b\", \"label\": \"B>A\", \"source\": \"mmlu-pro-math\"}",
+                ""));
+        List<String> base = List.of("judge", "--model", tiny, "--input", input.toString(), "--output", output.toString(),
+                "--mode", "greedy", "--max-new-tokens", "4");
+        CliTest.Run first = CliTest.ok(base.toArray(String[]::new));
+        assertTrue(first.err().contains("line 3: has no \"response_b\""), first.err());
+        assertTrue(first.err().contains("judged 3 pairs"), first.err());
+        List<String> lines = java.nio.file.Files.readAllLines(output);
+        assertEquals(3, lines.size());
+        JsonNode p2 = new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines.get(1));
+        assertEquals("p2", p2.get("id").asText());
+        assertTrue(List.of("chosen=A", "chosen=B").contains(p2.get("placement").asText()));
+        assertEquals(p2.get("placement").asText().endsWith("A") ? "A" : "B", p2.get("label").asText());
+        JsonNode jb = new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines.get(2));
+        assertEquals("jb-1", jb.get("id").asText());
+        assertEquals("B", jb.get("label").asText());
+        assertEquals("mmlu-pro-math", jb.get("subset").asText());
+
+        // A crash mid-write leaves a torn line: the rerun drops it, judges what is missing, and nothing twice.
+        java.nio.file.Files.write(output, List.of(lines.get(0), lines.get(1).substring(0, 20)));
+        CliTest.Run second = CliTest.ok(base.toArray(String[]::new));
+        assertTrue(second.err().contains("judged 2 pairs") && second.err().contains("1 already in"), second.err());
+        List<String> after = java.nio.file.Files.readAllLines(output);
+        assertEquals(3, after.size());
+        assertEquals(List.of("p1", "p2", "jb-1"), after.stream()
+                .map(l -> { try { return new com.fasterxml.jackson.databind.ObjectMapper().readTree(l).get("id").asText(); }
+                            catch (java.io.IOException e) { throw new AssertionError(e); } }).toList());
+    }
+
+    @Test
     void letterMapsTheShownOrderBackToAandB() {
         assertEquals("A", JudgeCommand.letter(1, false));
         assertEquals("B", JudgeCommand.letter(2, false));
@@ -68,5 +105,8 @@ class JudgeCommandTest {
         CliTest.bad(List.of("judge", "--model", tiny, "--prompt", "q", "--a", "x", "--b", "y", "--rollouts", "1"), "--rollouts");
         CliTest.bad(List.of("judge", "--model", tiny, "--prompt", "q", "--a", "x", "--b", "y", "--template-version", "v7"), "v7");
         CliTest.bad(List.of("judge", "--model", tiny, "--messages", "nope.json", "--a", "x", "--b", "y"), "no such file");
+        CliTest.bad(List.of("judge", "--model", tiny, "--input", "nope.jsonl"), "--output");
+        CliTest.bad(List.of("judge", "--model", tiny, "--input", "nope.jsonl", "--output", shared.resolve("o.jsonl").toString()), "no such file");
+        CliTest.bad(List.of("judge", "--model", tiny, "--prompt", "q", "--a", "x"), "--b TEXT");
     }
 }

@@ -16,13 +16,13 @@ import java.util.Locale;
  * without {@code \n} counts; the empty string after a final {@code \n} does not. Each line is decoded on its own,
  * strictly ({@link #utf8}).
  */
-final class JsonlLines {
+public final class JsonlLines {
 
     private JsonlLines() {
     }
 
     /** The byte ranges {@code [start, end)} of the lines (without line ends), as pairs. */
-    static List<int[]> split(byte[] data) {
+    public static List<int[]> split(byte[] data) {
         List<int[]> lines = new ArrayList<>();
         int start = data.length >= 3 && (data[0] & 0xff) == 0xEF && (data[1] & 0xff) == 0xBB
                 && (data[2] & 0xff) == 0xBF ? 3 : 0;
@@ -42,14 +42,14 @@ final class JsonlLines {
     }
 
     /** A line that is not UTF-8; the message says where. */
-    static final class NotUtf8 extends Exception {
+    public static final class NotUtf8 extends Exception {
         NotUtf8(String message) {
             super(message, null, false, false);
         }
     }
 
     /** Decodes {@code data[start, end)} as UTF-8, refusing malformed input (the message gives the bad byte). */
-    static String utf8(byte[] data, int start, int end) throws NotUtf8 {
+    public static String utf8(byte[] data, int start, int end) throws NotUtf8 {
         CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);

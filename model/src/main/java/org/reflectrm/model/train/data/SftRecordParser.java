@@ -28,9 +28,10 @@ import org.reflectrm.tokenizer.chat.ChatMessage;
  * dropped. Duplicate keys and trailing content are errors (both are ambiguous). Every error message says where:
  * {@code "messages"[2] has no "content"}.
  */
-final class SftRecordParser {
+public final class SftRecordParser {
 
-    private static final ObjectMapper MAPPER = JsonMapper.builder()
+    /** Strict JSON: duplicate keys and trailing content are errors. */
+    public static final ObjectMapper MAPPER = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
@@ -40,8 +41,8 @@ final class SftRecordParser {
     }
 
     /** A line that is not a valid SFT record; the message says what is wrong (without file and line). */
-    static final class BadRecord extends Exception {
-        BadRecord(String message) {
+    public static final class BadRecord extends Exception {
+        public BadRecord(String message) {
             super(message, null, false, false);
         }
     }
@@ -50,18 +51,8 @@ final class SftRecordParser {
     }
 
     static Parsed parse(String line) throws BadRecord {
-        JsonNode root;
-        try {
-            root = MAPPER.readTree(line);
-        } catch (JsonProcessingException e) {
-            JsonLocation loc = e.getLocation();
-            String where = loc == null || loc.getColumnNr() < 1 ? "" : " at column " + loc.getColumnNr();
-            throw new BadRecord("not valid JSON" + where + ": " + jacksonMessage(e));
-        }
-        if (root == null || !root.isObject()) {
-            throw new BadRecord("expected a JSON object {\"messages\": [...]} or {\"prompt\", \"completion\"}, got "
-                    + kind(root));
-        }
+        JsonNode root = object(line, "{\"messages\": [...]} or {\"prompt\", \"completion\"}");
+
         String id = null;
         JsonNode idNode = root.get("id");
         if (idNode != null && !idNode.isNull()) {
@@ -86,7 +77,24 @@ final class SftRecordParser {
         throw new BadRecord("has neither \"messages\" nor \"prompt\" and \"completion\"");
     }
 
-    private static List<ChatMessage> messages(JsonNode list) throws BadRecord {
+    /** One JSONL line as a JSON object; {@code expected} describes the object in the error. */
+    public static JsonNode object(String line, String expected) throws BadRecord {
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(line);
+        } catch (JsonProcessingException e) {
+            JsonLocation loc = e.getLocation();
+            String where = loc == null || loc.getColumnNr() < 1 ? "" : " at column " + loc.getColumnNr();
+            throw new BadRecord("not valid JSON" + where + ": " + jacksonMessage(e));
+        }
+        if (root == null || !root.isObject()) {
+            throw new BadRecord("expected a JSON object " + expected + ", got " + kind(root));
+        }
+        return root;
+    }
+
+    /** A {@code messages} list of system/user/assistant turns, checked as SFT records check it. */
+    public static List<ChatMessage> messages(JsonNode list) throws BadRecord {
         if (!list.isArray()) {
             throw new BadRecord("\"messages\" must be a list of {\"role\", \"content\"} objects, got " + kind(list));
         }
@@ -131,7 +139,7 @@ final class SftRecordParser {
     }
 
     /** A required string field without unpaired surrogates (which no tokenizer can encode as UTF-8). */
-    private static String string(JsonNode obj, String field, String where) throws BadRecord {
+    public static String string(JsonNode obj, String field, String where) throws BadRecord {
         JsonNode v = obj.get(field);
         if (v == null) {
             // `"messages"[2] "content"` -> `"messages"[2] has no "content"`
@@ -183,7 +191,7 @@ final class SftRecordParser {
     }
 
     /** "an array", "a number", ...: what a node is, for messages. */
-    static String kind(JsonNode n) {
+    public static String kind(JsonNode n) {
         if (n == null || n.isMissingNode()) {
             return "nothing";
         }

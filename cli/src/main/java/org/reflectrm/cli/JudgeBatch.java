@@ -1,0 +1,144 @@
+package org.reflectrm.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.judge.Judge;
+import org.reflectrm.model.judge.PairRecord;
+import org.reflectrm.model.train.data.JsonlLines;
+import org.reflectrm.model.train.data.SftRecordParser.BadRecord;
+
+/**
+ * {@code judge --input FILE --output FILE}: every pair of a JSONL file, one result record per
+ * pair appended to the output and flushed as soon as it is complete, so an interrupted run
+ * loses at most the pair in flight and a rerun skips the ids already there. A malformed input
+ * line is reported with its number and the others are judged.
+ */
+final class JudgeBatch {
+    private final JudgeCommand command;
+    private final Judge judge;
+    private final Judge.Options options;
+    private final ObjectMapper mapper;
+    private final String templateVersion;
+
+    JudgeBatch(JudgeCommand command, Judge judge, Judge.Options options, ObjectMapper mapper, String templateVersion) {
+        this.command = command;
+        this.judge = judge;
+        this.options = options;
+        this.mapper = mapper;
+        this.templateVersion = templateVersion;
+    }
+
+    int run(Path input, Path output) throws IOException {
+        PrintWriter err = command.spec.commandLine().getErr();
+        byte[] data;
+        try {
+            data = Files.readAllBytes(input);
+        } catch (NoSuchFileException e) {
+            throw new BadInputException("--input " + input + ": no such file");
+        }
+        Set<String> done = finishedIds(output);
+        List<int[]> lines = JsonlLines.split(data);
+        ProgressLine progress = new ProgressLine(err);
+        int judged = 0, skipped = 0, malformed = 0, unparseable = 0, labelled = 0, correct = 0;
+        long t0 = System.nanoTime();
+        try (OutputStream out = Files.newOutputStream(output, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            for (int i = 0; i < lines.size(); i++) {
+                int lineNumber = i + 1;
+                if (lines.get(i)[0] == lines.get(i)[1]) {
+                    continue;
+                }
+                PairRecord pair;
+                try {
+                    pair = PairRecord.parse(JsonlLines.utf8(data, lines.get(i)[0], lines.get(i)[1]), lineNumber, options.seed());
+                } catch (BadRecord | JsonlLines.NotUtf8 e) {
+                    progress.finish();
+                    err.println("reflectrm-j: " + input + " line " + lineNumber + ": " + e.getMessage() + " (skipped)");
+                    err.flush();
+                    malformed++;
+                    continue;
+                }
+                if (!done.add(pair.id())) {
+                    skipped++;
+                    continue;
+                }
+                ObjectNode record = mapper.createObjectNode();
+                record.put("id", pair.id());
+                record.setAll(command.judgePair(judge, pair.conversation(), pair.responseA(), pair.responseB(), options,
+                        mapper, templateVersion));
+                if (pair.subset() != null) {
+                    record.put("subset", pair.subset());
+                }
+                if (pair.placement() != null) {
+                    record.put("placement", pair.placement());
+                }
+                JsonNode verdict = record.get("verdict");
+                if (pair.label() != null) {
+                    record.put("label", pair.label());
+                    record.put("correct", !verdict.isNull() && verdict.asText().equals(pair.label()));
+                    labelled++;
+                    correct += record.get("correct").asBoolean() ? 1 : 0;
+                }
+                unparseable += verdict.isNull() ? 1 : 0;
+                out.write((mapper.writeValueAsString(record) + "\n").getBytes(StandardCharsets.UTF_8));
+                out.flush();
+                judged++;
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                progress.show(String.format("%s %d/%d pairs  %.2f pairs/s", ProgressLine.bar((double) lineNumber / lines.size(), 24),
+                        lineNumber, lines.size(), judged / seconds));
+            }
+        }
+        progress.finish();
+        err.printf("judged %d pairs in %.1f s (%d already in %s, %d malformed lines skipped); %d without a verdict%s%n",
+                judged, (System.nanoTime() - t0) / 1e9, skipped, output, malformed, unparseable,
+                labelled == 0 ? "" : String.format("; accuracy %.1f%% of %d labelled", 100.0 * correct / labelled, labelled));
+        err.flush();
+        return 0;
+    }
+
+    /**
+     * Ids of complete records already in the output. A torn last line (a crash mid-write) is
+     * cut off so the file stays valid JSONL.
+     */
+    private Set<String> finishedIds(Path output) throws IOException {
+        Set<String> ids = new HashSet<>();
+        if (!Files.isRegularFile(output)) {
+            return ids;
+        }
+        byte[] data = Files.readAllBytes(output);
+        List<int[]> lines = JsonlLines.split(data);
+        List<String> keep = new ArrayList<>();
+        boolean torn = false;
+        for (int[] l : lines) {
+            String line = new String(data, l[0], l[1] - l[0], StandardCharsets.UTF_8);
+            try {
+                JsonNode n = mapper.readTree(line);
+                if (n != null && n.hasNonNull("id")) {
+                    ids.add(n.get("id").asText());
+                    keep.add(line);
+                    continue;
+                }
+            } catch (IOException e) {
+                // falls through: not a complete record
+            }
+            torn = true;
+        }
+        if (torn) {
+            Files.write(output, keep, StandardCharsets.UTF_8);
+        }
+        return ids;
+    }
+}
