@@ -90,6 +90,13 @@ class JudgeCommandTest {
     }
 
     @Test
+    void benchJudgeRunsBothStages() {
+        JsonNode b = CliTest.ok("bench-judge", "--model", tiny, "--rollouts", "3", "--analysis-tokens", "4", "--json").json();
+        assertEquals(2, b.get("reflections_run").asInt(), "every rollout but the anchor is reflected on");
+        assertTrue(b.get("reflect_s").asDouble() > 0 && b.get("rollouts_sequential_s").asDouble() > 0);
+    }
+
+    @Test
     void letterMapsTheShownOrderBackToAandB() {
         assertEquals("A", JudgeCommand.letter(1, false));
         assertEquals("B", JudgeCommand.letter(2, false));
