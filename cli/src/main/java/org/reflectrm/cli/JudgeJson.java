@@ -26,7 +26,10 @@ final class JudgeJson {
             x.put("status", ro.verdict().parsed() ? "ok" : "unparseable");
             x.put("confidence", Double.isFinite(ro.confidence()) ? ro.confidence() : null);
         }
+        ObjectNode stages = o.putObject("stage_seconds");
+        stages.put("rollouts", r.rolloutNanos() / 1e9);
         if (r.mode() == Judge.Mode.REFLECT) {
+            stages.put("reflections", r.reflectionNanos() / 1e9);
             if (r.anchor() >= 0) {
                 o.put("anchor", r.anchor());
             } else {

@@ -46,7 +46,8 @@ public final class Judge {
 
     /** The judgment: verdict 1 (first shown response), 2, or null (unparseable), with everything behind it. */
     public record Result(Integer verdict, Mode mode, String templateVersion, List<Rollout> rollouts, int anchor,
-                         List<Reflection> reflections, List<Integer> winners, boolean anchorVoted) {
+                         List<Reflection> reflections, List<Integer> winners, boolean anchorVoted,
+                         long rolloutNanos, long reflectionNanos) {
         public String status() {
             return verdict == null ? "unparseable" : "ok";
         }
@@ -68,7 +69,9 @@ public final class Judge {
         for (int i = 0; i < n; i++) {
             batch.add(prompt);
         }
+        long t0 = System.nanoTime();
         List<TextGenerator.Output> outs = model.generate(batch, greedy ? 0 : o.temperature(), o.seed(), o.maxNewTokens());
+        long rolloutNanos = System.nanoTime() - t0;
         List<Rollout> rollouts = new ArrayList<>();
         List<TwoStage.Rollout> scored = new ArrayList<>();
         for (TextGenerator.Output out : outs) {
@@ -80,7 +83,7 @@ public final class Judge {
         String version = prompts.template().version();
         if (o.mode() != Mode.REFLECT) {
             Integer verdict = greedy ? rollouts.getFirst().verdict().choice() : TwoStage.vote(scored);
-            return new Result(verdict, o.mode(), version, rollouts, -1, List.of(), List.of(), false);
+            return new Result(verdict, o.mode(), version, rollouts, -1, List.of(), List.of(), false, rolloutNanos, 0);
         }
         int anchor = TwoStage.anchor(scored);
         List<TwoStage.Comparison> plan = TwoStage.plan(scored, anchor, o.seed());
@@ -94,8 +97,10 @@ public final class Judge {
         }
         List<Verdict> verdicts = new ArrayList<>();
         List<Reflection> reflections = new ArrayList<>();
+        long t1 = System.nanoTime();
         List<TextGenerator.Output> reflected = reflectionPrompts.isEmpty() ? List.of()
                 : model.generate(reflectionPrompts, 0, o.seed(), o.maxNewTokens());
+        long reflectionNanos = System.nanoTime() - t1;
         for (int k = 0; k < plan.size(); k++) {
             Verdict v = Verdict.parse(reflected.get(k).text(), Verdict.Kind.CRITIQUE);
             verdicts.add(v);
@@ -104,6 +109,7 @@ public final class Judge {
                     v.parsed() && v.choice() == c.rolloutSlot()));
         }
         TwoStage.Decision d = TwoStage.decide(scored, anchor, plan, verdicts);
-        return new Result(d.verdict(), o.mode(), version, rollouts, d.anchor(), reflections, d.winners(), d.anchorVoted());
+        return new Result(d.verdict(), o.mode(), version, rollouts, d.anchor(), reflections, d.winners(), d.anchorVoted(),
+                rolloutNanos, reflectionNanos);
     }
 }
