@@ -147,7 +147,8 @@ final class JudgeCommand implements Callable<Integer> {
                          ObjectMapper mapper, String templateVersion) {
         long t0 = System.nanoTime();
         Judge.Result ab = judge.judge(conversation, a, b, options);
-        String verdict = letter(ab.verdict(), false);
+        String first = letter(ab.verdict(), false);
+        String verdict = first;
         ObjectNode record;
         if (bothOrders) {
             Judge.Result ba = judge.judge(conversation, b, a, options);
@@ -166,7 +167,7 @@ final class JudgeCommand implements Callable<Integer> {
             record.put("mode", mode);
             record.put("template_version", templateVersion);
             ArrayNode orders = record.putArray("orders");
-            orders.add(JudgeJson.result(mapper, ab, "AB", letter(ab.verdict(), false)));
+            orders.add(JudgeJson.result(mapper, ab, "AB", first));
             orders.add(JudgeJson.result(mapper, ba, "BA", second));
         } else {
             record = JudgeJson.result(mapper, ab, "AB", verdict);

@@ -319,13 +319,11 @@ public final class Ops {
         // The output goes below the mark so that releasing the block's scratch keeps it.
         Tensor out = empty(input.shape());
         long mark = mark();
-        tape.pause();
-        try {
+        try (Tape.NoGrad off = tape.noGrad()) {
             Tensor y = block.apply(this, input.detach());
             requireSameShape(y, out, "checkpointed block output");
             backend.copy(y.segment(), y.offset(), out.segment(), out.offset(), out.numel());
         } finally {
-            tape.resume();
             release(mark);
         }
         // Weights inside the block may need gradients even when the input does not: always track.

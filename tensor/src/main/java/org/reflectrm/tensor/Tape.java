@@ -29,7 +29,6 @@ public final class Tape {
     private final List<Step> steps = new ArrayList<>();
     private boolean recording = true;
     private boolean consumed;
-    private final Deque<Boolean> pauses = new ArrayDeque<>();
 
     public Tape(Backend backend, Allocator allocator) {
         this.backend = backend;
@@ -41,28 +40,19 @@ public final class Tape {
         return recording;
     }
 
-    /** A scope in which ops record nothing and return tensors without gradients. */
-    public AutoCloseable noGrad() {
+    /** A scope in which ops record nothing and return tensors without gradients; scopes nest. */
+    public NoGrad noGrad() {
         boolean previous = recording;
         recording = false;
-        return new Scope(this, previous);
+        return new NoGrad(this, previous);
     }
 
-    private record Scope(Tape tape, boolean previous) implements AutoCloseable {
+    /** Closing it restores the recording state from before {@link #noGrad}. */
+    public record NoGrad(Tape tape, boolean previous) implements AutoCloseable {
         @Override
         public void close() {
             tape.recording = previous;
         }
-    }
-
-    /** Stops recording until {@link #resume} (nests like {@link #noGrad}, without a scope object). */
-    void pause() {
-        pauses.push(recording);
-        recording = false;
-    }
-
-    void resume() {
-        recording = pauses.pop();
     }
 
     /** True when recording and one of {@code inputs} needs a gradient: the op must record. */

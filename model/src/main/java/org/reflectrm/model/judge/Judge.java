@@ -2,6 +2,7 @@ package org.reflectrm.model.judge;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.reflectrm.model.BadInputException;
 import org.reflectrm.tokenizer.chat.ChatMessage;
 
 /**
@@ -18,16 +19,16 @@ public final class Judge {
     public record Options(Mode mode, int rollouts, double temperature, double bottomFraction, long seed, int maxNewTokens) {
         public Options {
             if (rollouts < 1 || (mode == Mode.REFLECT && rollouts < 2)) {
-                throw new org.reflectrm.model.BadInputException("--rollouts must be at least " + (mode == Mode.REFLECT ? 2 : 1));
+                throw new BadInputException("--rollouts must be at least " + (mode == Mode.REFLECT ? 2 : 1));
             }
             if (!(temperature > 0) && mode != Mode.GREEDY) {
-                throw new org.reflectrm.model.BadInputException("--temperature must be positive for sampled rollouts");
+                throw new BadInputException("--temperature must be positive for sampled rollouts");
             }
             if (!(bottomFraction > 0 && bottomFraction <= 1)) {
-                throw new org.reflectrm.model.BadInputException("--bottom-frac must be in (0, 1]");
+                throw new BadInputException("--bottom-frac must be in (0, 1]");
             }
             if (maxNewTokens < 1) {
-                throw new org.reflectrm.model.BadInputException("--max-new-tokens must be at least 1");
+                throw new BadInputException("--max-new-tokens must be at least 1");
             }
         }
 

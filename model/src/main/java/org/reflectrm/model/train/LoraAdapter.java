@@ -1,6 +1,8 @@
 package org.reflectrm.model.train;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -43,22 +45,14 @@ public final class LoraAdapter implements LinearAdapter {
     public static LoraAdapter create(Qwen3Config model, LoraConfig config, ParameterSet params, long seed) {
         LoraAdapter lora = new LoraAdapter(config);
         SplittableRandom rng = new SplittableRandom(seed);
-        for (int layer = 0; layer < model.numHiddenLayers(); layer++) {
-            for (String full : Qwen3Model.LINEAR_MODULES) {
-                String shortName = full.substring(full.indexOf('.') + 1);
-                if (!config.targets().contains(shortName)) {
-                    continue;
-                }
-                int[] shape = shapeOf(model, shortName);                          // {out, in}
-                String module = "model.layers." + layer + "." + full;
-                Tensor a = params.zeros(aName(module), config.rank(), shape[1]);
-                Tensor b = params.zeros(bName(module), shape[0], config.rank());
-                double bound = 1.0 / Math.sqrt(shape[1]);
-                for (long i = 0; i < a.numel(); i++) {
-                    a.setFloat(i, (float) rng.nextDouble(-bound, bound));
-                }
-                lora.put(module, a, b);
+        for (Target t : targets(model, config)) {
+            Tensor a = params.zeros(aName(t.module()), config.rank(), t.in());
+            Tensor b = params.zeros(bName(t.module()), t.out(), config.rank());
+            double bound = 1.0 / Math.sqrt(t.in());
+            for (long i = 0; i < a.numel(); i++) {
+                a.setFloat(i, (float) rng.nextDouble(-bound, bound));
             }
+            lora.put(t.module(), a, b);
         }
         return lora;
     }
@@ -74,18 +68,10 @@ public final class LoraAdapter implements LinearAdapter {
         Path file = dir.resolve(PeftAdapterFiles.WEIGHTS);
         try (Checkpoint stored = Checkpoint.open(file)) {
             Set<String> expected = new HashSet<>();
-            for (int layer = 0; layer < model.numHiddenLayers(); layer++) {
-                for (String full : Qwen3Model.LINEAR_MODULES) {
-                    String shortName = full.substring(full.indexOf('.') + 1);
-                    if (!config.targets().contains(shortName)) {
-                        continue;
-                    }
-                    String module = "model.layers." + layer + "." + full;
-                    int[] shape = shapeOf(model, shortName);
-                    Tensor a = params.add(aName(module), take(stored, file, aName(module), config.rank(), shape[1], expected));
-                    Tensor b = params.add(bName(module), take(stored, file, bName(module), shape[0], config.rank(), expected));
-                    lora.put(module, a, b);
-                }
+            for (Target t : targets(model, config)) {
+                String a = aName(t.module()), b = bName(t.module());
+                lora.put(t.module(), params.add(a, take(stored, file, a, config.rank(), t.in(), expected)),
+                        params.add(b, take(stored, file, b, t.out(), config.rank(), expected)));
             }
             for (String name : stored.names()) {
                 if (!expected.contains(name)) {
@@ -122,6 +108,25 @@ public final class LoraAdapter implements LinearAdapter {
 
     public static String bName(String module) {
         return PREFIX + module + ".lora_B.weight";
+    }
+
+    /** A targeted linear layer: its HF module path and its weight's shape {@code [out, in]}. */
+    private record Target(String module, int out, int in) {
+    }
+
+    /** The layers {@code config} targets in {@code model}, in layer and module order. */
+    private static List<Target> targets(Qwen3Config model, LoraConfig config) {
+        List<Target> out = new ArrayList<>();
+        for (int layer = 0; layer < model.numHiddenLayers(); layer++) {
+            for (String full : Qwen3Model.LINEAR_MODULES) {
+                String shortName = full.substring(full.indexOf('.') + 1);
+                if (config.targets().contains(shortName)) {
+                    int[] shape = shapeOf(model, shortName);
+                    out.add(new Target("model.layers." + layer + "." + full, shape[0], shape[1]));
+                }
+            }
+        }
+        return out;
     }
 
     /** {out, in} of a linear layer by its short name. */
