@@ -1,0 +1,124 @@
+package org.reflectrm.kernels.device;
+
+import java.lang.foreign.MemorySegment;
+import org.reflectrm.kernels.AttentionShape;
+import org.reflectrm.kernels.DType;
+
+/**
+ * The GPU compute SPI: the kernels of a Qwen3 forward on memory that stays on the device
+ * ({@link DeviceBuffer}s). Unlike {@link org.reflectrm.kernels.Backend}, whose arguments are
+ * host memory, nothing here crosses the bus except {@link #upload}, {@link #download} and the
+ * small int arrays the callers upload themselves (token ids, positions).
+ *
+ * <p>Conventions, for every kernel method:
+ * <ul>
+ *   <li>Kernels are queued in order on one stream/queue and may return before they finish;
+ *       {@link #download} and {@link #synchronize} wait for everything queued before them.</li>
+ *   <li>Activations are F32. Weight operands carry their {@link DType} (F32, F16 or BF16) and
+ *       are widened inside the kernel. Ids and positions are int32.</li>
+ *   <li>Offsets are in <em>elements</em> of the buffer's type at that call, not bytes.</li>
+ *   <li>Matrices are row-major and contiguous. A linear layer's weight is HF's {@code W[out, in]}.</li>
+ *   <li>Outputs must not overlap inputs unless a method says it works in place.</li>
+ *   <li>Results match the CPU backend within float rounding (each kernel's test states its tolerance).</li>
+ * </ul>
+ * Backward kernels for fine-tuning can be added here later with the same conventions.
+ */
+public interface Device extends AutoCloseable {
+
+    /** The backend's short name: {@code opencl}, {@code cuda} or {@code host}. */
+    String kind();
+
+    /** The device, for people: model, driver or platform. */
+    String description();
+
+    /** Global memory in bytes. */
+    long memoryBytes();
+
+    /** Allocates {@code bytes} of zero-filled device memory. */
+    DeviceBuffer allocate(long bytes);
+
+    /** Copies all of {@code src} to {@code dst} at byte offset {@code dstByteOffset}; src may be reused on return. */
+    void upload(MemorySegment src, DeviceBuffer dst, long dstByteOffset);
+
+    /** Copies {@code dst.byteSize()} bytes from {@code src} at byte offset {@code srcByteOffset}, after all queued work. */
+    void download(DeviceBuffer src, long srcByteOffset, MemorySegment dst);
+
+    /** Waits for all queued work. */
+    void synchronize();
+
+    // ---- Kernels ----
+
+    /**
+     * {@code y[rows, out] = x[rows, in] · W[out, in]ᵀ}, or {@code y += ...} when {@code accumulate}
+     * (a residual add fused into the projection).
+     */
+    void linear(DeviceBuffer x, long xOff, DeviceBuffer w, long wOff, DType wType,
+                DeviceBuffer y, long yOff, int rows, int out, int in, boolean accumulate);
+
+    /** {@code y = rmsNorm(x; gamma, eps) · Wᵀ}: RMSNorm fused into the next matmul. Shapes as {@link #linear}. */
+    void rmsNormLinear(DeviceBuffer x, long xOff, DeviceBuffer gamma, long gammaOff, DType gammaType, float eps,
+                       DeviceBuffer w, long wOff, DType wType, DeviceBuffer y, long yOff, int rows, int out, int in);
+
+    /**
+     * The MLP's first half in one launch: with {@code n = rmsNorm(x; gamma, eps)} and
+     * {@code wGateUp[2·inter, in]} holding gate_proj's rows then up_proj's rows,
+     * {@code out[rows, inter] = silu(n · Wgateᵀ) * (n · Wupᵀ)}.
+     */
+    void rmsNormGateUpSwiglu(DeviceBuffer x, long xOff, DeviceBuffer gamma, long gammaOff, DType gammaType, float eps,
+                             DeviceBuffer wGateUp, long wOff, DType wType, DeviceBuffer out, long outOff,
+                             int rows, int inter, int in);
+
+    /**
+     * Splits the fused QKV projection of {@code rows} consecutive tokens of one sequence.
+     * {@code qkv[rows, (heads + 2·kvHeads)·headDim]} holds q, then k, then v for each token.
+     * Writes {@code q[rows, heads, headDim] = rope(rmsNorm(q; qNorm))},
+     * {@code kCache[rows, kvHeads, headDim] = rope(rmsNorm(k; kNorm))} and
+     * {@code vCache[rows, kvHeads, headDim] = v}, where kOff/vOff address the cache slot of the
+     * first row. Row r is at position {@code positions[posOff + r]}; RoPE as in
+     * {@link org.reflectrm.kernels.Backend#rope}.
+     */
+    void splitQkv(DeviceBuffer qkv, long qkvOff, int rows, int heads, int kvHeads, int headDim,
+                  DeviceBuffer qNorm, long qNormOff, DeviceBuffer kNorm, long kNormOff, DType normType, float eps,
+                  DeviceBuffer positions, long posOff, float theta,
+                  DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache, long vOff);
+
+    /** {@code out[i, :] = table[ids[idsOff + i], :]} widened to F32, for {@code rows} ids; table is {@code [vocab, dim]}. */
+    void embedding(DeviceBuffer table, long tableOff, DType tableType, int dim,
+                   DeviceBuffer ids, long idsOff, int rows, DeviceBuffer out, long outOff);
+
+    /** RMSNorm over the last dimension of {@code x[rows, dim]}, as {@link org.reflectrm.kernels.Backend#rmsNorm}; may run in place. */
+    void rmsNorm(DeviceBuffer x, long xOff, DeviceBuffer w, long wOff, DType wType,
+                 DeviceBuffer y, long yOff, int rows, int dim, float eps);
+
+    /** Rotate-half RoPE in place on {@code x[rows, heads, headDim]}, row r at {@code positions[posOff + r]}. */
+    void rope(DeviceBuffer x, long xOff, int rows, int heads, int headDim,
+              DeviceBuffer positions, long posOff, float theta);
+
+    /** {@code out = silu(gate) * up} over n elements. */
+    void swiglu(DeviceBuffer gate, long gateOff, DeviceBuffer up, long upOff, DeviceBuffer out, long outOff, long n);
+
+    /** {@code out = a + b} over n elements; out may alias a or b. */
+    void add(DeviceBuffer a, long aOff, DeviceBuffer b, long bOff, DeviceBuffer out, long outOff, long n);
+
+    /** Copies n F32 elements. */
+    void copy(DeviceBuffer src, long srcOff, DeviceBuffer dst, long dstOff, long n);
+
+    /** Row-wise softmax in place on {@code x[rows, cols]}. */
+    void softmax(DeviceBuffer x, long xOff, int rows, int cols);
+
+    /**
+     * Causal grouped-query attention for one sequence against its KV cache, exactly as
+     * {@link org.reflectrm.kernels.Backend#attention}: {@code q[tokens, heads, headDim]}, caches
+     * {@code [capacity, kvHeads, headDim]} holding positions {@code 0 .. startPos + tokens - 1}.
+     * Prefill (many tokens) is flash-style with an online softmax; decode (one token) splits the
+     * keys across work-groups and merges the partial softmaxes.
+     */
+    void attention(DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache, long vOff,
+                   DeviceBuffer out, long outOff, AttentionShape shape);
+
+    /** {@code out[r] = } the index of the largest element of row r of {@code x[rows, cols]} (the first on ties), as int32. */
+    void argmax(DeviceBuffer x, long xOff, int rows, int cols, DeviceBuffer out, long outOff);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,11 @@
+package org.reflectrm.kernels.device;
+
+import org.reflectrm.kernels.cpu.CpuBackend;
+
+/** The host device meets the contract (it defines it: this guards the contract itself). */
+class HostDeviceTest extends DeviceContract {
+    @Override
+    protected Device open() {
+        return new HostDevice(new CpuBackend(1));
+    }
+}
