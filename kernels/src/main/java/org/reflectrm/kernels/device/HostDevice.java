@@ -103,7 +103,7 @@ public final class HostDevice implements Device {
     public void rmsNormLinear(DeviceBuffer x, long xOff, DeviceBuffer gamma, long gammaOff, DType gammaType, float eps,
                               DeviceBuffer w, long wOff, DType wType, DeviceBuffer y, long yOff,
                               int rows, int out, int in) {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment normed = backend.allocate(arena, 4L * rows * in);
             backend.rmsNorm(seg(x), xOff, seg(gamma), gammaOff, gammaType, normed, 0, rows, in, eps);
             backend.matmul(normed, 0, false, seg(w), wOff, wType, true, seg(y), yOff, rows, out, in, false);
@@ -114,7 +114,7 @@ public final class HostDevice implements Device {
     public void rmsNormGateUpSwiglu(DeviceBuffer x, long xOff, DeviceBuffer gamma, long gammaOff, DType gammaType,
                                     float eps, DeviceBuffer wGateUp, long wOff, DType wType,
                                     DeviceBuffer out, long outOff, int rows, int inter, int in) {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment normed = backend.allocate(arena, 4L * rows * in);
             MemorySegment gate = backend.allocate(arena, 4L * rows * inter);
             MemorySegment up = backend.allocate(arena, 4L * rows * inter);

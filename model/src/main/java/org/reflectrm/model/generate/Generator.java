@@ -5,31 +5,31 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.model.BadInputException;
-import org.reflectrm.model.qwen3.KvCache;
 import org.reflectrm.model.qwen3.Qwen3Model;
-import org.reflectrm.tensor.Ops;
-import org.reflectrm.tensor.ScratchAllocator;
-import org.reflectrm.tensor.Tensor;
 
 /**
  * Batched autoregressive generation: one prefill forward over all prompts, then one decode
- * forward per step over the sequences still running. Activations live in a scratch allocator
- * that is reset after every step, so steady decoding allocates nothing.
+ * forward per step over the sequences still running, on any {@link LanguageModel} (CPU or GPU).
  */
 public final class Generator {
-    private static final long SCRATCH_CHUNK = 64L << 20;
     private static final long SEED_STRIDE = 0x9E3779B97F4A7C15L;
 
     /** Shorter shared prefixes are prefilled with the rest: copying caches would not pay. */
     static final int MIN_SHARED_PREFIX = 16;
 
-    private final Qwen3Model model;
-    private final Backend backend;
+    private final LanguageModel model;
     private boolean sharePrefixes = true;
 
     public Generator(Qwen3Model model, Backend backend) {
+        this(new CpuLanguageModel(model, backend));
+    }
+
+    public Generator(LanguageModel model) {
         this.model = model;
-        this.backend = backend;
+    }
+
+    public LanguageModel model() {
+        return model;
     }
 
     /** Output of one sequence. {@code finishReason} is "stop" (a stop token) or "length". */
@@ -93,23 +93,22 @@ public final class Generator {
                     + " new tokens exceeds max_position_embeddings " + model.config().maxPositionEmbeddings());
         }
         Sampler sampler = new Sampler(config.sampling());
-        List<KvCache> caches = new ArrayList<>();
+        List<LanguageModel.Cache> caches = new ArrayList<>();
         List<List<Integer>> outTokens = new ArrayList<>();
         List<List<Double>> outLogprobs = new ArrayList<>();
         String[] finish = new String[batch];
         SplittableRandom[] random = new SplittableRandom[batch];
-        try (ScratchAllocator scratch = new ScratchAllocator(backend, SCRATCH_CHUNK)) {
+        try (LanguageModel.Session session = model.open()) {
             for (int i = 0; i < batch; i++) {
-                caches.add(new KvCache(model.config(), backend, capacity));
+                caches.add(session.newCache(capacity));
                 outTokens.add(new ArrayList<>());
                 outLogprobs.add(new ArrayList<>());
                 random[i] = new SplittableRandom(config.seed() + i * SEED_STRIDE);
             }
-            Ops ops = new Ops(backend, scratch);
             long t0 = System.nanoTime();
             int shared = sharePrefixes && batch > 1 ? sharedPrefix(prompts) : 0;
             if (shared >= MIN_SHARED_PREFIX) {
-                prefillShared(ops, scratch, java.util.Arrays.copyOf(prompts.get(0), shared), caches);
+                prefillShared(session, java.util.Arrays.copyOf(prompts.get(0), shared), caches);
                 prefillTokens -= (batch - 1) * shared;
             } else {
                 shared = 0;
@@ -125,11 +124,9 @@ public final class Generator {
             int decodeTokens = 0;
             boolean prefill = true;
             while (!active.isEmpty() && config.maxNewTokens() > 0) {
-                List<KvCache> activeCaches = active.stream().map(caches::get).toList();
-                Tensor logits = model.forward(ops, next, activeCaches, false);
-                int vocab = logits.dim(1);
-                float[] all = logits.toFloatArray();
-                scratch.reset();
+                List<LanguageModel.Cache> activeCaches = active.stream().map(caches::get).toList();
+                float[] all = session.forward(next, activeCaches);
+                int vocab = model.config().vocabSize();
                 List<Integer> stillActive = new ArrayList<>();
                 List<int[]> nextTokens = new ArrayList<>();
                 for (int r = 0; r < active.size(); r++) {
@@ -163,7 +160,7 @@ public final class Generator {
             long decodeNanos = System.nanoTime() - t0 - prefillNanos;
             lastTiming = new Timing(prefillNanos, prefillTokens, decodeNanos, steps, decodeTokens);
         } finally {
-            caches.forEach(KvCache::close);
+            caches.forEach(LanguageModel.Cache::close);
         }
         return results(outTokens, outLogprobs, finish);
     }
@@ -189,12 +186,11 @@ public final class Generator {
     }
 
     /** Prefills {@code prefix} once and copies its keys and values into every cache. */
-    private void prefillShared(Ops ops, ScratchAllocator scratch, int[] prefix, List<KvCache> caches) {
-        try (KvCache once = new KvCache(model.config(), backend, prefix.length)) {
-            model.forward(ops, List.of(prefix), List.of(once), false);
-            scratch.reset();
-            for (KvCache c : caches) {
-                c.copyPrefixFrom(once, prefix.length, backend);
+    private static void prefillShared(LanguageModel.Session session, int[] prefix, List<LanguageModel.Cache> caches) {
+        try (LanguageModel.Cache once = session.newCache(prefix.length)) {
+            session.forward(List.of(prefix), List.of(once));
+            for (LanguageModel.Cache c : caches) {
+                session.copyPrefix(once, c, prefix.length);
             }
         }
     }

@@ -1,0 +1,212 @@
+package org.reflectrm.model.device;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import org.reflectrm.kernels.AttentionShape;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.DeviceBuffer;
+import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.generate.LanguageModel;
+import org.reflectrm.model.qwen3.Qwen3Config;
+import org.reflectrm.model.qwen3.Qwen3Model;
+
+/**
+ * The Qwen3 forward with weights, activations and KV caches resident on a {@link Device}: only
+ * token ids and positions go up, and only logits come back. Per decoder layer it issues
+ * <ol>
+ *   <li>RMSNorm fused into the QKV projection (one launch for q, k and v);</li>
+ *   <li>per sequence, the q/k norm and RoPE fused with the write into the KV cache, then attention;</li>
+ *   <li>the output projection accumulated into the residual stream;</li>
+ *   <li>RMSNorm, gate, up and SiLU in one launch;</li>
+ *   <li>the down projection accumulated into the residual stream.</li>
+ * </ol>
+ * It computes what {@link Qwen3Model#forward} computes, up to float summation order.
+ */
+public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
+    private final Device device;
+    private final Qwen3Config config;
+    private final DeviceWeights weights;
+    private final float eps;
+    private final float theta;
+    private final float attentionScale;
+
+    /** Copies the model's weights to {@code device}; the caller still owns both. */
+    public DeviceQwen3(Qwen3Model model, Device device) {
+        this.device = device;
+        this.config = model.config();
+        this.weights = new DeviceWeights(device, model.weights());
+        this.eps = (float) config.rmsNormEps();
+        this.theta = (float) config.ropeTheta();
+        this.attentionScale = (float) (1.0 / Math.sqrt(config.headDim()));
+    }
+
+    @Override
+    public Qwen3Config config() {
+        return config;
+    }
+
+    @Override
+    public String device() {
+        return device.kind() + ": " + device.description();
+    }
+
+    /** Bytes of weights held on the device. */
+    public long weightBytes() {
+        return weights.bytes;
+    }
+
+    @Override
+    public DeviceSession open() {
+        return new DeviceSession();
+    }
+
+    /** Forwards sharing one set of device activation buffers. */
+    public final class DeviceSession implements Session {
+        private final DeviceScratch scratch = new DeviceScratch(device);
+
+        @Override
+        public Cache newCache(int capacity) {
+            return new DeviceKvCache(device, config, capacity);
+        }
+
+        @Override
+        public float[] forward(List<int[]> tokens, List<Cache> caches) {
+            return DeviceQwen3.this.forward(scratch, tokens, caches, false);
+        }
+
+        /** As {@link #forward}, but with logits for every new token: {@code [total tokens × vocab]}. */
+        public float[] forwardAll(List<int[]> tokens, List<Cache> caches) {
+            return DeviceQwen3.this.forward(scratch, tokens, caches, true);
+        }
+
+        @Override
+        public void copyPrefix(Cache from, Cache to, int n) {
+            cache(to).copyPrefixFrom(device, cache(from), n);
+        }
+
+        @Override
+        public void close() {
+            scratch.close();
+        }
+    }
+
+    private static DeviceKvCache cache(Cache c) {
+        if (!(c instanceof DeviceKvCache d)) {
+            throw new IllegalArgumentException("cache " + c + " was not made by a device model");
+        }
+        return d;
+    }
+
+    private float[] forward(DeviceScratch scratch, List<int[]> tokens, List<Cache> caches, boolean allPositions) {
+        if (tokens.size() != caches.size()) {
+            throw new IllegalArgumentException(tokens.size() + " sequences but " + caches.size() + " caches");
+        }
+        int batch = tokens.size();
+        int[] starts = new int[batch + 1];
+        for (int s = 0; s < batch; s++) {
+            int n = tokens.get(s).length;
+            if (n == 0) {
+                throw new IllegalArgumentException("sequence " + s + " has no tokens");
+            }
+            Cache c = caches.get(s);
+            if (c.length() + n > c.capacity()) {
+                throw new BadInputException("sequence " + s + " needs " + (c.length() + n)
+                        + " positions but its KV cache holds " + c.capacity());
+            }
+            starts[s + 1] = starts[s] + n;
+        }
+        int total = starts[batch];
+        DeviceBuffer ints = uploadIdsAndPositions(scratch, tokens, caches, total);
+
+        int hidden = config.hiddenSize(), qDim = config.qDim(), kvDim = config.kvDim();
+        int qkvDim = qDim + 2 * kvDim, inter = config.intermediateSize();
+        DeviceBuffer h = scratch.get("h", 4L * total * hidden);
+        DeviceBuffer qkv = scratch.get("qkv", 4L * total * qkvDim);
+        DeviceBuffer q = scratch.get("q", 4L * total * qDim);
+        DeviceBuffer attn = scratch.get("attn", 4L * total * qDim);
+        DeviceBuffer mlp = scratch.get("mlp", 4L * total * inter);
+
+        DeviceWeights.Weight embed = weights.embedTokens;
+        device.embedding(embed.buffer(), 0, embed.type(), hidden, ints, 0, total, h, 0);
+        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
+            DeviceWeights.Layer w = weights.layers.get(layer);
+            device.rmsNormLinear(h, 0, w.inputNorm().buffer(), 0, w.inputNorm().type(), eps,
+                    w.qkv().buffer(), 0, w.qkv().type(), qkv, 0, total, qkvDim, hidden);
+            for (int s = 0; s < batch; s++) {
+                attend(layer, w, cache(caches.get(s)), starts[s], starts[s + 1] - starts[s], total, ints, qkv, q, attn);
+            }
+            device.linear(attn, 0, w.oProj().buffer(), 0, w.oProj().type(), h, 0, total, hidden, qDim, true);
+            device.rmsNormGateUpSwiglu(h, 0, w.postNorm().buffer(), 0, w.postNorm().type(), eps,
+                    w.gateUp().buffer(), 0, w.gateUp().type(), mlp, 0, total, inter, hidden);
+            device.linear(mlp, 0, w.downProj().buffer(), 0, w.downProj().type(), h, 0, total, hidden, inter, true);
+        }
+        for (int s = 0; s < batch; s++) {
+            cache(caches.get(s)).advance(starts[s + 1] - starts[s]);
+        }
+
+        DeviceBuffer rows = h;
+        int outRows = total;
+        if (!allPositions) {
+            rows = scratch.get("last", 4L * batch * hidden);
+            for (int s = 0; s < batch; s++) {
+                device.copy(h, (long) (starts[s + 1] - 1) * hidden, rows, (long) s * hidden, hidden);
+            }
+            outRows = batch;
+        }
+        int vocab = config.vocabSize();
+        DeviceBuffer logits = scratch.get("logits", 4L * outRows * vocab);
+        device.rmsNormLinear(rows, 0, weights.finalNorm.buffer(), 0, weights.finalNorm.type(), eps,
+                weights.lmHead.buffer(), 0, weights.lmHead.type(), logits, 0, outRows, vocab, hidden);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate(4L * outRows * vocab, 64);
+            device.download(logits, 0, host);
+            return host.toArray(JAVA_FLOAT);
+        }
+    }
+
+    /** One sequence's share of a layer: split q/k/v into q and the cache, then attend. */
+    private void attend(int layer, DeviceWeights.Layer w, DeviceKvCache cache, int from, int rows, int total,
+                        DeviceBuffer ints, DeviceBuffer qkv, DeviceBuffer q, DeviceBuffer attn) {
+        int heads = config.numAttentionHeads(), kvHeads = config.numKeyValueHeads(), d = config.headDim();
+        int qDim = heads * d, qkvDim = qDim + 2 * kvHeads * d;
+        int start = cache.length();
+        device.splitQkv(qkv, (long) from * qkvDim, rows, heads, kvHeads, d,
+                w.qNorm().buffer(), 0, w.kNorm().buffer(), 0, w.qNorm().type(), eps,
+                ints, total + from, theta,
+                q, (long) from * qDim, cache.buffer(), cache.keys(layer, start), cache.buffer(), cache.values(layer, start));
+        device.attention(q, (long) from * qDim, cache.buffer(), cache.keys(layer, 0), cache.buffer(), cache.values(layer, 0),
+                attn, (long) from * qDim, new AttentionShape(rows, start, heads, kvHeads, d, attentionScale));
+    }
+
+    /** Token ids (checked against the vocabulary), then positions, in one upload. */
+    private DeviceBuffer uploadIdsAndPositions(DeviceScratch scratch, List<int[]> tokens, List<Cache> caches, int total) {
+        DeviceBuffer ints = scratch.get("ints", 8L * total);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate(8L * total, 64);
+            for (int s = 0, row = 0; s < tokens.size(); s++) {
+                int[] seq = tokens.get(s);
+                int start = caches.get(s).length();
+                for (int t = 0; t < seq.length; t++, row++) {
+                    if (seq[t] < 0 || seq[t] >= config.vocabSize()) {
+                        throw new BadInputException("token id " + seq[t] + " at position " + t + " of sequence " + s
+                                + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+                    }
+                    host.setAtIndex(JAVA_INT, row, seq[t]);
+                    host.setAtIndex(JAVA_INT, total + row, start + t);
+                }
+            }
+            device.upload(host, ints, 0);
+        }
+        return ints;
+    }
+
+    @Override
+    public void close() {
+        device.synchronize();
+        weights.close();
+    }
+}

@@ -1,0 +1,49 @@
+package org.reflectrm.model.generate;
+
+import java.util.List;
+import org.reflectrm.model.qwen3.Qwen3Config;
+
+/**
+ * What generation needs from a model: next-token logits for a batch of sequences that each
+ * continue their own KV cache. {@link CpuLanguageModel} computes on host memory;
+ * {@code DeviceQwen3} keeps weights, activations and caches on a GPU.
+ */
+public interface LanguageModel {
+
+    Qwen3Config config();
+
+    /** Where it computes, for people: e.g. {@code cpu (2 threads)}. */
+    String device();
+
+    /** Starts a run of forwards whose scratch memory is freed on close. */
+    Session open();
+
+    /** The cached keys and values of one sequence. */
+    interface Cache extends AutoCloseable {
+        /** Positions filled. */
+        int length();
+
+        int capacity();
+
+        @Override
+        void close();
+    }
+
+    /** Forwards with shared scratch memory; one thread at a time. */
+    interface Session extends AutoCloseable {
+        Cache newCache(int capacity);
+
+        /**
+         * Runs each sequence's new {@code tokens} through the model, appending their keys and
+         * values to the matching cache, and returns the logits of each sequence's last token:
+         * {@code [sequences × vocab]}, row-major.
+         */
+        float[] forward(List<int[]> tokens, List<Cache> caches);
+
+        /** Makes {@code to} hold the first {@code n} positions of {@code from}. */
+        void copyPrefix(Cache from, Cache to, int n);
+
+        @Override
+        void close();
+    }
+}
