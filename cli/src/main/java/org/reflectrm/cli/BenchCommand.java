@@ -64,9 +64,11 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         PrintWriter err = spec.commandLine().getErr();
-        try (Backend backend = common.backend(); Qwen3Model model = common.loadModel()) {
+        try (ModelRuntime runtime = ModelRuntime.open(common)) {
+            Qwen3Model model = runtime.model();
+            Backend backend = runtime.backend();
             MemoryUse afterLoad = MemoryUse.now();
-            Generator generator = new Generator(model, backend);
+            Generator generator = new Generator(runtime.languageModel());
             SplittableRandom random = new SplittableRandom(42);
             int vocab = model.config().vocabSize();
 
@@ -82,6 +84,7 @@ final class BenchCommand implements Callable<Integer> {
             ObjectMapper mapper = new ObjectMapper();
             ObjectNode o = mapper.createObjectNode();
             o.put("model", common.model.toString());
+            o.put("device", runtime.deviceName());
             o.put("threads", backend.threads());
             o.put("prompt_len", promptLen);
             o.put("prefill_tokens_per_s", median(prefill));
@@ -95,7 +98,8 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 decode.put(Integer.toString(b), median(speeds));
             }
-            double bandwidth = ReadBandwidth.measure(backend.threads());
+            double bandwidth = runtime.deviceModel() != null ? runtime.deviceBandwidth()
+                    : ReadBandwidth.measure(backend.threads());
             long bytesPerToken = model.weights().decodeBytesPerToken();
             double limit = bandwidth / bytesPerToken;
             o.put("read_bandwidth_gb_per_s", bandwidth / 1e9);

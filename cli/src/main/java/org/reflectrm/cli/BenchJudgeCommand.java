@@ -81,8 +81,8 @@ final class BenchJudgeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode o = mapper.createObjectNode();
-        try (Backend backend = common.backend(); Qwen3Model model = common.loadModel()) {
-            ModelTextGenerator generator = new ModelTextGenerator(model, backend, tokenizer);
+        try (ModelRuntime runtime = ModelRuntime.open(common)) {
+            ModelTextGenerator generator = new ModelTextGenerator(runtime.languageModel(), tokenizer);
             Judge judge = new Judge(new Parseable(generator), prompts);
             Judge.Options greedy = new Judge.Options(Judge.Mode.GREEDY, 1, 1.0, 0.1, 1, tokens);
             Judge.Options reflect = new Judge.Options(Judge.Mode.REFLECT, rollouts, 1.0, 0.1, 1, tokens);
@@ -109,7 +109,8 @@ final class BenchJudgeCommand implements Callable<Integer> {
             }
             double sequential = (System.nanoTime() - t0) / 1e9;
             o.put("model", common.model.toString());
-            o.put("threads", backend.threads());
+            o.put("device", runtime.deviceName());
+            o.put("threads", runtime.backend().threads());
             o.put("rollouts", rollouts);
             o.put("analysis_tokens", tokens);
             o.put("greedy_s", greedySeconds);

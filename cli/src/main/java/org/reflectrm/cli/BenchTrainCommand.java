@@ -66,6 +66,7 @@ final class BenchTrainCommand implements Callable<Integer> {
             throw new BadInputException("--batch >= 1, --seq-len >= 2, --steps >= 1 and --warmup >= 0 are required");
         }
         PrintWriter err = spec.commandLine().getErr();
+        common.requireCpu("bench-train");
         try (Backend backend = common.backend(); Qwen3Model base = common.loadModel();
              ParameterSet params = new ParameterSet(backend);
              ScratchAllocator scratch = new ScratchAllocator(backend, 64L << 20)) {

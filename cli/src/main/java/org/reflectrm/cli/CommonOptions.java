@@ -20,6 +20,27 @@ final class CommonOptions {
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
+    @Option(names = "--device", paramLabel = "KIND", defaultValue = "cpu",
+            description = "Where to compute: cpu, opencl, cuda or auto (CUDA, else an OpenCL GPU, else the CPU). "
+                    + "Default: ${DEFAULT-VALUE}, the deterministic reference.")
+    String device = "cpu";
+
+    /**
+     * For commands with no GPU path yet (training): {@code cpu} and {@code auto} run on the CPU,
+     * an explicit GPU is refused rather than silently ignored.
+     */
+    void requireCpu(String command) {
+        String d = device.toLowerCase(java.util.Locale.ROOT);
+        if (d.equals("opencl") || d.equals("cuda")) {
+            throw new BadInputException("--device " + device + ": " + command
+                    + " runs on the CPU only (the GPU backends have no backward kernels yet); use --device cpu");
+        }
+        if (!org.reflectrm.kernels.device.Devices.KINDS.contains(d)) {
+            throw new BadInputException("--device: unknown device '" + device + "': expected one of "
+                    + org.reflectrm.kernels.device.Devices.KINDS);
+        }
+    }
+
     Backend backend() {
         int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         if (n < 1) {

@@ -126,7 +126,8 @@ final class GenerateCommand implements Callable<Integer> {
             // Structure (the template's own control tokens) may match added tokens; the user's text may not.
             ids = template.encode(messages, true, !noThinking, tokenizer::encode, tokenizer::encodeUntrusted);
         }
-        try (Backend backend = common.backend(); Qwen3Model model = common.loadModel()) {
+        try (ModelRuntime runtime = ModelRuntime.open(common)) {
+            Qwen3Model model = runtime.model();
             TokenList.requireInVocabulary(prompt != null ? "--prompt" : "--tokens", ids, model.config().vocabSize(),
                     common.model);
             GenerationDefaults defaults = GenerationDefaults.load(common.model, model.config());
@@ -134,7 +135,7 @@ final class GenerateCommand implements Callable<Integer> {
             // Explicit --stop ids replace the EOS ids, so --ignore-eos never drops them.
             Set<Integer> stops = stop != null ? Arrays.stream(stop).boxed().collect(Collectors.toSet())
                     : ignoreEos ? Set.of() : defaults.eos();
-            Generator generator = new Generator(model, backend);
+            Generator generator = new Generator(runtime.languageModel());
             PrintWriter out = spec.commandLine().getOut();
             AnswerText.Stream streamed = stream ? new AnswerText.Stream(tokenizer, out) : null;
             Generator.TokenListener listener = stream ? (seq, token, logprob) -> streamed.accept(token) : null;

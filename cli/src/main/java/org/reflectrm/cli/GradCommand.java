@@ -55,6 +55,7 @@ final class GradCommand implements Callable<Integer> {
             throw new BadInputException("--tokens: a loss needs at least 2 tokens, got " + ids.length);
         }
         boolean[] mask = parseMask(lossMask, ids.length);
+        common.requireCpu("grad");
         try (Backend backend = common.backend();
              Qwen3Model base = common.loadModel();
              ParameterSet params = new ParameterSet(backend);

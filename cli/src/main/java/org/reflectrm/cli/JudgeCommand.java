@@ -121,8 +121,8 @@ final class JudgeCommand implements Callable<Integer> {
         Tokenizer tokenizer = TokenizerFiles.load(common.model, "--model");
         JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, common.model), template);
         ObjectMapper mapper = new ObjectMapper();
-        try (Backend backend = common.backend(); Qwen3Model model = common.loadModel()) {
-            Judge judge = new Judge(new ModelTextGenerator(model, backend, tokenizer), prompts);
+        try (ModelRuntime runtime = ModelRuntime.open(common)) {
+            Judge judge = new Judge(new ModelTextGenerator(runtime.languageModel(), tokenizer), prompts);
             if (input != null) {
                 return new JudgeBatch(this, judge, options, mapper, template.version()).run(input, output);
             }

@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.device.DeviceQwen3;
+import org.reflectrm.model.generate.LanguageModel;
 import org.reflectrm.model.generate.Sampler;
 import org.reflectrm.model.qwen3.KvCache;
 import org.reflectrm.model.qwen3.Qwen3Model;
@@ -68,14 +70,11 @@ final class LogitsCommand implements Callable<Integer> {
         } else {
             ids = TokenList.parse(tokens);
         }
-        try (Backend backend = common.backend();
-             Qwen3Model model = common.loadModel();
-             ScratchAllocator scratch = new ScratchAllocator(backend, 64L << 20);
-             KvCache cache = new KvCache(model.config(), backend, ids.length)) {
+        try (ModelRuntime runtime = ModelRuntime.open(common)) {
+            Qwen3Model model = runtime.model();
             TokenList.requireInVocabulary(text != null ? "--text" : "--tokens", ids, model.config().vocabSize(), common.model);
-            Tensor logits = model.forward(new Ops(backend, scratch), List.of(ids), List.of(cache), true);
-            int vocab = logits.dim(1);
-            float[] all = logits.toFloatArray();
+            int vocab = model.config().vocabSize();
+            float[] all = allLogits(runtime, ids);
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 writeJson(out, all, ids.length, vocab);
@@ -94,6 +93,23 @@ final class LogitsCommand implements Callable<Integer> {
             out.flush();
         }
         return 0;
+    }
+
+    /** Logits at every position of {@code ids}, {@code [length × vocab]}, on the runtime's device. */
+    private static float[] allLogits(ModelRuntime runtime, int[] ids) {
+        if (runtime.deviceModel() != null) {
+            try (DeviceQwen3.DeviceSession session = runtime.deviceModel().open();
+                 LanguageModel.Cache cache = session.newCache(ids.length)) {
+                return session.forwardAll(List.of(ids), List.of(cache));
+            }
+        }
+        Backend backend = runtime.backend();
+        Qwen3Model model = runtime.model();
+        try (ScratchAllocator scratch = new ScratchAllocator(backend, 64L << 20);
+             KvCache cache = new KvCache(model.config(), backend, ids.length)) {
+            Tensor logits = model.forward(new Ops(backend, scratch), List.of(ids), List.of(cache), true);
+            return logits.toFloatArray();
+        }
     }
 
     private static void writeJson(PrintWriter out, float[] all, int rows, int vocab) throws IOException {

@@ -41,6 +41,7 @@ final class MergeLoraCommand implements Callable<Integer> {
         if (out.toAbsolutePath().normalize().equals(common.model.toAbsolutePath().normalize())) {
             throw new BadInputException("--out must differ from --model: the base is read while the merged model is written");
         }
+        common.requireCpu("merge-lora");
         try (Backend backend = common.backend(); Qwen3Model base = common.loadModel();
              ParameterSet params = new ParameterSet(backend)) {
             LoraAdapter lora = LoraAdapter.load(adapter, base.config(), params);

@@ -195,6 +195,7 @@ final class SftCommand implements Callable<Integer> {
             }
         };
         SftTrainer.Result result;
+        common.requireCpu("train sft");
         try (Backend backend = common.backend(); Qwen3Model base = common.loadModel()) {
             result = new SftTrainer(common.model, base, backend, options, out, listener).run(train, eval, resume);
         } catch (SftTrainer.DivergedException e) {

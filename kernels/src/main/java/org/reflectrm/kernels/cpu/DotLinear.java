@@ -16,8 +16,8 @@ import org.reflectrm.kernels.DType;
  * read exactly once, so for m = 1 the kernel runs at the speed memory delivers W; A (a few rows)
  * stays in L1. The rows of W are split evenly across threads.
  *
- * <p>Blocks are 4 W rows by 4 A rows (or by 1 A row), so each widened W vector feeds up to four
- * FMAs and each A vector four more. The kernels are specialised per weight type rather than
+ * <p>Blocks are 4 W rows by 2 A rows (or by 1 A row), so each widened W vector feeds up to two
+ * FMAs and each A vector four. The kernels are specialised per weight type rather than
  * switching on it inside the loop: with one shared loop, a JVM that had seen two weight types
  * compiled the switch into the hot loop and ran 5 to 10 times slower.
  *
@@ -95,9 +95,9 @@ final class DotLinear {
         }
         int i = 0;
         if (type != DType.BF16) {
-            for (; i + ROWS <= g.m(); i += ROWS) {
-                f32Block4x4(a, i * g.k(), g.k(), src, w, sums);
-                finish(g, a, i, ROWS, cols, src, type, w, sums);
+            for (; i + 2 <= g.m(); i += 2) {
+                f32Block2x4(a, i * g.k(), g.k(), src, w, sums);
+                finish(g, a, i, 2, cols, src, type, w, sums);
             }
         }
         // BF16 takes one A row at a time: multi-row BF16 blocks need more vector registers than
@@ -143,42 +143,34 @@ final class DotLinear {
         return k - k % chunk;
     }
 
-    private static void f32Block4x4(float[] a, int a0, int k, MemorySegment w, long[] wr, float[] out) {
-        int a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
+    /**
+     * Two A rows by four W rows: eight accumulators. Four A rows (sixteen accumulators) would
+     * read each W vector half as often, but C2 then boxes the vectors and the kernel ran four
+     * times slower than one row at a time.
+     */
+    private static void f32Block2x4(float[] a, int a0, int k, MemorySegment w, long[] wr, float[] out) {
+        int a1 = a0 + k;
         long w0 = wr[0], w1 = wr[1], w2 = wr[2], w3 = wr[3];
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
-        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
         int bound = vectorBound(DType.F32, k);
         for (int p = 0; p < bound; p += L) {
             FloatVector x0 = FloatVector.fromArray(F, a, a0 + p), x1 = FloatVector.fromArray(F, a, a1 + p);
-            FloatVector x2 = FloatVector.fromArray(F, a, a2 + p), x3 = FloatVector.fromArray(F, a, a3 + p);
             FloatVector v = Lanes.f32(w, w0 + p);
             c00 = x0.fma(v, c00);
             c10 = x1.fma(v, c10);
-            c20 = x2.fma(v, c20);
-            c30 = x3.fma(v, c30);
             v = Lanes.f32(w, w1 + p);
             c01 = x0.fma(v, c01);
             c11 = x1.fma(v, c11);
-            c21 = x2.fma(v, c21);
-            c31 = x3.fma(v, c31);
             v = Lanes.f32(w, w2 + p);
             c02 = x0.fma(v, c02);
             c12 = x1.fma(v, c12);
-            c22 = x2.fma(v, c22);
-            c32 = x3.fma(v, c32);
             v = Lanes.f32(w, w3 + p);
             c03 = x0.fma(v, c03);
             c13 = x1.fma(v, c13);
-            c23 = x2.fma(v, c23);
-            c33 = x3.fma(v, c33);
         }
         store4(out, 0, c00, c01, c02, c03);
         store4(out, 4, c10, c11, c12, c13);
-        store4(out, 8, c20, c21, c22, c23);
-        store4(out, 12, c30, c31, c32, c33);
     }
 
     private static void f32Block1x4(float[] a, int a0, MemorySegment w, long[] wr, int k, float[] out) {

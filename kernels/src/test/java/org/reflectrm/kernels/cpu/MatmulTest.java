@@ -42,11 +42,13 @@ class MatmulTest {
     /**
      * m, n, k. The larger ones are big enough (over 2^18 multiply-adds) to be split across
      * threads: {1, 2500, 130} and {17, 300, 100} on the dot path, {3, 700, 150} on the axpy path,
-     * {70, 131, 600} on the packed path.
+     * {70, 131, 600} on the packed path. {4, 33, 80} and {8, 67, 1000} are batched decode on the
+     * dot path, with k not a whole number of BF16 pair chunks (80 = 2.5 chunks of 32).
      */
     private static final int[][] SIZES = {
             {1, 1, 1}, {1, 37, 19}, {1, 67, 1031}, {1, 2500, 130}, {3, 45, 70}, {3, 700, 150},
             {5, 19, 31}, {5, 100, 257}, {17, 45, 130}, {17, 300, 100}, {33, 70, 300}, {70, 131, 600},
+            {4, 33, 80}, {8, 67, 1000},
     };
 
     static Stream<Arguments> cases() {

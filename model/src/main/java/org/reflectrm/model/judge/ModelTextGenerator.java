@@ -5,8 +5,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.reflectrm.kernels.Backend;
+import org.reflectrm.model.generate.CpuLanguageModel;
 import org.reflectrm.model.generate.GenerationConfig;
 import org.reflectrm.model.generate.Generator;
+import org.reflectrm.model.generate.LanguageModel;
 import org.reflectrm.model.generate.SamplingParams;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.tokenizer.Tokenizer;
@@ -21,7 +23,12 @@ public final class ModelTextGenerator implements TextGenerator {
     private final Set<Integer> stops = new HashSet<>();
 
     public ModelTextGenerator(Qwen3Model model, Backend backend, Tokenizer tokenizer) {
-        this.generator = new Generator(model, backend);
+        this(new CpuLanguageModel(model, backend), tokenizer);
+    }
+
+    /** Generates on any {@link LanguageModel}, e.g. one resident on a GPU. */
+    public ModelTextGenerator(LanguageModel model, Tokenizer tokenizer) {
+        this.generator = new Generator(model);
         this.tokenizer = tokenizer;
         stops.addAll(model.config().eosTokenIds());
         tokenizer.tokenId("<|im_end|>").ifPresent(stops::add);

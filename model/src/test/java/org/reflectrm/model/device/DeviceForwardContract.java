@@ -43,10 +43,23 @@ abstract class DeviceForwardContract {
     /** Opens the device under test, or skips the class with an assumption when it is absent. */
     protected abstract Device open();
 
+    /** Why the device could not be opened; every test then reports itself skipped with it. */
+    private String skipReason;
+
     @BeforeAll
     void start() {
-        device = open();
+        try {
+            device = open();
+        } catch (org.opentest4j.TestAbortedException absent) {
+            skipReason = absent.getMessage();
+        }
         cpu = new CpuBackend(2);
+    }
+
+    /** Skips each test, rather than the class, so reports count them as skipped. */
+    @org.junit.jupiter.api.BeforeEach
+    void requireDevice() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(device != null, () -> skipReason);
     }
 
     @AfterAll

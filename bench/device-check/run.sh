@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The GPU device check, run from the repo root on a machine with an NVIDIA GPU, its driver,
+# Python with torch + transformers, and no Java, after prepare.sh made bundle.tar.gz:
+#   bash bench/device-check/run.sh [OUT_DIR]
+# It runs (1) the CUDA parity tests, (2) the OpenCL ones when an NVIDIA OpenCL ICD is present,
+# (3) reflectrm-j bench --device cuda on random qwen3-0.6b and qwen3-4b BF16 checkpoints made here
+# with reflectrm-j init, and (4) transformers on torch CUDA (eager attention) on the same
+# checkpoints. Results and logs go to OUT_DIR (default $OUT, else ./device-check-out). Each step
+# has a time limit so the whole check stays under 8 minutes.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out="${1:-${OUT:-device-check-out}}"
+mkdir -p "$out"
+work=$(mktemp -d)
+tar xzf bench/device-check/bundle.tar.gz -C "$work"
+java="$work/jre/bin/java"
+flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m)
+app="$work/reflectrm-j.jar"
+status=0
+
+step() { echo "== $*" | tee -a "$out/summary.txt"; }
+
+step "machine"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$out/summary.txt"
+"$java" -version 2>&1 | head -1 | tee -a "$out/summary.txt"
+"$java" "${flags[@]}" -jar "$app" devices 2>/dev/null | tee -a "$out/summary.txt"
+
+tests() {  # tests NAME CLASS...: runs JUnit classes, failing (not skipping) when the device is absent
+    local name=$1; shift
+    local select=()
+    for c in "$@"; do select+=(--select-class "$c"); done
+    REFLECTRM_REQUIRE_CUDA=1 REFLECTRM_REQUIRE_OPENCL=1 timeout 240 "$java" "${flags[@]}" -Xmx8g \
+        -jar "$work/junit-platform-console-standalone.jar" execute \
+        --class-path "$app:$work/kernels-tests:$work/model-tests" "${select[@]}" \
+        --details=tree --disable-banner > "$out/$name.log" 2>&1
+    local rc=$?
+    tail -15 "$out/$name.log" | grep -E 'tests (successful|failed|skipped|aborted)' | tee -a "$out/summary.txt"
+    [ $rc -eq 0 ] || { step "$name FAILED (exit $rc), see $name.log"; status=1; }
+}
+
+step "CUDA parity"
+tests cuda-tests org.reflectrm.kernels.device.CudaDeviceTest org.reflectrm.model.device.CudaForwardTest
+
+if ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1; then
+    step "OpenCL parity ($(cat /etc/OpenCL/vendors/*.icd | tr '\n' ' '))"
+    tests opencl-tests org.reflectrm.kernels.device.OpenClDeviceTest org.reflectrm.model.device.OpenClForwardTest
+else
+    step "OpenCL: no ICD under /etc/OpenCL/vendors, skipped"
+fi
+
+for preset in qwen3-0.6b qwen3-4b; do
+    model="$work/$preset"
+    step "bench $preset"
+    timeout 90 "$java" "${flags[@]}" -jar "$app" init --preset "$preset" --dtype bf16 --out "$model" \
+        > /dev/null 2>> "$out/bench.log" || { step "init $preset failed"; status=1; continue; }
+    timeout 120 "$java" "${flags[@]}" -Xmx4g -jar "$app" bench --model "$model" --device cuda \
+        --prompt-len 512 --decode-tokens 64 --batch 1,8 --repeats 3 --json \
+        > "$out/bench-$preset.json" 2>> "$out/bench.log" || { step "bench $preset failed"; status=1; }
+    cat "$out/bench-$preset.json" | tee -a "$out/summary.txt"
+    timeout 120 python3 "$work/peer_transformers.py" --model "$model" --device cuda --attn eager \
+        --prompt-len 512 --decode-tokens 64 --batch 1,8 --repeats 3 \
+        > "$out/peer-$preset.json" 2>> "$out/peer.log" || { step "peer $preset failed"; status=1; }
+    cat "$out/peer-$preset.json" | tee -a "$out/summary.txt"
+    rm -rf "$model"
+done
+rm -rf "$work"
+step "done, status $status"
+exit $status

@@ -1,0 +1,121 @@
+package org.reflectrm.cli;
+
+import java.util.Optional;
+import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.DeviceException;
+import org.reflectrm.kernels.device.Devices;
+import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.device.DeviceQwen3;
+import org.reflectrm.model.generate.CpuLanguageModel;
+import org.reflectrm.model.generate.LanguageModel;
+import org.reflectrm.model.qwen3.Qwen3Model;
+
+/**
+ * A loaded model on the chosen {@code --device}: the host backend and model always (the
+ * checkpoint is memory-mapped there), and, for a GPU, the device with the weights copied onto
+ * it. Closes everything it opened, in reverse order.
+ */
+final class ModelRuntime implements AutoCloseable {
+    private final Backend backend;
+    private final Qwen3Model model;
+    private final Device device;
+    private final DeviceQwen3 deviceModel;
+    private final LanguageModel languageModel;
+
+    private ModelRuntime(Backend backend, Qwen3Model model, Device device, DeviceQwen3 deviceModel) {
+        this.backend = backend;
+        this.model = model;
+        this.device = device;
+        this.deviceModel = deviceModel;
+        this.languageModel = deviceModel != null ? deviceModel : new CpuLanguageModel(model, backend);
+    }
+
+    /** Opens the device for {@code kind} ({@code cpu|opencl|cuda|auto}) and loads the model onto it. */
+    static ModelRuntime open(CommonOptions common) {
+        Optional<Device> device = openDevice(common.device);
+        Backend backend = null;
+        Qwen3Model model = null;
+        try {
+            backend = common.backend();
+            model = common.loadModel();
+            DeviceQwen3 onDevice = device.isPresent() ? new DeviceQwen3(model, device.get()) : null;
+            return new ModelRuntime(backend, model, device.orElse(null), onDevice);
+        } catch (RuntimeException e) {
+            if (model != null) {
+                model.close();
+            }
+            if (backend != null) {
+                backend.close();
+            }
+            device.ifPresent(Device::close);
+            throw e;
+        }
+    }
+
+    /** A device the user asked for but that is absent is bad usage (exit code 2), with the reason. */
+    static Optional<Device> openDevice(String kind) {
+        try {
+            return Devices.open(kind);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("--device: " + e.getMessage());
+        } catch (DeviceException e) {
+            throw new BadInputException("--device " + kind + ": " + e.getMessage(), e);
+        }
+    }
+
+    Backend backend() {
+        return backend;
+    }
+
+    Qwen3Model model() {
+        return model;
+    }
+
+    LanguageModel languageModel() {
+        return languageModel;
+    }
+
+    /** The device model, or null on the CPU. */
+    DeviceQwen3 deviceModel() {
+        return deviceModel;
+    }
+
+    /**
+     * The device's copy bandwidth in bytes/s (read plus write), the best of a few timed copies of
+     * a large buffer: the ceiling a memory-bound decode is measured against.
+     */
+    double deviceBandwidth() {
+        long bytes = Math.min(512L << 20, device.memoryBytes() / 8);
+        try (var src = device.allocate(bytes); var dst = device.allocate(bytes)) {
+            long floats = bytes / 4;
+            device.copy(src, 0, dst, 0, floats);
+            device.synchronize();
+            double best = 0;
+            for (int i = 0; i < 5; i++) {
+                long t0 = System.nanoTime();
+                device.copy(src, 0, dst, 0, floats);
+                device.synchronize();
+                best = Math.max(best, 2.0 * bytes / ((System.nanoTime() - t0) / 1e9));
+            }
+            return best;
+        }
+    }
+
+    /** Where this computes, for logs and reports. */
+    String deviceName() {
+        return languageModel.device();
+    }
+
+    @Override
+    public void close() {
+        if (deviceModel != null) {
+            deviceModel.close();
+        }
+        if (device != null) {
+            device.close();
+        }
+        model.close();
+        backend.close();
+    }
+}

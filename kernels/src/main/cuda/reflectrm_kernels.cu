@@ -1,0 +1,759 @@
+// CUDA kernels of reflectrm-j's device SPI (org.reflectrm.kernels.device.Device), compiled to PTX by
+// make-ptx.sh and launched through the driver API from org.reflectrm.kernels.cuda.
+//
+// Conventions (see Device's javadoc): activations F32; weights F32, BF16 or F16 (W[out, in],
+// row-major), widened in the kernel; ids and positions int32; every buffer comes with an element
+// offset (long long) that the kernel adds to its pointer. Every entry point is extern "C" so its
+// PTX name is the plain name the Java side asks for; weight types are template instances with
+// their own names, so inner loops never switch on the type. Sums are in F32; exponentials use
+// expf (not __expf) and RoPE angles are evaluated in double, so results stay within the
+// contract's tolerance of the CPU backend.
+//
+// Keep every signature in step with org.reflectrm.kernels.cuda.Kernel (CudaPtxTest checks it).
+
+#include <cuda_fp16.h>
+
+typedef long long i64;
+
+#define FULL_MASK 0xffffffffu
+
+// ---- Widening of stored element types ----
+
+// Type codes used where a small operand (a norm's gamma) is read through a runtime switch:
+// 0 = F32, 1 = BF16, 2 = F16 (CudaDevice.typeCode).
+__device__ __forceinline__ float bf16_bits(unsigned int bits) {
+    return __uint_as_float(bits << 16);
+}
+
+__device__ __forceinline__ float f16_bits(unsigned int bits) {
+    return __half2float(__ushort_as_half((unsigned short) bits));
+}
+
+__device__ __forceinline__ float widen_any(const void* p, int type, i64 i) {
+    if (type == 0) {
+        return ((const float*) p)[i];
+    }
+    unsigned int bits = ((const unsigned short*) p)[i];
+    return type == 1 ? bf16_bits(bits) : f16_bits(bits);
+}
+
+__device__ __forceinline__ bool aligned16(const void* p) {
+    return (((unsigned long long) p) & 15ull) == 0;
+}
+
+struct WF32 {
+    typedef float T;
+    __device__ static __forceinline__ float at(const float* p, i64 i) { return p[i]; }
+    // Eight elements from a 16-byte aligned address.
+    __device__ static __forceinline__ void load8(const float* p, float v[8]) {
+        float4 a = ((const float4*) p)[0];
+        float4 b = ((const float4*) p)[1];
+        v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+        v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+    }
+};
+
+struct WBF16 {
+    typedef unsigned short T;
+    __device__ static __forceinline__ float at(const unsigned short* p, i64 i) { return bf16_bits(p[i]); }
+    // One 16-byte load; little-endian puts element 2t in the low half of word t.
+    __device__ static __forceinline__ void load8(const unsigned short* p, float v[8]) {
+        uint4 u = *((const uint4*) p);
+        unsigned int w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+        for (int t = 0; t < 4; t++) {
+            v[2 * t] = __uint_as_float(w[t] << 16);
+            v[2 * t + 1] = __uint_as_float(w[t] & 0xffff0000u);
+        }
+    }
+};
+
+struct WF16 {
+    typedef unsigned short T;
+    __device__ static __forceinline__ float at(const unsigned short* p, i64 i) { return f16_bits(p[i]); }
+    __device__ static __forceinline__ void load8(const unsigned short* p, float v[8]) {
+        uint4 u = *((const uint4*) p);
+        unsigned int w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+        for (int t = 0; t < 4; t++) {
+            v[2 * t] = f16_bits(w[t] & 0xffffu);
+            v[2 * t + 1] = f16_bits(w[t] >> 16);
+        }
+    }
+};
+
+// ---- Reductions ----
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        v += __shfl_xor_sync(FULL_MASK, v, o);
+    }
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        v = fmaxf(v, __shfl_xor_sync(FULL_MASK, v, o));
+    }
+    return v;
+}
+
+// Sum over the block (blockDim.x a multiple of 32); every thread gets the total. The leading
+// barrier lets a block call it twice with the same scratch.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    v = warp_sum(v);
+    __syncthreads();
+    if (lane == 0) {
+        scratch[warp] = v;
+    }
+    __syncthreads();
+    return warp_sum(lane < warps ? scratch[lane] : 0.f);
+}
+
+__device__ __forceinline__ float block_max(float v, float* scratch) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    v = warp_max(v);
+    __syncthreads();
+    if (lane == 0) {
+        scratch[warp] = v;
+    }
+    __syncthreads();
+    return warp_max(lane < warps ? scratch[lane] : -INFINITY);
+}
+
+__device__ __forceinline__ float silu(float g) {
+    return g / (1.0f + expf(-g));
+}
+
+// ---- Linear layers: y[rows, out] = x[rows, in] . W[out, in]^T, optionally fused ----
+
+// MODE_LINEAR: plain (accumulate adds into y). MODE_RMS: x is RMS-normalised with gamma first.
+// MODE_GATEUP: as MODE_RMS, for gate row j and up row out + j, writing silu(gate) * up.
+#define MODE_LINEAR 0
+#define MODE_RMS 1
+#define MODE_GATEUP 2
+
+// GEMV (rows <= GEMV_MAX_ROWS, decode): one warp per output column j; the warp streams weight row
+// j (and, for gate/up, row out + j) once and applies it to every x row, so weights cross the
+// bus once per launch whatever the batch. With MODE_RMS the warp also sums x^2 as it streams x
+// (it reads all of each x row anyway) and scales the dot product by the inverse RMS at the end:
+// sum_k (x_k * inv * g_k) W_jk = inv * sum_k x_k g_k W_jk.
+#define GEMV_WARPS 8
+#define GEMV_MAX_ROWS 8
+
+template <class W, int MODE>
+__device__ __forceinline__ void gemv(const float* __restrict__ x, const typename W::T* __restrict__ w,
+                                     const void* __restrict__ gamma, i64 gOff, int gType, float eps,
+                                     float* y, int rows, int out, int in, int accumulate) {
+    const int lane = threadIdx.x & 31;
+    const int j = blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5);
+    if (j >= out) {
+        return;  // no block-wide barrier follows
+    }
+    const typename W::T* wg = w + (i64) j * in;
+    const typename W::T* wu = w + ((i64) out + j) * in;
+    float acc[GEMV_MAX_ROWS], accU[GEMV_MAX_ROWS], ss[GEMV_MAX_ROWS];
+#pragma unroll
+    for (int r = 0; r < GEMV_MAX_ROWS; r++) {
+        acc[r] = 0.f;
+        accU[r] = 0.f;
+        ss[r] = 0.f;
+    }
+    // 16-byte loads need aligned rows: the same answer for the whole grid, so no divergence.
+    const bool vec = aligned16(x) && aligned16(w) && (in & 7) == 0;
+    if (vec) {
+        for (int k = lane * 8; k < in; k += 32 * 8) {
+            float wv[8], uv[8], g[8];
+            W::load8(wg + k, wv);
+            if (MODE == MODE_GATEUP) {
+                W::load8(wu + k, uv);
+            }
+            if (MODE != MODE_LINEAR) {
+#pragma unroll
+                for (int e = 0; e < 8; e++) {
+                    g[e] = widen_any(gamma, gType, gOff + k + e);
+                }
+            }
+#pragma unroll
+            for (int r = 0; r < GEMV_MAX_ROWS; r++) {
+                if (r < rows) {
+                    const float4* xp = (const float4*) (x + (i64) r * in + k);
+                    float4 a = xp[0], b = xp[1];
+                    float xv[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+#pragma unroll
+                    for (int e = 0; e < 8; e++) {
+                        float xe = xv[e];
+                        if (MODE != MODE_LINEAR) {
+                            ss[r] += xe * xe;
+                            xe *= g[e];
+                        }
+                        acc[r] += xe * wv[e];
+                        if (MODE == MODE_GATEUP) {
+                            accU[r] += xe * uv[e];
+                        }
+                    }
+                }
+            }
+        }
+    } else {
+        for (int k = lane; k < in; k += 32) {
+            const float wv = W::at(wg, k);
+            const float uv = MODE == MODE_GATEUP ? W::at(wu, k) : 0.f;
+            const float g = MODE != MODE_LINEAR ? widen_any(gamma, gType, gOff + k) : 1.f;
+#pragma unroll
+            for (int r = 0; r < GEMV_MAX_ROWS; r++) {
+                if (r < rows) {
+                    float xe = x[(i64) r * in + k];
+                    if (MODE != MODE_LINEAR) {
+                        ss[r] += xe * xe;
+                        xe *= g;
+                    }
+                    acc[r] += xe * wv;
+                    if (MODE == MODE_GATEUP) {
+                        accU[r] += xe * uv;
+                    }
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < GEMV_MAX_ROWS; r++) {
+        if (r < rows) {  // rows is the same for every lane: the shuffles see the full warp
+            const float a = warp_sum(acc[r]);
+            const float u = MODE == MODE_GATEUP ? warp_sum(accU[r]) : 0.f;
+            const float inv = MODE != MODE_LINEAR ? 1.0f / sqrtf(warp_sum(ss[r]) / in + eps) : 1.f;
+            if (lane == 0) {
+                const i64 o = (i64) r * out + j;
+                if (MODE == MODE_LINEAR) {
+                    y[o] = accumulate ? y[o] + a : a;
+                } else if (MODE == MODE_RMS) {
+                    y[o] = a * inv;
+                } else {
+                    y[o] = silu(a * inv) * (u * inv);
+                }
+            }
+        }
+    }
+}
+
+// GEMM (rows > GEMV_MAX_ROWS, prefill): 64x64 output tiles, 256 threads, each thread a 4x4
+// register block (rows ty + 16i, columns tx + 16j, so shared-memory reads are broadcasts or
+// consecutive). k advances 32 at a time through shared tiles stored k-major and padded by one
+// column, so the transposing stores hit 32 different banks. A warp loads whole 32-wide k slices
+// of eight x rows, which also gives it each row's sum of squares for the fused RMSNorm.
+#define GM_BM 64
+#define GM_BN 64
+#define GM_BK 32
+#define GM_THREADS 256
+
+template <class W, int MODE>
+__device__ __forceinline__ void gemm(const float* __restrict__ x, const typename W::T* __restrict__ w,
+                                     const void* __restrict__ gamma, i64 gOff, int gType, float eps,
+                                     float* y, int rows, int out, int in, int accumulate) {
+    __shared__ float xs[GM_BK][GM_BM + 1];
+    __shared__ float ws[GM_BK][GM_BN + 1];
+    __shared__ float us[MODE == MODE_GATEUP ? GM_BK : 1][GM_BN + 1];
+    __shared__ float invs[GM_BM];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int tx = tid & 15, ty = tid >> 4;
+    const int m0 = blockIdx.y * GM_BM, n0 = blockIdx.x * GM_BN;
+    float acc[4][4], accU[4][4], ss[8];
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            acc[i][j] = 0.f;
+            accU[i][j] = 0.f;
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        ss[i] = 0.f;
+    }
+    for (int k0 = 0; k0 < in; k0 += GM_BK) {
+        const int k = k0 + lane;
+        const bool kin = k < in;
+        const float g = (MODE != MODE_LINEAR && kin) ? widen_any(gamma, gType, gOff + k) : 1.f;
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            const int mm = warp + 8 * i;  // this warp's rows (and weight rows) of the tile
+            const int m = m0 + mm, n = n0 + mm;
+            float xv = (kin && m < rows) ? x[(i64) m * in + k] : 0.f;
+            if (MODE != MODE_LINEAR) {
+                ss[i] += xv * xv;
+                xv *= g;
+            }
+            xs[lane][mm] = xv;
+            ws[lane][mm] = (kin && n < out) ? W::at(w, (i64) n * in + k) : 0.f;
+            if (MODE == MODE_GATEUP) {
+                us[lane][mm] = (kin && n < out) ? W::at(w, ((i64) out + n) * in + k) : 0.f;
+            }
+        }
+        __syncthreads();
+#pragma unroll 8
+        for (int kk = 0; kk < GM_BK; kk++) {
+            float a[4], b[4], c[4];
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                a[i] = xs[kk][ty + 16 * i];
+                b[i] = ws[kk][tx + 16 * i];
+                if (MODE == MODE_GATEUP) {
+                    c[i] = us[kk][tx + 16 * i];
+                }
+            }
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+                    acc[i][j] += a[i] * b[j];
+                    if (MODE == MODE_GATEUP) {
+                        accU[i][j] += a[i] * c[j];
+                    }
+                }
+            }
+        }
+        __syncthreads();
+    }
+    if (MODE != MODE_LINEAR) {
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            const float s = warp_sum(ss[i]);
+            if (lane == 0) {
+                invs[warp + 8 * i] = 1.0f / sqrtf(s / in + eps);
+            }
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const int m = m0 + ty + 16 * i;
+        if (m >= rows) {
+            continue;
+        }
+        const float inv = MODE != MODE_LINEAR ? invs[ty + 16 * i] : 1.f;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const int n = n0 + tx + 16 * j;
+            if (n >= out) {
+                continue;
+            }
+            const i64 o = (i64) m * out + n;
+            const float v = acc[i][j];
+            if (MODE == MODE_LINEAR) {
+                y[o] = accumulate ? y[o] + v : v;
+            } else if (MODE == MODE_RMS) {
+                y[o] = v * inv;
+            } else {
+                y[o] = silu(v * inv) * (accU[i][j] * inv);
+            }
+        }
+    }
+}
+
+// Every linear entry point has the same parameters, so the Java side packs them one way; for
+// gate/up, out is the intermediate size and W holds 2 * out rows.
+#define LINEAR_ENTRY(NAME, BODY, W, MODE, THREADS)                                                   \
+    extern "C" __global__ void __launch_bounds__(THREADS)                                            \
+    NAME(const float* x, i64 xOff, const W::T* w, i64 wOff, const void* gamma, i64 gOff, int gType,  \
+         float eps, float* y, i64 yOff, int rows, int out, int in, int accumulate) {                 \
+        BODY<W, MODE>(x + xOff, w + wOff, gamma, gOff, gType, eps, y + yOff, rows, out, in, accumulate); \
+    }
+
+LINEAR_ENTRY(linear_gemv_f32, gemv, WF32, MODE_LINEAR, GEMV_WARPS * 32)
+LINEAR_ENTRY(linear_gemv_bf16, gemv, WBF16, MODE_LINEAR, GEMV_WARPS * 32)
+LINEAR_ENTRY(linear_gemv_f16, gemv, WF16, MODE_LINEAR, GEMV_WARPS * 32)
+LINEAR_ENTRY(rms_linear_gemv_f32, gemv, WF32, MODE_RMS, GEMV_WARPS * 32)
+LINEAR_ENTRY(rms_linear_gemv_bf16, gemv, WBF16, MODE_RMS, GEMV_WARPS * 32)
+LINEAR_ENTRY(rms_linear_gemv_f16, gemv, WF16, MODE_RMS, GEMV_WARPS * 32)
+LINEAR_ENTRY(gate_up_gemv_f32, gemv, WF32, MODE_GATEUP, GEMV_WARPS * 32)
+LINEAR_ENTRY(gate_up_gemv_bf16, gemv, WBF16, MODE_GATEUP, GEMV_WARPS * 32)
+LINEAR_ENTRY(gate_up_gemv_f16, gemv, WF16, MODE_GATEUP, GEMV_WARPS * 32)
+LINEAR_ENTRY(linear_gemm_f32, gemm, WF32, MODE_LINEAR, GM_THREADS)
+LINEAR_ENTRY(linear_gemm_bf16, gemm, WBF16, MODE_LINEAR, GM_THREADS)
+LINEAR_ENTRY(linear_gemm_f16, gemm, WF16, MODE_LINEAR, GM_THREADS)
+LINEAR_ENTRY(rms_linear_gemm_f32, gemm, WF32, MODE_RMS, GM_THREADS)
+LINEAR_ENTRY(rms_linear_gemm_bf16, gemm, WBF16, MODE_RMS, GM_THREADS)
+LINEAR_ENTRY(rms_linear_gemm_f16, gemm, WF16, MODE_RMS, GM_THREADS)
+LINEAR_ENTRY(gate_up_gemm_f32, gemm, WF32, MODE_GATEUP, GM_THREADS)
+LINEAR_ENTRY(gate_up_gemm_bf16, gemm, WBF16, MODE_GATEUP, GM_THREADS)
+LINEAR_ENTRY(gate_up_gemm_f16, gemm, WF16, MODE_GATEUP, GM_THREADS)
+
+// ---- Normalisation and RoPE ----
+
+// One block per row (blockDim a multiple of 32); may run in place (each thread rewrites only
+// what it read, after the reduction's barrier).
+extern "C" __global__ void rms_norm(const float* x, i64 xOff, const void* w, i64 wOff, int wType,
+                                    float* y, i64 yOff, int dim, float eps) {
+    __shared__ float scratch[32];
+    const float* xr = x + xOff + (i64) blockIdx.x * dim;
+    float* yr = y + yOff + (i64) blockIdx.x * dim;
+    float ss = 0.f;
+    for (int k = threadIdx.x; k < dim; k += blockDim.x) {
+        const float v = xr[k];
+        ss += v * v;
+    }
+    ss = block_sum(ss, scratch);
+    // As transformers (and the CPU backend): x * (1 / sqrt(mean(x^2) + eps)), then times w.
+    const float inv = 1.0f / sqrtf(ss / dim + eps);
+    for (int k = threadIdx.x; k < dim; k += blockDim.x) {
+        yr[k] = (xr[k] * inv) * widen_any(w, wType, wOff + k);
+    }
+}
+
+// Rotates the pair (a, b) = (x[i], x[i + half]) by pos * invFreq(i). The angle is computed in F32
+// exactly as transformers does (exponent 2i/headDim in F32, theta^exponent rounded to F32, its
+// reciprocal in F32, times the position in F32); cos and sin are evaluated in double and rounded,
+// as the CPU backend does, since at positions in the tens of thousands an ulp of the angle is
+// already visible in the output.
+__device__ __forceinline__ void rope_pair(float& a, float& b, int pos, int i, int half, float theta) {
+    const float exponent = (float) (2 * i) / (float) (2 * half);
+    const float invFreq = 1.0f / (float) pow((double) theta, (double) exponent);
+    const float angle = (float) pos * invFreq;
+    const float c = (float) cos((double) angle);
+    const float s = (float) sin((double) angle);
+    const float x1 = a, x2 = b;
+    // Products rounded separately (no FMA contraction), as the CPU computes them.
+    a = __fsub_rn(__fmul_rn(x1, c), __fmul_rn(x2, s));
+    b = __fadd_rn(__fmul_rn(x2, c), __fmul_rn(x1, s));
+}
+
+// In place on x[rows, heads, headDim]: one block per (row, head), a thread per pair.
+extern "C" __global__ void rope(float* x, i64 xOff, int heads, int headDim, const int* positions, i64 posOff,
+                                float theta) {
+    const int r = blockIdx.x, h = blockIdx.y, half = headDim / 2;
+    float* xh = x + xOff + ((i64) r * heads + h) * headDim;
+    const int pos = positions[posOff + r];
+    for (int i = threadIdx.x; i < half; i += blockDim.x) {
+        float a = xh[i], b = xh[i + half];
+        rope_pair(a, b, pos, i, half, theta);
+        xh[i] = a;
+        xh[i + half] = b;
+    }
+}
+
+// One block per (row, head of q, k or v): q and k heads get RMSNorm with their gamma and RoPE,
+// v heads are copied; k and v land in the cache slot of the row. In the fused row, q heads,
+// k heads and v heads are consecutive, so head h of the row starts at h * headDim either way.
+extern "C" __global__ void split_qkv(const float* qkv, i64 qkvOff, int heads, int kvHeads, int headDim,
+                                     const void* qNorm, i64 qNormOff, const void* kNorm, i64 kNormOff,
+                                     int normType, float eps, const int* positions, i64 posOff, float theta,
+                                     float* q, i64 qOff, float* kCache, i64 kOff, float* vCache, i64 vOff) {
+    __shared__ float scratch[32];
+    const int r = blockIdx.x, h = blockIdx.y;
+    const i64 qDim = (i64) heads * headDim, kvDim = (i64) kvHeads * headDim;
+    const float* src = qkv + qkvOff + (long long) r * (qDim + 2 * kvDim) + (i64) h * headDim;
+    if (h >= heads + kvHeads) {  // v: a copy (the whole block leaves here)
+        float* dst = vCache + vOff + r * kvDim + (i64) (h - heads - kvHeads) * headDim;
+        for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
+            dst[d] = src[d];
+        }
+        return;
+    }
+    const bool isQ = h < heads;
+    float* dst = isQ ? q + qOff + r * qDim + (i64) h * headDim
+                     : kCache + kOff + r * kvDim + (i64) (h - heads) * headDim;
+    const void* gamma = isQ ? qNorm : kNorm;
+    const i64 gOff = isQ ? qNormOff : kNormOff;
+    float ss = 0.f;
+    for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
+        const float v = src[d];
+        ss += v * v;
+    }
+    ss = block_sum(ss, scratch);
+    const float inv = 1.0f / sqrtf(ss / headDim + eps);
+    const int half = headDim / 2;
+    const int pos = positions[posOff + r];
+    for (int i = threadIdx.x; i < half; i += blockDim.x) {
+        float a = (src[i] * inv) * widen_any(gamma, normType, gOff + i);
+        float b = (src[i + half] * inv) * widen_any(gamma, normType, gOff + i + half);
+        rope_pair(a, b, pos, i, half, theta);
+        dst[i] = a;
+        dst[i + half] = b;
+    }
+}
+
+// ---- Lookups and element-wise kernels ----
+
+// grid (rows, ceil(dim / blockDim)): one element per thread, an exact widening.
+template <class W>
+__device__ __forceinline__ void embedding(const typename W::T* table, int dim, const int* ids, float* out) {
+    const int r = blockIdx.x;
+    const int c = blockIdx.y * blockDim.x + threadIdx.x;
+    if (c < dim) {
+        out[(i64) r * dim + c] = W::at(table, (i64) ids[r] * dim + c);
+    }
+}
+
+#define EMBEDDING_ENTRY(NAME, W)                                                                    \
+    extern "C" __global__ void NAME(const W::T* table, i64 tableOff, int dim, const int* ids, i64 idsOff, \
+                                    float* out, i64 outOff) {                                       \
+        embedding<W>(table + tableOff, dim, ids + idsOff, out + outOff);                           \
+    }
+
+EMBEDDING_ENTRY(embedding_f32, WF32)
+EMBEDDING_ENTRY(embedding_bf16, WBF16)
+EMBEDDING_ENTRY(embedding_f16, WF16)
+
+// Grid-stride loops over n elements; out may alias an input (same index read, then written).
+extern "C" __global__ void swiglu(const float* gate, i64 gateOff, const float* up, i64 upOff,
+                                  float* out, i64 outOff, i64 n) {
+    for (i64 i = (i64) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+        out[outOff + i] = silu(gate[gateOff + i]) * up[upOff + i];
+    }
+}
+
+extern "C" __global__ void add(const float* a, i64 aOff, const float* b, i64 bOff, float* out, i64 outOff, i64 n) {
+    for (i64 i = (i64) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+        out[outOff + i] = a[aOff + i] + b[bOff + i];
+    }
+}
+
+extern "C" __global__ void copy_f32(const float* src, i64 srcOff, float* dst, i64 dstOff, i64 n) {
+    for (i64 i = (i64) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+        dst[dstOff + i] = src[srcOff + i];
+    }
+}
+
+// ---- Row reductions: one block per row ----
+
+// In place: max, exp(x - max) stored with its sum, then scaled by 1 / sum (the CPU's order).
+extern "C" __global__ void softmax_rows(float* x, i64 xOff, int cols) {
+    __shared__ float scratch[32];
+    float* xr = x + xOff + (i64) blockIdx.x * cols;
+    float m = -INFINITY;
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+        m = fmaxf(m, xr[c]);
+    }
+    m = block_max(m, scratch);
+    float s = 0.f;
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+        const float e = expf(xr[c] - m);
+        xr[c] = e;
+        s += e;
+    }
+    s = block_sum(s, scratch);
+    const float inv = 1.0f / s;
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+        xr[c] *= inv;
+    }
+}
+
+// Keeps (value, index) with the smaller index on ties, so the first maximum wins.
+__device__ __forceinline__ void arg_better(float& v, int& i, float ov, int oi) {
+    if (ov > v || (ov == v && oi < i)) {
+        v = ov;
+        i = oi;
+    }
+}
+
+extern "C" __global__ void argmax_rows(const float* x, i64 xOff, int cols, int* out, i64 outOff) {
+    __shared__ float sv[32];
+    __shared__ int si[32];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    const float* xr = x + xOff + (i64) blockIdx.x * cols;
+    float best = -INFINITY;
+    int at = 0x7fffffff;  // a thread with no columns loses every comparison
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+        const float v = xr[c];
+        if (at == 0x7fffffff || v > best) {  // strictly greater: this thread's first maximum stays
+            best = v;
+            at = c;
+        }
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        arg_better(best, at, __shfl_xor_sync(FULL_MASK, best, o), __shfl_xor_sync(FULL_MASK, at, o));
+    }
+    if (lane == 0) {
+        sv[warp] = best;
+        si[warp] = at;
+    }
+    __syncthreads();
+    if (warp == 0) {
+        best = lane < warps ? sv[lane] : -INFINITY;
+        at = lane < warps ? si[lane] : 0x7fffffff;
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) {
+            arg_better(best, at, __shfl_xor_sync(FULL_MASK, best, o), __shfl_xor_sync(FULL_MASK, at, o));
+        }
+        if (lane == 0) {
+            out[outOff + blockIdx.x] = at;
+        }
+    }
+}
+
+// ---- Attention ----
+
+// A block takes 16 query rows (row = token * group + head within the group) of one KV head, so
+// the K and V tiles it loads serve every query head of the group. Keys go through shared memory
+// 32 at a time (rows padded to 129 floats: lane j reading key j walks 32 banks); each warp owns
+// 4 query rows and keeps an online softmax (max m, sum l, unnormalised output o) for each, lane
+// j scoring key j and lane d accumulating output dimensions d, d + 32, ... A block covers the keys
+// [split * keysPerSplit, +keysPerSplit) clipped to what its last token may see; row t sees keys
+// 0 .. startPos + t. With part == 0 it writes o / l, else (split-KV decode) it writes o, m, l to
+// part[split][token * heads + head][headDim + 2] for attention_merge.
+#define AT_KEYS 32
+#define AT_WARPS 4
+#define AT_ROWS 4
+#define AT_MAXD 128
+#define AT_DPL (AT_MAXD / 32)
+
+extern "C" __global__ void __launch_bounds__(AT_WARPS * 32)
+attention(const float* __restrict__ q, i64 qOff, const float* __restrict__ kCache, i64 kOff,
+          const float* __restrict__ vCache, i64 vOff, float* out, i64 outOff, float* part,
+          int tokens, int startPos, int heads, int kvHeads, int headDim, float scale, int keysPerSplit) {
+    __shared__ float ks[AT_KEYS][AT_MAXD + 1];
+    __shared__ float vs[AT_KEYS][AT_MAXD + 1];
+    __shared__ float qs[AT_WARPS * AT_ROWS][AT_MAXD];
+    __shared__ float ps[AT_WARPS][AT_KEYS];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int group = heads / kvHeads;
+    const int g = blockIdx.y;
+    const int split = blockIdx.z;
+    const int totalRows = tokens * group;
+    const int row0 = blockIdx.x * (AT_WARPS * AT_ROWS);
+    const int rowEnd = min(row0 + AT_WARPS * AT_ROWS, totalRows);
+    const i64 kvStride = (i64) kvHeads * headDim;
+    const int kBegin = split * keysPerSplit;
+    const int kEnd = min(kBegin + keysPerSplit, startPos + (rowEnd - 1) / group + 1);
+
+    for (int idx = tid; idx < AT_WARPS * AT_ROWS * headDim; idx += blockDim.x) {
+        const int rr = idx / headDim, d = idx - rr * headDim;
+        const int r = row0 + rr;
+        float v = 0.f;
+        if (r < totalRows) {
+            const int t = r / group, h = g * group + (r - t * group);
+            v = q[qOff + ((i64) t * heads + h) * headDim + d];
+        }
+        qs[rr][d] = v;
+    }
+
+    float m[AT_ROWS], l[AT_ROWS], o[AT_ROWS][AT_DPL];
+    int pos[AT_ROWS];
+#pragma unroll
+    for (int i = 0; i < AT_ROWS; i++) {
+        const int r = row0 + warp * AT_ROWS + i;
+        pos[i] = r < totalRows ? startPos + r / group : -1;  // -1: no such row
+        m[i] = -INFINITY;
+        l[i] = 0.f;
+#pragma unroll
+        for (int c = 0; c < AT_DPL; c++) {
+            o[i][c] = 0.f;
+        }
+    }
+
+    for (int j0 = kBegin; j0 < kEnd; j0 += AT_KEYS) {
+        __syncthreads();  // the previous tile is consumed (and, the first time, qs is written)
+        for (int idx = tid; idx < AT_KEYS * headDim; idx += blockDim.x) {
+            const int jj = idx / headDim, d = idx - jj * headDim;
+            const int key = j0 + jj;
+            float kv = 0.f, vv = 0.f;  // zeros past kEnd: never NaN from slots nobody may read
+            if (key < kEnd) {
+                const i64 a = (i64) key * kvStride + (i64) g * headDim + d;
+                kv = kCache[kOff + a];
+                vv = vCache[vOff + a];
+            }
+            ks[jj][d] = kv;
+            vs[jj][d] = vv;
+        }
+        __syncthreads();
+        const int key = j0 + lane;
+#pragma unroll
+        for (int i = 0; i < AT_ROWS; i++) {
+            if (pos[i] < 0) {
+                continue;  // the same for the whole warp
+            }
+            const float* qr = qs[warp * AT_ROWS + i];
+            float s = 0.f;
+            for (int d = 0; d < headDim; d++) {
+                s += qr[d] * ks[lane][d];
+            }
+            const bool visible = key < kEnd && key <= pos[i];
+            s = visible ? s * scale : -INFINITY;
+            const float mNew = fmaxf(m[i], warp_max(s));
+            // mNew is -inf only while this row has seen no key; then nothing is rescaled.
+            const float alpha = mNew == -INFINITY ? 1.f : expf(m[i] - mNew);
+            const float p = visible ? expf(s - mNew) : 0.f;
+            l[i] = l[i] * alpha + warp_sum(p);
+            m[i] = mNew;
+            ps[warp][lane] = p;
+            __syncwarp();
+#pragma unroll
+            for (int c = 0; c < AT_DPL; c++) {
+                const int d = lane + 32 * c;
+                if (d < headDim) {
+                    float acc = o[i][c] * alpha;
+                    for (int jj = 0; jj < AT_KEYS; jj++) {
+                        acc += ps[warp][jj] * vs[jj][d];
+                    }
+                    o[i][c] = acc;
+                }
+            }
+            __syncwarp();  // ps is rewritten by the next row
+        }
+    }
+
+#pragma unroll
+    for (int i = 0; i < AT_ROWS; i++) {
+        if (pos[i] < 0) {
+            continue;
+        }
+        const int r = row0 + warp * AT_ROWS + i;
+        const int t = r / group, h = g * group + (r - t * group);
+        const i64 rowId = (i64) t * heads + h;
+        if (part == 0) {
+            const float inv = 1.0f / l[i];
+#pragma unroll
+            for (int c = 0; c < AT_DPL; c++) {
+                const int d = lane + 32 * c;
+                if (d < headDim) {
+                    out[outOff + rowId * headDim + d] = o[i][c] * inv;
+                }
+            }
+        } else {
+            float* pr = part + ((i64) split * tokens * heads + rowId) * (headDim + 2);
+#pragma unroll
+            for (int c = 0; c < AT_DPL; c++) {
+                const int d = lane + 32 * c;
+                if (d < headDim) {
+                    pr[d] = o[i][c];
+                }
+            }
+            if (lane == 0) {
+                pr[headDim] = m[i];
+                pr[headDim + 1] = l[i];
+            }
+        }
+    }
+}
+
+// One block per (token, head): combines the splits' partial softmaxes, each rescaled to the
+// largest max. A split that saw no key has m = -inf, l = 0, o = 0 and weighs nothing.
+extern "C" __global__ void attention_merge(const float* part, int splits, int rowsTotal, int headDim,
+                                           float* out, i64 outOff) {
+    const i64 stride = (i64) rowsTotal * (headDim + 2);
+    const float* p0 = part + (i64) blockIdx.x * (headDim + 2);
+    float mMax = -INFINITY;
+    for (int s = 0; s < splits; s++) {
+        mMax = fmaxf(mMax, p0[s * stride + headDim]);
+    }
+    float sum = 0.f;
+    for (int s = 0; s < splits; s++) {
+        const float ms = p0[s * stride + headDim];
+        const float wgt = ms == -INFINITY ? 0.f : expf(ms - mMax);
+        sum += wgt * p0[s * stride + headDim + 1];
+    }
+    const float inv = 1.0f / sum;
+    for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
+        float acc = 0.f;
+        for (int s = 0; s < splits; s++) {
+            const float ms = p0[s * stride + headDim];
+            const float wgt = ms == -INFINITY ? 0.f : expf(ms - mMax);
+            acc += wgt * p0[s * stride + d];
+        }
+        out[outOff + (i64) blockIdx.x * headDim + d] = acc * inv;
+    }
+}

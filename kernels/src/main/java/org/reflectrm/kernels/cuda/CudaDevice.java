@@ -1,0 +1,482 @@
+package org.reflectrm.kernels.cuda;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import org.reflectrm.kernels.AttentionShape;
+import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.DeviceBuffer;
+import org.reflectrm.kernels.device.DeviceException;
+
+/**
+ * The {@link Device} SPI on an NVIDIA GPU: the kernels of {@code reflectrm_kernels.cu}, loaded as
+ * PTX through the CUDA driver API (no toolkit needed at runtime, only the driver). Every kernel
+ * is queued on one stream in call order.
+ *
+ * <p>Use from one thread at a time (the thread may change between calls: the context follows
+ * it). Buffer operands are checked against their allocation before a launch, so a wrong offset
+ * or size fails here instead of faulting on the GPU and poisoning the context.
+ */
+public final class CudaDevice implements Device {
+    /** Most rows the GEMV kernels take (the kernels' GEMV_MAX_ROWS); more go to the tiled GEMM. */
+    static final int GEMV_MAX_ROWS = 8;
+    /** Output columns per GEMV block: one per warp of its 256 threads (GEMV_WARPS). */
+    private static final int GEMV_COLUMNS = 8;
+    /** GEMM output tile edge (GM_BM = GM_BN). */
+    private static final int GEMM_TILE = 64;
+    /** Query rows per attention block (AT_WARPS * AT_ROWS) and the largest head the kernel holds (AT_MAXD). */
+    private static final int ATTENTION_ROWS = 16;
+    private static final int ATTENTION_MAX_HEAD_DIM = 128;
+    /** Decode splits the keys into chunks of at least this many (a multiple of the 32-key tile), at most MAX_SPLITS. */
+    private static final int SPLIT_KEYS = 128;
+    private static final int MAX_SPLITS = 64;
+    private static final int MAX_GRID_YZ = 65_535;
+    private static final int ELEMENTWISE_BLOCK = 256;
+    private static final long MAX_ELEMENTWISE_BLOCKS = 1L << 20;
+
+    private final Gpu gpu;
+    private final Arena arena = Arena.ofShared();
+    private final KernelArgs args;
+    /** Split-KV partial results of decode attention, grown on demand. */
+    private CudaBuffer partials;
+    private boolean closed;
+
+    CudaDevice(Gpu gpu) {
+        this.gpu = gpu;
+        this.args = new KernelArgs(arena);
+    }
+
+    /**
+     * One line per CUDA GPU, "ordinal: name, compute capability X.Y, N GiB"; empty when there is no
+     * NVIDIA driver or it sees no device.
+     */
+    public static List<String> list() {
+        try {
+            Cuda cuda = Cuda.get();
+            int count = cuda.deviceCount();
+            List<String> lines = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                lines.add(CudaContext.describe(cuda, i));
+            }
+            return List.copyOf(lines);
+        } catch (DeviceException e) {
+            return List.of();
+        }
+    }
+
+    /** Opens the GPU at {@code ordinal} (as in {@link #list()}); a {@link DeviceException} says why it cannot. */
+    public static CudaDevice open(int ordinal) {
+        return new CudaDevice(CudaContext.open(ordinal));
+    }
+
+    @Override
+    public String kind() {
+        return "cuda";
+    }
+
+    @Override
+    public String description() {
+        return gpu.description();
+    }
+
+    @Override
+    public long memoryBytes() {
+        return gpu.memoryBytes();
+    }
+
+    @Override
+    public DeviceBuffer allocate(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("negative allocation " + bytes);
+        }
+        requireOpen();
+        return new CudaBuffer(gpu, gpu.allocate(Math.max(bytes, 1)), bytes);
+    }
+
+    @Override
+    public void upload(MemorySegment src, DeviceBuffer dst, long dstByteOffset) {
+        long n = src.byteSize();
+        long address = at(dst, dstByteOffset, n, 1, "upload destination") + dstByteOffset;
+        if (n == 0) {
+            return;
+        }
+        if (src.isNative()) {
+            gpu.upload(src, address);
+            return;
+        }
+        // The driver reads native memory only: stage a heap segment.
+        try (Arena staging = Arena.ofConfined()) {
+            MemorySegment tmp = staging.allocate(n, 16);
+            tmp.copyFrom(src);
+            gpu.upload(tmp, address);
+        }
+    }
+
+    @Override
+    public void download(DeviceBuffer src, long srcByteOffset, MemorySegment dst) {
+        long n = dst.byteSize();
+        long address = at(src, srcByteOffset, n, 1, "download source") + srcByteOffset;
+        if (n == 0) {
+            gpu.synchronize();
+            return;
+        }
+        if (dst.isNative()) {
+            gpu.download(address, dst);
+            return;
+        }
+        try (Arena staging = Arena.ofConfined()) {
+            MemorySegment tmp = staging.allocate(n, 16);
+            gpu.download(address, tmp);
+            dst.copyFrom(tmp);
+        }
+    }
+
+    @Override
+    public void synchronize() {
+        requireOpen();
+        gpu.synchronize();
+    }
+
+    // ---- Kernels ----
+
+    @Override
+    public void linear(DeviceBuffer x, long xOff, DeviceBuffer w, long wOff, DType wType,
+                       DeviceBuffer y, long yOff, int rows, int out, int in, boolean accumulate) {
+        linearFamily(Kernel.Linear.PLAIN, x, xOff, null, 0, DType.F32, 0f, w, wOff, wType, y, yOff,
+                rows, out, in, accumulate);
+    }
+
+    @Override
+    public void rmsNormLinear(DeviceBuffer x, long xOff, DeviceBuffer gamma, long gammaOff, DType gammaType, float eps,
+                              DeviceBuffer w, long wOff, DType wType, DeviceBuffer y, long yOff,
+                              int rows, int out, int in) {
+        linearFamily(Kernel.Linear.RMS, x, xOff, gamma, gammaOff, gammaType, eps, w, wOff, wType, y, yOff,
+                rows, out, in, false);
+    }
+
+    @Override
+    public void rmsNormGateUpSwiglu(DeviceBuffer x, long xOff, DeviceBuffer gamma, long gammaOff, DType gammaType,
+                                    float eps, DeviceBuffer wGateUp, long wOff, DType wType,
+                                    DeviceBuffer out, long outOff, int rows, int inter, int in) {
+        linearFamily(Kernel.Linear.GATE_UP, x, xOff, gamma, gammaOff, gammaType, eps, wGateUp, wOff, wType,
+                out, outOff, rows, inter, in, false);
+    }
+
+    /**
+     * The three linear kernels share one parameter list; {@code out} is the output width (the
+     * intermediate size for gate/up, whose weight has {@code 2 * out} rows).
+     */
+    private void linearFamily(Kernel.Linear variant, DeviceBuffer x, long xOff, DeviceBuffer gamma, long gOff,
+                              DType gType, float eps, DeviceBuffer w, long wOff, DType wType,
+                              DeviceBuffer y, long yOff, int rows, int out, int in, boolean accumulate) {
+        requireNonNegative(rows, out, in);
+        if (rows == 0 || out == 0) {
+            return;
+        }
+        boolean gemv = rows <= GEMV_MAX_ROWS;
+        Kernel kernel = Kernel.linear(variant, gemv, wType);
+        long weightRows = variant == Kernel.Linear.GATE_UP ? 2L * out : out;
+        args.reset()
+                .ptr(at(x, xOff, (long) rows * in, 4, "x")).i64(xOff)
+                .ptr(at(w, wOff, weightRows * in, wType.byteSize(), "weight")).i64(wOff);
+        if (variant == Kernel.Linear.PLAIN) {
+            args.ptr(0).i64(0).i32(0).f32(0f);
+        } else {
+            args.ptr(at(gamma, gOff, in, gType.byteSize(), "gamma")).i64(gOff).i32(typeCode(gType)).f32(eps);
+        }
+        args.ptr(at(y, yOff, (long) rows * out, 4, "y")).i64(yOff)
+                .i32(rows).i32(out).i32(in).i32(accumulate ? 1 : 0);
+        if (gemv) {
+            launch(kernel, ceilDiv(out, GEMV_COLUMNS), 1, 1, 256);
+        } else {
+            launch(kernel, ceilDiv(out, GEMM_TILE), ceilDiv(rows, GEMM_TILE), 1, 256);
+        }
+    }
+
+    @Override
+    public void splitQkv(DeviceBuffer qkv, long qkvOff, int rows, int heads, int kvHeads, int headDim,
+                         DeviceBuffer qNorm, long qNormOff, DeviceBuffer kNorm, long kNormOff, DType normType,
+                         float eps, DeviceBuffer positions, long posOff, float theta,
+                         DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache, long vOff) {
+        requireNonNegative(rows, heads, kvHeads, headDim);
+        requireEven(headDim);
+        if (rows == 0) {
+            return;
+        }
+        long qDim = (long) heads * headDim, kvDim = (long) kvHeads * headDim;
+        args.reset()
+                .ptr(at(qkv, qkvOff, rows * (qDim + 2 * kvDim), 4, "qkv")).i64(qkvOff)
+                .i32(heads).i32(kvHeads).i32(headDim)
+                .ptr(at(qNorm, qNormOff, headDim, normType.byteSize(), "qNorm")).i64(qNormOff)
+                .ptr(at(kNorm, kNormOff, headDim, normType.byteSize(), "kNorm")).i64(kNormOff)
+                .i32(typeCode(normType)).f32(eps)
+                .ptr(at(positions, posOff, rows, 4, "positions")).i64(posOff).f32(theta)
+                .ptr(at(q, qOff, rows * qDim, 4, "q")).i64(qOff)
+                .ptr(at(kCache, kOff, rows * kvDim, 4, "kCache")).i64(kOff)
+                .ptr(at(vCache, vOff, rows * kvDim, 4, "vCache")).i64(vOff);
+        launch(Kernel.SPLIT_QKV, rows, heads + 2L * kvHeads, 1, threads(headDim / 2, 128));
+    }
+
+    @Override
+    public void embedding(DeviceBuffer table, long tableOff, DType tableType, int dim,
+                          DeviceBuffer ids, long idsOff, int rows, DeviceBuffer out, long outOff) {
+        requireNonNegative(dim, rows);
+        if (rows == 0 || dim == 0) {
+            return;
+        }
+        Kernel kernel = Kernel.embedding(tableType);
+        // The ids are on the device: only the first table row can be checked here.
+        args.reset()
+                .ptr(at(table, tableOff, dim, tableType.byteSize(), "table")).i64(tableOff).i32(dim)
+                .ptr(at(ids, idsOff, rows, 4, "ids")).i64(idsOff)
+                .ptr(at(out, outOff, (long) rows * dim, 4, "out")).i64(outOff);
+        launch(kernel, rows, ceilDiv(dim, 256), 1, 256);
+    }
+
+    @Override
+    public void rmsNorm(DeviceBuffer x, long xOff, DeviceBuffer w, long wOff, DType wType,
+                        DeviceBuffer y, long yOff, int rows, int dim, float eps) {
+        requireNonNegative(rows, dim);
+        if (rows == 0 || dim == 0) {
+            return;
+        }
+        args.reset()
+                .ptr(at(x, xOff, (long) rows * dim, 4, "x")).i64(xOff)
+                .ptr(at(w, wOff, dim, wType.byteSize(), "weight")).i64(wOff).i32(typeCode(wType))
+                .ptr(at(y, yOff, (long) rows * dim, 4, "y")).i64(yOff)
+                .i32(dim).f32(eps);
+        launch(Kernel.RMS_NORM, rows, 1, 1, threads(dim, 256));
+    }
+
+    @Override
+    public void rope(DeviceBuffer x, long xOff, int rows, int heads, int headDim,
+                     DeviceBuffer positions, long posOff, float theta) {
+        requireNonNegative(rows, heads, headDim);
+        requireEven(headDim);
+        if (rows == 0 || heads == 0 || headDim == 0) {
+            return;
+        }
+        args.reset()
+                .ptr(at(x, xOff, (long) rows * heads * headDim, 4, "x")).i64(xOff)
+                .i32(heads).i32(headDim)
+                .ptr(at(positions, posOff, rows, 4, "positions")).i64(posOff).f32(theta);
+        launch(Kernel.ROPE, rows, heads, 1, threads(headDim / 2, 128));
+    }
+
+    @Override
+    public void swiglu(DeviceBuffer gate, long gateOff, DeviceBuffer up, long upOff,
+                       DeviceBuffer out, long outOff, long n) {
+        binary(Kernel.SWIGLU, gate, gateOff, up, upOff, out, outOff, n);
+    }
+
+    @Override
+    public void add(DeviceBuffer a, long aOff, DeviceBuffer b, long bOff, DeviceBuffer out, long outOff, long n) {
+        binary(Kernel.ADD, a, aOff, b, bOff, out, outOff, n);
+    }
+
+    private void binary(Kernel kernel, DeviceBuffer a, long aOff, DeviceBuffer b, long bOff,
+                        DeviceBuffer out, long outOff, long n) {
+        if (n <= 0) {
+            requireNonNegative(n);
+            return;
+        }
+        args.reset()
+                .ptr(at(a, aOff, n, 4, "a")).i64(aOff)
+                .ptr(at(b, bOff, n, 4, "b")).i64(bOff)
+                .ptr(at(out, outOff, n, 4, "out")).i64(outOff).i64(n);
+        launch(kernel, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK);
+    }
+
+    @Override
+    public void copy(DeviceBuffer src, long srcOff, DeviceBuffer dst, long dstOff, long n) {
+        if (n <= 0) {
+            requireNonNegative(n);
+            return;
+        }
+        args.reset()
+                .ptr(at(src, srcOff, n, 4, "src")).i64(srcOff)
+                .ptr(at(dst, dstOff, n, 4, "dst")).i64(dstOff).i64(n);
+        launch(Kernel.COPY_F32, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK);
+    }
+
+    @Override
+    public void softmax(DeviceBuffer x, long xOff, int rows, int cols) {
+        requireNonNegative(rows, cols);
+        if (rows == 0 || cols == 0) {
+            return;
+        }
+        args.reset().ptr(at(x, xOff, (long) rows * cols, 4, "x")).i64(xOff).i32(cols);
+        launch(Kernel.SOFTMAX_ROWS, rows, 1, 1, threads(cols, 1024));
+    }
+
+    @Override
+    public void argmax(DeviceBuffer x, long xOff, int rows, int cols, DeviceBuffer out, long outOff) {
+        requireNonNegative(rows, cols);
+        if (rows == 0) {
+            return;
+        }
+        if (cols == 0) {
+            throw new IllegalArgumentException("argmax of an empty row");
+        }
+        args.reset()
+                .ptr(at(x, xOff, (long) rows * cols, 4, "x")).i64(xOff).i32(cols)
+                .ptr(at(out, outOff, rows, 4, "out")).i64(outOff);
+        launch(Kernel.ARGMAX_ROWS, rows, 1, 1, threads(cols, 1024));
+    }
+
+    @Override
+    public void attention(DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache, long vOff,
+                          DeviceBuffer out, long outOff, AttentionShape shape) {
+        int tokens = shape.tokens(), heads = shape.heads(), kvHeads = shape.kvHeads(), d = shape.headDim();
+        if (tokens == 0) {
+            return;
+        }
+        if (d > ATTENTION_MAX_HEAD_DIM) {
+            throw new IllegalArgumentException("CUDA attention supports head_dim up to " + ATTENTION_MAX_HEAD_DIM
+                    + ", got " + d);
+        }
+        int keys = Math.addExact(shape.startPos(), tokens);
+        long qCount = (long) tokens * heads * d;
+        long kvCount = (long) keys * kvHeads * d;
+        // Decode has one query row per head: without splitting the keys, a handful of blocks
+        // would walk the whole cache. Each split's partial softmax is merged afterwards.
+        int splits = 1;
+        int perSplit = keys;
+        if (tokens == 1 && keys > SPLIT_KEYS) {
+            int wanted = Math.min(MAX_SPLITS, ceilDiv(keys, SPLIT_KEYS));
+            perSplit = ceilDiv(ceilDiv(keys, wanted), 32) * 32;
+            splits = ceilDiv(keys, perSplit);
+        }
+        long rowsTotal = (long) tokens * heads;
+        long part = splits > 1 ? partials(4L * splits * rowsTotal * (d + 2)) : 0;
+        long outAddress = at(out, outOff, qCount, 4, "out");
+        args.reset()
+                .ptr(at(q, qOff, qCount, 4, "q")).i64(qOff)
+                .ptr(at(kCache, kOff, kvCount, 4, "kCache")).i64(kOff)
+                .ptr(at(vCache, vOff, kvCount, 4, "vCache")).i64(vOff)
+                .ptr(outAddress).i64(outOff)
+                .ptr(part)
+                .i32(tokens).i32(shape.startPos()).i32(heads).i32(kvHeads).i32(d)
+                .f32(shape.scale()).i32(perSplit);
+        launch(Kernel.ATTENTION, ceilDiv((long) tokens * shape.group(), ATTENTION_ROWS), kvHeads, splits, 128);
+        if (splits > 1) {
+            args.reset().ptr(part).i32(splits).i32((int) rowsTotal).i32(d).ptr(outAddress).i64(outOff);
+            launch(Kernel.ATTENTION_MERGE, rowsTotal, 1, 1, threads(d, 128));
+        }
+    }
+
+    /** The partials buffer, at least {@code bytes} long. */
+    private long partials(long bytes) {
+        if (partials == null || partials.bytes() < bytes) {
+            if (partials != null) {
+                gpu.synchronize();  // queued attention may still read the old one
+                partials.close();
+                partials = null;
+            }
+            long size = Math.max(bytes, 1L << 20);
+            partials = new CudaBuffer(gpu, gpu.allocate(size), size);
+        }
+        return partials.address(gpu);
+    }
+
+    // ---- Launch plumbing ----
+
+    /** Checks the packed arguments and the launch shape, then queues the kernel. */
+    private void launch(Kernel kernel, long gridX, long gridY, long gridZ, int block) {
+        requireOpen();
+        args.check(kernel);
+        if (kernel.block != 0 ? block != kernel.block : block < 32 || block > 1024 || block % 32 != 0) {
+            throw new IllegalStateException("kernel " + kernel.symbol + " cannot run blocks of " + block + " threads");
+        }
+        if (gridX < 1 || gridX > Integer.MAX_VALUE || gridY < 1 || gridY > MAX_GRID_YZ
+                || gridZ < 1 || gridZ > MAX_GRID_YZ) {
+            throw new IllegalArgumentException("kernel " + kernel.symbol + ": grid " + gridX + "x" + gridY + "x" + gridZ
+                    + " is beyond what CUDA launches");
+        }
+        gpu.launch(kernel, (int) gridX, (int) gridY, (int) gridZ, block, args);
+    }
+
+    /**
+     * The address of {@code b}, checking that elements {@code [off, off + count)} of
+     * {@code elemBytes} bytes lie inside it.
+     */
+    private long at(DeviceBuffer b, long off, long count, int elemBytes, String what) {
+        if (!(b instanceof CudaBuffer buffer)) {
+            throw new IllegalArgumentException(what + ": " + b + " is not a CUDA buffer");
+        }
+        long address = buffer.address(gpu);
+        if (off < 0 || count < 0 || (off + count) * elemBytes > buffer.bytes()) {
+            throw new IndexOutOfBoundsException(what + ": elements [" + off + ", " + (off + count) + ") of "
+                    + elemBytes + " bytes lie outside " + buffer);
+        }
+        return address;
+    }
+
+    /** The kernels' code for a small operand read through a runtime switch (widen_any). */
+    static int typeCode(DType type) {
+        return switch (type) {
+            case F32 -> 0;
+            case BF16 -> 1;
+            case F16 -> 2;
+            default -> throw new IllegalArgumentException("CUDA kernels read F32, BF16 or F16, not " + type);
+        };
+    }
+
+    /** A block for about {@code work} threads' worth of work: whole warps, at least one, at most max. */
+    private static int threads(int work, int max) {
+        return Math.min(max, Math.max(32, (work + 31) / 32 * 32));
+    }
+
+    private static long elementwiseBlocks(long n) {
+        return Math.min(MAX_ELEMENTWISE_BLOCKS, (n + ELEMENTWISE_BLOCK - 1) / ELEMENTWISE_BLOCK);
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    private static void requireNonNegative(long... sizes) {
+        for (long s : sizes) {
+            if (s < 0) {
+                throw new IllegalArgumentException("negative size " + s);
+            }
+        }
+    }
+
+    private static void requireEven(int headDim) {
+        if (headDim % 2 != 0) {
+            throw new IllegalArgumentException("RoPE needs an even head_dim, got " + headDim);
+        }
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("the CUDA device is closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        try {
+            if (partials != null) {
+                partials.close();
+            }
+        } finally {
+            closed = true;
+            try {
+                gpu.close();
+            } finally {
+                arena.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package org.reflectrm.kernels.cuda;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * What {@link CudaDevice} needs from a GPU: memory, copies and launches in order on one stream.
+ * {@link CudaContext} is the driver-backed one; tests put a recorder here to check every launch's
+ * arguments and grid on machines without a GPU.
+ */
+interface Gpu extends AutoCloseable {
+
+    String description();
+
+    long memoryBytes();
+
+    /** Zero-filled device memory of {@code bytes > 0} bytes; returns its address. */
+    long allocate(long bytes);
+
+    void free(long address);
+
+    /** Copies all of native {@code src} to device address {@code dst}, ordered after queued work; src is free on return. */
+    void upload(MemorySegment src, long dst);
+
+    /** Waits for queued work, then copies {@code dst.byteSize()} bytes from device address {@code src} into native {@code dst}. */
+    void download(long src, MemorySegment dst);
+
+    void synchronize();
+
+    /** Queues {@code kernel} with {@code args} on a 1-D block of {@code block} threads. */
+    void launch(Kernel kernel, int gridX, int gridY, int gridZ, int block, KernelArgs args);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,227 @@
+package org.reflectrm.kernels.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.reflectrm.kernels.AttentionShape;
+import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.DeviceBuffer;
+
+/**
+ * Every Device method of {@link CudaDevice} against a recording {@link Gpu}, on machines without
+ * one: each launch packs exactly its kernel's parameter list (checked at launch), with pointers
+ * to live allocations, offsets as given and grids of the expected shape. What runs on the GPU is
+ * the contract's business; this pins the Java half of the ABI.
+ */
+class CudaLaunchTest {
+
+    /** A launch as the driver would have seen it. */
+    record Launch(Kernel kernel, int gx, int gy, int gz, int block, long[] raw) {
+        int intArg(int i) {
+            return (int) raw[i];
+        }
+    }
+
+    /** Hands out fake addresses and records launches, checking pointer arguments against allocations. */
+    static final class RecordingGpu implements Gpu {
+        final TreeMap<Long, Long> live = new TreeMap<>();
+        final List<Launch> launches = new ArrayList<>();
+        long next = 0x7000_0000_0000L;
+        int syncs;
+
+        @Override
+        public String description() {
+            return "recorder";
+        }
+
+        @Override
+        public long memoryBytes() {
+            return 1L << 40;
+        }
+
+        @Override
+        public long allocate(long bytes) {
+            assertTrue(bytes > 0, "cuMemAlloc of " + bytes + " bytes");
+            long a = next;
+            next += (bytes + 511) / 256 * 256;
+            live.put(a, bytes);
+            return a;
+        }
+
+        @Override
+        public void free(long address) {
+            assertTrue(live.remove(address) != null, "free of unknown address " + Long.toHexString(address));
+        }
+
+        @Override
+        public void upload(MemorySegment src, long dst) {
+            assertTrue(src.isNative());
+            inside(dst, src.byteSize());
+        }
+
+        @Override
+        public void download(long src, MemorySegment dst) {
+            assertTrue(dst.isNative());
+            inside(src, dst.byteSize());
+            syncs++;
+        }
+
+        private void inside(long address, long bytes) {
+            var e = live.floorEntry(address);
+            assertTrue(e != null && address + bytes <= e.getKey() + e.getValue(), "copy outside any allocation");
+        }
+
+        @Override
+        public void synchronize() {
+            syncs++;
+        }
+
+        @Override
+        public void launch(Kernel kernel, int gx, int gy, int gz, int block, KernelArgs args) {
+            args.check(kernel);
+            long[] raw = new long[args.count()];
+            for (int i = 0; i < raw.length; i++) {
+                raw[i] = args.type(i) == 'i' ? args.intAt(i) : args.raw(i);
+                if (args.type(i) == 'p' && raw[i] != 0 && !live.containsKey(raw[i])) {
+                    fail(kernel.symbol + " argument " + i + " is not a live allocation");
+                }
+            }
+            assertTrue(block >= 32 && block <= 1024 && block % 32 == 0, "block " + block);
+            assertTrue(gx >= 1 && gy >= 1 && gz >= 1 && gy <= 65535 && gz <= 65535, "grid");
+            launches.add(new Launch(kernel, gx, gy, gz, block, raw));
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    private final RecordingGpu gpu = new RecordingGpu();
+    private final CudaDevice device = new CudaDevice(gpu);
+
+    private DeviceBuffer floats(long n) {
+        return device.allocate(4 * (n + 3));
+    }
+
+    private Launch last() {
+        return gpu.launches.getLast();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16"})
+    void linearPicksGemvOrGemmPerType(DType type) {
+        DeviceBuffer x = floats(129 * 300), w = device.allocate((long) type.byteSize() * (300 * 300 + 3)),
+                y = floats(129 * 300), g = device.allocate((long) type.byteSize() * 303);
+        String t = type.name().toLowerCase();
+        device.linear(x, 3, w, 3, type, y, 3, 8, 257, 300, true);
+        assertEquals("linear_gemv_" + t, last().kernel().symbol);
+        assertEquals(33, last().gx());
+        assertEquals(3, last().raw()[1]);
+        assertEquals(1, last().intArg(13), "accumulate");
+        device.linear(x, 3, w, 3, type, y, 3, 37, 200, 160, false);
+        assertEquals("linear_gemm_" + t, last().kernel().symbol);
+        assertEquals(List.of(4, 1), List.of(last().gx(), last().gy()));
+        device.rmsNormLinear(x, 3, g, 3, type, 1e-6f, w, 3, type, y, 3, 1, 300, 256);
+        assertEquals("rms_linear_gemv_" + t, last().kernel().symbol);
+        assertEquals(CudaDevice.typeCode(type), last().intArg(6));
+        device.rmsNormGateUpSwiglu(x, 3, g, 3, type, 1e-6f, w, 3, type, y, 3, 70, 96, 64);
+        assertEquals("gate_up_gemm_" + t, last().kernel().symbol);
+        assertEquals(List.of(2, 2), List.of(last().gx(), last().gy()));
+        assertEquals(96, last().intArg(11), "out is the intermediate size");
+        // gate/up reads 2 * inter weight rows: one too many must be refused before launch.
+        assertThrows(IndexOutOfBoundsException.class,
+                () -> device.rmsNormGateUpSwiglu(x, 3, g, 3, type, 1e-6f, w, 3, type, y, 3, 1, 151, 300));
+    }
+
+    @Test
+    void everyOtherKernelLaunchesWithItsSignature() {
+        DeviceBuffer qkv = floats(7 * 512), norm = device.allocate(2 * 131), pos = floats(10), q = floats(7 * 512),
+                k = floats(20 * 512), v = floats(20 * 512), table = device.allocate(2 * (50 * 100 + 3)),
+                x = floats(151_936 * 4), out = floats(151_936 * 4), ids = floats(10);
+        device.splitQkv(qkv, 3, 7, 4, 2, 64, norm, 3, norm, 3, DType.BF16, 1e-6f, pos, 3, 1e6f, q, 3, k, 3 + 9 * 128,
+                v, 3 + 9 * 128);
+        assertEquals(List.of(Kernel.SPLIT_QKV, 7, 8, 32), List.of(last().kernel(), last().gx(), last().gy(),
+                last().block()));
+        device.embedding(table, 3, DType.BF16, 100, ids, 3, 7, out, 3);
+        assertEquals(List.of(Kernel.EMBEDDING_BF16, 7, 1), List.of(last().kernel(), last().gx(), last().gy()));
+        device.rmsNorm(x, 3, norm, 3, DType.BF16, x, 3, 300, 64, 1e-6f);
+        assertEquals(List.of(Kernel.RMS_NORM, 300, 64), List.of(last().kernel(), last().gx(), last().block()));
+        device.rope(q, 3, 4, 2, 64, pos, 3, 1e6f);
+        assertEquals(List.of(Kernel.ROPE, 4, 2), List.of(last().kernel(), last().gx(), last().gy()));
+        device.swiglu(x, 3, out, 3, out, 3, 10_007);
+        assertEquals(List.of(Kernel.SWIGLU, 40), List.of(last().kernel(), last().gx()));
+        device.add(x, 3, out, 3, x, 3, 10_007);
+        device.copy(x, 3, out, 3, 10_007);
+        assertEquals(Kernel.COPY_F32, last().kernel());
+        device.softmax(x, 3, 1, 151_936);
+        assertEquals(List.of(Kernel.SOFTMAX_ROWS, 1, 1024), List.of(last().kernel(), last().gx(), last().block()));
+        device.argmax(x, 3, 4, 151_936, ids, 3);
+        assertEquals(List.of(Kernel.ARGMAX_ROWS, 4), List.of(last().kernel(), last().gx()));
+        assertThrows(IllegalArgumentException.class, () -> device.rope(q, 3, 1, 1, 63, pos, 3, 1e6f));
+    }
+
+    @Test
+    void prefillAttentionIsOneLaunch() {
+        DeviceBuffer q = floats(130 * 4 * 64), k = floats(130 * 64), v = floats(130 * 64), o = floats(130 * 4 * 64);
+        device.attention(q, 3, k, 3, v, 3, o, 3, new AttentionShape(130, 0, 4, 1, 64, 0.125f));
+        assertEquals(1, gpu.launches.size());
+        Launch a = last();
+        assertEquals(List.of(Kernel.ATTENTION, 33, 1, 1, 128), List.of(a.kernel(), a.gx(), a.gy(), a.gz(), a.block()));
+        assertEquals(0, a.raw()[8], "no partials");
+        assertEquals(130, a.intArg(15), "one split holds every key");
+    }
+
+    @Test
+    void decodeAttentionSplitsTheKeysAndMerges() {
+        int heads = 8, kvHeads = 2, d = 64, start = 2047;
+        DeviceBuffer q = floats(heads * d), k = floats(2048 * kvHeads * d), v = floats(2048 * kvHeads * d),
+                o = floats(heads * d);
+        device.attention(q, 3, k, 3, v, 3, o, 3, new AttentionShape(1, start, heads, kvHeads, d, 0.125f));
+        assertEquals(2, gpu.launches.size());
+        Launch a = gpu.launches.get(0), m = gpu.launches.get(1);
+        assertEquals(List.of(Kernel.ATTENTION, 1, kvHeads, 16), List.of(a.kernel(), a.gx(), a.gy(), a.gz()));
+        assertEquals(128, a.intArg(15), "keys per split");
+        long part = a.raw()[8];
+        assertTrue(part != 0);
+        assertTrue(gpu.live.get(part) >= 4L * 16 * heads * (d + 2), "partials hold every split's rows");
+        assertEquals(Kernel.ATTENTION_MERGE, m.kernel());
+        assertEquals(List.of(part, 16L, (long) heads, (long) d, a.raw()[6], 3L),
+                List.of(m.raw()[0], m.raw()[1], m.raw()[2], m.raw()[3], m.raw()[4], m.raw()[5]));
+        assertEquals(heads, m.gx());
+        // A short cache is one split, written directly.
+        device.attention(q, 3, k, 3, v, 3, o, 3, new AttentionShape(1, 100, heads, kvHeads, d, 0.125f));
+        assertEquals(Kernel.ATTENTION, last().kernel());
+        assertEquals(0, last().raw()[8]);
+        assertThrows(IllegalArgumentException.class,
+                () -> device.attention(q, 3, k, 3, v, 3, o, 3, new AttentionShape(1, 0, 1, 1, 256, 1f)));
+    }
+
+    @Test
+    void buffersAreCheckedAndFreed() {
+        DeviceBuffer b = device.allocate(4096);
+        try (Arena arena = Arena.ofConfined()) {
+            device.upload(arena.allocate(100), b, 1000);
+            device.upload(MemorySegment.ofArray(new byte[100]), b, 0);  // heap: staged
+            device.download(b, 999, arena.allocate(102));
+            device.download(b, 0, MemorySegment.ofArray(new float[8]));
+            assertThrows(IndexOutOfBoundsException.class, () -> device.upload(arena.allocate(100), b, 4000));
+        }
+        assertThrows(IndexOutOfBoundsException.class, () -> device.copy(b, 1000, b, 0, 100));
+        b.close();
+        b.close();
+        assertThrows(IllegalStateException.class, () -> device.copy(b, 0, b, 0, 1));
+        int before = gpu.live.size();
+        device.close();
+        assertEquals(before, gpu.live.size(), "closing the device leaves the caller's buffers to the context");
+    }
+}
