@@ -7,7 +7,13 @@
 # with reflectrm-j init, and (4) transformers on torch CUDA (eager attention) on the same
 # checkpoints. Results and logs go to OUT_DIR (default $OUT, else ./device-check-out). Each step
 # has a time limit so the whole check stays under 8 minutes.
+#
+# For a plumbing check on a machine without an NVIDIA GPU (with PoCL and torch on the CPU):
+#   DEVICE=opencl PEER_DEVICE=cpu PRESETS=tiny bash bench/device-check/run.sh /tmp/dc-out
 set -uo pipefail
+device="${DEVICE:-cuda}"
+peer_device="${PEER_DEVICE:-cuda}"
+presets="${PRESETS:-qwen3-0.6b qwen3-4b}"
 cd "$(dirname "$0")/../.."
 out="${1:-${OUT:-device-check-out}}"
 mkdir -p "$out"
@@ -21,7 +27,7 @@ status=0
 step() { echo "== $*" | tee -a "$out/summary.txt"; }
 
 step "machine"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$out/summary.txt"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee -a "$out/summary.txt"
 "$java" -version 2>&1 | head -1 | tee -a "$out/summary.txt"
 "$java" "${flags[@]}" -jar "$app" devices 2>/dev/null | tee -a "$out/summary.txt"
 
@@ -38,8 +44,10 @@ tests() {  # tests NAME CLASS...: runs JUnit classes, failing (not skipping) whe
     [ $rc -eq 0 ] || { step "$name FAILED (exit $rc), see $name.log"; status=1; }
 }
 
-step "CUDA parity"
-tests cuda-tests org.reflectrm.kernels.device.CudaDeviceTest org.reflectrm.model.device.CudaForwardTest
+if [ "$device" = cuda ]; then
+    step "CUDA parity"
+    tests cuda-tests org.reflectrm.kernels.device.CudaDeviceTest org.reflectrm.model.device.CudaForwardTest
+fi
 
 if ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1; then
     step "OpenCL parity ($(cat /etc/OpenCL/vendors/*.icd | tr '\n' ' '))"
@@ -48,16 +56,16 @@ else
     step "OpenCL: no ICD under /etc/OpenCL/vendors, skipped"
 fi
 
-for preset in qwen3-0.6b qwen3-4b; do
+for preset in $presets; do
     model="$work/$preset"
     step "bench $preset"
     timeout 90 "$java" "${flags[@]}" -jar "$app" init --preset "$preset" --dtype bf16 --out "$model" \
         > /dev/null 2>> "$out/bench.log" || { step "init $preset failed"; status=1; continue; }
-    timeout 120 "$java" "${flags[@]}" -Xmx4g -jar "$app" bench --model "$model" --device cuda \
+    timeout 120 "$java" "${flags[@]}" -Xmx4g -jar "$app" bench --model "$model" --device "$device" \
         --prompt-len 512 --decode-tokens 64 --batch 1,8 --repeats 3 --json \
         > "$out/bench-$preset.json" 2>> "$out/bench.log" || { step "bench $preset failed"; status=1; }
     cat "$out/bench-$preset.json" | tee -a "$out/summary.txt"
-    timeout 120 python3 "$work/peer_transformers.py" --model "$model" --device cuda --attn eager \
+    timeout 120 python3 "$work/peer_transformers.py" --model "$model" --device "$peer_device" --attn eager \
         --prompt-len 512 --decode-tokens 64 --batch 1,8 --repeats 3 \
         > "$out/peer-$preset.json" 2>> "$out/peer.log" || { step "peer $preset failed"; status=1; }
     cat "$out/peer-$preset.json" | tee -a "$out/summary.txt"
