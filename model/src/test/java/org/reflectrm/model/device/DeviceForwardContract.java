@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,6 +22,7 @@ import org.reflectrm.model.generate.GenerationConfig;
 import org.reflectrm.model.generate.Generator;
 import org.reflectrm.model.generate.LanguageModel;
 import org.reflectrm.model.generate.SamplingParams;
+import org.reflectrm.model.qwen3.FixtureParityAccess;
 import org.reflectrm.model.qwen3.Qwen3Model;
 
 /**
@@ -34,8 +34,6 @@ import org.reflectrm.model.qwen3.Qwen3Model;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class DeviceForwardContract {
     private static final double LOGIT_TOLERANCE = 1e-3;
-    private static final List<String> FIXTURES =
-            List.of("tiny-f32-untied", "tiny-bf16-tied", "tiny-f16-sharded", "tiny-bf16-tied-lmhead");
 
     private Device device;
     private CpuBackend cpu;
@@ -73,23 +71,15 @@ abstract class DeviceForwardContract {
     }
 
     private static Path fixture(String name) {
-        try {
-            return Path.of(DeviceForwardContract.class.getResource("/fixtures/" + name).toURI());
-        } catch (java.net.URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
+        return FixtureParityAccess.fixture(name);
     }
 
     private static JsonNode expected(String name) throws IOException {
-        return new ObjectMapper().readTree(fixture(name).resolve("expected.json").toFile());
+        return FixtureParityAccess.expected(name);
     }
 
     private static int[] ints(JsonNode array) {
-        int[] out = new int[array.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = array.get(i).asInt();
-        }
-        return out;
+        return FixtureParityAccess.ints(array);
     }
 
     private static List<int[]> prompts(JsonNode exp) {
@@ -114,7 +104,7 @@ abstract class DeviceForwardContract {
             for (int p = 0; p < exp.get("prompts").size(); p++) {
                 int[] prompt = ints(exp.get("prompts").get(p));
                 float[] got = allLogits(onDevice, prompt);
-                float[] cpuLogits = org.reflectrm.model.qwen3.FixtureParityAccess.logits(model, cpu, prompt);
+                float[] cpuLogits = FixtureParityAccess.logits(model, cpu, prompt);
                 JsonNode rows = exp.get("logits").get(p);
                 double worstHf = 0, worstCpu = 0;
                 for (int pos = 0; pos < prompt.length; pos++) {

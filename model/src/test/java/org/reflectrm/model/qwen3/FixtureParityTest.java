@@ -38,11 +38,11 @@ class FixtureParityTest {
         }
     }
 
-    private static JsonNode expected(String name) throws IOException {
+    static JsonNode expected(String name) throws IOException {
         return new ObjectMapper().readTree(fixture(name).resolve("expected.json").toFile());
     }
 
-    private static int[] ints(JsonNode array) {
+    static int[] ints(JsonNode array) {
         int[] out = new int[array.size()];
         for (int i = 0; i < out.length; i++) {
             out[i] = array.get(i).asInt();
