@@ -1,0 +1,93 @@
+package org.reflectrm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.reflectrm.kernels.cuda.CudaDevice;
+import org.reflectrm.kernels.opencl.OpenClDevice;
+
+/**
+ * {@code --device}: a GPU run gives what the CPU gives (on PoCL in CI), an absent or unknown
+ * device is bad usage (exit code 2, one message), and training refuses a GPU it cannot use.
+ */
+class DeviceOptionTest {
+    private static final String MODEL = Path.of("../model/src/test/resources/fixtures/tiny-f32-untied").toString();
+
+    @Test
+    void openClGeneratesWhatTheCpuGenerates() {
+        Assumptions.assumeTrue(!OpenClDevice.list().isEmpty() || "1".equals(System.getenv("REFLECTRM_REQUIRE_OPENCL")),
+                "no OpenCL device");
+        List<String> args = List.of("generate", "--model", MODEL, "--tokens", "1,2,3,4,5", "--max-new", "8", "--greedy",
+                "--json");
+        CliTest.Run cpu = CliTest.ok(args.toArray(String[]::new));
+        CliTest.Run gpu = CliTest.ok(concat(args, "--device", "opencl"));
+        assertEquals(cpu.json().get("tokens"), gpu.json().get("tokens"));
+        double[] a = doubles(cpu), b = doubles(gpu);
+        for (int i = 0; i < a.length; i++) {
+            assertEquals(a[i], b[i], 1e-3, "logprob " + i);
+        }
+    }
+
+    @Test
+    void openClLogitsMatchTheCpu() {
+        Assumptions.assumeTrue(!OpenClDevice.list().isEmpty() || "1".equals(System.getenv("REFLECTRM_REQUIRE_OPENCL")),
+                "no OpenCL device");
+        String[] args = {"logits", "--model", MODEL, "--tokens", "3,1,4,1,5", "--json"};
+        var cpu = CliTest.ok(args).json().get("logits");
+        var gpu = CliTest.ok(concat(List.of(args), "--device", "opencl")).json().get("logits");
+        assertEquals(cpu.size(), gpu.size());
+        for (int p = 0; p < cpu.size(); p++) {
+            for (int v = 0; v < cpu.get(p).size(); v++) {
+                assertEquals(cpu.get(p).get(v).asDouble(), gpu.get(p).get(v).asDouble(), 1e-3, "position " + p + " logit " + v);
+            }
+        }
+    }
+
+    @Test
+    void anAbsentCudaDeviceIsBadUsage() {
+        Assumptions.assumeTrue(CudaDevice.list().isEmpty(), "this machine has a CUDA device");
+        CliTest.bad(List.of("generate", "--model", MODEL, "--tokens", "1,2", "--device", "cuda"),
+                "--device cuda", "NVIDIA");
+    }
+
+    @Test
+    void anUnknownDeviceIsBadUsage() {
+        CliTest.bad(List.of("generate", "--model", MODEL, "--tokens", "1,2", "--device", "tpu"),
+                "unknown device 'tpu'", "cpu, opencl, cuda, auto");
+        CliTest.bad(List.of("grad", "--model", MODEL, "--tokens", "1,2,3", "--device", "tpu"), "unknown device 'tpu'");
+    }
+
+    @Test
+    void trainingRefusesAGpuAndAutoTrainsOnTheCpu() {
+        CliTest.bad(List.of("grad", "--model", MODEL, "--tokens", "1,2,3", "--device", "opencl"),
+                "grad runs on the CPU only", "--device cpu");
+        CliTest.Run auto = CliTest.ok("grad", "--model", MODEL, "--tokens", "1,2,3", "--device", "auto");
+        assertTrue(auto.out().contains("loss"), auto.out());
+    }
+
+    @Test
+    void devicesListsTheCpuLast() {
+        String[] lines = CliTest.ok("devices").out().strip().split("\n");
+        assertTrue(lines[lines.length - 1].startsWith("cpu"), String.join("\n", lines));
+        assertEquals(OpenClDevice.list().size() + CudaDevice.list().size() + 1, lines.length);
+    }
+
+    private static String[] concat(List<String> args, String... more) {
+        List<String> all = new java.util.ArrayList<>(args);
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
+
+    private static double[] doubles(CliTest.Run r) {
+        var lp = r.json().get("logprobs");
+        double[] out = new double[lp.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = lp.get(i).asDouble();
+        }
+        return out;
+    }
+}
