@@ -5,7 +5,7 @@
 # It runs (1) the CUDA parity tests, (2) the OpenCL ones when an NVIDIA OpenCL ICD is present,
 # (3) reflectrm-j bench --device cuda on random qwen3-0.6b and qwen3-4b BF16 checkpoints made here
 # with reflectrm-j init, and (4) transformers on torch CUDA (eager attention) on the same
-# checkpoints. Results and logs go to OUT_DIR (default $OUT, else ./device-check-out). Each step
+# checkpoints, and bench-judge (ReflectRM reflect against greedy) on the 0.6b one. Results and logs go to OUT_DIR (default $OUT, else ./device-check-out). Each step
 # has a time limit so the whole check stays under 8 minutes.
 #
 # For a plumbing check on a machine without an NVIDIA GPU (with PoCL and torch on the CPU):
@@ -69,6 +69,12 @@ for preset in $presets; do
         --prompt-len 512 --decode-tokens 64 --batch 1,8 --repeats 3 \
         > "$out/peer-$preset.json" 2>> "$out/peer.log" || { step "peer $preset failed"; status=1; }
     cat "$out/peer-$preset.json" | tee -a "$out/summary.txt"
+    if [ "$preset" = "${JUDGE_PRESET:-qwen3-0.6b}" ]; then
+        step "bench-judge $preset (reflect N=8 against greedy, 128-token analyses)"
+        timeout 150 "$java" "${flags[@]}" -Xmx4g -jar "$app" bench-judge --model "$model" --device "$device" --json \
+            > "$out/bench-judge-$preset.json" 2>> "$out/bench.log" || { step "bench-judge $preset failed"; status=1; }
+        cat "$out/bench-judge-$preset.json" | tee -a "$out/summary.txt"
+    fi
     rm -rf "$model"
 done
 rm -rf "$work"
