@@ -80,6 +80,18 @@ public interface Backend extends AutoCloseable {
     void attention(MemorySegment q, long qOff, MemorySegment kCache, long kOff, MemorySegment vCache, long vOff,
                    MemorySegment out, long outOff, AttentionShape shape);
 
+    /**
+     * {@link #attention} for a sequence whose first {@code prefixLength} positions live in a
+     * cache shared with other sequences ({@code prefixK, prefixV}, same layout) and the rest in its
+     * own cache, which holds position {@code prefixLength} at index 0: N sequences that continue
+     * one prompt keep its keys and values once. The result equals attention over the two caches
+     * concatenated, up to rounding. Queries start at or after the prefix
+     * ({@code shape.startPos() >= prefixLength}).
+     */
+    void attention(MemorySegment q, long qOff, MemorySegment prefixK, long prefixKOff, MemorySegment prefixV,
+                   long prefixVOff, int prefixLength, MemorySegment kCache, long kOff, MemorySegment vCache, long vOff,
+                   MemorySegment out, long outOff, AttentionShape shape);
+
     /** Copies n F32 elements. */
     void copy(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, long n);
 

@@ -380,6 +380,35 @@ public final class Ops {
     }
 
     /**
+     * {@link #attention(Tensor, Tensor, Tensor, int, float)} for a sequence whose first
+     * {@code prefixLength} positions are in caches it shares with other sequences
+     * ({@code prefixK, prefixV}) and the rest in its own ({@code kCache, vCache}, which hold
+     * position {@code prefixLength} at row 0). Queries start at or after the prefix.
+     */
+    public Tensor attention(Tensor q, Tensor prefixK, Tensor prefixV, int prefixLength, Tensor kCache, Tensor vCache,
+                            int startPos, float scale) {
+        requireRank(q, 3, "attention query");
+        requireRank(prefixK, 3, "shared key cache");
+        requireRank(kCache, 3, "key cache");
+        if (tracks(q, kCache, vCache, prefixK, prefixV)) {
+            throw new UnsupportedOperationException("attention against a KV cache has no backward; use selfAttention");
+        }
+        int tokens = q.dim(0);
+        if (prefixLength > prefixK.dim(0) || startPos < prefixLength
+                || startPos - prefixLength + tokens > kCache.dim(0)) {
+            throw new IllegalArgumentException("attention: positions " + startPos + " .. " + (startPos + tokens - 1)
+                    + " after a shared prefix of " + prefixLength + " (of " + prefixK.dim(0)
+                    + ") do not fit an own cache of " + kCache.dim(0));
+        }
+        AttentionShape shape = new AttentionShape(tokens, startPos, q.dim(1), kCache.dim(1), q.dim(2), scale);
+        Tensor out = empty(q.shape());
+        backend.attention(q.segment(), q.offset(), prefixK.segment(), prefixK.offset(), prefixV.segment(),
+                prefixV.offset(), prefixLength, kCache.segment(), kCache.offset(), vCache.segment(), vCache.offset(),
+                out.segment(), out.offset(), shape);
+        return out;
+    }
+
+    /**
      * Causal GQA attention of one sequence to itself: {@code q[tokens, heads, headDim]},
      * {@code k, v[tokens, kvHeads, headDim]}. The backward recomputes the probabilities, so
      * memory stays linear in the sequence length.

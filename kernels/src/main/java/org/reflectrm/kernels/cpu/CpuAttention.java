@@ -46,30 +46,41 @@ final class CpuAttention {
 
     void attention(MemorySegment q, long qOff, MemorySegment k, long kOff, MemorySegment v, long vOff,
                    MemorySegment out, long outOff, AttentionShape s) {
+        attention(q, qOff, new Cache(k, kOff, v, vOff, 0, k, kOff, v, vOff, (long) s.kvHeads() * s.headDim()),
+                out, outOff, s);
+    }
+
+    void attention(MemorySegment q, long qOff, Cache cache, MemorySegment out, long outOff, AttentionShape s) {
+        if (s.startPos() < cache.prefixLength()) {
+            throw new IllegalArgumentException("queries start at position " + s.startPos()
+                    + " inside the shared prefix of " + cache.prefixLength());
+        }
         if (s.tokens() >= BLOCKED_MIN_TOKENS) {
-            blocked(q, qOff, k, kOff, v, vOff, out, outOff, s);
+            blocked(q, qOff, cache, out, outOff, s);
             return;
         }
         int kvHeads = s.kvHeads();
-        parallel.forEach(s.tokens() * kvHeads, task -> {
-            Cache cache = new Cache(k, kOff, v, vOff, (long) kvHeads * s.headDim());
-            group(q, qOff, cache, out, outOff, s, task / kvHeads, task % kvHeads);
-        });
+        parallel.forEach(s.tokens() * kvHeads,
+                task -> group(q, qOff, cache, out, outOff, s, task / kvHeads, task % kvHeads));
     }
 
     /** The blocked path: copies Q, K[0, keys), V[0, keys) head-major, then one task per (query block, KV head). */
-    private void blocked(MemorySegment q, long qOff, MemorySegment k, long kOff, MemorySegment v, long vOff,
-                         MemorySegment out, long outOff, AttentionShape s) {
+    private void blocked(MemorySegment q, long qOff, Cache cache, MemorySegment out, long outOff, AttentionShape s) {
         int d = s.headDim();
         int kvHeads = s.kvHeads();
         int keys = s.startPos() + s.tokens();
         MemorySegment qh = calls.get(0, (long) s.tokens() * s.heads() * d); // [kvHeads][tokens·group, d]
         MemorySegment kh = calls.get(1, (long) kvHeads * keys * d);         // [kvHeads][keys, d]
         MemorySegment vh = calls.get(2, (long) kvHeads * keys * d);         // [kvHeads][keys, d]
+        int prefix = cache.prefixLength();
         parallel.forRange(keys, 1, (from, to) -> {
             AttentionBlocks.headMajor(q, qOff, s.tokens(), kvHeads, s.group() * d, qh, from, to);
-            AttentionBlocks.headMajor(k, kOff, keys, kvHeads, d, kh, from, to);
-            AttentionBlocks.headMajor(v, vOff, keys, kvHeads, d, vh, from, to);
+            // Positions below the prefix length come from the shared cache, the rest from the own one.
+            int split = Math.clamp(prefix, from, to);
+            AttentionBlocks.headMajor(cache.prefixK(), cache.prefixKOff(), keys, kvHeads, d, kh, from, split);
+            AttentionBlocks.headMajor(cache.prefixV(), cache.prefixVOff(), keys, kvHeads, d, vh, from, split);
+            AttentionBlocks.headMajor(cache.k(), cache.ownKBase(), keys, kvHeads, d, kh, split, to);
+            AttentionBlocks.headMajor(cache.v(), cache.ownVBase(), keys, kvHeads, d, vh, split, to);
         });
         int blocks = PackedGemm.ceilDiv(s.tokens(), BLOCK);
         // Last blocks first: they see the most keys, so the last task to start is a short one.
@@ -99,8 +110,26 @@ final class CpuAttention {
         }
     }
 
-    /** The KV cache: element offsets of K and V, and the stride between positions. */
-    private record Cache(MemorySegment k, long kOff, MemorySegment v, long vOff, long stride) {
+    /**
+     * A sequence's keys and values: positions below {@code prefixLength} in a prefix cache it
+     * shares with other sequences, the rest in its own cache, which holds position
+     * {@code prefixLength} at index 0. Element offsets; {@code stride} is the distance between
+     * positions in both.
+     */
+    record Cache(MemorySegment prefixK, long prefixKOff, MemorySegment prefixV, long prefixVOff, int prefixLength,
+                 MemorySegment k, long kOff, MemorySegment v, long vOff, long stride) {
+
+        /**
+         * Where position 0 would be in the own K cache, so that position p (at least the prefix
+         * length) is at {@code ownKBase() + p·stride}: possibly before the segment, never read there.
+         */
+        long ownKBase() {
+            return kOff - prefixLength * stride;
+        }
+
+        long ownVBase() {
+            return vOff - prefixLength * stride;
+        }
     }
 
     /** Output of every query head that reads KV head g, for token t. */
@@ -114,12 +143,16 @@ final class CpuAttention {
         MemorySegment acc = tasks.get(2, (long) heads * d);           // [heads, d]
         long firstHead = (long) t * s.heads() + (long) g * heads;
         MemorySegment.copy(q, (qOff + firstHead * d) * 4, qs, 0, (long) heads * d * 4);
-        long kBase = cache.kOff() + (long) g * d;
-        long vBase = cache.vOff() + (long) g * d;
+        int prefix = cache.prefixLength();
+        long stride = cache.stride();
+        long pkBase = cache.prefixKOff() + (long) g * d, kBase = cache.ownKBase() + (long) g * d;
+        long pvBase = cache.prefixVOff() + (long) g * d, vBase = cache.ownVBase() + (long) g * d;
         for (int p0 = 0; p0 < visible; p0 += BLOCK) {
             int p1 = Math.min(visible, p0 + BLOCK);
+            int split = Math.clamp(prefix, p0, p1);
             for (int h = 0; h < heads; h++) {
-                scores(qs, (long) h * d, cache.k(), kBase, cache.stride(), d, p0, p1, scores, (long) h * visible);
+                scores(qs, (long) h * d, cache.prefixK(), pkBase, stride, d, p0, split, scores, (long) h * visible);
+                scores(qs, (long) h * d, cache.k(), kBase, stride, d, split, p1, scores, (long) h * visible);
             }
         }
         float[] inv = new float[heads];
@@ -130,8 +163,14 @@ final class CpuAttention {
         AttentionBlocks.zero(acc, 0, heads * d);
         for (int p0 = 0; p0 < visible; p0 += BLOCK) {
             int p1 = Math.min(visible, p0 + BLOCK);
+            int split = Math.clamp(prefix, p0, p1);
             for (int h = 0; h < heads; h++) {
-                weightedValues(scores, (long) h * visible, cache.v(), vBase, cache.stride(), d, p0, p1, acc, (long) h * d);
+                if (split > p0) {
+                    weightedValues(scores, (long) h * visible, cache.prefixV(), pvBase, stride, d, p0, split, acc, (long) h * d);
+                }
+                if (p1 > split) {
+                    weightedValues(scores, (long) h * visible, cache.v(), vBase, stride, d, split, p1, acc, (long) h * d);
+                }
             }
         }
         for (int h = 0; h < heads; h++) {

@@ -91,6 +91,15 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void attention(MemorySegment q, long qOff, MemorySegment prefixK, long prefixKOff, MemorySegment prefixV,
+                          long prefixVOff, int prefixLength, MemorySegment kCache, long kOff, MemorySegment vCache,
+                          long vOff, MemorySegment out, long outOff, AttentionShape shape) {
+        long stride = (long) shape.kvHeads() * shape.headDim();
+        attention.attention(q, qOff, new CpuAttention.Cache(prefixK, prefixKOff, prefixV, prefixVOff, prefixLength,
+                kCache, kOff, vCache, vOff, stride), out, outOff, shape);
+    }
+
+    @Override
     public void attention(MemorySegment q, long qOff, MemorySegment kCache, long kOff, MemorySegment vCache,
                           long vOff, MemorySegment out, long outOff, AttentionShape shape) {
         attention.attention(q, qOff, kCache, kOff, vCache, vOff, out, outOff, shape);

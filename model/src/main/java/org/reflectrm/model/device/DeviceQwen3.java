@@ -83,9 +83,12 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
             return DeviceQwen3.this.forward(scratch, tokens, caches, true);
         }
 
+        /** Device memory is plentiful and a device copy is fast: the prefix is copied, not shared. */
         @Override
-        public void copyPrefix(Cache from, Cache to, int n) {
-            cache(to).copyPrefixFrom(device, cache(from), n);
+        public Cache newCache(int capacity, Cache prefix, int prefixLength) {
+            DeviceKvCache cache = new DeviceKvCache(device, config, capacity);
+            cache.copyPrefixFrom(device, cache(prefix), prefixLength);
+            return cache;
         }
 
         @Override

@@ -88,8 +88,8 @@ public final class CpuLanguageModel implements LanguageModel {
         }
 
         @Override
-        public void copyPrefix(Cache from, Cache to, int n) {
-            host(to).copyPrefixFrom(host(from), n, backend);
+        public Cache newCache(int capacity, Cache prefix, int prefixLength) {
+            return new HostCache(new KvCache(model.config(), backend, capacity, host(prefix), prefixLength));
         }
 
         @Override

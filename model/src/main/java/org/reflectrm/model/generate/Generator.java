@@ -14,7 +14,7 @@ import org.reflectrm.model.qwen3.Qwen3Model;
 public final class Generator {
     private static final long SEED_STRIDE = 0x9E3779B97F4A7C15L;
 
-    /** Shorter shared prefixes are prefilled with the rest: copying caches would not pay. */
+    /** Shorter shared prefixes are prefilled with the rest: a separate prefill would not pay. */
     static final int MIN_SHARED_PREFIX = 16;
 
     private final LanguageModel model;
@@ -44,8 +44,8 @@ public final class Generator {
 
     /**
      * Whether prompts that start with the same tokens (N rollouts of one judge prompt, or
-     * reflection prompts with a common head) prefill that prefix once and copy its KV cache to
-     * each sequence (default on). Off prefills every prompt whole; results agree up to
+     * reflection prompts with a common head) prefill that prefix once and start every sequence's
+     * KV cache from it, sharing it on the CPU (kept once) and copying it on a GPU (default on). Off prefills every prompt whole; results agree up to
      * floating-point summation order.
      */
     public Generator sharePrefixes(boolean on) {
@@ -94,13 +94,13 @@ public final class Generator {
         }
         Sampler sampler = new Sampler(config.sampling());
         List<LanguageModel.Cache> caches = new ArrayList<>();
+        LanguageModel.Cache prefix = null;
         List<List<Integer>> outTokens = new ArrayList<>();
         List<List<Double>> outLogprobs = new ArrayList<>();
         String[] finish = new String[batch];
         SplittableRandom[] random = new SplittableRandom[batch];
         try (LanguageModel.Session session = model.open()) {
             for (int i = 0; i < batch; i++) {
-                caches.add(session.newCache(capacity));
                 outTokens.add(new ArrayList<>());
                 outLogprobs.add(new ArrayList<>());
                 random[i] = new SplittableRandom(config.seed() + i * SEED_STRIDE);
@@ -108,10 +108,18 @@ public final class Generator {
             long t0 = System.nanoTime();
             int shared = sharePrefixes && batch > 1 ? sharedPrefix(prompts) : 0;
             if (shared >= MIN_SHARED_PREFIX) {
-                prefillShared(session, java.util.Arrays.copyOf(prompts.get(0), shared), caches);
+                // Prefill the common prefix once; every sequence's cache starts from it.
+                prefix = session.newCache(shared);
+                session.forward(List.of(java.util.Arrays.copyOf(prompts.get(0), shared)), List.of(prefix));
+                for (int i = 0; i < batch; i++) {
+                    caches.add(session.newCache(capacity, prefix, shared));
+                }
                 prefillTokens -= (batch - 1) * shared;
             } else {
                 shared = 0;
+                for (int i = 0; i < batch; i++) {
+                    caches.add(session.newCache(capacity));
+                }
             }
             List<Integer> active = new ArrayList<>();
             List<int[]> next = new ArrayList<>();
@@ -161,6 +169,9 @@ public final class Generator {
             lastTiming = new Timing(prefillNanos, prefillTokens, decodeNanos, steps, decodeTokens);
         } finally {
             caches.forEach(LanguageModel.Cache::close);
+            if (prefix != null) {
+                prefix.close();
+            }
         }
         return results(outTokens, outLogprobs, finish);
     }
@@ -183,16 +194,6 @@ public final class Generator {
             }
         }
         return Math.max(0, n);
-    }
-
-    /** Prefills {@code prefix} once and copies its keys and values into every cache. */
-    private static void prefillShared(LanguageModel.Session session, int[] prefix, List<LanguageModel.Cache> caches) {
-        try (LanguageModel.Cache once = session.newCache(prefix.length)) {
-            session.forward(List.of(prefix), List.of(once));
-            for (LanguageModel.Cache c : caches) {
-                session.copyPrefix(once, c, prefix.length);
-            }
-        }
     }
 
     private static List<Result> results(List<List<Integer>> outTokens, List<List<Double>> outLogprobs, String[] finish) {

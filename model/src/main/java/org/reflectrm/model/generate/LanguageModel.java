@@ -40,8 +40,13 @@ public interface LanguageModel {
          */
         float[] forward(List<int[]> tokens, List<Cache> caches);
 
-        /** Makes {@code to} hold the first {@code n} positions of {@code from}. */
-        void copyPrefix(Cache from, Cache to, int n);
+        /**
+         * A cache of {@code capacity} positions that starts with the first {@code prefixLength}
+         * positions of {@code prefix}: shared with it where the model can (the CPU keeps them
+         * once for all sequences), copied otherwise. {@code prefix} must stay open while the new
+         * cache is used.
+         */
+        Cache newCache(int capacity, Cache prefix, int prefixLength);
 
         @Override
         void close();

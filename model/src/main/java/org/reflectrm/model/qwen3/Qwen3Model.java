@@ -249,9 +249,14 @@ public final class Qwen3Model implements AutoCloseable {
             }
             KvCache cache = caches.get(s);
             int start = cache.length();
-            ops.copyInto(k.rows(from, to), cache.keys(layer).rows(start, start + to - from));
-            ops.copyInto(v.rows(from, to), cache.values(layer).rows(start, start + to - from));
-            outputs.add(ops.attention(q.rows(from, to), cache.keys(layer), cache.values(layer), start, attentionScale));
+            int row = start - cache.prefixLength();      // the cache's own rows start after a shared prefix
+            ops.copyInto(k.rows(from, to), cache.keys(layer).rows(row, row + to - from));
+            ops.copyInto(v.rows(from, to), cache.values(layer).rows(row, row + to - from));
+            KvCache shared = cache.prefix();
+            outputs.add(shared == null
+                    ? ops.attention(q.rows(from, to), cache.keys(layer), cache.values(layer), start, attentionScale)
+                    : ops.attention(q.rows(from, to), shared.keys(layer), shared.values(layer), cache.prefixLength(),
+                            cache.keys(layer), cache.values(layer), start, attentionScale));
         }
         Tensor attn = outputs.size() == 1 ? outputs.getFirst() : ops.concatRows(outputs);
         h = ops.add(h, linear(ops, attn.reshape(t, nh * d), w.oProj(), names[O]));

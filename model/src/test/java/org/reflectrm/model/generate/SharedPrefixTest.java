@@ -10,7 +10,10 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.reflectrm.kernels.cpu.CpuBackend;
+import org.reflectrm.model.qwen3.KvCache;
 import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.tensor.Ops;
+import org.reflectrm.tensor.ScratchAllocator;
 
 /** Prompts with a common head prefill it once; the results are those of prefilling every prompt whole. */
 class SharedPrefixTest {
@@ -49,6 +52,38 @@ class SharedPrefixTest {
                     assertArrayEquals(b.get(i).tokens(), a.get(i).tokens(), sampling + " sequence " + i);
                     assertArrayEquals(b.get(i).logprobs(), a.get(i).logprobs(), 1e-4, sampling + " sequence " + i);
                 }
+            }
+        }
+    }
+
+    /** A cache on a shared prefix stores only its own positions and computes what a whole cache computes. */
+    @Test
+    void aSharedPrefixIsKeptOnceAndGivesTheSameLogits() throws Exception {
+        int[] prompt = prompts().get(3);                           // 40 shared + 7 own tokens
+        int head = 40, capacity = 60;
+        try (CpuBackend backend = new CpuBackend(2); Qwen3Model model = Qwen3Model.load(fixture("tiny-f32-untied"));
+             ScratchAllocator scratch = new ScratchAllocator(backend, 1 << 20);
+             KvCache once = new KvCache(model.config(), backend, head);
+             KvCache whole = new KvCache(model.config(), backend, capacity)) {
+            Ops ops = new Ops(backend, scratch);
+            int[] tail = java.util.Arrays.copyOfRange(prompt, head, prompt.length);
+            model.forward(ops, List.of(java.util.Arrays.copyOf(prompt, head)), List.of(once), false);
+            try (KvCache own = new KvCache(model.config(), backend, capacity, once, head)) {
+                assertEquals(whole.byteSize() * (capacity - head) / capacity, own.byteSize(), "only own positions are stored");
+                assertEquals(head, own.length());
+                float[] want = model.forward(ops, List.of(prompt), List.of(whole), true).toFloatArray();
+                float[] got = model.forward(ops, List.of(tail), List.of(own), true).toFloatArray();
+                int vocab = model.config().vocabSize();
+                for (int i = 0; i < got.length; i++) {
+                    assertEquals(want[head * vocab + i], got[i], 1e-4, "prefill logit " + i);
+                }
+                for (int step = 0; step < 3; step++) {              // decode continues on both
+                    int[] next = {17 + step};
+                    float[] a = model.forward(ops, List.of(next), List.of(whole), false).toFloatArray();
+                    float[] b = model.forward(ops, List.of(next), List.of(own), false).toFloatArray();
+                    assertArrayEquals(a, b, 1e-4f, "decode step " + step);
+                }
+                assertEquals(prompt.length + 3, own.length());
             }
         }
     }
