@@ -1,0 +1,1114 @@
+// Runs the kernels of reflectrm_kernels.cu, compiled unmodified by g++ against cuda_emu.h, on the
+// CPU and checks each Device method against a double-precision reference.
+//
+// The host side (class EmuCudaDevice) mirrors org.reflectrm.kernels.cuda.CudaDevice line by line:
+// which kernel runs for which case, its grid and block, the argument values (buffer base
+// addresses plus element offsets), and the split-KV plan and partials buffer of decode attention.
+// Keep it in step with CudaDevice.java: a divergence here makes a result meaningless.
+//
+// Operands follow DeviceContract: PAD NaN elements, the values, one trailing NaN; device buffers
+// come from an allocator that ends each buffer at a PROT_NONE page (an over-read faults) and
+// every launch's output buffer is compared, outside the region the method may write, with its
+// contents before the launch (an out-of-range write fails).
+#include "cuda_emu.h"
+
+// EMU_KERNELS_CU: another copy of the .cu (mutation testing of this harness); normally the real one.
+#ifdef EMU_KERNELS_CU
+#include EMU_KERNELS_CU
+#else
+#include "../../main/cuda/reflectrm_kernels.cu"
+#endif
+
+#include <deque>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+namespace {
+
+// ---- Element types ----
+
+enum DType { F32 = 0, BF16 = 1, F16 = 2 };
+const char* dtypeName(DType t) { return t == F32 ? "F32" : t == BF16 ? "BF16" : "F16"; }
+int byteSize(DType t) { return t == F32 ? 4 : 2; }
+
+unsigned short toBf16(float v) {  // as DeviceContract: the top half of the F32 bits
+    unsigned int u;
+    std::memcpy(&u, &v, 4);
+    return (unsigned short) (u >> 16);
+}
+
+unsigned short toF16(float v) {  // truncating F32 -> F16 (any valid F16 does; the reference widens the bits)
+    if (std::isnan(v)) {
+        return 0x7e00;
+    }
+    unsigned int u;
+    std::memcpy(&u, &v, 4);
+    unsigned short sign = (unsigned short) ((u >> 16) & 0x8000);
+    float a = std::fabs(v);
+    if (a >= 65504.f) {
+        return sign | 0x7bff;
+    }
+    if (a < 6.103515625e-05f) {  // subnormal: units of 2^-24
+        return sign | (unsigned short) (a * 16777216.f);
+    }
+    int e = (int) ((u >> 23) & 0xff) - 127;
+    return sign | (unsigned short) ((e + 15) << 10) | (unsigned short) ((u >> 13) & 0x3ff);
+}
+
+// Independent widening in double (not the shim's __half2float).
+double widenF16(unsigned short h) {
+    int sign = h >> 15, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    double v;
+    if (e == 0x1f) {
+        v = m ? NAN : INFINITY;
+    } else if (e == 0) {
+        v = std::ldexp((double) m, -24);
+    } else {
+        v = std::ldexp((double) (1024 + m), e - 25);
+    }
+    return sign ? -v : v;
+}
+
+double widenBf16(unsigned short h) {
+    unsigned int u = (unsigned int) h << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+
+// ---- Device memory with guard pages ----
+
+struct Buf {
+    char* base = nullptr;  // 16-byte aligned; the buffer ends 0..15 bytes before a PROT_NONE page
+    size_t bytes = 0;
+    void* map = nullptr;
+    size_t mapLen = 0;
+};
+
+std::vector<Buf> g_allBufs;
+
+Buf dalloc(size_t bytes) {
+    const size_t page = 4096;
+    size_t rounded = (std::max<size_t>(bytes, 1) + 15) & ~(size_t) 15;
+    size_t dataPages = (rounded + page - 1) / page;
+    size_t len = (dataPages + 2) * page;
+    void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        std::perror("mmap");
+        std::exit(2);
+    }
+    char* lo = (char*) m;
+    mprotect(lo, page, PROT_NONE);
+    mprotect(lo + (dataPages + 1) * page, page, PROT_NONE);
+    Buf b;
+    b.map = m;
+    b.mapLen = len;
+    b.bytes = bytes;
+    b.base = lo + (dataPages + 1) * page - rounded;
+    // Bytes before the buffer in its first page and the 0..15 slack after it: 0xff (NaN as F32).
+    std::memset(lo + page, 0xff, (size_t) (b.base - (lo + page)));
+    std::memset(b.base, 0, bytes);  // Device.allocate: zero-filled
+    std::memset(b.base + bytes, 0xff, rounded - bytes);
+    return b;
+}
+
+void dfree(Buf& b) {
+    if (b.map) {
+        munmap(b.map, b.mapLen);
+    }
+    b = Buf();
+}
+
+// RAII set of buffers for one test case.
+struct Bufs {
+    std::deque<Buf> v;  // references to its elements stay valid as it grows
+    Buf& add(size_t bytes) {
+        v.push_back(dalloc(bytes));
+        return v.back();
+    }
+    ~Bufs() {
+        for (Buf& b : v) {
+            dfree(b);
+        }
+    }
+};
+
+// ---- Bookkeeping: which kernels a case launched, failures ----
+
+struct KernelStats {
+    int cases = 0, failed = 0, launches = 0;
+    double worst = 0;  // largest error / bound over its cases
+};
+std::map<std::string, KernelStats> g_stats;
+std::set<std::string> g_caseKernels;
+std::vector<std::string> g_failures;
+
+struct CaseFailure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// ---- The CudaDevice mirror ----
+
+int ceilDivI(int a, int b) { return (a + b - 1) / b; }
+long long ceilDivL(long long a, long long b) { return (a + b - 1) / b; }
+
+struct Region {  // a part of a buffer a launch may write
+    const Buf* buf;
+    long long off, count;
+    int elemBytes;
+};
+
+// Launches a kernel as CudaDevice.launch does (same checks), then checks that only the allowed
+// regions of the written buffers changed.
+void launch(const char* symbol, int requiredBlock, long long gx, long long gy, long long gz, int block,
+            const std::vector<Region>& writes, const std::function<void()>& body) {
+    if (requiredBlock != 0 ? block != requiredBlock : (block < 32 || block > 1024 || block % 32 != 0)) {
+        throw CaseFailure(std::string("kernel ") + symbol + " cannot run blocks of " + std::to_string(block));
+    }
+    if (gx < 1 || gx > 0x7fffffffLL || gy < 1 || gy > 65535 || gz < 1 || gz > 65535) {
+        throw CaseFailure(std::string("kernel ") + symbol + ": grid beyond what CUDA launches");
+    }
+    // Snapshot of every written buffer, so writes outside the allowed regions show.
+    std::vector<std::vector<char>> before;
+    for (const Region& r : writes) {
+        before.emplace_back(r.buf->base, r.buf->base + r.buf->bytes);
+    }
+    emu::launch(symbol, dim3((unsigned) gx, (unsigned) gy, (unsigned) gz), (unsigned) block, body);
+    g_caseKernels.insert(symbol);
+    g_stats[symbol].launches++;
+    for (size_t i = 0; i < writes.size(); i++) {
+        const Region& r = writes[i];
+        size_t lo = (size_t) (r.off * r.elemBytes), hi = (size_t) ((r.off + r.count) * r.elemBytes);
+        for (size_t k = 0; k < r.buf->bytes; k++) {
+            if ((k < lo || k >= hi) && r.buf->base[k] != before[i][k]) {
+                // Another region of the same launch on the same buffer may allow it.
+                bool allowed = false;
+                for (const Region& o : writes) {
+                    if (o.buf == r.buf && k >= (size_t) (o.off * o.elemBytes) &&
+                        k < (size_t) ((o.off + o.count) * o.elemBytes)) {
+                        allowed = true;
+                    }
+                }
+                if (!allowed) {
+                    throw CaseFailure(std::string("kernel ") + symbol + " wrote byte " + std::to_string(k) +
+                                      " of a buffer outside its output region [" + std::to_string(lo) + ", " +
+                                      std::to_string(hi) + ")");
+                }
+            }
+        }
+    }
+}
+
+typedef void (*LinearFn)(const float*, i64, const void*, i64, const void*, i64, int, float, float*, i64, int, int,
+                         int, int);
+#define LIN(NAME, T)                                                                                          \
+    {#NAME, [](const float* x, i64 xo, const void* w, i64 wo, const void* g, i64 go, int gt, float eps, float* y, \
+               i64 yo, int r, int o, int in, int acc) { NAME(x, xo, (const T*) w, wo, g, go, gt, eps, y, yo, r, o, in, acc); }}
+
+struct NamedLinear {
+    const char* name;
+    LinearFn fn;
+};
+
+// In Kernel.java's order: variant x {GEMV, GEMM} x {F32, BF16, F16}.
+const NamedLinear kLinear[3][2][3] = {
+    {{LIN(linear_gemv_f32, float), LIN(linear_gemv_bf16, unsigned short), LIN(linear_gemv_f16, unsigned short)},
+     {LIN(linear_gemm_f32, float), LIN(linear_gemm_bf16, unsigned short), LIN(linear_gemm_f16, unsigned short)}},
+    {{LIN(rms_linear_gemv_f32, float), LIN(rms_linear_gemv_bf16, unsigned short),
+      LIN(rms_linear_gemv_f16, unsigned short)},
+     {LIN(rms_linear_gemm_f32, float), LIN(rms_linear_gemm_bf16, unsigned short),
+      LIN(rms_linear_gemm_f16, unsigned short)}},
+    {{LIN(gate_up_gemv_f32, float), LIN(gate_up_gemv_bf16, unsigned short), LIN(gate_up_gemv_f16, unsigned short)},
+     {LIN(gate_up_gemm_f32, float), LIN(gate_up_gemm_bf16, unsigned short), LIN(gate_up_gemm_f16, unsigned short)}}};
+
+enum Variant { PLAIN = 0, RMS = 1, GATE_UP = 2 };
+
+class EmuCudaDevice {
+  public:
+    static constexpr int GEMV_MAX_ROWS_J = 8;
+    static constexpr int GEMV_COLUMNS = 8;
+    static constexpr int GEMM_TILE = 64;
+    static constexpr int ATTENTION_ROWS = 16;
+    static constexpr int ATTENTION_MAX_HEAD_DIM = 128;
+    static constexpr int SPLIT_KEYS = 128;
+    static constexpr int MAX_SPLITS = 64;
+    static constexpr int ELEMENTWISE_BLOCK = 256;
+    static constexpr long long MAX_ELEMENTWISE_BLOCKS = 1LL << 20;
+
+    Buf partialsBuf;
+
+    ~EmuCudaDevice() { dfree(partialsBuf); }
+
+    static char* at(const Buf& b, long long off, long long count, int elemBytes, const char* what) {
+        if (off < 0 || count < 0 || (off + count) * elemBytes > (long long) b.bytes) {
+            throw CaseFailure(std::string(what) + ": elements outside the buffer");
+        }
+        return b.base;
+    }
+
+    static int threads(int work, int max) { return std::min(max, std::max(32, (work + 31) / 32 * 32)); }
+
+    static long long elementwiseBlocks(long long n) {
+        return std::min(MAX_ELEMENTWISE_BLOCKS, (n + ELEMENTWISE_BLOCK - 1) / ELEMENTWISE_BLOCK);
+    }
+
+    void linearFamily(Variant variant, const Buf& x, long long xOff, const Buf* gamma, long long gOff, DType gType,
+                      float eps, const Buf& w, long long wOff, DType wType, const Buf& y, long long yOff, int rows,
+                      int out, int in, bool accumulate) {
+        if (rows == 0 || out == 0) {
+            return;
+        }
+        bool gemv = rows <= GEMV_MAX_ROWS_J;
+        const NamedLinear& k = kLinear[variant][gemv ? 0 : 1][wType];
+        long long weightRows = variant == GATE_UP ? 2LL * out : out;
+        const float* px = (const float*) at(x, xOff, (long long) rows * in, 4, "x");
+        const void* pw = at(w, wOff, weightRows * in, byteSize(wType), "weight");
+        const void* pg = nullptr;
+        long long go = 0;
+        int gt = 0;
+        float e = 0.f;
+        if (variant != PLAIN) {
+            pg = at(*gamma, gOff, in, byteSize(gType), "gamma");
+            go = gOff;
+            gt = (int) gType;
+            e = eps;
+        }
+        float* py = (float*) at(y, yOff, (long long) rows * out, 4, "y");
+        int acc = accumulate ? 1 : 0;
+        auto body = [=] { k.fn(px, xOff, pw, wOff, pg, go, gt, e, py, yOff, rows, out, in, acc); };
+        std::vector<Region> writes = {{&y, yOff, (long long) rows * out, 4}};
+        if (gemv) {
+            launch(k.name, 256, ceilDivI(out, GEMV_COLUMNS), 1, 1, 256, writes, body);
+        } else {
+            launch(k.name, 256, ceilDivI(out, GEMM_TILE), ceilDivI(rows, GEMM_TILE), 1, 256, writes, body);
+        }
+    }
+
+    void splitQkv(const Buf& qkv, long long qkvOff, int rows, int heads, int kvHeads, int headDim, const Buf& qNorm,
+                  long long qNormOff, const Buf& kNorm, long long kNormOff, DType normType, float eps,
+                  const Buf& positions, long long posOff, float theta, const Buf& q, long long qOff,
+                  const Buf& kCache, long long kOff, const Buf& vCache, long long vOff) {
+        if (rows == 0) {
+            return;
+        }
+        long long qDim = (long long) heads * headDim, kvDim = (long long) kvHeads * headDim;
+        const float* pqkv = (const float*) at(qkv, qkvOff, rows * (qDim + 2 * kvDim), 4, "qkv");
+        const void* pqn = at(qNorm, qNormOff, headDim, byteSize(normType), "qNorm");
+        const void* pkn = at(kNorm, kNormOff, headDim, byteSize(normType), "kNorm");
+        const int* ppos = (const int*) at(positions, posOff, rows, 4, "positions");
+        float* pq = (float*) at(q, qOff, rows * qDim, 4, "q");
+        float* pk = (float*) at(kCache, kOff, rows * kvDim, 4, "kCache");
+        float* pv = (float*) at(vCache, vOff, rows * kvDim, 4, "vCache");
+        int nt = (int) normType;
+        launch("split_qkv", 0, rows, heads + 2LL * kvHeads, 1, threads(headDim / 2, 128),
+               {{&q, qOff, rows * qDim, 4}, {&kCache, kOff, rows * kvDim, 4}, {&vCache, vOff, rows * kvDim, 4}},
+               [=] {
+                   split_qkv(pqkv, qkvOff, heads, kvHeads, headDim, pqn, qNormOff, pkn, kNormOff, nt, eps, ppos, posOff,
+                             theta, pq, qOff, pk, kOff, pv, vOff);
+               });
+    }
+
+    void embedding(const Buf& table, long long tableOff, DType tableType, int dim, const Buf& ids, long long idsOff,
+                   int rows, const Buf& out, long long outOff) {
+        if (rows == 0 || dim == 0) {
+            return;
+        }
+        const void* pt = at(table, tableOff, dim, byteSize(tableType), "table");
+        const int* pi = (const int*) at(ids, idsOff, rows, 4, "ids");
+        float* po = (float*) at(out, outOff, (long long) rows * dim, 4, "out");
+        const char* name = tableType == F32 ? "embedding_f32" : tableType == BF16 ? "embedding_bf16" : "embedding_f16";
+        launch(name, 0, rows, ceilDivI(dim, 256), 1, 256, {{&out, outOff, (long long) rows * dim, 4}}, [=] {
+            if (tableType == F32) {
+                embedding_f32((const float*) pt, tableOff, dim, pi, idsOff, po, outOff);
+            } else if (tableType == BF16) {
+                embedding_bf16((const unsigned short*) pt, tableOff, dim, pi, idsOff, po, outOff);
+            } else {
+                embedding_f16((const unsigned short*) pt, tableOff, dim, pi, idsOff, po, outOff);
+            }
+        });
+    }
+
+    void rmsNorm(const Buf& x, long long xOff, const Buf& w, long long wOff, DType wType, const Buf& y, long long yOff,
+                 int rows, int dim, float eps) {
+        if (rows == 0 || dim == 0) {
+            return;
+        }
+        const float* px = (const float*) at(x, xOff, (long long) rows * dim, 4, "x");
+        const void* pw = at(w, wOff, dim, byteSize(wType), "weight");
+        float* py = (float*) at(y, yOff, (long long) rows * dim, 4, "y");
+        int wt = (int) wType;
+        launch("rms_norm", 0, rows, 1, 1, threads(dim, 256), {{&y, yOff, (long long) rows * dim, 4}},
+               [=] { rms_norm(px, xOff, pw, wOff, wt, py, yOff, dim, eps); });
+    }
+
+    void rope(const Buf& x, long long xOff, int rows, int heads, int headDim, const Buf& positions, long long posOff,
+              float theta) {
+        if (rows == 0 || heads == 0 || headDim == 0) {
+            return;
+        }
+        float* px = (float*) at(x, xOff, (long long) rows * heads * headDim, 4, "x");
+        const int* pp = (const int*) at(positions, posOff, rows, 4, "positions");
+        launch("rope", 0, rows, heads, 1, threads(headDim / 2, 128), {{&x, xOff, (long long) rows * heads * headDim, 4}},
+               [=] { ::rope(px, xOff, heads, headDim, pp, posOff, theta); });
+    }
+
+    void binary(const char* name, const Buf& a, long long aOff, const Buf& b, long long bOff, const Buf& out,
+                long long outOff, long long n) {
+        if (n <= 0) {
+            return;
+        }
+        const float* pa = (const float*) at(a, aOff, n, 4, "a");
+        const float* pb = (const float*) at(b, bOff, n, 4, "b");
+        float* po = (float*) at(out, outOff, n, 4, "out");
+        bool isAdd = std::strcmp(name, "add") == 0;
+        launch(name, 0, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK, {{&out, outOff, n, 4}}, [=] {
+            if (isAdd) {
+                ::add(pa, aOff, pb, bOff, po, outOff, n);
+            } else {
+                ::swiglu(pa, aOff, pb, bOff, po, outOff, n);
+            }
+        });
+    }
+
+    void copy(const Buf& src, long long srcOff, const Buf& dst, long long dstOff, long long n) {
+        if (n <= 0) {
+            return;
+        }
+        const float* ps = (const float*) at(src, srcOff, n, 4, "src");
+        float* pd = (float*) at(dst, dstOff, n, 4, "dst");
+        launch("copy_f32", 0, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK, {{&dst, dstOff, n, 4}},
+               [=] { copy_f32(ps, srcOff, pd, dstOff, n); });
+    }
+
+    void softmax(const Buf& x, long long xOff, int rows, int cols) {
+        if (rows == 0 || cols == 0) {
+            return;
+        }
+        float* px = (float*) at(x, xOff, (long long) rows * cols, 4, "x");
+        launch("softmax_rows", 0, rows, 1, 1, threads(cols, 1024), {{&x, xOff, (long long) rows * cols, 4}},
+               [=] { softmax_rows(px, xOff, cols); });
+    }
+
+    void argmax(const Buf& x, long long xOff, int rows, int cols, const Buf& out, long long outOff) {
+        if (rows == 0) {
+            return;
+        }
+        const float* px = (const float*) at(x, xOff, (long long) rows * cols, 4, "x");
+        int* po = (int*) at(out, outOff, rows, 4, "out");
+        launch("argmax_rows", 0, rows, 1, 1, threads(cols, 1024), {{&out, outOff, rows, 4}},
+               [=] { argmax_rows(px, xOff, cols, po, outOff); });
+    }
+
+    // The partials buffer, at least bytes long (grown on demand, at least 1 MiB, as CudaDevice).
+    // Its contents are stale (here: NaN) where a launch did not write.
+    float* partials(long long bytes) {
+        if (partialsBuf.base == nullptr || (long long) partialsBuf.bytes < bytes) {
+            dfree(partialsBuf);
+            long long size = std::max(bytes, 1LL << 20);
+            partialsBuf = dalloc((size_t) size);
+        }
+        std::memset(partialsBuf.base, 0xff, partialsBuf.bytes);  // NaN: reading an unwritten entry shows
+        return (float*) partialsBuf.base;
+    }
+
+    int lastSplits = 0;
+
+    void attention(const Buf& q, long long qOff, const Buf& kCache, long long kOff, const Buf& vCache, long long vOff,
+                   const Buf& out, long long outOff, int tokens, int startPos, int heads, int kvHeads, int d,
+                   float scale) {
+        if (tokens == 0) {
+            return;
+        }
+        if (d > ATTENTION_MAX_HEAD_DIM) {
+            throw CaseFailure("head_dim too large");
+        }
+        int keys = startPos + tokens;
+        long long qCount = (long long) tokens * heads * d;
+        long long kvCount = (long long) keys * kvHeads * d;
+        int splits = 1;
+        int perSplit = keys;
+        if (tokens == 1 && keys > SPLIT_KEYS) {
+            int wanted = std::min(MAX_SPLITS, ceilDivI(keys, SPLIT_KEYS));
+            perSplit = ceilDivI(ceilDivI(keys, wanted), 32) * 32;
+            splits = ceilDivI(keys, perSplit);
+        }
+        lastSplits = splits;
+        long long rowsTotal = (long long) tokens * heads;
+        float* part = splits > 1 ? partials(4LL * splits * rowsTotal * (d + 2)) : nullptr;
+        float* po = (float*) at(out, outOff, qCount, 4, "out");
+        const float* pq = (const float*) at(q, qOff, qCount, 4, "q");
+        const float* pk = (const float*) at(kCache, kOff, kvCount, 4, "kCache");
+        const float* pv = (const float*) at(vCache, vOff, kvCount, 4, "vCache");
+        int group = heads / kvHeads;
+        std::vector<Region> writes = {{&out, outOff, qCount, 4}};
+        if (splits > 1) {
+            writes = {{&partialsBuf, 0, (long long) splits * rowsTotal * (d + 2), 4}};
+        }
+        launch("attention", 128, ceilDivL((long long) tokens * group, ATTENTION_ROWS), kvHeads, splits, 128, writes,
+               [=] {
+                   ::attention(pq, qOff, pk, kOff, pv, vOff, po, outOff, part, tokens, startPos, heads, kvHeads, d,
+                               scale, perSplit);
+               });
+        if (splits > 1) {
+            int rt = (int) rowsTotal;
+            launch("attention_merge", 0, rowsTotal, 1, 1, threads(d, 128), {{&out, outOff, qCount, 4}},
+                   [=] { attention_merge(part, splits, rt, d, po, outOff); });
+        }
+    }
+};
+
+// ---- Inputs and checks ----
+
+std::mt19937_64 g_rng(20261126);
+const int PAD = 3;
+
+std::vector<float> gaussian(size_t n, float scale = 1.f) {
+    std::normal_distribution<float> nd(0.f, 1.f);
+    std::vector<float> v(n);
+    for (float& x : v) {
+        x = nd(g_rng) * scale;
+    }
+    return v;
+}
+
+// A device operand as DeviceContract's host(): pad NaNs (pad elements), the values, one NaN. The
+// stored values are returned widened (exactly) in `stored` for the reference.
+Buf& operand(Bufs& bufs, DType type, const std::vector<float>& v, std::vector<double>* stored = nullptr,
+             int pad = PAD) {
+    size_t n = v.size() + pad + 1;
+    Buf& b = bufs.add(n * byteSize(type));
+    if (stored) {
+        stored->resize(v.size());
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool isPad = (int) i < pad || i == v.size() + pad;
+        float x = isPad ? NAN : v[i - pad];
+        if (type == F32) {
+            ((float*) b.base)[i] = x;
+        } else if (type == BF16) {
+            ((unsigned short*) b.base)[i] = toBf16(x);
+        } else {
+            ((unsigned short*) b.base)[i] = toF16(x);
+        }
+        if (!isPad && stored) {
+            unsigned short h = type == BF16 ? toBf16(x) : toF16(x);
+            (*stored)[i - pad] = type == F32 ? (double) x : type == BF16 ? widenBf16(h) : widenF16(h);
+        }
+    }
+    return b;
+}
+
+Buf& intOperand(Bufs& bufs, const std::vector<int>& v) {
+    Buf& b = bufs.add(4 * (v.size() + PAD + 1));
+    int* p = (int*) b.base;
+    p[0] = -1;
+    for (size_t i = 0; i < v.size(); i++) {
+        p[PAD + i] = v[i];
+    }
+    return b;
+}
+
+std::vector<float> readF32(const Buf& b, long long off, size_t n) {
+    std::vector<float> v(n);
+    std::memcpy(v.data(), b.base + 4 * off, 4 * n);
+    return v;
+}
+
+// |got - want| <= 2e-4 (max |want| + 1), as DeviceContract; returns the worst error / bound.
+double assertClose(const std::vector<double>& want, const std::vector<float>& got, const std::string& what) {
+    if (want.size() != got.size()) {
+        throw CaseFailure(what + ": length");
+    }
+    double max = 0;
+    for (double w : want) {
+        max = std::max(max, std::fabs(w));
+    }
+    double bound = 2e-4 * (max + 1), worst = 0;
+    for (size_t i = 0; i < want.size(); i++) {
+        double err = std::fabs((double) got[i] - want[i]);
+        if (!(err <= bound)) {
+            char msg[256];
+            std::snprintf(msg, sizeof msg, "%s: element %zu is %.9g, expected %.9g (error %.3g > %.3g)", what.c_str(), i,
+                          (double) got[i], want[i], err, bound);
+            throw CaseFailure(msg);
+        }
+        worst = std::max(worst, err / bound);
+    }
+    return worst;
+}
+
+// ---- Double-precision references ----
+
+double silu(double g) { return g / (1.0 + std::exp(-g)); }
+
+std::vector<double> rmsNormRef(const std::vector<double>& x, const std::vector<double>& g, int rows, int dim,
+                               double eps) {
+    std::vector<double> n(x.size());
+    for (int r = 0; r < rows; r++) {
+        double ss = 0;
+        for (int k = 0; k < dim; k++) {
+            ss += x[(size_t) r * dim + k] * x[(size_t) r * dim + k];
+        }
+        double inv = 1.0 / std::sqrt(ss / dim + eps);
+        for (int k = 0; k < dim; k++) {
+            n[(size_t) r * dim + k] = x[(size_t) r * dim + k] * inv * g[k];
+        }
+    }
+    return n;
+}
+
+std::vector<double> matmulRef(const std::vector<double>& x, const std::vector<double>& w, size_t wRow0, int rows,
+                              int out, int in) {
+    std::vector<double> y((size_t) rows * out);
+    for (int r = 0; r < rows; r++) {
+        for (int j = 0; j < out; j++) {
+            double s = 0;
+            for (int k = 0; k < in; k++) {
+                s += x[(size_t) r * in + k] * w[(wRow0 + j) * in + k];
+            }
+            y[(size_t) r * out + j] = s;
+        }
+    }
+    return y;
+}
+
+// RoPE as the CPU backend (RopeTable): the angle in F32 exactly as transformers computes it, cos and
+// sin in double; the rotation itself in double.
+void ropeRef(double* xh, int headDim, int pos, float theta) {
+    int half = headDim / 2;
+    for (int i = 0; i < half; i++) {
+        float exponent = (float) (2 * i) / (float) (2 * half);
+        float invFreq = 1.0f / (float) std::pow((double) theta, (double) exponent);
+        float angle = (float) pos * invFreq;
+        double c = (float) std::cos((double) angle), s = (float) std::sin((double) angle);
+        double a = xh[i], b = xh[i + half];
+        xh[i] = a * c - b * s;
+        xh[i + half] = b * c + a * s;
+    }
+}
+
+std::vector<double> toD(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
+
+// ---- Test cases ----
+
+struct Case {
+    std::string name;
+    std::function<double()> run;  // returns the worst error / bound
+};
+std::vector<Case> g_cases;
+
+EmuCudaDevice g_dev;
+
+void addCase(const std::string& name, std::function<double()> run) { g_cases.push_back({name, std::move(run)}); }
+
+// linear / rmsNormLinear / gateUp with element offsets off (PAD = 3: odd, the scalar path; 8 with
+// in % 8 == 0: the 16-byte path).
+double linearCase(Variant variant, DType type, int rows, int out, int in, bool accumulate, int off) {
+    Bufs bufs;
+    int wRows = variant == GATE_UP ? 2 * out : out;
+    std::vector<double> x, w, g, y0;
+    Buf& dx = operand(bufs, F32, gaussian((size_t) rows * in), &x, off);
+    Buf& dw = operand(bufs, type, gaussian((size_t) wRows * in), &w, off);
+    Buf& dg = operand(bufs, type, gaussian(in), &g, off);
+    Buf& dy = operand(bufs, F32, gaussian((size_t) rows * out), &y0, off);
+    const float eps = 1e-6f;
+    std::vector<double> want;
+    if (variant == PLAIN) {
+        want = matmulRef(x, w, 0, rows, out, in);
+        if (accumulate) {
+            for (size_t i = 0; i < want.size(); i++) {
+                want[i] += y0[i];
+            }
+        }
+        g_dev.linearFamily(PLAIN, dx, off, nullptr, 0, F32, 0.f, dw, off, type, dy, off, rows, out, in, accumulate);
+    } else if (variant == RMS) {
+        want = matmulRef(rmsNormRef(x, g, rows, in, eps), w, 0, rows, out, in);
+        g_dev.linearFamily(RMS, dx, off, &dg, off, type, eps, dw, off, type, dy, off, rows, out, in, false);
+    } else {
+        std::vector<double> n = rmsNormRef(x, g, rows, in, eps);
+        std::vector<double> gate = matmulRef(n, w, 0, rows, out, in), up = matmulRef(n, w, out, rows, out, in);
+        want.resize(gate.size());
+        for (size_t i = 0; i < want.size(); i++) {
+            want[i] = silu(gate[i]) * up[i];
+        }
+        g_dev.linearFamily(GATE_UP, dx, off, &dg, off, type, eps, dw, off, type, dy, off, rows, out, in, false);
+    }
+    return assertClose(want, readF32(dy, off, (size_t) rows * out), "y");
+}
+
+double splitQkvCase(int rows, int heads, int kvHeads, int headDim, int start, DType normType) {
+    Bufs bufs;
+    int qDim = heads * headDim, kvDim = kvHeads * headDim, width = qDim + 2 * kvDim;
+    std::vector<double> qkv, qn, kn;
+    Buf& dqkv = operand(bufs, F32, gaussian((size_t) rows * width), &qkv);
+    Buf& dqn = operand(bufs, normType, gaussian(headDim), &qn);
+    Buf& dkn = operand(bufs, normType, gaussian(headDim), &kn);
+    std::vector<int> pos(rows);
+    for (int r = 0; r < rows; r++) {
+        pos[r] = start + r;
+    }
+    Buf& dpos = intOperand(bufs, pos);
+    int capacity = start + rows + 2;
+    // Caches: NaN everywhere (slots nobody writes must stay NaN).
+    std::vector<float> nanCache((size_t) capacity * kvDim, NAN);
+    Buf& dq = operand(bufs, F32, std::vector<float>((size_t) rows * qDim, 0.f));
+    Buf& dk = operand(bufs, F32, nanCache);
+    Buf& dv = operand(bufs, F32, nanCache);
+    const float eps = 1e-6f, theta = 1e6f;
+    long long cacheOff = PAD + (long long) start * kvDim;
+    g_dev.splitQkv(dqkv, PAD, rows, heads, kvHeads, headDim, dqn, PAD, dkn, PAD, normType, eps, dpos, PAD, theta, dq,
+                   PAD, dk, cacheOff, dv, cacheOff);
+    std::vector<double> wq((size_t) rows * qDim), wk((size_t) rows * kvDim), wv((size_t) rows * kvDim);
+    for (int r = 0; r < rows; r++) {
+        for (int h = 0; h < heads + 2 * kvHeads; h++) {
+            std::vector<double> v(qkv.begin() + (size_t) r * width + (size_t) h * headDim,
+                                  qkv.begin() + (size_t) r * width + (size_t) (h + 1) * headDim);
+            if (h < heads + kvHeads) {
+                v = rmsNormRef(v, h < heads ? qn : kn, 1, headDim, eps);
+                ropeRef(v.data(), headDim, pos[r], theta);
+            }
+            double* dst = h < heads ? &wq[(size_t) r * qDim + (size_t) h * headDim]
+                          : h < heads + kvHeads ? &wk[(size_t) r * kvDim + (size_t) (h - heads) * headDim]
+                                                : &wv[(size_t) r * kvDim + (size_t) (h - heads - kvHeads) * headDim];
+            std::copy(v.begin(), v.end(), dst);
+        }
+    }
+    double worst = assertClose(wq, readF32(dq, PAD, wq.size()), "q");
+    worst = std::max(worst, assertClose(wk, readF32(dk, cacheOff, wk.size()), "k cache slots"));
+    worst = std::max(worst, assertClose(wv, readF32(dv, cacheOff, wv.size()), "v cache slots"));
+    // Other slots: the launch checker already verified nothing outside [cacheOff, +rows*kvDim) changed.
+    return worst;
+}
+
+double embeddingCase(DType type, int dim) {
+    Bufs bufs;
+    int vocab = 50;
+    std::vector<int> ids = {3, 0, 49, 3, 17, 22, 8};
+    std::vector<double> table;
+    Buf& dt = operand(bufs, type, gaussian((size_t) vocab * dim), &table);
+    Buf& di = intOperand(bufs, ids);
+    Buf& dout = operand(bufs, F32, std::vector<float>(ids.size() * dim, 0.f));
+    g_dev.embedding(dt, PAD, type, dim, di, PAD, (int) ids.size(), dout, PAD);
+    std::vector<float> got = readF32(dout, PAD, ids.size() * dim);
+    for (size_t r = 0; r < ids.size(); r++) {
+        for (int c = 0; c < dim; c++) {
+            double want = table[(size_t) ids[r] * dim + c];
+            if ((double) got[r * dim + c] != want) {
+                throw CaseFailure("embedding: element " + std::to_string(r * dim + c) + " is not the exact widening");
+            }
+        }
+    }
+    return 0;
+}
+
+double rmsNormCase(DType type, int rows, int dim) {
+    Bufs bufs;
+    std::vector<double> x, w;
+    Buf& dx = operand(bufs, F32, gaussian((size_t) rows * dim), &x);
+    Buf& dw = operand(bufs, type, gaussian(dim), &w);
+    Buf& dy = operand(bufs, F32, std::vector<float>((size_t) rows * dim, 0.f));
+    const float eps = 1e-6f;
+    std::vector<double> want = rmsNormRef(x, w, rows, dim, eps);
+    g_dev.rmsNorm(dx, PAD, dw, PAD, type, dy, PAD, rows, dim, eps);
+    double worst = assertClose(want, readF32(dy, PAD, want.size()), "rmsNorm");
+    g_dev.rmsNorm(dx, PAD, dw, PAD, type, dx, PAD, rows, dim, eps);
+    return std::max(worst, assertClose(want, readF32(dx, PAD, want.size()), "rmsNorm in place"));
+}
+
+double ropeCase(int rows, int heads, int headDim) {
+    Bufs bufs;
+    int n = rows * heads * headDim;
+    std::vector<int> pos(rows);
+    std::uniform_int_distribution<int> ud(0, 39999);
+    for (int& p : pos) {
+        p = ud(g_rng);
+    }
+    std::vector<double> x;
+    Buf& dx = operand(bufs, F32, gaussian(n), &x);
+    Buf& dpos = intOperand(bufs, pos);
+    const float theta = 1e6f;
+    g_dev.rope(dx, PAD, rows, heads, headDim, dpos, PAD, theta);
+    for (int r = 0; r < rows; r++) {
+        for (int h = 0; h < heads; h++) {
+            ropeRef(&x[((size_t) r * heads + h) * headDim], headDim, pos[r], theta);
+        }
+    }
+    return assertClose(x, readF32(dx, PAD, n), "rope");
+}
+
+double elementwiseCase(int n) {
+    Bufs bufs;
+    std::vector<double> a, b;
+    Buf& da = operand(bufs, F32, gaussian(n), &a);
+    Buf& db = operand(bufs, F32, gaussian(n), &b);
+    Buf& dout = operand(bufs, F32, std::vector<float>(n, 0.f));
+    std::vector<double> sw(n), sum(n);
+    for (int i = 0; i < n; i++) {
+        sw[i] = silu(a[i]) * b[i];
+        sum[i] = (double) ((float) a[i] + (float) b[i]);  // F32 add: exact compare
+    }
+    g_dev.binary("swiglu", da, PAD, db, PAD, dout, PAD, n);
+    double worst = assertClose(sw, readF32(dout, PAD, n), "swiglu");
+    g_dev.binary("add", da, PAD, db, PAD, dout, PAD, n);
+    std::vector<float> got = readF32(dout, PAD, n);
+    for (int i = 0; i < n; i++) {
+        if ((double) got[i] != sum[i]) {
+            throw CaseFailure("add: element " + std::to_string(i) + " differs");
+        }
+    }
+    g_dev.copy(db, PAD, dout, PAD, n);
+    got = readF32(dout, PAD, n);
+    for (int i = 0; i < n; i++) {
+        if ((double) got[i] != b[i]) {
+            throw CaseFailure("copy: element " + std::to_string(i) + " differs");
+        }
+    }
+    // In place: out aliases a (add) and gate (swiglu).
+    g_dev.binary("add", da, PAD, db, PAD, da, PAD, n);
+    got = readF32(da, PAD, n);
+    for (int i = 0; i < n; i++) {
+        if ((double) got[i] != sum[i]) {
+            throw CaseFailure("add in place: element " + std::to_string(i) + " differs");
+        }
+    }
+    std::vector<double> sw2(n);
+    for (int i = 0; i < n; i++) {
+        sw2[i] = silu(sum[i]) * b[i];
+    }
+    g_dev.binary("swiglu", da, PAD, db, PAD, da, PAD, n);
+    return std::max(worst, assertClose(sw2, readF32(da, PAD, n), "swiglu in place"));
+}
+
+double softmaxCase(int rows, int cols) {
+    Bufs bufs;
+    std::vector<double> x;
+    Buf& dx = operand(bufs, F32, gaussian((size_t) rows * cols, 8.f), &x);
+    std::vector<double> want(x.size());
+    for (int r = 0; r < rows; r++) {
+        double m = -INFINITY, s = 0;
+        for (int c = 0; c < cols; c++) {
+            m = std::max(m, x[(size_t) r * cols + c]);
+        }
+        for (int c = 0; c < cols; c++) {
+            s += std::exp(x[(size_t) r * cols + c] - m);
+        }
+        for (int c = 0; c < cols; c++) {
+            want[(size_t) r * cols + c] = std::exp(x[(size_t) r * cols + c] - m) / s;
+        }
+    }
+    g_dev.softmax(dx, PAD, rows, cols);
+    return assertClose(want, readF32(dx, PAD, want.size()), "softmax");
+}
+
+double argmaxCase(int rows, int cols, const std::vector<std::pair<long long, float>>& plant) {
+    Bufs bufs;
+    std::vector<float> v = gaussian((size_t) rows * cols);
+    for (auto& p : plant) {
+        v[p.first] = p.second;
+    }
+    Buf& dx = operand(bufs, F32, v);
+    Buf& dout = intOperand(bufs, std::vector<int>(rows, 0));
+    g_dev.argmax(dx, PAD, rows, cols, dout, PAD);
+    for (int r = 0; r < rows; r++) {
+        int best = 0;
+        for (int c = 1; c < cols; c++) {
+            if (v[(size_t) r * cols + c] > v[(size_t) r * cols + best]) {
+                best = c;
+            }
+        }
+        int got = ((int*) dout.base)[PAD + r];
+        if (got != best) {
+            throw CaseFailure("argmax row " + std::to_string(r) + ": got " + std::to_string(got) + ", expected " +
+                              std::to_string(best));
+        }
+    }
+    return 0;
+}
+
+double attentionCase(int tokens, int start, int heads, int kvHeads, int headDim, int expectSplits) {
+    Bufs bufs;
+    int capacity = start + tokens + 3;
+    int kvDim = kvHeads * headDim;
+    std::vector<float> k = gaussian((size_t) capacity * kvDim), v = gaussian((size_t) capacity * kvDim);
+    for (size_t i = (size_t) (start + tokens) * kvDim; i < (size_t) capacity * kvDim; i++) {
+        k[i] = NAN;
+        v[i] = NAN;
+    }
+    std::vector<double> q, kd, vd;
+    Buf& dq = operand(bufs, F32, gaussian((size_t) tokens * heads * headDim), &q);
+    Buf& dk = operand(bufs, F32, k, &kd);
+    Buf& dv = operand(bufs, F32, v, &vd);
+    Buf& dout = operand(bufs, F32, std::vector<float>((size_t) tokens * heads * headDim, 0.f));
+    float scale = (float) (1 / std::sqrt((double) headDim));
+    g_dev.attention(dq, PAD, dk, PAD, dv, PAD, dout, PAD, tokens, start, heads, kvHeads, headDim, scale);
+    if (expectSplits >= 0 && g_dev.lastSplits != expectSplits) {
+        throw CaseFailure("expected " + std::to_string(expectSplits) + " splits, the plan made " +
+                          std::to_string(g_dev.lastSplits));
+    }
+    int group = heads / kvHeads;
+    std::vector<double> want((size_t) tokens * heads * headDim);
+    std::vector<double> s(start + tokens);
+    for (int t = 0; t < tokens; t++) {
+        int visible = start + t + 1;
+        for (int h = 0; h < heads; h++) {
+            int g = h / group;
+            const double* qr = &q[((size_t) t * heads + h) * headDim];
+            double m = -INFINITY;
+            for (int j = 0; j < visible; j++) {
+                double dot = 0;
+                const double* kr = &kd[(size_t) j * kvDim + (size_t) g * headDim];
+                for (int d = 0; d < headDim; d++) {
+                    dot += qr[d] * kr[d];
+                }
+                s[j] = dot * (double) scale;
+                m = std::max(m, s[j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < visible; j++) {
+                s[j] = std::exp(s[j] - m);
+                sum += s[j];
+            }
+            double* o = &want[((size_t) t * heads + h) * headDim];
+            for (int d = 0; d < headDim; d++) {
+                double acc = 0;
+                for (int j = 0; j < visible; j++) {
+                    acc += s[j] * vd[(size_t) j * kvDim + (size_t) g * headDim + d];
+                }
+                o[d] = acc / sum;
+            }
+        }
+    }
+    return assertClose(want, readF32(dout, PAD, want.size()), "attention");
+}
+
+void buildCases() {
+    const DType types[] = {F32, BF16, F16};
+    const char* vname[] = {"linear", "rmsNormLinear", "rmsNormGateUpSwiglu"};
+    // Linear family: GEMV rows 1, 3, 8; GEMM rows 9, 37, 70; every weight type; odd offsets (scalar
+    // path) and 16-byte-aligned offsets with in % 8 == 0 (vector path; GEMM has no vector path but
+    // runs the same shapes).
+    struct Shape {
+        int rows, out, in;
+    };
+    const Shape shapes[] = {{1, 64, 128}, {3, 130, 96}, {8, 257, 264}, {9, 65, 200}, {37, 200, 160}, {70, 96, 72},
+                            {1, 40, 257}, {8, 33, 100}, {70, 130, 33}, {12, 40, 264}, {129, 96, 64}, {5, 64, 1024}};
+    for (int variant = 0; variant < 3; variant++) {
+        for (DType t : types) {
+            for (const Shape& s : shapes) {
+                for (int off : {PAD, 8}) {
+                    std::vector<bool> accs = variant == PLAIN ? std::vector<bool>{false, true} : std::vector<bool>{false};
+                    for (bool acc : accs) {
+                        char name[160];
+                        std::snprintf(name, sizeof name, "%s %s rows=%d out=%d in=%d off=%d acc=%d", vname[variant],
+                                      dtypeName(t), s.rows, s.out, s.in, off, (int) acc);
+                        Variant v = (Variant) variant;
+                        addCase(name, [=] { return linearCase(v, t, s.rows, s.out, s.in, acc, off); });
+                    }
+                }
+            }
+        }
+    }
+    // splitQkv (DeviceContract's shapes), each norm type.
+    const int sq[][5] = {{1, 4, 2, 64, 9}, {7, 4, 2, 128, 0}, {5, 16, 8, 128, 1000}, {3, 2, 2, 32, 3}, {2, 8, 1, 256, 40000}};
+    for (auto& c : sq) {
+        for (DType t : types) {
+            char name[128];
+            std::snprintf(name, sizeof name, "splitQkv rows=%d heads=%d/%d headDim=%d start=%d norm=%s", c[0], c[1],
+                          c[2], c[3], c[4], dtypeName(t));
+            addCase(name, [=] { return splitQkvCase(c[0], c[1], c[2], c[3], c[4], t); });
+        }
+    }
+    for (auto [t, dim] : std::vector<std::pair<DType, int>>{{BF16, 64}, {F16, 100}, {F32, 1024}, {BF16, 300}}) {
+        addCase(std::string("embedding ") + dtypeName(t) + " dim=" + std::to_string(dim),
+                [=] { return embeddingCase(t, dim); });
+    }
+    for (auto [t, rows, dim] :
+         std::vector<std::tuple<DType, int, int>>{{BF16, 1, 1024}, {F32, 7, 128}, {F16, 6, 2560}, {BF16, 30, 64}, {F32, 3, 33}}) {
+        addCase(std::string("rmsNorm ") + dtypeName(t) + " rows=" + std::to_string(rows) + " dim=" + std::to_string(dim),
+                [=] { return rmsNormCase(t, rows, dim); });
+    }
+    for (auto [rows, heads, hd] : std::vector<std::tuple<int, int, int>>{{1, 16, 128}, {9, 8, 64}, {4, 2, 32}, {2, 3, 512}}) {
+        addCase("rope rows=" + std::to_string(rows) + " heads=" + std::to_string(heads) + " headDim=" + std::to_string(hd),
+                [=] { return ropeCase(rows, heads, hd); });
+    }
+    addCase("swiglu/add/copy n=10007", [] { return elementwiseCase(10007); });
+    addCase("swiglu/add/copy n=5", [] { return elementwiseCase(5); });
+    for (auto [rows, cols] : std::vector<std::pair<int, int>>{{1, 151936}, {5, 1000}, {64, 33}, {2, 7}}) {
+        addCase("softmax rows=" + std::to_string(rows) + " cols=" + std::to_string(cols),
+                [=] { return softmaxCase(rows, cols); });
+    }
+    {
+        int cols = 151936;
+        std::vector<std::pair<long long, float>> plant = {
+            {5, 100.f},                                      // row 0: a clear winner
+            {(long long) cols + cols - 1, 100.f},            // row 1: the last column
+            {2LL * cols + 7, 50.f}, {2LL * cols + 90000, 50.f},  // row 2: a tie across threads, the first wins
+            {3LL * cols, 9.f},                               // row 3: the first column
+            {4LL * cols + 1024 + 3, 60.f}, {4LL * cols + 3, 60.f}, {4LL * cols + 2048 + 3, 60.f},  // row 4: same thread
+            {5LL * cols + 40, 70.f}, {5LL * cols + 33, 70.f},  // row 5: tie within one warp, different lanes
+            {6LL * cols + 700, 80.f}, {6LL * cols + 100, 80.f}};  // row 6: tie across warps
+        addCase("argmax rows=7 cols=151936 (ties)", [=] { return argmaxCase(7, cols, plant); });
+        addCase("argmax rows=3 cols=5", [] { return argmaxCase(3, 5, {{1, 9.f}, {3, 9.f}, {5 + 4, 9.f}}); });
+        addCase("argmax rows=2 cols=1", [] { return argmaxCase(2, 1, {}); });
+        std::vector<std::pair<long long, float>> equal;
+        for (int c = 0; c < 3000; c++) {
+            equal.push_back({c, 1.f});
+        }
+        addCase("argmax rows=1 cols=3000 all equal", [=] { return argmaxCase(1, 3000, equal); });
+    }
+    // Attention prefill: tokens 5, 40, 130; startPos 0 and 33; GQA groups 1, 2, 4; headDim 64, 128.
+    for (int tokens : {5, 40, 130}) {
+        for (int start : {0, 33}) {
+            for (int group : {1, 2, 4}) {
+                for (int hd : {64, 128}) {
+                    int kvHeads = 2, heads = group * kvHeads;
+                    char name[128];
+                    std::snprintf(name, sizeof name, "attention prefill tokens=%d start=%d heads=%d/%d headDim=%d", tokens,
+                                  start, heads, kvHeads, hd);
+                    addCase(name, [=] { return attentionCase(tokens, start, heads, kvHeads, hd, 1); });
+                }
+            }
+        }
+    }
+    // Attention decode: one token; keys > 128 take the split-KV + merge path.
+    for (int start : {0, 1, 127, 128, 300, 2047}) {
+        for (int group : {1, 2, 4, 8}) {
+            for (int hd : {64, 128}) {
+                int kvHeads = 2, heads = group * kvHeads;
+                int keys = start + 1;
+                int splits = 1;
+                if (keys > 128) {
+                    int wanted = std::min(64, ceilDivI(keys, 128));
+                    int per = ceilDivI(ceilDivI(keys, wanted), 32) * 32;
+                    splits = ceilDivI(keys, per);
+                }
+                char name[128];
+                std::snprintf(name, sizeof name, "attention decode start=%d heads=%d/%d headDim=%d (splits %d)", start,
+                              heads, kvHeads, hd, splits);
+                addCase(name, [=] { return attentionCase(1, start, heads, kvHeads, hd, -1); });
+            }
+        }
+    }
+    addCase("attention decode start=9000 heads=8/1 headDim=128", [] { return attentionCase(1, 9000, 8, 1, 128, 57); });
+    addCase("attention decode start=2047 heads=16/8 headDim=128", [] { return attentionCase(1, 2047, 16, 8, 128, 16); });
+    addCase("attention prefill tokens=17 start=33 heads=4/4 headDim=128",
+            [] { return attentionCase(17, 33, 4, 4, 128, 1); });
+    addCase("attention prefill tokens=64 start=500 heads=16/8 headDim=128",
+            [] { return attentionCase(64, 500, 16, 8, 128, 1); });
+    addCase("attention prefill tokens=3 start=0 heads=12/4 headDim=32", [] { return attentionCase(3, 0, 12, 4, 32, 1); });
+    addCase("attention decode start=200 heads=6/2 headDim=96", [] { return attentionCase(1, 200, 6, 2, 96, -1); });
+    // Groups wider than a block's 16 query rows: several row blocks per KV head.
+    addCase("attention decode start=300 heads=32/1 headDim=128", [] { return attentionCase(1, 300, 32, 1, 128, 3); });
+    addCase("attention prefill tokens=5 start=7 heads=40/2 headDim=64", [] { return attentionCase(5, 7, 40, 2, 64, 1); });
+}
+
+const char* schedName(emu::Sched s) { return s == emu::FIFO ? "fifo" : s == emu::LIFO ? "lifo" : "random"; }
+
+void onSignal(int sig) {
+    char msg[256];
+    int n = std::snprintf(msg, sizeof msg,
+                          "\nEMU FAILURE: signal %d (%s) in kernel %s, block (%u,%u,%u): an out-of-bounds or misaligned "
+                          "access, or a failed check\n",
+                          sig, sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGABRT ? "SIGABRT" : "?",
+                          emu::g_kernel, emu::g_blockIdx.x, emu::g_blockIdx.y, emu::g_blockIdx.z);
+    ssize_t ignored = write(2, msg, (size_t) n);
+    (void) ignored;
+    _exit(4);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    static char altStack[1 << 16];
+    stack_t ss{};
+    ss.ss_sp = altStack;
+    ss.ss_size = sizeof altStack;
+    sigaltstack(&ss, nullptr);
+    struct sigaction sa{};
+    sa.sa_handler = onSignal;
+    sa.sa_flags = SA_ONSTACK;
+    sigaction(SIGSEGV, &sa, nullptr);
+    sigaction(SIGBUS, &sa, nullptr);
+    sigaction(SIGABRT, &sa, nullptr);
+
+    const char* filter = argc > 1 ? argv[1] : nullptr;
+    if (const char* seed = std::getenv("EMU_SEED")) {
+        emu::g_seed = std::strtoull(seed, nullptr, 10);
+    }
+    std::vector<emu::Sched> schedules = {emu::FIFO, emu::LIFO, emu::RANDOM};
+    if (const char* sch = std::getenv("EMU_SCHED")) {
+        std::string v = sch;
+        if (v == "fifo") {
+            schedules = {emu::FIFO};
+        } else if (v == "lifo") {
+            schedules = {emu::LIFO};
+        } else if (v == "random") {
+            schedules = {emu::RANDOM};
+        } else if (v != "all") {
+            std::fprintf(stderr, "EMU_SCHED must be fifo, lifo, random or all\n");
+            return 2;
+        }
+    }
+    buildCases();
+    int run = 0, failed = 0;
+    for (Case& c : g_cases) {
+        if (filter && c.name.find(filter) == std::string::npos) {
+            continue;
+        }
+        run++;
+        g_caseKernels.clear();
+        double worst = 0;
+        std::string error;
+        // Each case once per scheduling order (the inputs are drawn afresh each time).
+        for (emu::Sched sched : schedules) {
+            emu::g_sched = sched;
+            try {
+                worst = std::max(worst, c.run());
+            } catch (const CaseFailure& e) {
+                error = std::string("[") + schedName(sched) + " schedule] " + e.what();
+                break;
+            }
+        }
+        for (const std::string& k : g_caseKernels) {
+            KernelStats& s = g_stats[k];
+            s.cases++;
+            s.worst = std::max(s.worst, worst);
+            if (!error.empty()) {
+                s.failed++;
+            }
+        }
+        if (!error.empty()) {
+            failed++;
+            g_failures.push_back(c.name + ": " + error);
+            std::printf("FAIL  %s\n      %s\n", c.name.c_str(), error.c_str());
+        } else if (std::getenv("EMU_VERBOSE")) {
+            std::printf("ok    %s (worst error %.3f of the bound)\n", c.name.c_str(), worst);
+        }
+        std::fflush(stdout);
+    }
+    std::printf("\nPer kernel (cases that launched it; worst error as a fraction of the 2e-4 (max|want|+1) bound):\n");
+    for (auto& [name, s] : g_stats) {
+        std::printf("  %-22s %s  %3d cases, %4d launches, %d failed, worst %.3f\n", name.c_str(),
+                    s.failed ? "FAIL" : "ok  ", s.cases, s.launches, s.failed, s.worst);
+    }
+    // Every entry point of the .cu (Kernel.java's list) must have run, unless a filter was given.
+    const char* all[] = {"linear_gemv_f32", "linear_gemv_bf16", "linear_gemv_f16", "rms_linear_gemv_f32",
+                         "rms_linear_gemv_bf16", "rms_linear_gemv_f16", "gate_up_gemv_f32", "gate_up_gemv_bf16",
+                         "gate_up_gemv_f16", "linear_gemm_f32", "linear_gemm_bf16", "linear_gemm_f16",
+                         "rms_linear_gemm_f32", "rms_linear_gemm_bf16", "rms_linear_gemm_f16", "gate_up_gemm_f32",
+                         "gate_up_gemm_bf16", "gate_up_gemm_f16", "rms_norm", "rope", "split_qkv", "embedding_f32",
+                         "embedding_bf16", "embedding_f16", "swiglu", "add", "copy_f32", "softmax_rows", "argmax_rows",
+                         "attention", "attention_merge"};
+    int missing = 0;
+    if (!filter) {
+        for (const char* k : all) {
+            if (!g_stats.count(k)) {
+                std::printf("  %-22s NOT RUN\n", k);
+                missing++;
+            }
+        }
+    }
+    std::printf("\n%d cases, %d failed%s\n", run, failed, missing ? ", some kernels never ran" : "");
+    return failed || missing || run == 0 ? 1 : 0;
+}
