@@ -213,10 +213,7 @@ final class DotLinear {
     }
 
     private static void store4(float[] out, int at, FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3) {
-        out[at] = Lanes.sum(v0);
-        out[at + 1] = Lanes.sum(v1);
-        out[at + 2] = Lanes.sum(v2);
-        out[at + 3] = Lanes.sum(v3);
+        Lanes.sum4(v0, v1, v2, v3, out, at);
     }
 
     /** A as a float array, rows of k. */

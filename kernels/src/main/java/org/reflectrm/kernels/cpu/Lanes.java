@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
@@ -40,6 +41,11 @@ final class Lanes {
     private static final VectorShuffle<Float> DOWN_4 = VectorShuffle.iota(F, 4 % L, 1, true);
     private static final VectorShuffle<Float> DOWN_2 = VectorShuffle.iota(F, 2 % L, 1, true);
     private static final VectorShuffle<Float> DOWN_1 = VectorShuffle.iota(F, 1 % L, 1, true);
+    /** Lane i ↔ lane i ^ 1 and lane i ↔ lane i ^ 2, and the lanes with bit 0 or bit 1 set, for {@link #sum4}. */
+    private static final VectorShuffle<Float> SWAP_1 = VectorShuffle.fromOp(F, i -> i ^ 1);
+    private static final VectorShuffle<Float> SWAP_2 = VectorShuffle.fromOp(F, i -> i ^ 2);
+    private static final VectorMask<Float> BIT_0 = VectorMask.fromLong(F, 0xAAAAAAAAAAAAAAAAL);
+    private static final VectorMask<Float> BIT_1 = VectorMask.fromLong(F, 0xCCCCCCCCCCCCCCCCL);
 
     /**
      * The sum of the lanes in a fixed pairwise order. {@code reduceLanes(ADD)} leaves the order
@@ -61,6 +67,29 @@ final class Lanes {
             v = v.add(v.rearrange(DOWN_1));
         }
         return v.lane(0);
+    }
+
+    /**
+     * The lane sums of four vectors into {@code out[at .. at+3]}, each in a fixed order, for
+     * about half the shuffles of four {@link #sum} calls: the first two steps add neighbouring
+     * lanes of two vectors at once and blend the results, so every lane does useful work. Needs
+     * at least 4 lanes.
+     */
+    static void sum4(FloatVector a, FloatVector b, FloatVector c, FloatVector d, float[] out, int at) {
+        FloatVector ab = a.add(a.rearrange(SWAP_1)).blend(b.add(b.rearrange(SWAP_1)), BIT_0);
+        FloatVector cd = c.add(c.rearrange(SWAP_1)).blend(d.add(d.rearrange(SWAP_1)), BIT_0);
+        // Lane 4j + r now holds the sum of lanes 4j .. 4j+3 of the r-th vector (a, b, c, d).
+        FloatVector s = ab.add(ab.rearrange(SWAP_2)).blend(cd.add(cd.rearrange(SWAP_2)), BIT_1);
+        if (L >= 16) {
+            s = s.add(s.rearrange(DOWN_8));
+        }
+        if (L >= 8) {
+            s = s.add(s.rearrange(DOWN_4));
+        }
+        out[at] = s.lane(0);
+        out[at + 1] = s.lane(1);
+        out[at + 2] = s.lane(2);
+        out[at + 3] = s.lane(3);
     }
 
     private static final float LOG2E = 1.44269504088896341f;

@@ -10,6 +10,49 @@ import org.junit.jupiter.api.Test;
 /** The reproducible lane reductions and exp that replace the Vector API's unordered ones. */
 class LanesMathTest {
 
+    /**
+     * sum4 adds each vector's lanes in one documented order: pairs, then quads, then the quads
+     * (q0 + q2) + (q1 + q3) for 16 lanes. The same order in scalar code must give the same bits
+     * (so runs stay reproducible), and the sums must be right.
+     */
+    @Test
+    void sum4AddsInItsFixedOrder() {
+        SplittableRandom rnd = new SplittableRandom(11);
+        float[] out = new float[4];
+        for (int trial = 0; trial < 2000; trial++) {
+            float[][] v = new float[4][Lanes.L];
+            for (float[] lanes : v) {
+                for (int i = 0; i < lanes.length; i++) {
+                    lanes[i] = (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(-3, 4)));
+                }
+            }
+            Lanes.sum4(FloatVector.fromArray(Lanes.F, v[0], 0), FloatVector.fromArray(Lanes.F, v[1], 0),
+                    FloatVector.fromArray(Lanes.F, v[2], 0), FloatVector.fromArray(Lanes.F, v[3], 0), out, 0);
+            for (int r = 0; r < 4; r++) {
+                float[] x = v[r];
+                float[] quads = new float[Lanes.L / 4];
+                double exact = 0;
+                for (int j = 0; j < quads.length; j++) {
+                    quads[j] = (x[4 * j] + x[4 * j + 1]) + (x[4 * j + 2] + x[4 * j + 3]);
+                }
+                for (float f : x) {
+                    exact += f;
+                }
+                float ordered = switch (quads.length) {
+                    case 4 -> (quads[0] + quads[2]) + (quads[1] + quads[3]);
+                    case 2 -> quads[0] + quads[1];
+                    default -> quads[0];
+                };
+                assertEquals(Float.floatToRawIntBits(ordered), Float.floatToRawIntBits(out[r]), "vector " + r);
+                double magnitude = 0;
+                for (float f : x) {
+                    magnitude += Math.abs(f);
+                }
+                assertTrue(Math.abs(out[r] - exact) <= 1e-6 * magnitude + 1e-30, "vector " + r + " sum");
+            }
+        }
+    }
+
     @Test
     void expIsWithinTwoUlpsOfMathExpOverItsRange() {
         SplittableRandom random = new SplittableRandom(11);
