@@ -64,7 +64,7 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         PrintWriter err = spec.commandLine().getErr();
-        try (ModelRuntime runtime = ModelRuntime.open(common)) {
+        try (ModelRuntime runtime = ModelRuntime.open(common, spec.commandLine().getErr())) {
             Qwen3Model model = runtime.model();
             Backend backend = runtime.backend();
             MemoryUse afterLoad = MemoryUse.now();

@@ -81,7 +81,7 @@ final class BenchJudgeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode o = mapper.createObjectNode();
-        try (ModelRuntime runtime = ModelRuntime.open(common)) {
+        try (ModelRuntime runtime = ModelRuntime.open(common, spec.commandLine().getErr())) {
             ModelTextGenerator generator = new ModelTextGenerator(runtime.languageModel(), tokenizer);
             Judge judge = new Judge(new Parseable(generator), prompts);
             Judge.Options greedy = new Judge.Options(Judge.Mode.GREEDY, 1, 1.0, 0.1, 1, tokens);

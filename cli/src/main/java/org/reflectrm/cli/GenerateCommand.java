@@ -126,7 +126,7 @@ final class GenerateCommand implements Callable<Integer> {
             // Structure (the template's own control tokens) may match added tokens; the user's text may not.
             ids = template.encode(messages, true, !noThinking, tokenizer::encode, tokenizer::encodeUntrusted);
         }
-        try (ModelRuntime runtime = ModelRuntime.open(common)) {
+        try (ModelRuntime runtime = ModelRuntime.open(common, spec.commandLine().getErr())) {
             Qwen3Model model = runtime.model();
             TokenList.requireInVocabulary(prompt != null ? "--prompt" : "--tokens", ids, model.config().vocabSize(),
                     common.model);

@@ -121,7 +121,7 @@ final class JudgeCommand implements Callable<Integer> {
         Tokenizer tokenizer = TokenizerFiles.load(common.model, "--model");
         JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, common.model), template);
         ObjectMapper mapper = new ObjectMapper();
-        try (ModelRuntime runtime = ModelRuntime.open(common)) {
+        try (ModelRuntime runtime = ModelRuntime.open(common, spec.commandLine().getErr())) {
             Judge judge = new Judge(new ModelTextGenerator(runtime.languageModel(), tokenizer), prompts);
             if (input != null) {
                 return new JudgeBatch(this, judge, options, mapper, template.version()).run(input, output);

@@ -70,7 +70,7 @@ final class LogitsCommand implements Callable<Integer> {
         } else {
             ids = TokenList.parse(tokens);
         }
-        try (ModelRuntime runtime = ModelRuntime.open(common)) {
+        try (ModelRuntime runtime = ModelRuntime.open(common, spec.commandLine().getErr())) {
             Qwen3Model model = runtime.model();
             TokenList.requireInVocabulary(text != null ? "--text" : "--tokens", ids, model.config().vocabSize(), common.model);
             int vocab = model.config().vocabSize();

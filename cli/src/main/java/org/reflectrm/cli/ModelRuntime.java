@@ -31,8 +31,11 @@ final class ModelRuntime implements AutoCloseable {
         this.languageModel = deviceModel != null ? deviceModel : new CpuLanguageModel(model, backend);
     }
 
-    /** Opens the device for {@code kind} ({@code cpu|opencl|cuda|auto}) and loads the model onto it. */
-    static ModelRuntime open(CommonOptions common) {
+    /**
+     * Opens the device {@code --device} names and loads the model onto it; a GPU choice is told
+     * on {@code err} (with {@code auto}, so the user knows which one was taken).
+     */
+    static ModelRuntime open(CommonOptions common, java.io.PrintWriter err) {
         Optional<Device> device = openDevice(common.device);
         Backend backend = null;
         Qwen3Model model = null;
@@ -40,6 +43,11 @@ final class ModelRuntime implements AutoCloseable {
             backend = common.backend();
             model = common.loadModel();
             DeviceQwen3 onDevice = device.isPresent() ? new DeviceQwen3(model, device.get()) : null;
+            if (onDevice != null) {
+                err.printf("reflectrm-j: computing on %s (%.1f MiB of weights on the device)%n", onDevice.device(),
+                        onDevice.weightBytes() / (double) (1L << 20));
+                err.flush();
+            }
             return new ModelRuntime(backend, model, device.orElse(null), onDevice);
         } catch (RuntimeException e) {
             if (model != null) {
