@@ -120,6 +120,15 @@ final class BenchJudgeCommand implements Callable<Integer> {
             o.put("rollouts_batched_s", batched);
             o.put("rollouts_sequential_s", sequential);
             o.put("batched_speedup", sequential / batched);
+            // The prompt lengths, so a peer (bench/peer_judge.py) can run the same workload.
+            o.put("response_prompt_tokens", prompt.length);
+            var lengths = o.putArray("reflection_prompt_tokens");
+            for (Judge.Reflection x : r.reflections()) {
+                String mine = JudgePrompts.critique(r.rollouts().get(x.rollout()).verdict());
+                String anchors = JudgePrompts.critique(r.rollouts().get(r.anchor()).verdict());
+                lengths.add((x.rolloutFirst() ? prompts.analysis(conversation, a, b, mine, anchors)
+                        : prompts.analysis(conversation, a, b, anchors, mine)).length);
+            }
         }
         PrintWriter out = spec.commandLine().getOut();
         out.println(json ? mapper.writeValueAsString(o) : mapper.writerWithDefaultPrettyPrinter().writeValueAsString(o));
