@@ -137,10 +137,10 @@ public final class Generator {
                 int vocab = model.config().vocabSize();
                 List<Integer> stillActive = new ArrayList<>();
                 List<int[]> nextTokens = new ArrayList<>();
+                Sampler.Choice[] choices = choose(sampler, all, vocab, active, random);
                 for (int r = 0; r < active.size(); r++) {
                     int seq = active.get(r);
-                    float[] row = java.util.Arrays.copyOfRange(all, r * vocab, (r + 1) * vocab);
-                    Sampler.Choice choice = sampler.choose(row, random[seq]);
+                    Sampler.Choice choice = choices[r];
                     outTokens.get(seq).add(choice.token());
                     outLogprobs.get(seq).add(choice.logprob());
                     if (listener != null) {
@@ -174,6 +174,22 @@ public final class Generator {
             }
         }
         return results(outTokens, outLogprobs, finish);
+    }
+
+    /**
+     * The next token of every running sequence from its row of {@code logits}. Rows are
+     * independent (each sequence has its own random stream), so a batch is sampled in parallel:
+     * a softmax over a 152k vocabulary costs milliseconds per row, a tenth of a batch-8 decode step.
+     */
+    private static Sampler.Choice[] choose(Sampler sampler, float[] logits, int vocab, List<Integer> active,
+                                           SplittableRandom[] random) {
+        Sampler.Choice[] choices = new Sampler.Choice[active.size()];
+        java.util.stream.IntStream rows = java.util.stream.IntStream.range(0, choices.length);
+        (choices.length > 1 ? rows.parallel() : rows).forEach(r -> {
+            float[] row = java.util.Arrays.copyOfRange(logits, r * vocab, (r + 1) * vocab);
+            choices[r] = sampler.choose(row, random[active.get(r)]);
+        });
+        return choices;
     }
 
     /**
