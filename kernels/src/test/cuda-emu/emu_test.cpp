@@ -1001,6 +1001,9 @@ void buildCases() {
     // Groups wider than a block's 16 query rows: several row blocks per KV head.
     addCase("attention decode start=300 heads=32/1 headDim=128", [] { return attentionCase(1, 300, 32, 1, 128, 3); });
     addCase("attention prefill tokens=5 start=7 heads=40/2 headDim=64", [] { return attentionCase(5, 7, 40, 2, 64, 1); });
+    // Qwen3-14B's group of 5 query heads per KV head, in decode and prefill.
+    addCase("attention decode start=300 heads=40/8 headDim=128", [] { return attentionCase(1, 300, 40, 8, 128, -1); });
+    addCase("attention prefill tokens=17 start=33 heads=10/2 headDim=64", [] { return attentionCase(17, 33, 10, 2, 64, 1); });
 }
 
 const char* schedName(emu::Sched s) { return s == emu::FIFO ? "fifo" : s == emu::LIFO ? "lifo" : "random"; }

@@ -334,7 +334,9 @@ public abstract class DeviceContract {
     @ParameterizedTest(name = "attention tokens={0} start={1} heads={2}/{3} headDim={4}")
     @CsvSource({
         "1, 0, 4, 4, 64", "1, 1, 4, 2, 128", "1, 300, 16, 8, 128", "1, 2047, 8, 2, 64",
-        "5, 0, 4, 2, 64", "40, 0, 8, 2, 128", "130, 0, 4, 1, 64", "17, 33, 4, 4, 128", "64, 500, 16, 8, 128"})
+        "5, 0, 4, 2, 64", "40, 0, 8, 2, 128", "130, 0, 4, 1, 64", "17, 33, 4, 4, 128", "64, 500, 16, 8, 128",
+        // Qwen3-14B's group of 5 and Qwen3-32B's group of 8 query heads per KV head.
+        "1, 300, 40, 8, 128", "17, 33, 10, 2, 64", "1, 1000, 64, 8, 128", "20, 40, 16, 2, 64"})
     void attention(int tokens, int start, int heads, int kvHeads, int headDim) {
         int capacity = start + tokens + 3;
         int kvDim = kvHeads * headDim;
