@@ -18,7 +18,7 @@ import org.reflectrm.model.BadInputException;
  * multi-byte/invalid UTF-8): in strict mode the only failure is {@link BadInputException} naming the file and line;
  * in lenient mode every line is kept, blank or skipped-and-counted, and nothing throws.
  */
-class SftFuzzTest {
+public class SftFuzzTest {
 
     static final byte[] PUNCT = "{}[]\":,\\ \n0-enulltrue".getBytes(StandardCharsets.UTF_8);
     static final byte[][] SNIPPETS = {
@@ -30,7 +30,7 @@ class SftFuzzTest {
         "[[[[".getBytes(StandardCharsets.UTF_8), "1e999999".getBytes(StandardCharsets.UTF_8),
     };
 
-    static byte[] mutate(byte[] line, Random r) {
+    public static byte[] mutate(byte[] line, Random r) {
         byte[] b = line.clone();
         int ops = 1 + r.nextInt(3);
         for (int op = 0; op < ops && b.length > 0; op++) {
