@@ -42,6 +42,16 @@ final class ModelRuntime implements AutoCloseable {
         try {
             backend = common.backend();
             model = common.loadModel();
+            if (device.isPresent()) {
+                String misfit = misfit(model.weights().byteSize(), device.get().memoryBytes());
+                if (misfit != null && common.device.equalsIgnoreCase("auto")) {
+                    err.println("reflectrm-j: " + misfit + "; computing on the CPU instead");
+                    device.get().close();
+                    device = Optional.empty();
+                } else if (misfit != null) {
+                    throw new BadInputException("--device " + common.device + ": " + misfit);
+                }
+            }
             DeviceQwen3 onDevice = device.isPresent() ? new DeviceQwen3(model, device.get()) : null;
             if (onDevice != null) {
                 err.printf("reflectrm-j: computing on %s (%.1f MiB of weights on the device)%n", onDevice.device(),
@@ -59,6 +69,19 @@ final class ModelRuntime implements AutoCloseable {
             device.ifPresent(Device::close);
             throw e;
         }
+    }
+
+    /**
+     * Why weights of {@code weightBytes} do not fit a device of {@code deviceBytes}, or null when
+     * they do. A tenth of the memory is kept for activations, KV caches and the driver, so a model
+     * that would fail half-way through its upload is refused before it starts.
+     */
+    static String misfit(long weightBytes, long deviceBytes) {
+        if (weightBytes <= deviceBytes - deviceBytes / 10) {
+            return null;
+        }
+        return String.format("the model's weights (%.1f GiB) do not fit the device's memory (%.1f GiB, "
+                + "of which 90%% may hold weights)", weightBytes / 1073741824.0, deviceBytes / 1073741824.0);
     }
 
     /** A device the user asked for but that is absent is bad usage (exit code 2), with the reason. */

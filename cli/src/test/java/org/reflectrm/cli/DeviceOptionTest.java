@@ -76,6 +76,15 @@ class DeviceOptionTest {
         assertEquals(OpenClDevice.list().size() + CudaDevice.list().size() + 1, lines.length);
     }
 
+    @Test
+    void weightsThatDoNotFitTheDeviceAreRefusedBeforeTheUpload() {
+        long gib = 1L << 30;
+        assertEquals(null, ModelRuntime.misfit(8 * gib, 80 * gib));
+        assertEquals(null, ModelRuntime.misfit(72 * gib, 80 * gib));
+        String why = ModelRuntime.misfit(73 * gib, 80 * gib);
+        assertTrue(why != null && why.contains("73.0 GiB") && why.contains("80.0 GiB"), why);
+    }
+
     private static String[] concat(List<String> args, String... more) {
         List<String> all = new java.util.ArrayList<>(args);
         all.addAll(List.of(more));
