@@ -3,6 +3,7 @@ package org.reflectrm.model.generate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Model;
@@ -45,8 +46,8 @@ public final class Generator {
     /**
      * Whether prompts that start with the same tokens (N rollouts of one judge prompt, or
      * reflection prompts with a common head) prefill that prefix once and start every sequence's
-     * KV cache from it, sharing it on the CPU (kept once) and copying it on a GPU (default on). Off prefills every prompt whole; results agree up to
-     * floating-point summation order.
+     * KV cache from it, shared on the CPU (kept once) and copied on a GPU (default on). Off
+     * prefills every prompt whole; results agree up to floating-point summation order.
      */
     public Generator sharePrefixes(boolean on) {
         this.sharePrefixes = on;
@@ -184,7 +185,7 @@ public final class Generator {
     private static Sampler.Choice[] choose(Sampler sampler, float[] logits, int vocab, List<Integer> active,
                                            SplittableRandom[] random) {
         Sampler.Choice[] choices = new Sampler.Choice[active.size()];
-        java.util.stream.IntStream rows = java.util.stream.IntStream.range(0, choices.length);
+        IntStream rows = IntStream.range(0, choices.length);
         (choices.length > 1 ? rows.parallel() : rows).forEach(r -> {
             float[] row = java.util.Arrays.copyOfRange(logits, r * vocab, (r + 1) * vocab);
             choices[r] = sampler.choose(row, random[active.get(r)]);
