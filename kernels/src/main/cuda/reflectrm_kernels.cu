@@ -541,9 +541,10 @@ extern "C" __global__ void softmax_rows(float* x, i64 xOff, int cols) {
     }
 }
 
-// Keeps (value, index) with the smaller index on ties, so the first maximum wins.
+// Keeps (value, index) with the smaller index on ties, so the first maximum wins; NaN loses to
+// every number, and among NaNs the smaller index wins.
 __device__ __forceinline__ void arg_better(float& v, int& i, float ov, int oi) {
-    if (ov > v || (ov == v && oi < i)) {
+    if (ov > v || (ov == v && oi < i) || (v != v && (ov == ov || oi < i))) {
         v = ov;
         i = oi;
     }
@@ -558,7 +559,8 @@ extern "C" __global__ void argmax_rows(const float* x, i64 xOff, int cols, int* 
     int at = 0x7fffffff;  // a thread with no columns loses every comparison
     for (int c = threadIdx.x; c < cols; c += blockDim.x) {
         const float v = xr[c];
-        if (at == 0x7fffffff || v > best) {  // strictly greater: this thread's first maximum stays
+        // Strictly greater, so this thread's first maximum stays; a number replaces a NaN.
+        if (at == 0x7fffffff || v > best || (best != best && v == v)) {
             best = v;
             at = c;
         }

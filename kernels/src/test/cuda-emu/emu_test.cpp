@@ -811,9 +811,10 @@ double argmaxCase(int rows, int cols, const std::vector<std::pair<long long, flo
     Buf& dout = intOperand(bufs, std::vector<int>(rows, 0));
     g_dev.argmax(dx, PAD, rows, cols, dout, PAD);
     for (int r = 0; r < rows; r++) {
-        int best = 0;
+        int best = 0;   // the first maximum; NaN loses to every number, a row of only NaN gives 0
         for (int c = 1; c < cols; c++) {
-            if (v[(size_t) r * cols + c] > v[(size_t) r * cols + best]) {
+            float x = v[(size_t) r * cols + c], b = v[(size_t) r * cols + best];
+            if (x > b || (std::isnan(b) && !std::isnan(x))) {
                 best = c;
             }
         }
@@ -956,6 +957,14 @@ void buildCases() {
             equal.push_back({c, 1.f});
         }
         addCase("argmax rows=1 cols=3000 all equal", [=] { return argmaxCase(1, 3000, equal); });
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        addCase("argmax rows=1 cols=3000 NaN before the maximum",
+                [=] { return argmaxCase(1, 3000, {{0, nan}, {8, nan}, {24, 50.f}, {2999, nan}}); });
+        std::vector<std::pair<long long, float>> nans;
+        for (int c = 0; c < 3000; c++) {
+            nans.push_back({c, nan});
+        }
+        addCase("argmax rows=1 cols=3000 only NaN", [=] { return argmaxCase(1, 3000, nans); });
     }
     // Attention prefill: tokens 5, 40, 130; startPos 0 and 33; GQA groups 1, 2, 4; headDim 64, 128.
     for (int tokens : {5, 40, 130}) {

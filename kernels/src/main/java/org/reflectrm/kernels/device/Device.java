@@ -116,7 +116,10 @@ public interface Device extends AutoCloseable {
     void attention(DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache, long vOff,
                    DeviceBuffer out, long outOff, AttentionShape shape);
 
-    /** {@code out[r] = } the index of the largest element of row r of {@code x[rows, cols]} (the first on ties), as int32. */
+    /**
+     * {@code out[r] = } the index of the largest element of row r of {@code x[rows, cols]}, as
+     * int32: the first on ties; NaN loses to every number, and a row of only NaN gives 0.
+     */
     void argmax(DeviceBuffer x, long xOff, int rows, int cols, DeviceBuffer out, long outOff);
 
     @Override

@@ -201,7 +201,7 @@ public final class HostDevice implements Device {
             float max = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, base);
             for (int c = 1; c < cols; c++) {
                 float v = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, base + c);
-                if (v > max) {
+                if (v > max || (Float.isNaN(max) && !Float.isNaN(v))) {
                     max = v;
                     best = c;
                 }

@@ -151,7 +151,7 @@ void argmax(__global const float* x, ulong xOff, int cols, __global int* out, ul
     }
     for (int i = lid + ROW_WG; i < cols; i += ROW_WG) {
         float v = x[i];
-        if (v > bv) {
+        if (v > bv || (isnan(bv) && !isnan(v))) {   // a number replaces a NaN
             bv = v;
             bi = i;
         }
@@ -163,7 +163,10 @@ void argmax(__global const float* x, ulong xOff, int cols, __global int* out, ul
         if (lid < s) {
             float ov = bestValue[lid + s];
             int oi = bestIndex[lid + s];
-            if (ov > bestValue[lid] || (ov == bestValue[lid] && oi < bestIndex[lid])) {
+            float bv2 = bestValue[lid];
+            int bi2 = bestIndex[lid];
+            // The first maximum wins; NaN loses to every number, and among NaNs the first wins.
+            if (ov > bv2 || (ov == bv2 && oi < bi2) || (isnan(bv2) && (!isnan(ov) || oi < bi2))) {
                 bestValue[lid] = ov;
                 bestIndex[lid] = oi;
             }

@@ -383,6 +383,31 @@ public abstract class DeviceContract {
     }
 
     @Test
+    void argmaxPassesOverNaN() {
+        int rows = 3, cols = 5000;
+        float[] v = new float[rows * cols];
+        java.util.Arrays.fill(v, -1f);
+        v[0] = Float.NaN;                // row 0: NaN first, then the real maximum
+        v[2500] = 4;
+        v[cols + 3] = 2;                 // row 1: a NaN after the maximum, and one in every work-group
+        for (int c = 10; c < cols; c += 97) {
+            v[cols + c] = Float.NaN;
+        }
+        java.util.Arrays.fill(v, 2 * cols, 3 * cols, Float.NaN);   // row 2: only NaN
+        MemorySegment hx = host(DType.F32, v);
+        try (DeviceBuffer dx = onDevice(hx); DeviceBuffer dout = onDevice(hostInts(new int[rows]))) {
+            device.argmax(dx, PAD, rows, cols, dout, PAD);
+            MemorySegment got = arena.allocate(4L * (rows + PAD), 64);
+            device.download(dout, 0, got);
+            int[] ids = new int[rows];
+            for (int r = 0; r < rows; r++) {
+                ids[r] = got.getAtIndex(JAVA_INT_UNALIGNED, PAD + r);
+            }
+            assertArrayEquals(new int[] {2500, 3, 0}, ids);
+        }
+    }
+
+    @Test
     void allocationsAreZeroAndTransfersRoundTrip() {
         try (DeviceBuffer b = device.allocate(4096)) {
             assertEquals(4096, b.bytes());
