@@ -47,6 +47,30 @@ class DeviceOptionTest {
         }
     }
 
+    /** The whole judging pipeline on the device: greedy and reflect give the CPU's analyses and verdicts. */
+    @Test
+    void openClJudgesAsTheCpuDoes(@org.junit.jupiter.api.io.TempDir Path dir) {
+        Assumptions.assumeTrue(!OpenClDevice.list().isEmpty() || "1".equals(System.getenv("REFLECTRM_REQUIRE_OPENCL")),
+                "no OpenCL device");
+        String tiny = dir.resolve("tiny").toString();
+        CliTest.ok("init", "--preset", "tiny", "--seed", "2", "--out", tiny);
+        for (String mode : List.of("greedy", "reflect")) {
+            List<String> args = List.of("judge", "--model", tiny, "--prompt", "2+2?", "--a", "4", "--b", "5", "--mode", mode,
+                    "--rollouts", "3", "--max-new-tokens", "8", "--seed", "3", "--json");
+            var cpu = CliTest.ok(args.toArray(String[]::new)).json();
+            var gpu = CliTest.ok(concat(args, "--device", "opencl")).json();
+            assertEquals(cpu.get("rollouts").size(), gpu.get("rollouts").size(), mode);
+            for (int i = 0; i < cpu.get("rollouts").size(); i++) {
+                assertEquals(cpu.get("rollouts").get(i).get("analysis"), gpu.get("rollouts").get(i).get("analysis"),
+                        mode + " rollout " + i);
+                assertEquals(cpu.get("rollouts").get(i).get("confidence").asDouble(),
+                        gpu.get("rollouts").get(i).get("confidence").asDouble(), 1e-3, mode + " confidence " + i);
+            }
+            assertEquals(cpu.get("verdict"), gpu.get("verdict"), mode);
+            assertEquals(cpu.get("reflections"), gpu.get("reflections"), mode);
+        }
+    }
+
     @Test
     void anAbsentCudaDeviceIsBadUsage() {
         Assumptions.assumeTrue(CudaDevice.list().isEmpty(), "this machine has a CUDA device");
