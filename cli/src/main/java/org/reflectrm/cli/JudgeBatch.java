@@ -24,7 +24,8 @@ import org.reflectrm.model.train.data.SftRecordParser.BadRecord;
 /**
  * {@code judge --input FILE --output FILE}: every pair of a JSONL file, one result record per
  * pair appended to the output and flushed as soon as it is complete, so an interrupted run
- * loses at most the pair in flight and a rerun skips the ids already there. A malformed input
+ * loses at most the pairs in flight (one batch, {@code --batch-pairs}) and a rerun skips the ids
+ * already there. A malformed input
  * line is reported with its number and the others are judged.
  */
 final class JudgeBatch {
@@ -53,7 +54,9 @@ final class JudgeBatch {
         Set<String> done = finishedIds(output);
         List<int[]> lines = JsonlLines.split(data);
         ProgressLine progress = new ProgressLine(err);
-        int judged = 0, skipped = 0, malformed = 0, unparseable = 0, labelled = 0, correct = 0;
+        int skipped = 0, malformed = 0;
+        Tally tally = new Tally();
+        List<PairRecord> pending = new ArrayList<>();
         long t0 = System.nanoTime();
         try (OutputStream out = Files.newOutputStream(output, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
             for (int i = 0; i < lines.size(); i++) {
@@ -75,38 +78,85 @@ final class JudgeBatch {
                     skipped++;
                     continue;
                 }
-                ObjectNode record = mapper.createObjectNode();
-                record.put("id", pair.id());
-                record.setAll(command.judgePair(judge, pair.conversation(), pair.responseA(), pair.responseB(), options,
-                        mapper, templateVersion));
-                if (pair.subset() != null) {
-                    record.put("subset", pair.subset());
+                pending.add(pair);
+                if (pending.size() == command.batchPairs) {
+                    tally.add(writeBatch(pending, out));
+                    pending.clear();
+                    showProgress(progress, tally, lineNumber, lines.size(), t0);
                 }
-                if (pair.placement() != null) {
-                    record.put("placement", pair.placement());
-                }
-                JsonNode verdict = record.get("verdict");
-                if (pair.label() != null) {
-                    record.put("label", pair.label());
-                    record.put("correct", !verdict.isNull() && verdict.asText().equals(pair.label()));
-                    labelled++;
-                    correct += record.get("correct").asBoolean() ? 1 : 0;
-                }
-                unparseable += verdict.isNull() ? 1 : 0;
-                out.write((mapper.writeValueAsString(record) + "\n").getBytes(StandardCharsets.UTF_8));
-                out.flush();
-                judged++;
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                progress.show(String.format("%s %d/%d pairs  %.2f pairs/s", ProgressLine.bar((double) lineNumber / lines.size(), 24),
-                        lineNumber, lines.size(), judged / seconds));
+            }
+            if (!pending.isEmpty()) {
+                tally.add(writeBatch(pending, out));
+                showProgress(progress, tally, lines.size(), lines.size(), t0);
             }
         }
         progress.finish();
         err.printf("judged %d pairs in %.1f s (%d already in %s, %d malformed lines skipped); %d without a verdict%s%n",
-                judged, (System.nanoTime() - t0) / 1e9, skipped, output, malformed, unparseable,
-                labelled == 0 ? "" : String.format("; accuracy %.1f%% of %d labelled", 100.0 * correct / labelled, labelled));
+                tally.judged, (System.nanoTime() - t0) / 1e9, skipped, output, malformed, tally.unparseable,
+                tally.labelled == 0 ? "" : String.format("; accuracy %.1f%% of %d labelled",
+                        100.0 * tally.correct / tally.labelled, tally.labelled));
         err.flush();
         return 0;
+    }
+
+    /** Counts for the summary line. */
+    private static final class Tally {
+        int judged, unparseable, labelled, correct;
+
+        void add(Tally t) {
+            judged += t.judged;
+            unparseable += t.unparseable;
+            labelled += t.labelled;
+            correct += t.correct;
+        }
+    }
+
+    /**
+     * Judges a batch of pairs together (all their orders' rollouts as one generation, then all
+     * reflections) and appends their records in input order, each written whole and flushed.
+     */
+    private Tally writeBatch(List<PairRecord> batch, OutputStream out) throws IOException {
+        List<Judge.Item> items = new ArrayList<>();
+        List<Integer> counts = new ArrayList<>();
+        for (PairRecord p : batch) {
+            List<Judge.Item> mine = command.items(p.conversation(), p.responseA(), p.responseB());
+            items.addAll(mine);
+            counts.add(mine.size());
+        }
+        long t0 = System.nanoTime();
+        List<Judge.Result> results = judge.judgeAll(items, options);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        Tally tally = new Tally();
+        for (int b = 0, at = 0; b < batch.size(); at += counts.get(b), b++) {
+            PairRecord pair = batch.get(b);
+            ObjectNode record = mapper.createObjectNode();
+            record.put("id", pair.id());
+            record.setAll(command.record(results.subList(at, at + counts.get(b)), mapper, templateVersion, seconds));
+            if (pair.subset() != null) {
+                record.put("subset", pair.subset());
+            }
+            if (pair.placement() != null) {
+                record.put("placement", pair.placement());
+            }
+            JsonNode verdict = record.get("verdict");
+            if (pair.label() != null) {
+                record.put("label", pair.label());
+                record.put("correct", !verdict.isNull() && verdict.asText().equals(pair.label()));
+                tally.labelled++;
+                tally.correct += record.get("correct").asBoolean() ? 1 : 0;
+            }
+            tally.unparseable += verdict.isNull() ? 1 : 0;
+            out.write((mapper.writeValueAsString(record) + "\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            tally.judged++;
+        }
+        return tally;
+    }
+
+    private static void showProgress(ProgressLine progress, Tally tally, int line, int lines, long t0) {
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        progress.show(String.format("%s %d/%d pairs  %.2f pairs/s", ProgressLine.bar((double) line / lines, 24),
+                line, lines, tally.judged / seconds));
     }
 
     /**

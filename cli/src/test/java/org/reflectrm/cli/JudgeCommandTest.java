@@ -89,6 +89,50 @@ class JudgeCommandTest {
                             catch (java.io.IOException e) { throw new AssertionError(e); } }).toList());
     }
 
+    /** Pairs judged K at a time give the records one at a time gives (timings aside). */
+    @Test
+    void batchedPairsGiveTheSameRecords() throws java.io.IOException {
+        Path input = shared.resolve("batch-pairs.jsonl");
+        java.nio.file.Files.writeString(input, String.join("\n",
+                "{\"id\": \"a\", \"prompt\": \"2+2?\", \"response_a\": \"4\", \"response_b\": \"5\"}",
+                "{\"id\": \"b\", \"prompt\": \"Name a colour.\", \"response_a\": \"red\", \"response_b\": \"seven\"}",
+                "{\"id\": \"c\", \"prompt\": \"2+2?\", \"chosen\": \"four\", \"rejected\": \"five\"}", ""));
+        for (List<String> mode : List.of(List.of("--mode", "greedy"), List.of("--mode", "reflect", "--both-orders"))) {
+            List<JsonNode> runs = new java.util.ArrayList<>();
+            for (String k : List.of("1", "3")) {
+                Path output = shared.resolve("batch-pairs-" + mode.get(1) + "-" + k + ".jsonl");
+                List<String> args = new java.util.ArrayList<>(List.of("judge", "--model", tiny, "--input", input.toString(),
+                        "--output", output.toString(), "--rollouts", "3", "--max-new-tokens", "6", "--seed", "5",
+                        "--batch-pairs", k));
+                args.addAll(mode);
+                assertTrue(CliTest.ok(args.toArray(String[]::new)).err().contains("judged 3 pairs"));
+                com.fasterxml.jackson.databind.node.ArrayNode records = new com.fasterxml.jackson.databind.ObjectMapper()
+                        .createArrayNode();
+                for (String line : java.nio.file.Files.readAllLines(output)) {
+                    com.fasterxml.jackson.databind.node.ObjectNode r = (com.fasterxml.jackson.databind.node.ObjectNode)
+                            new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+                    stripTimes(r);
+                    records.add(r);
+                }
+                runs.add(records);
+            }
+            assertEquals(runs.get(0), runs.get(1), mode.toString());
+        }
+        CliTest.bad(List.of("judge", "--model", tiny, "--input", input.toString(), "--output",
+                shared.resolve("x.jsonl").toString(), "--batch-pairs", "0"), "--batch-pairs");
+    }
+
+    /** Drops wall-clock fields, everywhere in a record, and rounds confidences to 1e-4. */
+    private static void stripTimes(JsonNode node) {
+        if (node instanceof com.fasterxml.jackson.databind.node.ObjectNode o) {
+            o.remove(List.of("timings", "stage_seconds"));
+            if (o.has("confidence")) {
+                o.put("confidence", Math.round(o.get("confidence").asDouble() * 1e4) / 1e4);
+            }
+        }
+        node.forEach(JudgeCommandTest::stripTimes);
+    }
+
     @Test
     void benchJudgeRunsBothStages() {
         JsonNode b = CliTest.ok("bench-judge", "--model", tiny, "--rollouts", "3", "--analysis-tokens", "4", "--json").json();

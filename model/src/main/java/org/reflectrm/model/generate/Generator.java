@@ -78,6 +78,20 @@ public final class Generator {
      * null) about every token as it is chosen. The results are the same with or without a listener.
      */
     public List<Result> generate(List<int[]> prompts, GenerationConfig config, TokenListener listener) {
+        return generateGroups(List.of(prompts), config, listener);
+    }
+
+    /**
+     * Generates for several groups of prompts in one batch: each group is what one
+     * {@link #generate(List, GenerationConfig)} call would get (sequence j of a group draws from
+     * the random stream that call would give it, and a group's common prefix is prefilled once),
+     * but all groups decode together, so a GPU runs one wide batch instead of several narrow
+     * ones. Results come in group order, flattened; the listener sees flat indices. They agree
+     * with separate calls up to float summation order.
+     */
+    public List<Result> generateGroups(List<List<int[]>> groups, GenerationConfig config, TokenListener listener) {
+        List<int[]> prompts = new ArrayList<>();
+        groups.forEach(prompts::addAll);
         int batch = prompts.size();
         int maxPrompt = 0;
         int prefillTokens = 0;
@@ -95,7 +109,7 @@ public final class Generator {
         }
         Sampler sampler = new Sampler(config.sampling());
         List<LanguageModel.Cache> caches = new ArrayList<>();
-        LanguageModel.Cache prefix = null;
+        List<LanguageModel.Cache> prefixes = new ArrayList<>();
         List<List<Integer>> outTokens = new ArrayList<>();
         List<List<Double>> outLogprobs = new ArrayList<>();
         String[] finish = new String[batch];
@@ -104,29 +118,37 @@ public final class Generator {
             for (int i = 0; i < batch; i++) {
                 outTokens.add(new ArrayList<>());
                 outLogprobs.add(new ArrayList<>());
-                random[i] = new SplittableRandom(config.seed() + i * SEED_STRIDE);
             }
             long t0 = System.nanoTime();
-            int shared = sharePrefixes && batch > 1 ? sharedPrefix(prompts) : 0;
-            if (shared >= MIN_SHARED_PREFIX) {
-                // Prefill the common prefix once; every sequence's cache starts from it.
-                prefix = session.newCache(shared);
-                session.forward(List.of(java.util.Arrays.copyOf(prompts.get(0), shared)), List.of(prefix));
-                for (int i = 0; i < batch; i++) {
-                    caches.add(session.newCache(capacity, prefix, shared));
+            // Each group's common prefix (if long enough) is prefilled once, all groups' in one forward.
+            int[] shared = new int[groups.size()];
+            List<int[]> prefixPrompts = new ArrayList<>();
+            for (int g = 0; g < groups.size(); g++) {
+                List<int[]> group = groups.get(g);
+                shared[g] = sharePrefixes && group.size() > 1 ? sharedPrefix(group) : 0;
+                if (shared[g] >= MIN_SHARED_PREFIX) {
+                    prefixes.add(session.newCache(shared[g]));
+                    prefixPrompts.add(java.util.Arrays.copyOf(group.get(0), shared[g]));
+                    prefillTokens -= (group.size() - 1) * shared[g];
+                } else {
+                    shared[g] = 0;
+                    prefixes.add(null);
                 }
-                prefillTokens -= (batch - 1) * shared;
-            } else {
-                shared = 0;
-                for (int i = 0; i < batch; i++) {
-                    caches.add(session.newCache(capacity));
-                }
+            }
+            if (!prefixPrompts.isEmpty()) {
+                session.forward(prefixPrompts, prefixes.stream().filter(java.util.Objects::nonNull).toList());
             }
             List<Integer> active = new ArrayList<>();
             List<int[]> next = new ArrayList<>();
-            for (int i = 0; i < batch; i++) {
-                active.add(i);
-                next.add(java.util.Arrays.copyOfRange(prompts.get(i), shared, prompts.get(i).length));
+            for (int g = 0, i = 0; g < groups.size(); g++) {
+                for (int j = 0; j < groups.get(g).size(); j++, i++) {
+                    int[] prompt = prompts.get(i);
+                    random[i] = new SplittableRandom(config.seed() + j * SEED_STRIDE);
+                    caches.add(shared[g] > 0 ? session.newCache(capacity, prefixes.get(g), shared[g])
+                            : session.newCache(capacity));
+                    active.add(i);
+                    next.add(java.util.Arrays.copyOfRange(prompt, shared[g], prompt.length));
+                }
             }
             long prefillNanos = 0;
             int steps = 0;
@@ -170,9 +192,7 @@ public final class Generator {
             lastTiming = new Timing(prefillNanos, prefillTokens, decodeNanos, steps, decodeTokens);
         } finally {
             caches.forEach(LanguageModel.Cache::close);
-            if (prefix != null) {
-                prefix.close();
-            }
+            prefixes.stream().filter(java.util.Objects::nonNull).forEach(LanguageModel.Cache::close);
         }
         return results(outTokens, outLogprobs, finish);
     }

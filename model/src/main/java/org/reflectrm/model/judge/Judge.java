@@ -62,55 +62,96 @@ public final class Judge {
         this.prompts = prompts;
     }
 
+    /** One pair to judge: the conversation and the two responses, in the order shown to the model. */
+    public record Item(List<ChatMessage> conversation, String response1, String response2) {
+    }
+
     public Result judge(List<ChatMessage> conversation, String response1, String response2, Options o) {
-        int[] prompt = prompts.response(conversation, response1, response2);
+        return judgeAll(List.of(new Item(conversation, response1, response2)), o).getFirst();
+    }
+
+    /**
+     * Judges several pairs at once, each as {@link #judge} would: all pairs' rollouts run as one
+     * batch of generation, then all their reflections as another, so a GPU decodes one wide
+     * batch. Each result carries the batch's stage times. Results agree with one-at-a-time
+     * judging up to float rounding.
+     */
+    public List<Result> judgeAll(List<Item> items, Options o) {
         boolean greedy = o.mode() == Mode.GREEDY;
         int n = greedy ? 1 : o.rollouts();
-        List<int[]> batch = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            batch.add(prompt);
+        List<List<int[]>> rolloutPrompts = new ArrayList<>();
+        for (Item item : items) {
+            int[] prompt = prompts.response(item.conversation(), item.response1(), item.response2());
+            rolloutPrompts.add(java.util.Collections.nCopies(n, prompt));
         }
         long t0 = System.nanoTime();
-        List<TextGenerator.Output> outs = model.generate(batch, greedy ? 0 : o.temperature(), o.seed(), o.maxNewTokens());
+        List<List<TextGenerator.Output>> outs = model.generateGroups(rolloutPrompts, greedy ? 0 : o.temperature(),
+                o.seed(), o.maxNewTokens());
         long rolloutNanos = System.nanoTime() - t0;
-        List<Rollout> rollouts = new ArrayList<>();
-        List<TwoStage.Rollout> scored = new ArrayList<>();
-        for (TextGenerator.Output out : outs) {
-            Verdict v = Verdict.parse(out.text(), Verdict.Kind.RESPONSE);
-            double confidence = Confidence.bottomMean(out.logprobs(), o.bottomFraction());
-            rollouts.add(new Rollout(out.text(), v, confidence));
-            scored.add(new TwoStage.Rollout(v, confidence));
-        }
         String version = prompts.template().version();
+        List<List<Rollout>> rollouts = new ArrayList<>();
+        List<List<TwoStage.Rollout>> scored = new ArrayList<>();
+        for (List<TextGenerator.Output> itemOuts : outs) {
+            List<Rollout> mine = new ArrayList<>();
+            List<TwoStage.Rollout> mineScored = new ArrayList<>();
+            for (TextGenerator.Output out : itemOuts) {
+                Verdict v = Verdict.parse(out.text(), Verdict.Kind.RESPONSE);
+                double confidence = Confidence.bottomMean(out.logprobs(), o.bottomFraction());
+                mine.add(new Rollout(out.text(), v, confidence));
+                mineScored.add(new TwoStage.Rollout(v, confidence));
+            }
+            rollouts.add(mine);
+            scored.add(mineScored);
+        }
+        List<Result> results = new ArrayList<>();
         if (o.mode() != Mode.REFLECT) {
-            Integer verdict = greedy ? rollouts.getFirst().verdict().choice() : TwoStage.vote(scored);
-            return new Result(verdict, o.mode(), version, rollouts, -1, List.of(), List.of(), false, rolloutNanos, 0);
+            for (int k = 0; k < items.size(); k++) {
+                Integer verdict = greedy ? rollouts.get(k).getFirst().verdict().choice() : TwoStage.vote(scored.get(k));
+                results.add(new Result(verdict, o.mode(), version, rollouts.get(k), -1, List.of(), List.of(), false,
+                        rolloutNanos, 0));
+            }
+            return results;
         }
-        int anchor = TwoStage.anchor(scored);
-        List<TwoStage.Comparison> plan = TwoStage.plan(scored, anchor, o.seed());
-        List<int[]> reflectionPrompts = new ArrayList<>();
-        for (TwoStage.Comparison c : plan) {
-            String mine = JudgePrompts.critique(rollouts.get(c.rollout()).verdict());
-            String anchors = JudgePrompts.critique(rollouts.get(anchor).verdict());
-            reflectionPrompts.add(c.rolloutFirst()
-                    ? prompts.analysis(conversation, response1, response2, mine, anchors)
-                    : prompts.analysis(conversation, response1, response2, anchors, mine));
+        List<Integer> anchors = new ArrayList<>();
+        List<List<TwoStage.Comparison>> plans = new ArrayList<>();
+        List<List<int[]>> reflectionPrompts = new ArrayList<>();
+        for (int k = 0; k < items.size(); k++) {
+            Item item = items.get(k);
+            int anchor = TwoStage.anchor(scored.get(k));
+            List<TwoStage.Comparison> plan = TwoStage.plan(scored.get(k), anchor, o.seed());
+            List<int[]> group = new ArrayList<>();
+            for (TwoStage.Comparison c : plan) {
+                String mine = JudgePrompts.critique(rollouts.get(k).get(c.rollout()).verdict());
+                String theirs = JudgePrompts.critique(rollouts.get(k).get(anchor).verdict());
+                group.add(c.rolloutFirst()
+                        ? prompts.analysis(item.conversation(), item.response1(), item.response2(), mine, theirs)
+                        : prompts.analysis(item.conversation(), item.response1(), item.response2(), theirs, mine));
+            }
+            anchors.add(anchor);
+            plans.add(plan);
+            reflectionPrompts.add(group);
         }
-        List<Verdict> verdicts = new ArrayList<>();
-        List<Reflection> reflections = new ArrayList<>();
         long t1 = System.nanoTime();
-        List<TextGenerator.Output> reflected = reflectionPrompts.isEmpty() ? List.of()
-                : model.generate(reflectionPrompts, 0, o.seed(), o.maxNewTokens());
+        boolean any = reflectionPrompts.stream().anyMatch(g -> !g.isEmpty());
+        List<List<TextGenerator.Output>> reflected = any
+                ? model.generateGroups(reflectionPrompts, 0, o.seed(), o.maxNewTokens()) : null;
         long reflectionNanos = System.nanoTime() - t1;
-        for (int k = 0; k < plan.size(); k++) {
-            Verdict v = Verdict.parse(reflected.get(k).text(), Verdict.Kind.CRITIQUE);
-            verdicts.add(v);
-            TwoStage.Comparison c = plan.get(k);
-            reflections.add(new Reflection(c.rollout(), c.rolloutFirst(), reflected.get(k).text(), v,
-                    v.parsed() && v.choice() == c.rolloutSlot()));
+        for (int k = 0; k < items.size(); k++) {
+            List<TwoStage.Comparison> plan = plans.get(k);
+            List<Verdict> verdicts = new ArrayList<>();
+            List<Reflection> reflections = new ArrayList<>();
+            for (int r = 0; r < plan.size(); r++) {
+                TextGenerator.Output out = reflected.get(k).get(r);
+                Verdict v = Verdict.parse(out.text(), Verdict.Kind.CRITIQUE);
+                verdicts.add(v);
+                TwoStage.Comparison c = plan.get(r);
+                reflections.add(new Reflection(c.rollout(), c.rolloutFirst(), out.text(), v,
+                        v.parsed() && v.choice() == c.rolloutSlot()));
+            }
+            TwoStage.Decision d = TwoStage.decide(scored.get(k), anchors.get(k), plan, verdicts);
+            results.add(new Result(d.verdict(), o.mode(), version, rollouts.get(k), d.anchor(), reflections, d.winners(),
+                    d.anchorVoted(), rolloutNanos, reflectionNanos));
         }
-        TwoStage.Decision d = TwoStage.decide(scored, anchor, plan, verdicts);
-        return new Result(d.verdict(), o.mode(), version, rollouts, d.anchor(), reflections, d.winners(), d.anchorVoted(),
-                rolloutNanos, reflectionNanos);
+        return results;
     }
 }

@@ -36,19 +36,35 @@ public final class ModelTextGenerator implements TextGenerator {
 
     @Override
     public List<Output> generate(List<int[]> prompts, double temperature, long seed, int maxNewTokens) {
+        return generateGroups(List.of(prompts), temperature, seed, maxNewTokens).getFirst();
+    }
+
+    /** All groups decode as one batch (one wide batch is what a GPU wants). */
+    @Override
+    public List<List<Output>> generateGroups(List<List<int[]>> groups, double temperature, long seed, int maxNewTokens) {
         SamplingParams sampling = temperature == 0 ? SamplingParams.GREEDY
                 : new SamplingParams(false, temperature, 0, 1.0, 0.0);
-        List<Generator.Result> results = generator.generate(prompts, new GenerationConfig(maxNewTokens, sampling, seed, stops));
-        List<Output> out = new ArrayList<>();
-        for (Generator.Result r : results) {
-            float[] lp = new float[r.logprobs().length];
-            for (int i = 0; i < lp.length; i++) {
-                lp[i] = (float) r.logprobs()[i];
+        List<Generator.Result> results = generator.generateGroups(groups,
+                new GenerationConfig(maxNewTokens, sampling, seed, stops), null);
+        List<List<Output>> out = new ArrayList<>();
+        int at = 0;
+        for (List<int[]> group : groups) {
+            List<Output> outputs = new ArrayList<>();
+            for (int j = 0; j < group.size(); j++) {
+                outputs.add(output(results.get(at++)));
             }
-            // Model rows past the tokenizer's ids have no text (HF's decode drops them too).
-            int[] known = java.util.Arrays.stream(r.tokens()).filter(tokenizer::hasToken).toArray();
-            out.add(new Output(tokenizer.decode(known, true), lp));
+            out.add(outputs);
         }
         return out;
+    }
+
+    private Output output(Generator.Result r) {
+        float[] lp = new float[r.logprobs().length];
+        for (int i = 0; i < lp.length; i++) {
+            lp[i] = (float) r.logprobs()[i];
+        }
+        // Model rows past the tokenizer's ids have no text (HF's decode drops them too).
+        int[] known = java.util.Arrays.stream(r.tokens()).filter(tokenizer::hasToken).toArray();
+        return new Output(tokenizer.decode(known, true), lp);
     }
 }

@@ -16,4 +16,17 @@ public interface TextGenerator {
      * from a stream seeded by {@code seed} and {@code i}.
      */
     List<Output> generate(List<int[]> prompts, double temperature, long seed, int maxNewTokens);
+
+    /**
+     * {@link #generate} for each group, as separate calls would; a model may run them as one
+     * batch (results then agree up to float rounding). Outputs come per group, in order.
+     */
+    default List<List<Output>> generateGroups(List<List<int[]>> groups, double temperature, long seed,
+                                              int maxNewTokens) {
+        List<List<Output>> out = new java.util.ArrayList<>();
+        for (List<int[]> group : groups) {
+            out.add(group.isEmpty() ? List.of() : generate(group, temperature, seed, maxNewTokens));
+        }
+        return out;
+    }
 }

@@ -88,6 +88,27 @@ class SharedPrefixTest {
         }
     }
 
+    /** Groups decoded as one batch give what separate calls give: same tokens, logprobs to rounding. */
+    @Test
+    void groupsInOneBatchMatchSeparateCalls() throws Exception {
+        List<int[]> all = prompts();
+        List<List<int[]>> groups = List.of(List.of(all.get(0), all.get(1)), List.of(all.get(2)), List.of(all.get(3), all.get(3)));
+        GenerationConfig config = new GenerationConfig(10, new SamplingParams(false, 1.0, 0, 1.0, 0.0), 9, Set.of());
+        try (CpuBackend backend = new CpuBackend(2); Qwen3Model model = Qwen3Model.load(fixture("tiny-f32-untied"))) {
+            Generator generator = new Generator(model, backend);
+            List<Generator.Result> together = generator.generateGroups(groups, config, null);
+            int at = 0;
+            for (List<int[]> group : groups) {
+                for (Generator.Result alone : generator.generate(group, config)) {
+                    Generator.Result mine = together.get(at++);
+                    assertArrayEquals(alone.tokens(), mine.tokens(), "sequence " + (at - 1));
+                    assertArrayEquals(alone.logprobs(), mine.logprobs(), 1e-4, "sequence " + (at - 1));
+                }
+            }
+            assertEquals(at, together.size());
+        }
+    }
+
     @Test
     void prefixesAreFoundConservatively() {
         assertEquals(0, Generator.sharedPrefix(List.of(new int[] {1, 2}, new int[] {3, 2})));
