@@ -9,7 +9,9 @@
 # has a time limit so the whole check stays under 8 minutes.
 #
 # For a plumbing check on a machine without an NVIDIA GPU (with PoCL and torch on the CPU):
-#   DEVICE=opencl PEER_DEVICE=cpu PRESETS=tiny bash bench/device-check/run.sh /tmp/dc-out
+#   DEVICE=opencl PEER_DEVICE=cpu PRESETS=tiny JUDGE_PRESET=tiny JUDGE_TIMEOUT=600 \
+#       bash bench/device-check/run.sh /tmp/dc-out
+# (PoCL is slow: the judging steps need the longer JUDGE_TIMEOUT there.)
 set -uo pipefail
 device="${DEVICE:-cuda}"
 peer_device="${PEER_DEVICE:-cuda}"
@@ -71,9 +73,23 @@ for preset in $presets; do
     cat "$out/peer-$preset.json" | tee -a "$out/summary.txt"
     if [ "$preset" = "${JUDGE_PRESET:-qwen3-0.6b}" ]; then
         step "bench-judge $preset (reflect N=8 against greedy, 128-token analyses)"
-        timeout 150 "$java" "${flags[@]}" -Xmx4g -jar "$app" bench-judge --model "$model" --device "$device" --json \
+        timeout "${JUDGE_TIMEOUT:-150}" "$java" "${flags[@]}" -Xmx4g -jar "$app" bench-judge --model "$model" --device "$device" --json \
             > "$out/bench-judge-$preset.json" 2>> "$out/bench.log" || { step "bench-judge $preset failed"; status=1; }
         cat "$out/bench-judge-$preset.json" | tee -a "$out/summary.txt"
+        step "judge 8 pairs (reflect, 128-token analyses), one pair at a time against --batch-pairs 8"
+        python3 - "$work/pairs.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(8):
+        f.write(json.dumps({"id": f"p{i}", "prompt": f"Question {i}: explain the answer.",
+                            "response_a": "A correct answer.", "response_b": "A wrong answer."}) + "\n")
+PY
+        for k in 1 8; do
+            rm -f "$work/verdicts-$k.jsonl"
+            timeout "${JUDGE_TIMEOUT:-150}" "$java" "${flags[@]}" -Xmx4g -jar "$app" judge --model "$model" --device "$device" \
+                --input "$work/pairs.jsonl" --output "$work/verdicts-$k.jsonl" --max-new-tokens 128 --batch-pairs $k \
+                2>&1 | grep 'judged' | sed "s/^/batch-pairs $k: /" | tee -a "$out/summary.txt"
+        done
     fi
     rm -rf "$model"
 done
