@@ -123,11 +123,9 @@ final class BenchJudgeCommand implements Callable<Integer> {
             // The prompt lengths, so a peer (bench/peer_judge.py) can run the same workload.
             o.put("response_prompt_tokens", prompt.length);
             var lengths = o.putArray("reflection_prompt_tokens");
+            Judge.Item item = new Judge.Item(conversation, a, b);
             for (Judge.Reflection x : r.reflections()) {
-                String mine = JudgePrompts.critique(r.rollouts().get(x.rollout()).verdict());
-                String anchors = JudgePrompts.critique(r.rollouts().get(r.anchor()).verdict());
-                lengths.add((x.rolloutFirst() ? prompts.analysis(conversation, a, b, mine, anchors)
-                        : prompts.analysis(conversation, a, b, anchors, mine)).length);
+                lengths.add(judge.reflectionPrompt(item, r.rollouts(), r.anchor(), x.rollout(), x.rolloutFirst()).length);
             }
         }
         PrintWriter out = spec.commandLine().getOut();

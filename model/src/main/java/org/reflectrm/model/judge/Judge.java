@@ -71,6 +71,18 @@ public final class Judge {
     }
 
     /**
+     * The self-reflection prompt comparing rollout {@code rollout}'s critique with the anchor's,
+     * the rollout's shown first when {@code rolloutFirst}.
+     */
+    public int[] reflectionPrompt(Item item, List<Rollout> rollouts, int anchor, int rollout, boolean rolloutFirst) {
+        String mine = JudgePrompts.critique(rollouts.get(rollout).verdict());
+        String theirs = JudgePrompts.critique(rollouts.get(anchor).verdict());
+        return rolloutFirst
+                ? prompts.analysis(item.conversation(), item.response1(), item.response2(), mine, theirs)
+                : prompts.analysis(item.conversation(), item.response1(), item.response2(), theirs, mine);
+    }
+
+    /**
      * Judges several pairs at once, each as {@link #judge} would: all pairs' rollouts run as one
      * batch of generation, then all their reflections as another, so a GPU decodes one wide
      * batch. Each result carries the batch's stage times. Results agree with one-at-a-time
@@ -121,11 +133,7 @@ public final class Judge {
             List<TwoStage.Comparison> plan = TwoStage.plan(scored.get(k), anchor, o.seed());
             List<int[]> group = new ArrayList<>();
             for (TwoStage.Comparison c : plan) {
-                String mine = JudgePrompts.critique(rollouts.get(k).get(c.rollout()).verdict());
-                String theirs = JudgePrompts.critique(rollouts.get(k).get(anchor).verdict());
-                group.add(c.rolloutFirst()
-                        ? prompts.analysis(item.conversation(), item.response1(), item.response2(), mine, theirs)
-                        : prompts.analysis(item.conversation(), item.response1(), item.response2(), theirs, mine));
+                group.add(reflectionPrompt(item, rollouts.get(k), anchor, c.rollout(), c.rolloutFirst()));
             }
             anchors.add(anchor);
             plans.add(plan);
