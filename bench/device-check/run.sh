@@ -5,8 +5,11 @@
 # It runs (1) the CUDA parity tests, (2) the OpenCL ones when an NVIDIA OpenCL ICD is present,
 # (3) reflectrm-j bench --device cuda on random qwen3-0.6b and qwen3-4b BF16 checkpoints made here
 # with reflectrm-j init, and (4) transformers on torch CUDA (eager attention) on the same
-# checkpoints, and bench-judge (ReflectRM reflect against greedy) on the 0.6b one. Results and logs go to OUT_DIR (default $OUT, else ./device-check-out). Each step
-# has a time limit so the whole check stays under 8 minutes.
+# checkpoints, decode with every kernel launched one by one (no recorded steps), a kernel-by-kernel
+# GPU profile of decode (REFLECTRM_CUDA_PROFILE), bench on OpenCL when an OpenCL GPU is listed,
+# and bench-judge and judge (ReflectRM reflect) on the 0.6b one. Results and logs go to OUT_DIR
+# (default $OUT, else ./device-check-out); at most 8 files, as the device tool returns. Each step
+# has a time limit so the whole check stays under 8 minutes. SKIP_OPENCL_TESTS=1 skips (2).
 #
 # For a plumbing check on a machine without an NVIDIA GPU (with PoCL and torch on the CPU):
 #   DEVICE=opencl PEER_DEVICE=cpu PRESETS=tiny JUDGE_PRESET=tiny JUDGE_TIMEOUT=600 \
@@ -15,7 +18,7 @@
 set -uo pipefail
 device="${DEVICE:-cuda}"
 peer_device="${PEER_DEVICE:-cuda}"
-presets="${PRESETS:-qwen3-0.6b qwen3-4b}"
+presets="${PRESETS:-qwen3-4b qwen3-0.6b}"
 cd "$(dirname "$0")/../.."
 out="${1:-${OUT:-device-check-out}}"
 mkdir -p "$out"
@@ -32,17 +35,29 @@ step "machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee -a "$out/summary.txt"
 "$java" -version 2>&1 | head -1 | tee -a "$out/summary.txt"
 "$java" "${flags[@]}" -jar "$app" devices 2>/dev/null | tee -a "$out/summary.txt"
+if [ "$peer_device" = cuda ]; then
+    # The peer's view of the memory bandwidth, for the bandwidth-limit target.
+    timeout 60 python3 -c "
+import torch, time
+a = torch.empty(1 << 28, dtype=torch.float32, device='cuda'); b = torch.empty_like(a)
+b.copy_(a); torch.cuda.synchronize(); best = 0
+for _ in range(5):
+    t = time.perf_counter(); b.copy_(a); torch.cuda.synchronize(); best = max(best, 2 * a.numel() * 4 / (time.perf_counter() - t))
+print('torch %s, %s: device-to-device copy %.0f GB/s (read + write)' % (torch.__version__, torch.cuda.get_device_name(), best / 1e9))
+" 2>&1 | tail -1 | tee -a "$out/summary.txt"
+fi
 
 tests() {  # tests NAME CLASS...: runs JUnit classes, failing (not skipping) when the device is absent
     local name=$1; shift
     local select=()
     for c in "$@"; do select+=(--select-class "$c"); done
-    REFLECTRM_REQUIRE_CUDA=1 REFLECTRM_REQUIRE_OPENCL=1 timeout 240 "$java" "${flags[@]}" -Xmx8g \
+    REFLECTRM_REQUIRE_CUDA=1 REFLECTRM_REQUIRE_OPENCL=1 timeout 150 "$java" "${flags[@]}" -Xmx8g \
         -jar "$work/junit-platform-console-standalone.jar" execute \
         --class-path "$app:$work/kernels-tests:$work/model-tests" "${select[@]}" \
         --details=tree --disable-banner > "$out/$name.log" 2>&1
     local rc=$?
     tail -15 "$out/$name.log" | grep -E 'tests (successful|failed|skipped|aborted)' | tee -a "$out/summary.txt"
+    grep -m 20 -E '✘|Exception:' "$out/$name.log" | cut -c1-300 | tee -a "$out/summary.txt"
     [ $rc -eq 0 ] || { step "$name FAILED (exit $rc), see $name.log"; status=1; }
 }
 
@@ -51,12 +66,6 @@ if [ "$device" = cuda ]; then
     tests cuda-tests org.reflectrm.kernels.device.CudaDeviceTest org.reflectrm.model.device.CudaForwardTest
 fi
 
-if ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1; then
-    step "OpenCL parity ($(cat /etc/OpenCL/vendors/*.icd | tr '\n' ' '))"
-    tests opencl-tests org.reflectrm.kernels.device.OpenClDeviceTest org.reflectrm.model.device.OpenClForwardTest
-else
-    step "OpenCL: no ICD under /etc/OpenCL/vendors, skipped"
-fi
 
 for preset in $presets; do
     model="$work/$preset"
@@ -65,17 +74,44 @@ for preset in $presets; do
         > /dev/null 2>> "$out/bench.log" || { step "init $preset failed"; status=1; continue; }
     timeout 120 "$java" "${flags[@]}" -Xmx4g -jar "$app" bench --model "$model" --device "$device" \
         --prompt-len 512 --decode-tokens 64 --batch 1,8 --repeats 3 --json \
-        > "$out/bench-$preset.json" 2>> "$out/bench.log" || { step "bench $preset failed"; status=1; }
-    cat "$out/bench-$preset.json" | tee -a "$out/summary.txt"
+        > "$work/bench-$preset.json" 2>> "$out/bench.log" || { step "bench $preset failed"; tail -4 "$out/bench.log" | tee -a "$out/summary.txt"; status=1; }
+    cat "$work/bench-$preset.json" | tee -a "$out/summary.txt"
+    if [ "$device" = cuda ]; then
+        step "bench $preset decode, every kernel launched one by one (REFLECTRM_DEVICE_GRAPHS=0)"
+        REFLECTRM_DEVICE_GRAPHS=0 timeout 90 "$java" "${flags[@]}" -Xmx4g -jar "$app" bench --model "$model" \
+            --device cuda --prompt-len 16 --decode-tokens 64 --batch 1,8 --repeats 3 --json \
+            > "$work/bench-nographs.json" 2>> "$out/bench.log" || { step "bench $preset without graphs failed"; status=1; }
+        grep -o '"decode_tokens_per_s":{[^}]*}' "$work/bench-nographs.json" | tee -a "$out/summary.txt"
+    fi
     timeout 120 python3 "$work/peer_transformers.py" --model "$model" --device "$peer_device" --attn eager \
         --prompt-len 512 --decode-tokens 64 --batch 1,8 --repeats 3 \
-        > "$out/peer-$preset.json" 2>> "$out/peer.log" || { step "peer $preset failed"; status=1; }
-    cat "$out/peer-$preset.json" | tee -a "$out/summary.txt"
+        > "$work/peer-$preset.json" 2>> "$out/peer.log" || { step "peer $preset failed"; tail -4 "$out/peer.log" | tee -a "$out/summary.txt"; status=1; }
+    cat "$work/peer-$preset.json" | tee -a "$out/summary.txt"
+    if [ "$device" = cuda ]; then
+        for b in 1 8; do
+            # Kernel by kernel GPU time (CUDA events) of a short decode-heavy run; the whole table
+            # goes to profile.log, its head to the summary.
+            step "profile $preset, decode at batch $b (REFLECTRM_CUDA_PROFILE)"
+            REFLECTRM_CUDA_PROFILE=1 timeout 90 "$java" "${flags[@]}" -Xmx4g -jar "$app" bench --model "$model" \
+                --device cuda --prompt-len 16 --decode-tokens 32 --batch $b --repeats 1 --json \
+                > /dev/null 2> "$work/profile.txt" || { step "profile $preset failed"; status=1; }
+            { echo "== $preset, batch $b"; cat "$work/profile.txt"; } >> "$out/profile.log"
+            grep -E 'decode batch|GPU busy|host cuLaunch|host download' "$work/profile.txt" | tee -a "$out/summary.txt"
+            grep -A6 ' kernel ' "$work/profile.txt" | tail -6 | tee -a "$out/summary.txt"
+        done
+    fi
+    if [ "$preset" = "${OPENCL_BENCH_PRESET:-qwen3-0.6b}" ] && grep -q ' / GPU / ' <("$java" "${flags[@]}" -jar "$app" devices 2>/dev/null); then
+        step "bench $preset on OpenCL"
+        timeout 120 "$java" "${flags[@]}" -Xmx4g -jar "$app" bench --model "$model" --device opencl \
+            --prompt-len 512 --decode-tokens 64 --batch 1,8 --repeats 3 --json \
+            > "$work/bench-opencl.json" 2>> "$out/bench.log" || { step "bench $preset on OpenCL failed"; tail -4 "$out/bench.log" | tee -a "$out/summary.txt"; status=1; }
+        cat "$work/bench-opencl.json" | tee -a "$out/summary.txt"
+    fi
     if [ "$preset" = "${JUDGE_PRESET:-qwen3-0.6b}" ]; then
         step "bench-judge $preset (reflect N=8 against greedy, 128-token analyses)"
         timeout "${JUDGE_TIMEOUT:-150}" "$java" "${flags[@]}" -Xmx4g -jar "$app" bench-judge --model "$model" --device "$device" --json \
-            > "$out/bench-judge-$preset.json" 2>> "$out/bench.log" || { step "bench-judge $preset failed"; status=1; }
-        cat "$out/bench-judge-$preset.json" | tee -a "$out/summary.txt"
+            > "$work/bench-judge-$preset.json" 2>> "$out/bench.log" || { step "bench-judge $preset failed"; tail -4 "$out/bench.log" | tee -a "$out/summary.txt"; status=1; }
+        cat "$work/bench-judge-$preset.json" | tee -a "$out/summary.txt"
         step "judge 8 pairs (reflect, 128-token analyses), one pair at a time against --batch-pairs 8"
         python3 - "$work/pairs.jsonl" <<'PY'
 import json, sys
@@ -88,11 +124,20 @@ PY
             rm -f "$work/verdicts-$k.jsonl"
             timeout "${JUDGE_TIMEOUT:-150}" "$java" "${flags[@]}" -Xmx4g -jar "$app" judge --model "$model" --device "$device" \
                 --input "$work/pairs.jsonl" --output "$work/verdicts-$k.jsonl" --max-new-tokens 128 --batch-pairs $k \
-                2>&1 | grep 'judged' | sed "s/^/batch-pairs $k: /" | tee -a "$out/summary.txt"
+                2>&1 | tee -a "$out/judge.log" | grep 'judged' | sed "s/^/batch-pairs $k: /" | tee -a "$out/summary.txt"
+            [ -s "$work/verdicts-$k.jsonl" ] || { step "judge --batch-pairs $k wrote nothing"; tail -4 "$out/judge.log" | tee -a "$out/summary.txt"; status=1; }
         done
     fi
     rm -rf "$model"
 done
+if [ -n "${SKIP_OPENCL_TESTS:-}" ]; then
+    step "OpenCL parity: skipped (SKIP_OPENCL_TESTS)"
+elif ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1; then
+    step "OpenCL parity ($(cat /etc/OpenCL/vendors/*.icd | tr '\n' ' '))"
+    tests opencl-tests org.reflectrm.kernels.device.OpenClDeviceTest org.reflectrm.model.device.OpenClForwardTest
+else
+    step "OpenCL: no ICD under /etc/OpenCL/vendors, skipped"
+fi
 rm -rf "$work"
 step "done, status $status"
 exit $status

@@ -440,13 +440,22 @@ extern "C" __global__ void rope(float* x, i64 xOff, int heads, int headDim, cons
 extern "C" __global__ void split_qkv(const float* qkv, i64 qkvOff, int heads, int kvHeads, int headDim,
                                      const void* qNorm, i64 qNormOff, const void* kNorm, i64 kNormOff,
                                      int normType, float eps, const int* positions, i64 posOff, float theta,
-                                     float* q, i64 qOff, float* kCache, i64 kOff, float* vCache, i64 vOff) {
+                                     float* q, i64 qOff, float* kCache, i64 kOff, float* vCache, i64 vOff,
+                                     int slotByPosition, int slots) {
     __shared__ float scratch[32];
     const int r = blockIdx.x, h = blockIdx.y;
     const i64 qDim = (i64) heads * headDim, kvDim = (i64) kvHeads * headDim;
     const float* src = qkv + qkvOff + (long long) r * (qDim + 2 * kvDim) + (i64) h * headDim;
+    const int pos = positions[posOff + r];
+    // The row's cache slot: r after the slot kOff points at, or (slotByPosition) its position
+    // after slot 0, so that a recorded launch stays right as the cache grows. A position outside
+    // the cache's slots writes nothing (the host checked the rest against the cache's size).
+    const i64 slot = slotByPosition ? pos : r;
+    if (slotByPosition && (pos < 0 || pos >= slots) && h >= heads) {
+        return;  // the same for the whole block, before any barrier
+    }
     if (h >= heads + kvHeads) {  // v: a copy (the whole block leaves here)
-        float* dst = vCache + vOff + r * kvDim + (i64) (h - heads - kvHeads) * headDim;
+        float* dst = vCache + vOff + slot * kvDim + (i64) (h - heads - kvHeads) * headDim;
         for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
             dst[d] = src[d];
         }
@@ -454,7 +463,7 @@ extern "C" __global__ void split_qkv(const float* qkv, i64 qkvOff, int heads, in
     }
     const bool isQ = h < heads;
     float* dst = isQ ? q + qOff + r * qDim + (i64) h * headDim
-                     : kCache + kOff + r * kvDim + (i64) (h - heads) * headDim;
+                     : kCache + kOff + slot * kvDim + (i64) (h - heads) * headDim;
     const void* gamma = isQ ? qNorm : kNorm;
     const i64 gOff = isQ ? qNormOff : kNormOff;
     float ss = 0.f;
@@ -465,7 +474,6 @@ extern "C" __global__ void split_qkv(const float* qkv, i64 qkvOff, int heads, in
     ss = block_sum(ss, scratch);
     const float inv = 1.0f / sqrtf(ss / headDim + eps);
     const int half = headDim / 2;
-    const int pos = positions[posOff + r];
     for (int i = threadIdx.x; i < half; i += blockDim.x) {
         float a = (src[i] * inv) * widen_any(gamma, normType, gOff + i);
         float b = (src[i + half] * inv) * widen_any(gamma, normType, gOff + i + half);
@@ -511,9 +519,22 @@ extern "C" __global__ void add(const float* a, i64 aOff, const float* b, i64 bOf
     }
 }
 
+// 16-byte moves where both ends are aligned: one float per thread reaches about two thirds of
+// the memory bandwidth, and this kernel also measures that bandwidth for bench.
 extern "C" __global__ void copy_f32(const float* src, i64 srcOff, float* dst, i64 dstOff, i64 n) {
-    for (i64 i = (i64) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
-        dst[dstOff + i] = src[srcOff + i];
+    const float* s = src + srcOff;
+    float* d = dst + dstOff;
+    const i64 first = (i64) blockIdx.x * blockDim.x + threadIdx.x, stride = (i64) gridDim.x * blockDim.x;
+    i64 done = 0;
+    if (aligned16(s) && aligned16(d)) {
+        const i64 quads = n >> 2;
+        for (i64 i = first; i < quads; i += stride) {
+            ((float4*) d)[i] = ((const float4*) s)[i];
+        }
+        done = quads << 2;
+    }
+    for (i64 i = done + first; i < n; i += stride) {
+        d[i] = s[i];
     }
 }
 
@@ -596,7 +617,10 @@ extern "C" __global__ void argmax_rows(const float* x, i64 xOff, int cols, int* 
 // j scoring key j and lane d accumulating output dimensions d, d + 32, ... A block covers the keys
 // [split * keysPerSplit, +keysPerSplit) clipped to what its last token may see; row t sees keys
 // 0 .. startPos + t. With part == 0 it writes o / l, else (split-KV decode) it writes o, m, l to
-// part[split][token * heads + head][headDim + 2] for attention_merge.
+// part[split][token * heads + head][headDim + 2] for attention_merge. With positions non-null the
+// first token's position is read from there instead of startPos, and splits past the last
+// visible key write an empty partial (m = -inf, l = 0): the host may then plan the splits for
+// the cache's capacity, so one recorded launch serves every decode step.
 #define AT_KEYS 32
 #define AT_WARPS 4
 #define AT_ROWS 4
@@ -606,12 +630,16 @@ extern "C" __global__ void argmax_rows(const float* x, i64 xOff, int cols, int* 
 extern "C" __global__ void __launch_bounds__(AT_WARPS * 32)
 attention(const float* __restrict__ q, i64 qOff, const float* __restrict__ kCache, i64 kOff,
           const float* __restrict__ vCache, i64 vOff, float* out, i64 outOff, float* part,
-          int tokens, int startPos, int heads, int kvHeads, int headDim, float scale, int keysPerSplit) {
+          int tokens, int startPos, int heads, int kvHeads, int headDim, float scale, int keysPerSplit,
+          const int* positions, i64 posOff) {
     __shared__ float ks[AT_KEYS][AT_MAXD + 1];
     __shared__ float vs[AT_KEYS][AT_MAXD + 1];
     __shared__ float qs[AT_WARPS * AT_ROWS][AT_MAXD];
     __shared__ float ps[AT_WARPS][AT_KEYS];
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    if (positions != 0) {
+        startPos = positions[posOff];  // token t is at startPos + t: the host need not know startPos
+    }
     const int group = heads / kvHeads;
     const int g = blockIdx.y;
     const int split = blockIdx.z;

@@ -19,6 +19,7 @@
 #include "../../main/cuda/reflectrm_kernels.cu"
 #endif
 
+#include <cstring>
 #include <deque>
 #include <map>
 #include <set>
@@ -288,9 +289,13 @@ class EmuCudaDevice {
     void splitQkv(const Buf& qkv, long long qkvOff, int rows, int heads, int kvHeads, int headDim, const Buf& qNorm,
                   long long qNormOff, const Buf& kNorm, long long kNormOff, DType normType, float eps,
                   const Buf& positions, long long posOff, float theta, const Buf& q, long long qOff,
-                  const Buf& kCache, long long kOff, const Buf& vCache, long long vOff) {
+                  const Buf& kCache, long long kOff, const Buf& vCache, long long vOff, int byPosition = 0,
+                  int slots = -1) {
         if (rows == 0) {
             return;
+        }
+        if (slots < 0) {
+            slots = rows;  // CudaDevice.splitQkv: the rows from the slot kOff points at
         }
         long long qDim = (long long) heads * headDim, kvDim = (long long) kvHeads * headDim;
         const float* pqkv = (const float*) at(qkv, qkvOff, rows * (qDim + 2 * kvDim), 4, "qkv");
@@ -298,14 +303,14 @@ class EmuCudaDevice {
         const void* pkn = at(kNorm, kNormOff, headDim, byteSize(normType), "kNorm");
         const int* ppos = (const int*) at(positions, posOff, rows, 4, "positions");
         float* pq = (float*) at(q, qOff, rows * qDim, 4, "q");
-        float* pk = (float*) at(kCache, kOff, rows * kvDim, 4, "kCache");
-        float* pv = (float*) at(vCache, vOff, rows * kvDim, 4, "vCache");
+        float* pk = (float*) at(kCache, kOff, slots * kvDim, 4, "kCache");
+        float* pv = (float*) at(vCache, vOff, slots * kvDim, 4, "vCache");
         int nt = (int) normType;
         launch("split_qkv", 0, rows, heads + 2LL * kvHeads, 1, threads(headDim / 2, 128),
-               {{&q, qOff, rows * qDim, 4}, {&kCache, kOff, rows * kvDim, 4}, {&vCache, vOff, rows * kvDim, 4}},
+               {{&q, qOff, rows * qDim, 4}, {&kCache, kOff, slots * kvDim, 4}, {&vCache, vOff, slots * kvDim, 4}},
                [=] {
                    split_qkv(pqkv, qkvOff, heads, kvHeads, headDim, pqn, qNormOff, pkn, kNormOff, nt, eps, ppos, posOff,
-                             theta, pq, qOff, pk, kOff, pv, vOff);
+                             theta, pq, qOff, pk, kOff, pv, vOff, byPosition, slots);
                });
     }
 
@@ -377,7 +382,7 @@ class EmuCudaDevice {
         }
         const float* ps = (const float*) at(src, srcOff, n, 4, "src");
         float* pd = (float*) at(dst, dstOff, n, 4, "dst");
-        launch("copy_f32", 0, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK, {{&dst, dstOff, n, 4}},
+        launch("copy_f32", 0, elementwiseBlocks((n + 3) / 4), 1, 1, ELEMENTWISE_BLOCK, {{&dst, dstOff, n, 4}},
                [=] { copy_f32(ps, srcOff, pd, dstOff, n); });
     }
 
@@ -416,14 +421,20 @@ class EmuCudaDevice {
 
     void attention(const Buf& q, long long qOff, const Buf& kCache, long long kOff, const Buf& vCache, long long vOff,
                    const Buf& out, long long outOff, int tokens, int startPos, int heads, int kvHeads, int d,
-                   float scale) {
+                   float scale, const Buf* positions = nullptr, long long posOff = 0, int slots = 0) {
         if (tokens == 0) {
             return;
         }
         if (d > ATTENTION_MAX_HEAD_DIM) {
             throw CaseFailure("head_dim too large");
         }
-        int keys = startPos + tokens;
+        // CudaDevice.attentionAtPositions plans for the cache's slots and passes the positions;
+        // the kernel must then take the first position from them (startPos is passed as -1).
+        const int* ppos = positions ? (const int*) at(*positions, posOff, tokens, 4, "positions") : nullptr;
+        int keys = positions ? slots : startPos + tokens;
+        if (positions) {
+            startPos = -1;
+        }
         long long qCount = (long long) tokens * heads * d;
         long long kvCount = (long long) keys * kvHeads * d;
         int splits = 1;
@@ -448,7 +459,7 @@ class EmuCudaDevice {
         launch("attention", 128, ceilDivL((long long) tokens * group, ATTENTION_ROWS), kvHeads, splits, 128, writes,
                [=] {
                    ::attention(pq, qOff, pk, kOff, pv, vOff, po, outOff, part, tokens, startPos, heads, kvHeads, d,
-                               scale, perSplit);
+                               scale, perSplit, ppos, posOff);
                });
         if (splits > 1) {
             int rt = (int) rowsTotal;
@@ -637,7 +648,9 @@ double linearCase(Variant variant, DType type, int rows, int out, int in, bool a
     return assertClose(want, readF32(dy, off, (size_t) rows * out), "y");
 }
 
-double splitQkvCase(int rows, int heads, int kvHeads, int headDim, int start, DType normType) {
+// byPosition: the cache-slot-by-position variant (CudaDevice.splitQkvAtPositions), where the last
+// row's position lies past the cache and must write no k or v.
+double splitQkvCase(int rows, int heads, int kvHeads, int headDim, int start, DType normType, bool byPosition = false) {
     Bufs bufs;
     int qDim = heads * headDim, kvDim = kvHeads * headDim, width = qDim + 2 * kvDim;
     std::vector<double> qkv, qn, kn;
@@ -648,8 +661,13 @@ double splitQkvCase(int rows, int heads, int kvHeads, int headDim, int start, DT
     for (int r = 0; r < rows; r++) {
         pos[r] = start + r;
     }
-    Buf& dpos = intOperand(bufs, pos);
     int capacity = start + rows + 2;
+    int written = rows;  // rows whose k and v land in the cache
+    if (byPosition && rows > 1) {
+        pos[rows - 1] = capacity;
+        written = rows - 1;
+    }
+    Buf& dpos = intOperand(bufs, pos);
     // Caches: NaN everywhere (slots nobody writes must stay NaN).
     std::vector<float> nanCache((size_t) capacity * kvDim, NAN);
     Buf& dq = operand(bufs, F32, std::vector<float>((size_t) rows * qDim, 0.f));
@@ -657,8 +675,13 @@ double splitQkvCase(int rows, int heads, int kvHeads, int headDim, int start, DT
     Buf& dv = operand(bufs, F32, nanCache);
     const float eps = 1e-6f, theta = 1e6f;
     long long cacheOff = PAD + (long long) start * kvDim;
-    g_dev.splitQkv(dqkv, PAD, rows, heads, kvHeads, headDim, dqn, PAD, dkn, PAD, normType, eps, dpos, PAD, theta, dq,
-                   PAD, dk, cacheOff, dv, cacheOff);
+    if (byPosition) {
+        g_dev.splitQkv(dqkv, PAD, rows, heads, kvHeads, headDim, dqn, PAD, dkn, PAD, normType, eps, dpos, PAD, theta,
+                       dq, PAD, dk, PAD, dv, PAD, 1, capacity);
+    } else {
+        g_dev.splitQkv(dqkv, PAD, rows, heads, kvHeads, headDim, dqn, PAD, dkn, PAD, normType, eps, dpos, PAD, theta,
+                       dq, PAD, dk, cacheOff, dv, cacheOff);
+    }
     std::vector<double> wq((size_t) rows * qDim), wk((size_t) rows * kvDim), wv((size_t) rows * kvDim);
     for (int r = 0; r < rows; r++) {
         for (int h = 0; h < heads + 2 * kvHeads; h++) {
@@ -675,8 +698,21 @@ double splitQkvCase(int rows, int heads, int kvHeads, int headDim, int start, DT
         }
     }
     double worst = assertClose(wq, readF32(dq, PAD, wq.size()), "q");
+    wk.resize((size_t) written * kvDim);
+    wv.resize((size_t) written * kvDim);
     worst = std::max(worst, assertClose(wk, readF32(dk, cacheOff, wk.size()), "k cache slots"));
     worst = std::max(worst, assertClose(wv, readF32(dv, cacheOff, wv.size()), "v cache slots"));
+    if (byPosition) {  // every other slot keeps its NaN
+        for (const Buf* c : {&dk, &dv}) {
+            std::vector<float> all = readF32(*c, PAD, (size_t) capacity * kvDim);
+            for (size_t i = 0; i < all.size(); i++) {
+                bool mine = i >= (size_t) start * kvDim && i < (size_t) (start + written) * kvDim;
+                if (!mine && !std::isnan(all[i])) {
+                    throw CaseFailure("cache element " + std::to_string(i) + " outside the rows' slots was written");
+                }
+            }
+        }
+    }
     // Other slots: the launch checker already verified nothing outside [cacheOff, +rows*kvDim) changed.
     return worst;
 }
@@ -757,11 +793,19 @@ double elementwiseCase(int n) {
             throw CaseFailure("add: element " + std::to_string(i) + " differs");
         }
     }
-    g_dev.copy(db, PAD, dout, PAD, n);
-    got = readF32(dout, PAD, n);
-    for (int i = 0; i < n; i++) {
-        if ((double) got[i] != b[i]) {
-            throw CaseFailure("copy: element " + std::to_string(i) + " differs");
+    // Copies with both ends unaligned (PAD), both 16-byte aligned (the float4 path, with a tail
+    // when n is not a multiple of 4), and only one end aligned.
+    const long long offsets[3][2] = {{PAD, PAD}, {0, 0}, {0, PAD}};
+    for (const auto& o : offsets) {
+        const long long m = n - 3;
+        g_dev.copy(db, o[0], dout, o[1], m);
+        got = readF32(dout, o[1], m);
+        std::vector<float> want = readF32(db, o[0], m);  // NaN pads included: compared as bits
+        for (long long i = 0; i < m; i++) {
+            if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0) {
+                throw CaseFailure("copy " + std::to_string(o[0]) + " -> " + std::to_string(o[1]) + ": element "
+                                  + std::to_string(i) + " differs");
+            }
         }
     }
     // In place: out aliases a (add) and gate (swiglu).
@@ -827,9 +871,12 @@ double argmaxCase(int rows, int cols, const std::vector<std::pair<long long, flo
     return 0;
 }
 
-double attentionCase(int tokens, int start, int heads, int kvHeads, int headDim, int expectSplits) {
+// extraSlots > 0: the by-position variant (CudaDevice.attentionAtPositions) on a cache with that many
+// slots past the keys, so decode plans splits that see no key at all.
+double attentionCase(int tokens, int start, int heads, int kvHeads, int headDim, int expectSplits,
+                     int extraSlots = 0) {
     Bufs bufs;
-    int capacity = start + tokens + 3;
+    int capacity = start + tokens + (extraSlots > 0 ? extraSlots : 3);
     int kvDim = kvHeads * headDim;
     std::vector<float> k = gaussian((size_t) capacity * kvDim), v = gaussian((size_t) capacity * kvDim);
     for (size_t i = (size_t) (start + tokens) * kvDim; i < (size_t) capacity * kvDim; i++) {
@@ -842,7 +889,17 @@ double attentionCase(int tokens, int start, int heads, int kvHeads, int headDim,
     Buf& dv = operand(bufs, F32, v, &vd);
     Buf& dout = operand(bufs, F32, std::vector<float>((size_t) tokens * heads * headDim, 0.f));
     float scale = (float) (1 / std::sqrt((double) headDim));
-    g_dev.attention(dq, PAD, dk, PAD, dv, PAD, dout, PAD, tokens, start, heads, kvHeads, headDim, scale);
+    if (extraSlots > 0) {
+        std::vector<int> pos(tokens);
+        for (int t = 0; t < tokens; t++) {
+            pos[t] = start + t;
+        }
+        Buf& dpos = intOperand(bufs, pos);
+        g_dev.attention(dq, PAD, dk, PAD, dv, PAD, dout, PAD, tokens, start, heads, kvHeads, headDim, scale, &dpos, PAD,
+                        capacity);
+    } else {
+        g_dev.attention(dq, PAD, dk, PAD, dv, PAD, dout, PAD, tokens, start, heads, kvHeads, headDim, scale);
+    }
     if (expectSplits >= 0 && g_dev.lastSplits != expectSplits) {
         throw CaseFailure("expected " + std::to_string(expectSplits) + " splits, the plan made " +
                           std::to_string(g_dev.lastSplits));
@@ -918,6 +975,9 @@ void buildCases() {
             std::snprintf(name, sizeof name, "splitQkv rows=%d heads=%d/%d headDim=%d start=%d norm=%s", c[0], c[1],
                           c[2], c[3], c[4], dtypeName(t));
             addCase(name, [=] { return splitQkvCase(c[0], c[1], c[2], c[3], c[4], t); });
+            std::snprintf(name, sizeof name, "splitQkv by position rows=%d heads=%d/%d headDim=%d start=%d norm=%s",
+                          c[0], c[1], c[2], c[3], c[4], dtypeName(t));
+            addCase(name, [=] { return splitQkvCase(c[0], c[1], c[2], c[3], c[4], t, true); });
         }
     }
     for (auto [t, dim] : std::vector<std::pair<DType, int>>{{BF16, 64}, {F16, 100}, {F32, 1024}, {BF16, 300}}) {
@@ -1013,6 +1073,16 @@ void buildCases() {
     // Qwen3-14B's group of 5 query heads per KV head, in decode and prefill.
     addCase("attention decode start=300 heads=40/8 headDim=128", [] { return attentionCase(1, 300, 40, 8, 128, -1); });
     addCase("attention prefill tokens=17 start=33 heads=10/2 headDim=64", [] { return attentionCase(17, 33, 10, 2, 64, 1); });
+    // By position, planned for the cache's slots: decode with splits past the last key (some
+    // splits see no key), decode without splits, and prefill.
+    addCase("attention by position decode start=300 slots=1001 heads=16/8 headDim=128",
+            [] { return attentionCase(1, 300, 16, 8, 128, 8, 700); });
+    addCase("attention by position decode start=0 slots=2049 heads=4/2 headDim=64",
+            [] { return attentionCase(1, 0, 4, 2, 64, 17, 2048); });
+    addCase("attention by position decode start=20 slots=100 heads=6/2 headDim=96",
+            [] { return attentionCase(1, 20, 6, 2, 96, 1, 79); });
+    addCase("attention by position prefill tokens=17 start=33 slots=150 heads=8/2 headDim=128",
+            [] { return attentionCase(17, 33, 8, 2, 128, 1, 100); });
 }
 
 const char* schedName(emu::Sched s) { return s == emu::FIFO ? "fifo" : s == emu::LIFO ? "lifo" : "random"; }

@@ -108,6 +108,9 @@ final class BenchCommand implements Callable<Integer> {
             if (decode.has("1")) {
                 o.put("decode_batch1_fraction_of_limit", decode.get("1").asDouble() / limit);
             }
+            if (runtime.deviceModel() != null) {
+                o.put("decode_steps_replayed", runtime.deviceModel().replayedSteps());
+            }
             MemoryUse afterRuns = MemoryUse.now();
             o.put("rss_after_load_bytes", afterLoad.rssBytes());
             o.put("heap_used_after_load_bytes", afterLoad.heapUsedBytes());

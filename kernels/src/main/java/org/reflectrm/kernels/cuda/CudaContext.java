@@ -29,6 +29,8 @@ final class CudaContext implements Gpu {
     private MemorySegment stream;
     private MemorySegment module;
     private final MemorySegment[] functions = new MemorySegment[Kernel.values().length];
+    private CudaProfiler profiler;  // null unless REFLECTRM_CUDA_PROFILE is set
+    private CudaGraphs graphs;  // bound on first use
     private boolean closed;
 
     /** The GPU at {@code ordinal}, or a {@link DeviceException} saying why not. */
@@ -78,6 +80,7 @@ final class CudaContext implements Gpu {
             for (Kernel k : Kernel.values()) {
                 functions[k.ordinal()] = cuda.function(module, k.symbol);
             }
+            profiler = CudaProfiler.enabled() ? new CudaProfiler(cuda) : null;
         } catch (RuntimeException e) {
             release();
             throw e;
@@ -149,7 +152,11 @@ final class CudaContext implements Gpu {
         makeCurrent();
         // Synchronous copy on the legacy stream: ordered after our stream's queued kernels and
         // before later ones, and src (pageable) is consumed on return.
+        long t0 = System.nanoTime();
         cuda.copyToDevice(dst, src, src.byteSize());
+        if (profiler != null) {
+            profiler.host("host upload", System.nanoTime() - t0);
+        }
     }
 
     @Override
@@ -158,7 +165,11 @@ final class CudaContext implements Gpu {
         makeCurrent();
         // Also ordered by the legacy stream; synchronising first reports a failed kernel as such.
         cuda.synchronize(stream);
+        long t0 = System.nanoTime();
         cuda.copyToHost(dst, src, dst.byteSize());
+        if (profiler != null) {
+            profiler.host("host download", System.nanoTime() - t0);
+        }
     }
 
     @Override
@@ -172,7 +183,51 @@ final class CudaContext implements Gpu {
     public void launch(Kernel kernel, int gridX, int gridY, int gridZ, int block, KernelArgs args) {
         requireOpen();
         makeCurrent();
+        if (profiler == null) {
+            cuda.launch(functions[kernel.ordinal()], kernel.symbol, gridX, gridY, gridZ, block, stream, args.pointers());
+            return;
+        }
+        MemorySegment start = profiler.before(stream);
+        long t0 = System.nanoTime();
         cuda.launch(functions[kernel.ordinal()], kernel.symbol, gridX, gridY, gridZ, block, stream, args.pointers());
+        profiler.host("host cuLaunchKernel", System.nanoTime() - t0);
+        profiler.after(kernel.symbol, start, stream);
+    }
+
+    @Override
+    public void beginCapture() {
+        requireOpen();
+        if (profiler != null) {
+            throw new DeviceException(CudaProfiler.ENV + " is set: launches are timed one by one, not recorded");
+        }
+        makeCurrent();
+        if (graphs == null) {
+            graphs = new CudaGraphs(cuda);
+        }
+        graphs.begin(stream);
+    }
+
+    @Override
+    public MemorySegment endCapture() {
+        requireOpen();
+        makeCurrent();
+        return graphs.end(stream);
+    }
+
+    @Override
+    public void launchGraph(MemorySegment graph) {
+        requireOpen();
+        makeCurrent();
+        graphs.launch(graph, stream);
+    }
+
+    @Override
+    public void destroyGraph(MemorySegment graph) {
+        if (closed) {
+            return;  // the context's release took it back
+        }
+        makeCurrent();
+        graphs.destroy(graph);
     }
 
     @Override
@@ -183,7 +238,13 @@ final class CudaContext implements Gpu {
         makeCurrent();
         try {
             cuda.synchronize(stream);
+            if (profiler != null) {
+                profiler.print(System.err, description);
+            }
         } finally {
+            if (profiler != null) {
+                profiler.close();
+            }
             release();
         }
     }

@@ -6,9 +6,10 @@ import java.util.ArrayList;
 import java.util.List;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
-import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.DeviceBuffer;
 import org.reflectrm.kernels.device.DeviceException;
+import org.reflectrm.kernels.device.DeviceGraph;
+import org.reflectrm.kernels.device.RecordingDevice;
 
 /**
  * The {@link Device} SPI on an NVIDIA GPU: the kernels of {@code reflectrm_kernels.cu}, loaded as
@@ -19,7 +20,7 @@ import org.reflectrm.kernels.device.DeviceException;
  * it). Buffer operands are checked against their allocation before a launch, so a wrong offset
  * or size fails here instead of faulting on the GPU and poisoning the context.
  */
-public final class CudaDevice implements Device {
+public final class CudaDevice implements RecordingDevice {
     /** Most rows the GEMV kernels take (the kernels' GEMV_MAX_ROWS); more go to the tiled GEMM. */
     static final int GEMV_MAX_ROWS = 8;
     /** Output columns per GEMV block: one per warp of its 256 threads (GEMV_WARPS). */
@@ -92,11 +93,13 @@ public final class CudaDevice implements Device {
             throw new IllegalArgumentException("negative allocation " + bytes);
         }
         requireOpen();
+        requireNotRecording("allocate");
         return new CudaBuffer(gpu, gpu.allocate(Math.max(bytes, 1)), bytes);
     }
 
     @Override
     public void upload(MemorySegment src, DeviceBuffer dst, long dstByteOffset) {
+        requireNotRecording("upload");
         long n = src.byteSize();
         long address = at(dst, dstByteOffset, n, 1, "upload destination") + dstByteOffset;
         if (n == 0) {
@@ -116,6 +119,7 @@ public final class CudaDevice implements Device {
 
     @Override
     public void download(DeviceBuffer src, long srcByteOffset, MemorySegment dst) {
+        requireNotRecording("download");
         long n = dst.byteSize();
         long address = at(src, srcByteOffset, n, 1, "download source") + srcByteOffset;
         if (n == 0) {
@@ -136,6 +140,7 @@ public final class CudaDevice implements Device {
     @Override
     public void synchronize() {
         requireOpen();
+        requireNotRecording("synchronize");
         gpu.synchronize();
     }
 
@@ -200,6 +205,27 @@ public final class CudaDevice implements Device {
                          DeviceBuffer qNorm, long qNormOff, DeviceBuffer kNorm, long kNormOff, DType normType,
                          float eps, DeviceBuffer positions, long posOff, float theta,
                          DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache, long vOff) {
+        splitQkv(qkv, qkvOff, rows, heads, kvHeads, headDim, qNorm, qNormOff, kNorm, kNormOff, normType, eps,
+                positions, posOff, theta, q, qOff, kCache, kOff, vCache, vOff, false, rows);
+    }
+
+    @Override
+    public void splitQkvAtPositions(DeviceBuffer qkv, long qkvOff, int rows, int heads, int kvHeads, int headDim,
+                                    DeviceBuffer qNorm, long qNormOff, DeviceBuffer kNorm, long kNormOff,
+                                    DType normType, float eps, DeviceBuffer positions, long posOff, float theta,
+                                    DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache,
+                                    long vOff, int slots) {
+        requireNonNegative(slots);
+        splitQkv(qkv, qkvOff, rows, heads, kvHeads, headDim, qNorm, qNormOff, kNorm, kNormOff, normType, eps,
+                positions, posOff, theta, q, qOff, kCache, kOff, vCache, vOff, true, slots);
+    }
+
+    /** The cache holds {@code slots} rows from kOff/vOff: rows from the first one, or all the slots by position. */
+    private void splitQkv(DeviceBuffer qkv, long qkvOff, int rows, int heads, int kvHeads, int headDim,
+                          DeviceBuffer qNorm, long qNormOff, DeviceBuffer kNorm, long kNormOff, DType normType,
+                          float eps, DeviceBuffer positions, long posOff, float theta, DeviceBuffer q, long qOff,
+                          DeviceBuffer kCache, long kOff, DeviceBuffer vCache, long vOff, boolean byPosition,
+                          int slots) {
         requireNonNegative(rows, heads, kvHeads, headDim);
         requireEven(headDim);
         if (rows == 0) {
@@ -214,8 +240,9 @@ public final class CudaDevice implements Device {
                 .i32(typeCode(normType)).f32(eps)
                 .ptr(at(positions, posOff, rows, 4, "positions")).i64(posOff).f32(theta)
                 .ptr(at(q, qOff, rows * qDim, 4, "q")).i64(qOff)
-                .ptr(at(kCache, kOff, rows * kvDim, 4, "kCache")).i64(kOff)
-                .ptr(at(vCache, vOff, rows * kvDim, 4, "vCache")).i64(vOff);
+                .ptr(at(kCache, kOff, slots * kvDim, 4, "kCache")).i64(kOff)
+                .ptr(at(vCache, vOff, slots * kvDim, 4, "vCache")).i64(vOff)
+                .i32(byPosition ? 1 : 0).i32(slots);
         launch(Kernel.SPLIT_QKV, rows, heads + 2L * kvHeads, 1, threads(headDim / 2, 128));
     }
 
@@ -298,7 +325,7 @@ public final class CudaDevice implements Device {
         args.reset()
                 .ptr(at(src, srcOff, n, 4, "src")).i64(srcOff)
                 .ptr(at(dst, dstOff, n, 4, "dst")).i64(dstOff).i64(n);
-        launch(Kernel.COPY_F32, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK);
+        launch(Kernel.COPY_F32, elementwiseBlocks((n + 3) / 4), 1, 1, ELEMENTWISE_BLOCK);  // 4 floats a thread
     }
 
     @Override
@@ -329,6 +356,32 @@ public final class CudaDevice implements Device {
     @Override
     public void attention(DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache, long vOff,
                           DeviceBuffer out, long outOff, AttentionShape shape) {
+        int keys = Math.addExact(shape.startPos(), shape.tokens());
+        attention(q, qOff, kCache, kOff, vCache, vOff, out, outOff, shape, 0, 0, keys);
+    }
+
+    @Override
+    public void attentionAtPositions(DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache,
+                                     long vOff, DeviceBuffer out, long outOff, AttentionShape shape,
+                                     DeviceBuffer positions, long posOff, int slots) {
+        if (slots < shape.startPos() + shape.tokens()) {
+            throw new IllegalArgumentException("a cache of " + slots + " slots cannot hold positions up to "
+                    + (shape.startPos() + shape.tokens() - 1));
+        }
+        if (shape.tokens() == 0) {
+            return;
+        }
+        long positionsAddress = at(positions, posOff, shape.tokens(), 4, "positions");
+        attention(q, qOff, kCache, kOff, vCache, vOff, out, outOff, shape, positionsAddress, posOff, slots);
+    }
+
+    /**
+     * With {@code positions == 0} the kernel takes the first position from the shape; else from
+     * device memory. The keys are split (decode) and bounds-checked for {@code planKeys}.
+     */
+    private void attention(DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache, long vOff,
+                           DeviceBuffer out, long outOff, AttentionShape shape, long positions, long posOff,
+                           int planKeys) {
         int tokens = shape.tokens(), heads = shape.heads(), kvHeads = shape.kvHeads(), d = shape.headDim();
         if (tokens == 0) {
             return;
@@ -337,17 +390,16 @@ public final class CudaDevice implements Device {
             throw new IllegalArgumentException("CUDA attention supports head_dim up to " + ATTENTION_MAX_HEAD_DIM
                     + ", got " + d);
         }
-        int keys = Math.addExact(shape.startPos(), tokens);
         long qCount = (long) tokens * heads * d;
-        long kvCount = (long) keys * kvHeads * d;
+        long kvCount = (long) planKeys * kvHeads * d;
         // Decode has one query row per head: without splitting the keys, a handful of blocks
         // would walk the whole cache. Each split's partial softmax is merged afterwards.
         int splits = 1;
-        int perSplit = keys;
-        if (tokens == 1 && keys > SPLIT_KEYS) {
-            int wanted = Math.min(MAX_SPLITS, ceilDiv(keys, SPLIT_KEYS));
-            perSplit = ceilDiv(ceilDiv(keys, wanted), 32) * 32;
-            splits = ceilDiv(keys, perSplit);
+        int perSplit = planKeys;
+        if (tokens == 1 && planKeys > SPLIT_KEYS) {
+            int wanted = Math.min(MAX_SPLITS, ceilDiv(planKeys, SPLIT_KEYS));
+            perSplit = ceilDiv(ceilDiv(planKeys, wanted), 32) * 32;
+            splits = ceilDiv(planKeys, perSplit);
         }
         long rowsTotal = (long) tokens * heads;
         long part = splits > 1 ? partials(4L * splits * rowsTotal * (d + 2)) : 0;
@@ -359,7 +411,8 @@ public final class CudaDevice implements Device {
                 .ptr(outAddress).i64(outOff)
                 .ptr(part)
                 .i32(tokens).i32(shape.startPos()).i32(heads).i32(kvHeads).i32(d)
-                .f32(shape.scale()).i32(perSplit);
+                .f32(shape.scale()).i32(perSplit)
+                .ptr(positions).i64(positions == 0 ? 0 : posOff);
         launch(Kernel.ATTENTION, ceilDiv((long) tokens * shape.group(), ATTENTION_ROWS), kvHeads, splits, 128);
         if (splits > 1) {
             args.reset().ptr(part).i32(splits).i32((int) rowsTotal).i32(d).ptr(outAddress).i64(outOff);
@@ -367,9 +420,70 @@ public final class CudaDevice implements Device {
         }
     }
 
+    // ---- Recording (CUDA graphs) ----
+
+    private boolean recording;
+    /** Bumped whenever memory that recorded launches may use is replaced. */
+    private long generation;
+
+    private void requireNotRecording(String what) {
+        if (recording) {
+            throw new IllegalStateException(what + " is not allowed while recording launches");
+        }
+    }
+
+    @Override
+    public void beginRecording() {
+        requireOpen();
+        if (recording) {
+            throw new IllegalStateException("already recording");
+        }
+        gpu.beginCapture();
+        recording = true;
+    }
+
+    @Override
+    public DeviceGraph endRecording() {
+        requireOpen();
+        if (!recording) {
+            throw new IllegalStateException("not recording");
+        }
+        recording = false;
+        MemorySegment exec = gpu.endCapture();
+        long recordedIn = generation;
+        return new DeviceGraph() {
+            private boolean closed;
+
+            @Override
+            public boolean isValid() {
+                return !closed && recordedIn == generation;
+            }
+
+            @Override
+            public void launch() {
+                if (!isValid()) {
+                    throw new IllegalStateException(closed ? "the graph is closed"
+                            : "the graph is stale: a buffer it used was replaced since it was recorded");
+                }
+                requireOpen();
+                gpu.launchGraph(exec);
+            }
+
+            @Override
+            public void close() {
+                if (!closed) {
+                    closed = true;
+                    gpu.destroyGraph(exec);
+                }
+            }
+        };
+    }
+
     /** The partials buffer, at least {@code bytes} long. */
     private long partials(long bytes) {
         if (partials == null || partials.bytes() < bytes) {
+            requireNotRecording("growing attention's partials buffer (run the step once unrecorded first)");
+            generation++;  // graphs recorded before may use the old buffer
             if (partials != null) {
                 gpu.synchronize();  // queued attention may still read the old one
                 partials.close();

@@ -29,6 +29,25 @@ interface Gpu extends AutoCloseable {
     /** Queues {@code kernel} with {@code args} on a 1-D block of {@code block} threads. */
     void launch(Kernel kernel, int gridX, int gridY, int gridZ, int block, KernelArgs args);
 
+    /** Starts recording the stream's launches instead of running them (stream capture). */
+    default void beginCapture() {
+        throw new UnsupportedOperationException("this GPU cannot record launches");
+    }
+
+    /** Ends the recording; returns the executable graph. */
+    default MemorySegment endCapture() {
+        throw new UnsupportedOperationException("this GPU cannot record launches");
+    }
+
+    /** Queues one replay of a graph from {@link #endCapture}. */
+    default void launchGraph(MemorySegment graph) {
+        throw new UnsupportedOperationException("this GPU cannot record launches");
+    }
+
+    default void destroyGraph(MemorySegment graph) {
+        throw new UnsupportedOperationException("this GPU cannot record launches");
+    }
+
     @Override
     void close();
 }

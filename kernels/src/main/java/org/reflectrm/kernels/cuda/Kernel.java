@@ -35,7 +35,7 @@ enum Kernel {
     GATE_UP_GEMM_F16("gate_up_gemm_f16", Sig.LINEAR, 256),
     RMS_NORM("rms_norm", "plpliplif", 0),
     ROPE("rope", "pliiplf", 0),
-    SPLIT_QKV("split_qkv", "pliiiplplifplfplplpl", 0),
+    SPLIT_QKV("split_qkv", "pliiiplplifplfplplplii", 0),
     EMBEDDING_F32("embedding_f32", Sig.EMBEDDING, 0),
     EMBEDDING_BF16("embedding_bf16", Sig.EMBEDDING, 0),
     EMBEDDING_F16("embedding_f16", Sig.EMBEDDING, 0),
@@ -44,7 +44,7 @@ enum Kernel {
     COPY_F32("copy_f32", "plpll", 0),
     SOFTMAX_ROWS("softmax_rows", "pli", 0),
     ARGMAX_ROWS("argmax_rows", "plipl", 0),
-    ATTENTION("attention", "plplplplpiiiiifi", 128),
+    ATTENTION("attention", "plplplplpiiiiifipl", 128),
     ATTENTION_MERGE("attention_merge", "piiipl", 0);
 
     /** Signatures shared by several entry points. */

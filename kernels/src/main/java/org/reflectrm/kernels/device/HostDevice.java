@@ -4,6 +4,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.Backend;
@@ -13,10 +15,13 @@ import org.reflectrm.kernels.DType;
  * The device SPI on host memory, computed by a {@link Backend} (normally the CPU one). The
  * fused kernels are the unfused CPU kernels in sequence. It is the executable definition of what
  * every {@link Device} method means, so the device-resident forward can be tested, and compared
- * with the plain CPU forward, on machines without a GPU.
+ * with the plain CPU forward, on machines without a GPU. Recording ({@link RecordingDevice})
+ * keeps the kernel calls as closures and replays them, which is what a CUDA graph does.
  */
-public final class HostDevice implements Device {
+public final class HostDevice implements RecordingDevice {
     private final Backend backend;
+    /** Kernels recorded since beginRecording, or null when kernels run at once. */
+    private List<Runnable> recording;
 
     public HostDevice(Backend backend) {
         this.backend = Objects.requireNonNull(backend);
@@ -58,6 +63,59 @@ public final class HostDevice implements Device {
         return v;
     }
 
+    /** Runs a kernel now, or records it. */
+    private void run(Runnable kernel) {
+        if (recording != null) {
+            recording.add(kernel);
+        } else {
+            kernel.run();
+        }
+    }
+
+    private void requireNotRecording(String what) {
+        if (recording != null) {
+            throw new IllegalStateException(what + " is not allowed while recording launches");
+        }
+    }
+
+    @Override
+    public void beginRecording() {
+        if (recording != null) {
+            throw new IllegalStateException("already recording");
+        }
+        recording = new ArrayList<>();
+    }
+
+    @Override
+    public DeviceGraph endRecording() {
+        if (recording == null) {
+            throw new IllegalStateException("not recording");
+        }
+        List<Runnable> kernels = List.copyOf(recording);
+        recording = null;
+        return new DeviceGraph() {
+            private boolean closed;
+
+            @Override
+            public boolean isValid() {
+                return !closed;
+            }
+
+            @Override
+            public void launch() {
+                if (closed) {
+                    throw new IllegalStateException("the graph is closed");
+                }
+                kernels.forEach(HostDevice.this::run);
+            }
+
+            @Override
+            public void close() {
+                closed = true;
+            }
+        };
+    }
+
     @Override
     public String kind() {
         return "host";
@@ -75,55 +133,65 @@ public final class HostDevice implements Device {
 
     @Override
     public DeviceBuffer allocate(long bytes) {
+        requireNotRecording("allocate");
         return new HostBuffer(backend, bytes);
     }
 
     @Override
     public void upload(MemorySegment src, DeviceBuffer dst, long dstByteOffset) {
+        requireNotRecording("upload");
         MemorySegment.copy(src, 0, seg(dst), dstByteOffset, src.byteSize());
     }
 
     @Override
     public void download(DeviceBuffer src, long srcByteOffset, MemorySegment dst) {
+        requireNotRecording("download");
         MemorySegment.copy(seg(src), srcByteOffset, dst, 0, dst.byteSize());
     }
 
     @Override
     public void synchronize() {
+        requireNotRecording("synchronize");
         // Host kernels run synchronously.
     }
 
     @Override
     public void linear(DeviceBuffer x, long xOff, DeviceBuffer w, long wOff, DType wType,
                        DeviceBuffer y, long yOff, int rows, int out, int in, boolean accumulate) {
-        backend.matmul(seg(x), xOff, false, seg(w), wOff, wType, true, seg(y), yOff, rows, out, in, accumulate);
+        run(() -> {
+            backend.matmul(seg(x), xOff, false, seg(w), wOff, wType, true, seg(y), yOff, rows, out, in, accumulate);
+        });
     }
 
     @Override
     public void rmsNormLinear(DeviceBuffer x, long xOff, DeviceBuffer gamma, long gammaOff, DType gammaType, float eps,
                               DeviceBuffer w, long wOff, DType wType, DeviceBuffer y, long yOff,
                               int rows, int out, int in) {
-        try (Arena arena = Arena.ofShared()) {
-            MemorySegment normed = backend.allocate(arena, 4L * rows * in);
-            backend.rmsNorm(seg(x), xOff, seg(gamma), gammaOff, gammaType, normed, 0, rows, in, eps);
-            backend.matmul(normed, 0, false, seg(w), wOff, wType, true, seg(y), yOff, rows, out, in, false);
-        }
+        run(() -> {
+            try (Arena arena = Arena.ofShared()) {
+                MemorySegment normed = backend.allocate(arena, 4L * rows * in);
+                backend.rmsNorm(seg(x), xOff, seg(gamma), gammaOff, gammaType, normed, 0, rows, in, eps);
+                backend.matmul(normed, 0, false, seg(w), wOff, wType, true, seg(y), yOff, rows, out, in, false);
+            }
+        });
     }
 
     @Override
     public void rmsNormGateUpSwiglu(DeviceBuffer x, long xOff, DeviceBuffer gamma, long gammaOff, DType gammaType,
                                     float eps, DeviceBuffer wGateUp, long wOff, DType wType,
                                     DeviceBuffer out, long outOff, int rows, int inter, int in) {
-        try (Arena arena = Arena.ofShared()) {
-            MemorySegment normed = backend.allocate(arena, 4L * rows * in);
-            MemorySegment gate = backend.allocate(arena, 4L * rows * inter);
-            MemorySegment up = backend.allocate(arena, 4L * rows * inter);
-            backend.rmsNorm(seg(x), xOff, seg(gamma), gammaOff, gammaType, normed, 0, rows, in, eps);
-            backend.matmul(normed, 0, false, seg(wGateUp), wOff, wType, true, gate, 0, rows, inter, in, false);
-            backend.matmul(normed, 0, false, seg(wGateUp), wOff + (long) inter * in, wType, true, up, 0,
-                    rows, inter, in, false);
-            backend.swiglu(gate, 0, up, 0, seg(out), outOff, (long) rows * inter);
-        }
+        run(() -> {
+            try (Arena arena = Arena.ofShared()) {
+                MemorySegment normed = backend.allocate(arena, 4L * rows * in);
+                MemorySegment gate = backend.allocate(arena, 4L * rows * inter);
+                MemorySegment up = backend.allocate(arena, 4L * rows * inter);
+                backend.rmsNorm(seg(x), xOff, seg(gamma), gammaOff, gammaType, normed, 0, rows, in, eps);
+                backend.matmul(normed, 0, false, seg(wGateUp), wOff, wType, true, gate, 0, rows, inter, in, false);
+                backend.matmul(normed, 0, false, seg(wGateUp), wOff + (long) inter * in, wType, true, up, 0,
+                        rows, inter, in, false);
+                backend.swiglu(gate, 0, up, 0, seg(out), outOff, (long) rows * inter);
+            }
+        });
     }
 
     @Override
@@ -131,83 +199,149 @@ public final class HostDevice implements Device {
                          DeviceBuffer qNorm, long qNormOff, DeviceBuffer kNorm, long kNormOff, DType normType,
                          float eps, DeviceBuffer positions, long posOff, float theta,
                          DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache, long vOff) {
+        run(() -> split(seg(qkv), qkvOff, rows, heads, kvHeads, headDim, seg(qNorm), qNormOff, seg(kNorm), kNormOff,
+                normType, eps, ints(positions, posOff, rows), theta, seg(q), qOff, seg(kCache), kOff, seg(vCache), vOff));
+    }
+
+    @Override
+    public void splitQkvAtPositions(DeviceBuffer qkv, long qkvOff, int rows, int heads, int kvHeads, int headDim,
+                                    DeviceBuffer qNorm, long qNormOff, DeviceBuffer kNorm, long kNormOff,
+                                    DType normType, float eps, DeviceBuffer positions, long posOff, float theta,
+                                    DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache,
+                                    long vOff, int slots) {
+        run(() -> {
+            int qDim = heads * headDim, kvDim = kvHeads * headDim, width = qDim + 2 * kvDim;
+            int[] pos = ints(positions, posOff, rows);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment discard = null;  // k and v of rows outside the cache
+                for (int r = 0; r < rows; r++) {
+                    boolean inCache = pos[r] >= 0 && pos[r] < slots;
+                    if (!inCache && discard == null) {
+                        discard = backend.allocate(arena, 8L * kvDim);
+                    }
+                    long slot = (long) pos[r] * kvDim;
+                    split(seg(qkv), qkvOff + (long) r * width, 1, heads, kvHeads, headDim, seg(qNorm), qNormOff,
+                            seg(kNorm), kNormOff, normType, eps, new int[] {pos[r]}, theta, seg(q), qOff + (long) r * qDim,
+                            inCache ? seg(kCache) : discard, inCache ? kOff + slot : 0,
+                            inCache ? seg(vCache) : discard, inCache ? vOff + slot : kvDim);
+                }
+            }
+        });
+    }
+
+    /** Rows' q heads to q and their k and v heads to the caches from kOff / vOff; q and k normed and rotated. */
+    private void split(MemorySegment src, long qkvOff, int rows, int heads, int kvHeads, int headDim,
+                       MemorySegment qNorm, long qNormOff, MemorySegment kNorm, long kNormOff, DType normType,
+                       float eps, int[] pos, float theta, MemorySegment q, long qOff, MemorySegment k, long kOff,
+                       MemorySegment v, long vOff) {
         int qDim = heads * headDim, kvDim = kvHeads * headDim, width = qDim + 2 * kvDim;
-        MemorySegment src = seg(qkv);
         for (int r = 0; r < rows; r++) {
             long row = qkvOff + (long) r * width;
-            backend.copy(src, row, seg(q), qOff + (long) r * qDim, qDim);
-            backend.copy(src, row + qDim, seg(kCache), kOff + (long) r * kvDim, kvDim);
-            backend.copy(src, row + qDim + kvDim, seg(vCache), vOff + (long) r * kvDim, kvDim);
+            backend.copy(src, row, q, qOff + (long) r * qDim, qDim);
+            backend.copy(src, row + qDim, k, kOff + (long) r * kvDim, kvDim);
+            backend.copy(src, row + qDim + kvDim, v, vOff + (long) r * kvDim, kvDim);
         }
-        int[] pos = ints(positions, posOff, rows);
-        backend.rmsNorm(seg(q), qOff, seg(qNorm), qNormOff, normType, seg(q), qOff, rows * heads, headDim, eps);
-        backend.rmsNorm(seg(kCache), kOff, seg(kNorm), kNormOff, normType, seg(kCache), kOff,
-                rows * kvHeads, headDim, eps);
-        backend.rope(seg(q), qOff, rows, heads, headDim, pos, theta);
-        backend.rope(seg(kCache), kOff, rows, kvHeads, headDim, pos, theta);
+        backend.rmsNorm(q, qOff, qNorm, qNormOff, normType, q, qOff, rows * heads, headDim, eps);
+        backend.rmsNorm(k, kOff, kNorm, kNormOff, normType, k, kOff, rows * kvHeads, headDim, eps);
+        backend.rope(q, qOff, rows, heads, headDim, pos, theta);
+        backend.rope(k, kOff, rows, kvHeads, headDim, pos, theta);
     }
 
     @Override
     public void embedding(DeviceBuffer table, long tableOff, DType tableType, int dim,
                           DeviceBuffer ids, long idsOff, int rows, DeviceBuffer out, long outOff) {
-        backend.embedding(seg(table), tableOff, tableType, dim, ints(ids, idsOff, rows), seg(out), outOff);
+        run(() -> {
+            backend.embedding(seg(table), tableOff, tableType, dim, ints(ids, idsOff, rows), seg(out), outOff);
+        });
     }
 
     @Override
     public void rmsNorm(DeviceBuffer x, long xOff, DeviceBuffer w, long wOff, DType wType,
                         DeviceBuffer y, long yOff, int rows, int dim, float eps) {
-        backend.rmsNorm(seg(x), xOff, seg(w), wOff, wType, seg(y), yOff, rows, dim, eps);
+        run(() -> {
+            backend.rmsNorm(seg(x), xOff, seg(w), wOff, wType, seg(y), yOff, rows, dim, eps);
+        });
     }
 
     @Override
     public void rope(DeviceBuffer x, long xOff, int rows, int heads, int headDim,
                      DeviceBuffer positions, long posOff, float theta) {
-        backend.rope(seg(x), xOff, rows, heads, headDim, ints(positions, posOff, rows), theta);
+        run(() -> {
+            backend.rope(seg(x), xOff, rows, heads, headDim, ints(positions, posOff, rows), theta);
+        });
     }
 
     @Override
     public void swiglu(DeviceBuffer gate, long gateOff, DeviceBuffer up, long upOff,
                        DeviceBuffer out, long outOff, long n) {
-        backend.swiglu(seg(gate), gateOff, seg(up), upOff, seg(out), outOff, n);
+        run(() -> {
+            backend.swiglu(seg(gate), gateOff, seg(up), upOff, seg(out), outOff, n);
+        });
     }
 
     @Override
     public void add(DeviceBuffer a, long aOff, DeviceBuffer b, long bOff, DeviceBuffer out, long outOff, long n) {
-        backend.add(seg(a), aOff, seg(b), bOff, seg(out), outOff, n);
+        run(() -> {
+            backend.add(seg(a), aOff, seg(b), bOff, seg(out), outOff, n);
+        });
     }
 
     @Override
     public void copy(DeviceBuffer src, long srcOff, DeviceBuffer dst, long dstOff, long n) {
-        backend.copy(seg(src), srcOff, seg(dst), dstOff, n);
+        run(() -> {
+            backend.copy(seg(src), srcOff, seg(dst), dstOff, n);
+        });
     }
 
     @Override
     public void softmax(DeviceBuffer x, long xOff, int rows, int cols) {
-        backend.softmax(seg(x), xOff, rows, cols);
+        run(() -> {
+            backend.softmax(seg(x), xOff, rows, cols);
+        });
     }
 
     @Override
     public void attention(DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache, long vOff,
                           DeviceBuffer out, long outOff, AttentionShape shape) {
-        backend.attention(seg(q), qOff, seg(kCache), kOff, seg(vCache), vOff, seg(out), outOff, shape);
+        run(() -> {
+            backend.attention(seg(q), qOff, seg(kCache), kOff, seg(vCache), vOff, seg(out), outOff, shape);
+        });
+    }
+
+    @Override
+    public void attentionAtPositions(DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache,
+                                     long vOff, DeviceBuffer out, long outOff, AttentionShape shape,
+                                     DeviceBuffer positions, long posOff, int slots) {
+        if (slots < shape.startPos() + shape.tokens()) {
+            throw new IllegalArgumentException("a cache of " + slots + " slots cannot hold positions up to "
+                    + (shape.startPos() + shape.tokens() - 1));
+        }
+        run(() -> {
+            int start = shape.tokens() == 0 ? 0 : ints(positions, posOff, 1)[0];
+            AttentionShape now = new AttentionShape(shape.tokens(), start, shape.heads(), shape.kvHeads(),
+                    shape.headDim(), shape.scale());
+            backend.attention(seg(q), qOff, seg(kCache), kOff, seg(vCache), vOff, seg(out), outOff, now);
+        });
     }
 
     @Override
     public void argmax(DeviceBuffer x, long xOff, int rows, int cols, DeviceBuffer out, long outOff) {
-        MemorySegment s = seg(x), o = seg(out);
-        for (int r = 0; r < rows; r++) {
-            long base = xOff + (long) r * cols;
-            int best = 0;
-            float max = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, base);
-            for (int c = 1; c < cols; c++) {
-                float v = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, base + c);
-                if (v > max || (Float.isNaN(max) && !Float.isNaN(v))) {
-                    max = v;
-                    best = c;
+        run(() -> {
+            MemorySegment s = seg(x), o = seg(out);
+            for (int r = 0; r < rows; r++) {
+                long base = xOff + (long) r * cols;
+                int best = 0;
+                float max = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, base);
+                for (int c = 1; c < cols; c++) {
+                    float v = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, base + c);
+                    if (v > max || (Float.isNaN(max) && !Float.isNaN(v))) {
+                        max = v;
+                        best = c;
+                    }
                 }
+                o.setAtIndex(JAVA_INT_UNALIGNED, outOff + r, best);
             }
-            o.setAtIndex(JAVA_INT_UNALIGNED, outOff + r, best);
-        }
+        });
     }
 
     /** The backend is the caller's; nothing else is held. */

@@ -10,7 +10,7 @@ import org.reflectrm.kernels.cuda.CudaDevice;
  * skipped (visibly), unless {@code REFLECTRM_REQUIRE_CUDA=1} (the device check sets it) makes
  * that a failure.
  */
-class CudaDeviceTest extends DeviceContract {
+class CudaDeviceTest extends RecordingDeviceContract {
     @Override
     protected Device open() {
         if (CudaDevice.list().isEmpty()) {

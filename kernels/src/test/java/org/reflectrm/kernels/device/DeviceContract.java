@@ -36,10 +36,10 @@ import org.reflectrm.kernels.cpu.CpuBackend;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class DeviceContract {
     static final double TOL = 2e-4;
-    private static final int PAD = 3;
+    protected static final int PAD = 3;
 
-    private Device device;
-    private Backend cpu;
+    protected Device device;
+    protected Backend cpu;
     private Arena arena;
     private final Random rnd = new Random(20261126);
 
@@ -82,7 +82,7 @@ public abstract class DeviceContract {
     // ---- Host operands and their device copies ----
 
     /** A host operand: {@code PAD} NaN (or junk) elements, then the values. */
-    private MemorySegment host(DType type, float[] v) {
+    protected MemorySegment host(DType type, float[] v) {
         MemorySegment s = arena.allocate((long) type.byteSize() * (v.length + PAD + 1), 64);
         for (int i = 0; i < v.length + PAD + 1; i++) {
             boolean pad = i < PAD || i == v.length + PAD;
@@ -97,7 +97,7 @@ public abstract class DeviceContract {
         return s;
     }
 
-    private MemorySegment hostInts(int[] v) {
+    protected MemorySegment hostInts(int[] v) {
         MemorySegment s = arena.allocate(4L * (v.length + PAD + 1), 64);
         for (int i = 0; i < v.length; i++) {
             s.setAtIndex(JAVA_INT_UNALIGNED, PAD + i, v[i]);
@@ -106,13 +106,13 @@ public abstract class DeviceContract {
         return s;
     }
 
-    private DeviceBuffer onDevice(MemorySegment s) {
+    protected DeviceBuffer onDevice(MemorySegment s) {
         DeviceBuffer b = device.allocate(s.byteSize());
         device.upload(s, b, 0);
         return b;
     }
 
-    private float[] gaussian(int n) {
+    protected float[] gaussian(int n) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
             v[i] = (float) rnd.nextGaussian();
@@ -120,7 +120,7 @@ public abstract class DeviceContract {
         return v;
     }
 
-    private static float[] readHost(MemorySegment s, int n) {
+    protected static float[] readHost(MemorySegment s, int n) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
             v[i] = s.getAtIndex(JAVA_FLOAT_UNALIGNED, PAD + i);
@@ -128,13 +128,13 @@ public abstract class DeviceContract {
         return v;
     }
 
-    private float[] readDevice(DeviceBuffer b, int n) {
+    protected float[] readDevice(DeviceBuffer b, int n) {
         MemorySegment s = arena.allocate(4L * (n + PAD), 64);
         device.download(b, 0, s);
         return readHost(s, n);
     }
 
-    private static void assertClose(float[] want, float[] got, String what) {
+    protected static void assertClose(float[] want, float[] got, String what) {
         assertEquals(want.length, got.length, what + ": length");
         double max = 0;
         for (float w : want) {
@@ -239,7 +239,7 @@ public abstract class DeviceContract {
     }
 
     /** As assertClose, but NaN must meet NaN. */
-    private static void assertSameOrClose(float[] want, float[] got, String what) {
+    protected static void assertSameOrClose(float[] want, float[] got, String what) {
         for (int i = 0; i < want.length; i++) {
             if (Float.isNaN(want[i]) != Float.isNaN(got[i])) {
                 fail(what + ": element " + i + " is " + got[i] + ", expected " + want[i]);

@@ -9,6 +9,8 @@ import java.util.List;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.DeviceBuffer;
+import org.reflectrm.kernels.device.DeviceGraph;
+import org.reflectrm.kernels.device.RecordingDevice;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.generate.LanguageModel;
 import org.reflectrm.model.qwen3.Qwen3Config;
@@ -33,16 +35,31 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
     private final float eps;
     private final float theta;
     private final float attentionScale;
+    /** Whether decode steps are recorded and replayed; off on devices that cannot, or after a failure. */
+    private volatile boolean graphsUsable;
+    private final java.util.concurrent.atomic.AtomicLong replays = new java.util.concurrent.atomic.AtomicLong();
 
-    /** Copies the model's weights to {@code device}; the caller still owns both. */
+    /**
+     * Copies the model's weights to {@code device}; the caller still owns both. Decode steps are
+     * recorded and replayed where the device can, unless {@value #GRAPHS_ENV} is 0.
+     */
     public DeviceQwen3(Qwen3Model model, Device device) {
+        this(model, device, !"0".equals(System.getenv(GRAPHS_ENV)));
+    }
+
+    /** As above, choosing whether decode steps are recorded (where the device can record at all). */
+    public DeviceQwen3(Qwen3Model model, Device device, boolean recordDecodeSteps) {
         this.device = device;
         this.config = model.config();
         this.weights = new DeviceWeights(device, model.weights());
         this.eps = (float) config.rmsNormEps();
         this.theta = (float) config.ropeTheta();
         this.attentionScale = (float) (1.0 / Math.sqrt(config.headDim()));
+        this.graphsUsable = recordDecodeSteps && device instanceof RecordingDevice;
     }
+
+    /** Set to 0 to launch every kernel of every step (no recording), for comparison. */
+    public static final String GRAPHS_ENV = "REFLECTRM_DEVICE_GRAPHS";
 
     @Override
     public Qwen3Config config() {
@@ -52,6 +69,11 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
     @Override
     public String device() {
         return device.kind() + ": " + device.description();
+    }
+
+    /** Decode steps that ran as a replay of a recording, since the model was made. */
+    public long replayedSteps() {
+        return replays.get();
     }
 
     /** Bytes of weights held on the device. */
@@ -64,9 +86,15 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
         return new DeviceSession();
     }
 
-    /** Forwards sharing one set of device activation buffers. */
+    /**
+     * Forwards sharing one set of device activation buffers. On a {@link RecordingDevice}, the
+     * first decode step (one new token per sequence) of a batch is recorded and every later step
+     * of the same batch replays it: one upload, one replay and one download. A step that needs a
+     * buffer to grow cannot be recorded; it runs directly, and the next one is recorded.
+     */
     public final class DeviceSession implements Session {
         private final DeviceScratch scratch = new DeviceScratch(device);
+        private DecodeGraph graph;
 
         @Override
         public Cache newCache(int capacity) {
@@ -75,7 +103,27 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
 
         @Override
         public float[] forward(List<int[]> tokens, List<Cache> caches) {
+            if (!graphsUsable || !isDecode(tokens)) {
+                closeGraph();
+                return DeviceQwen3.this.forward(scratch, tokens, caches, false);
+            }
+            if (graph != null && !graph.serves(caches, scratch.generation())) {
+                closeGraph();
+            }
+            if (graph == null) {
+                graph = record(scratch, tokens, caches);
+            }
+            if (graph != null) {
+                return replay(scratch, graph, tokens, caches);
+            }
             return DeviceQwen3.this.forward(scratch, tokens, caches, false);
+        }
+
+        private void closeGraph() {
+            if (graph != null) {
+                graph.recording().close();
+                graph = null;
+            }
         }
 
         /** As {@link #forward}, but with logits for every new token: {@code [total tokens × vocab]}. */
@@ -93,8 +141,81 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
 
         @Override
         public void close() {
+            closeGraph();
             scratch.close();
         }
+    }
+
+    /** A recorded decode step and what it was recorded for. */
+    private record DecodeGraph(DeviceGraph recording, List<Cache> caches, long scratchGeneration, int outRows) {
+        boolean serves(List<Cache> now, long generation) {
+            return recording.isValid() && generation == scratchGeneration && now.equals(caches);
+        }
+    }
+
+    private static boolean isDecode(List<int[]> tokens) {
+        for (int[] t : tokens) {
+            if (t.length != 1) {
+                return false;
+            }
+        }
+        return !tokens.isEmpty();
+    }
+
+    /**
+     * Records the launches of a decode step (its ids and positions are uploaded first and the
+     * recording reads them from the device). Returns null if the step needs memory first (an
+     * IllegalStateException from the device), or, for good, if the device cannot record: the
+     * step then runs directly.
+     */
+    private DecodeGraph record(DeviceScratch scratch, List<int[]> tokens, List<Cache> caches) {
+        RecordingDevice recorder = (RecordingDevice) device;
+        Step step = prepare(scratch, tokens, caches);
+        long generation = scratch.generation();
+        try {
+            recorder.beginRecording();
+        } catch (RuntimeException e) {
+            giveUpGraphs(e);
+            return null;
+        }
+        DeviceGraph recording;
+        try {
+            enqueue(scratch, step, caches, false);
+        } catch (RuntimeException e) {
+            try {
+                recorder.endRecording().close();
+            } catch (RuntimeException ignored) {
+                // the recording is broken either way; the first failure says why
+            }
+            if (!(e instanceof IllegalStateException)) {
+                giveUpGraphs(e);
+            }
+            return null;  // a buffer had to grow: run directly, record next time
+        }
+        try {
+            recording = recorder.endRecording();
+        } catch (RuntimeException e) {
+            giveUpGraphs(e);
+            return null;
+        }
+        if (scratch.generation() != generation) {  // defensive: allocating while recording fails above
+            recording.close();
+            return null;
+        }
+        return new DecodeGraph(recording, List.copyOf(caches), generation, tokens.size());
+    }
+
+    private void giveUpGraphs(RuntimeException e) {
+        graphsUsable = false;
+        System.err.println("reflectrm-j: recording decode steps failed (" + e.getMessage()
+                + "); launching kernels one by one from now on");
+    }
+
+    private float[] replay(DeviceScratch scratch, DecodeGraph graph, List<int[]> tokens, List<Cache> caches) {
+        Step step = prepare(scratch, tokens, caches);
+        graph.recording().launch();
+        replays.incrementAndGet();
+        return finish(scratch, step, caches, graph.outRows());
     }
 
     private static DeviceKvCache cache(Cache c) {
@@ -104,7 +225,17 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
         return d;
     }
 
+    /** Validated token counts of one forward, with the ids and positions already on the device. */
+    private record Step(int batch, int[] starts, int total, DeviceBuffer ints) {
+    }
+
     private float[] forward(DeviceScratch scratch, List<int[]> tokens, List<Cache> caches, boolean allPositions) {
+        Step step = prepare(scratch, tokens, caches);
+        int outRows = enqueue(scratch, step, caches, allPositions);
+        return finish(scratch, step, caches, outRows);
+    }
+
+    private Step prepare(DeviceScratch scratch, List<int[]> tokens, List<Cache> caches) {
         if (tokens.size() != caches.size()) {
             throw new IllegalArgumentException(tokens.size() + " sequences but " + caches.size() + " caches");
         }
@@ -123,8 +254,14 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
             starts[s + 1] = starts[s] + n;
         }
         int total = starts[batch];
-        DeviceBuffer ints = uploadIdsAndPositions(scratch, tokens, caches, total);
+        return new Step(batch, starts, total, uploadIdsAndPositions(scratch, tokens, caches, total));
+    }
 
+    /** Queues the whole forward up to the logits; returns how many logit rows it computes. */
+    private int enqueue(DeviceScratch scratch, Step step, List<Cache> caches, boolean allPositions) {
+        int batch = step.batch(), total = step.total();
+        int[] starts = step.starts();
+        DeviceBuffer ints = step.ints();
         int hidden = config.hiddenSize(), qDim = config.qDim(), kvDim = config.kvDim();
         int qkvDim = qDim + 2 * kvDim, inter = config.intermediateSize();
         DeviceBuffer h = scratch.get("h", 4L * total * hidden);
@@ -147,13 +284,10 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
                     w.gateUp().buffer(), 0, w.gateUp().type(), mlp, 0, total, inter, hidden);
             device.linear(mlp, 0, w.downProj().buffer(), 0, w.downProj().type(), h, 0, total, hidden, inter, true);
         }
-        for (int s = 0; s < batch; s++) {
-            cache(caches.get(s)).advance(starts[s + 1] - starts[s]);
-        }
 
         DeviceBuffer rows = h;
         int outRows = total;
-        if (!allPositions) {
+        if (!allPositions && total != batch) {
             rows = scratch.get("last", 4L * batch * hidden);
             for (int s = 0; s < batch; s++) {
                 device.copy(h, (long) (starts[s + 1] - 1) * hidden, rows, (long) s * hidden, hidden);
@@ -164,8 +298,17 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
         DeviceBuffer logits = scratch.get("logits", 4L * outRows * vocab);
         device.rmsNormLinear(rows, 0, weights.finalNorm.buffer(), 0, weights.finalNorm.type(), eps,
                 weights.lmHead.buffer(), 0, weights.lmHead.type(), logits, 0, outRows, vocab, hidden);
+        return outRows;
+    }
+
+    /** Advances the caches past the step's tokens and brings the logits back. */
+    private float[] finish(DeviceScratch scratch, Step step, List<Cache> caches, int outRows) {
+        for (int s = 0; s < step.batch(); s++) {
+            cache(caches.get(s)).advance(step.starts()[s + 1] - step.starts()[s]);
+        }
+        DeviceBuffer logits = scratch.get("logits", 4L * outRows * config.vocabSize());
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment host = arena.allocate(4L * outRows * vocab, 64);
+            MemorySegment host = arena.allocate(4L * outRows * config.vocabSize(), 64);
             device.download(logits, 0, host);
             return host.toArray(JAVA_FLOAT);
         }
@@ -177,12 +320,24 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
         int heads = config.numAttentionHeads(), kvHeads = config.numKeyValueHeads(), d = config.headDim();
         int qDim = heads * d, qkvDim = qDim + 2 * kvHeads * d;
         int start = cache.length();
+        AttentionShape shape = new AttentionShape(rows, start, heads, kvHeads, d, attentionScale);
+        if (device instanceof RecordingDevice recorder) {
+            // Slots and visible keys come from the positions on the device, so that a recorded
+            // step replays right as the caches grow (the same kernels run when not recording).
+            recorder.splitQkvAtPositions(qkv, (long) from * qkvDim, rows, heads, kvHeads, d,
+                    w.qNorm().buffer(), 0, w.kNorm().buffer(), 0, w.qNorm().type(), eps, ints, total + from, theta,
+                    q, (long) from * qDim, cache.buffer(), cache.keys(layer, 0), cache.buffer(), cache.values(layer, 0),
+                    cache.capacity());
+            recorder.attentionAtPositions(q, (long) from * qDim, cache.buffer(), cache.keys(layer, 0), cache.buffer(),
+                    cache.values(layer, 0), attn, (long) from * qDim, shape, ints, total + from, cache.capacity());
+            return;
+        }
         device.splitQkv(qkv, (long) from * qkvDim, rows, heads, kvHeads, d,
                 w.qNorm().buffer(), 0, w.kNorm().buffer(), 0, w.qNorm().type(), eps,
                 ints, total + from, theta,
                 q, (long) from * qDim, cache.buffer(), cache.keys(layer, start), cache.buffer(), cache.values(layer, start));
         device.attention(q, (long) from * qDim, cache.buffer(), cache.keys(layer, 0), cache.buffer(), cache.values(layer, 0),
-                attn, (long) from * qDim, new AttentionShape(rows, start, heads, kvHeads, d, attentionScale));
+                attn, (long) from * qDim, shape);
     }
 
     /** Token ids (checked against the vocabulary), then positions, in one upload. */

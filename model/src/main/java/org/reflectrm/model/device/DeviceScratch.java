@@ -13,6 +13,8 @@ import org.reflectrm.kernels.device.DeviceBuffer;
 final class DeviceScratch implements AutoCloseable {
     private final Device device;
     private final Map<String, DeviceBuffer> buffers = new HashMap<>();
+    /** Bumped on every allocation: launches recorded before it may use a buffer that is gone. */
+    private long generation;
 
     DeviceScratch(Device device) {
         this.device = device;
@@ -31,8 +33,13 @@ final class DeviceScratch implements AutoCloseable {
         }
         // Grow by half again so a slowly growing batch does not reallocate every step.
         DeviceBuffer fresh = device.allocate(Math.max(bytes, b == null ? 0 : b.bytes() + b.bytes() / 2));
+        generation++;
         buffers.put(name, fresh);
         return fresh;
+    }
+
+    long generation() {
+        return generation;
     }
 
     long bytes() {

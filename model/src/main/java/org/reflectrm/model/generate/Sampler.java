@@ -16,32 +16,72 @@ public final class Sampler {
     }
 
     public Choice choose(float[] logits, SplittableRandom random) {
-        int token = params.greedy() ? argmax(logits) : draw(logits, random);
-        return new Choice(token, logSoftmaxAt(logits, token));
+        return choose(logits, 0, logits.length, random);
     }
 
-    /** First index of the maximum, like torch.argmax. */
+    /** As {@link #choose(float[], SplittableRandom)} for the row {@code logits[from, from + vocab)}. */
+    public Choice choose(float[] logits, int from, int vocab, SplittableRandom random) {
+        if (params.greedy()) {
+            int token = VocabMath.argmax(logits, from, vocab);
+            return new Choice(token, logits[from + token] - VocabMath.logSumExp(logits, from, vocab));
+        }
+        if (params.topK() == 0 && params.topP() >= 1.0 && params.minP() <= 0) {
+            return drawWithTemperature(logits, from, vocab, random);
+        }
+        float[] row = java.util.Arrays.copyOfRange(logits, from, from + vocab);
+        int token = draw(row, random);
+        return new Choice(token, logSoftmaxAt(row, token));
+    }
+
+    /** First index of the maximum, like torch.argmax; NaN loses to every number. */
     public static int argmax(float[] logits) {
-        int best = 0;
-        for (int i = 1; i < logits.length; i++) {
-            if (logits[i] > logits[best]) {
-                best = i;
+        return VocabMath.argmax(logits, 0, logits.length);
+    }
+
+    /** {@code log softmax(logits)[token]}. */
+    public static double logSoftmaxAt(float[] logits, int token) {
+        return logits[token] - VocabMath.logSumExp(logits, 0, logits.length);
+    }
+
+    /**
+     * Plain temperature sampling, the judge's setting, without building a {@link Distribution}:
+     * one vectorised pass sums the weights per chunk, the draw picks a chunk by those sums and
+     * then a token inside it, so only one chunk's weights are recomputed one by one.
+     */
+    private Choice drawWithTemperature(float[] logits, int from, int vocab, SplittableRandom random) {
+        float max = VocabMath.max(logits, from, vocab);
+        if (Float.isNaN(max)) {
+            throw new IllegalStateException("the logits hold NaN: cannot sample");
+        }
+        float inv = (float) (1.0 / params.temperature());
+        double[] sums = new double[VocabMath.chunks(vocab)];
+        double total = VocabMath.expSums(logits, from, vocab, max, inv, sums);
+        double target = random.nextDouble() * total;
+        int chunk = 0;
+        while (chunk < sums.length - 1 && target >= sums[chunk]) {
+            target -= sums[chunk++];
+        }
+        while (chunk > 0 && sums[chunk] == 0) {
+            chunk--;  // rounding carried the target past the last chunk of any weight
+        }
+        int start = chunk * VocabMath.CHUNK, end = Math.min(vocab, start + VocabMath.CHUNK);
+        int token = -1;
+        for (int i = start; i < end; i++) {
+            double w = Math.exp(((double) logits[from + i] - max) * inv);
+            if (w > 0) {
+                token = i;  // float and double weights differ in the last bits: fall back to the last candidate
+                if (target < w) {
+                    break;
+                }
+                target -= w;
             }
         }
-        return best;
-    }
-
-    /** {@code log softmax(logits)[token]}, computed in double. */
-    public static double logSoftmaxAt(float[] logits, int token) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : logits) {
-            max = Math.max(max, v);
+        if (token < 0) {
+            throw new IllegalStateException("no token of positive weight in chunk " + chunk);
         }
-        double sum = 0;
-        for (float v : logits) {
-            sum += Math.exp(v - max);
-        }
-        return logits[token] - max - Math.log(sum);
+        double logprob = logits[from + token]
+                - (inv == 1f ? max + Math.log(total) : VocabMath.logSumExp(logits, from, vocab));
+        return new Choice(token, logprob);
     }
 
     /** The tokens a sampling step can pick and their probabilities (which sum to 1). */

@@ -164,6 +164,56 @@ abstract class DeviceForwardContract {
     }
 
     @Test
+    void recordedDecodeStepsEqualDirectOnesAsTheBatchShrinks() throws IOException {
+        // Three prompts of different lengths (so different cache lengths), decoded greedily step
+        // by step; after four steps the middle one stops, which must make a new recording.
+        List<int[]> prompts = List.of(new int[] {5, 9, 14, 2}, new int[] {7, 1, 3, 3, 8, 21, 40}, new int[] {11});
+        try (Qwen3Model model = Qwen3Model.load(fixture("tiny-bf16-tied"));
+             DeviceQwen3 recorded = new DeviceQwen3(model, device, true);
+             DeviceQwen3 direct = new DeviceQwen3(model, device, false)) {
+            List<float[]> a = decodeSteps(recorded, prompts, model.config().vocabSize());
+            List<float[]> b = decodeSteps(direct, prompts, model.config().vocabSize());
+            for (int step = 0; step < a.size(); step++) {
+                assertArrayEquals(b.get(step), a.get(step), "step " + step + ": recorded vs direct logits");
+            }
+            assertEquals(0, direct.replayedSteps());
+            if (device instanceof org.reflectrm.kernels.device.RecordingDevice) {
+                // Each batch's first decode step is recorded (or, if a buffer must grow first,
+                // runs directly and the next is): at least steps 2-4 and 6-10 of the 10 replay.
+                assertTrue(recorded.replayedSteps() >= 8, recorded.replayedSteps() + " steps replayed");
+            }
+        }
+    }
+
+    /** Prefill, then 10 greedy decode steps; sequence 1 stops after step 4. Logits of every step. */
+    private static List<float[]> decodeSteps(DeviceQwen3 m, List<int[]> prompts, int vocab) {
+        List<float[]> out = new ArrayList<>();
+        try (DeviceQwen3.DeviceSession session = m.open()) {
+            List<LanguageModel.Cache> caches = new ArrayList<>();
+            for (int[] p : prompts) {
+                caches.add(session.newCache(p.length + 12));
+            }
+            List<int[]> next = new ArrayList<>(prompts);
+            List<LanguageModel.Cache> active = new ArrayList<>(caches);
+            for (int step = 0; step <= 10; step++) {
+                float[] logits = session.forward(next, active);
+                out.add(logits);
+                next = new ArrayList<>();
+                for (int r = 0; r < active.size(); r++) {
+                    next.add(new int[] {org.reflectrm.model.generate.Sampler.argmax(
+                            java.util.Arrays.copyOfRange(logits, r * vocab, (r + 1) * vocab))});
+                }
+                if (step == 4) {
+                    active.remove(1);
+                    next.remove(1);
+                }
+            }
+            caches.forEach(LanguageModel.Cache::close);
+        }
+        return out;
+    }
+
+    @Test
     void sharedPrefixesMatchWholePrefillsAndTheCpu() throws IOException {
         // Three prompts with a 20-token common head: the generator prefills it once and copies it.
         List<int[]> prompts = new ArrayList<>();

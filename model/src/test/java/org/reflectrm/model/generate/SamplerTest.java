@@ -106,6 +106,105 @@ class SamplerTest {
         assertTrue(c.logprob() < -0.3);
     }
 
+    /** A vocabulary-sized row: a few strong tokens spread over several of VocabMath's chunks. */
+    private static float[] vocabRow(long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] x = new float[151_936];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (r.nextGaussian() * 2.0);
+        }
+        for (int k = 0; k < 6; k++) {
+            x[r.nextInt(x.length)] = 14f + k * 0.5f;
+        }
+        return x;
+    }
+
+    private static double logSumExpInDouble(float[] x) {
+        double m = Double.NEGATIVE_INFINITY;
+        for (float v : x) {
+            m = Math.max(m, v);
+        }
+        double s = 0;
+        for (float v : x) {
+            s += Math.exp(v - m);
+        }
+        return m + Math.log(s);
+    }
+
+    @Test
+    void vectorisedGreedyMatchesAScalarDoubleReferenceOnAVocabularyRow() {
+        for (long seed = 0; seed < 5; seed++) {
+            float[] x = vocabRow(seed);
+            int want = 0;
+            for (int i = 1; i < x.length; i++) {
+                if (x[i] > x[want]) {
+                    want = i;
+                }
+            }
+            Sampler.Choice c = new Sampler(SamplingParams.GREEDY).choose(x, new SplittableRandom(0));
+            assertEquals(want, c.token());
+            assertEquals(x[want] - logSumExpInDouble(x), c.logprob(), 1e-6);
+        }
+    }
+
+    @Test
+    void argmaxIgnoresNaNAndGivesZeroForARowOfOnlyNaN() {
+        float[] x = new float[100];
+        Arrays.fill(x, -1f);
+        x[0] = Float.NaN;
+        x[70] = 2f;
+        x[90] = Float.NaN;
+        assertEquals(70, Sampler.argmax(x));
+        Arrays.fill(x, Float.NaN);
+        assertEquals(0, Sampler.argmax(x));
+    }
+
+    @Test
+    void temperatureDrawsOnAVocabularyRowMatchTheDistributionsCumulativeDraw() {
+        float[] x = vocabRow(11);
+        double temperature = 1.7;  // flat enough that many chunks carry mass
+        Sampler fast = new Sampler(SamplingParams.sample(temperature, 0, 1.0, 0.0));
+        Sampler.Distribution d = fast.distribution(x);
+        double lse = logSumExpInDouble(x);
+        for (long seed = 0; seed < 300; seed++) {
+            // The reference: the first token whose cumulative probability exceeds u, in id order.
+            double u = new SplittableRandom(seed).nextDouble();
+            double cumulative = 0;
+            int want = d.tokens()[d.tokens().length - 1];
+            for (int i = 0; i < d.tokens().length; i++) {
+                cumulative += d.probs()[i];
+                if (u < cumulative) {
+                    want = d.tokens()[i];
+                    break;
+                }
+            }
+            Sampler.Choice c = fast.choose(x, new SplittableRandom(seed));
+            assertEquals(want, c.token(), "seed " + seed);
+            assertEquals(x[want] - lse, c.logprob(), 1e-6, "seed " + seed);
+        }
+    }
+
+    @Test
+    void aRowInsideABatchIsChosenAsTheSameRowAlone() {
+        float[] a = vocabRow(1), b = vocabRow(2);
+        float[] both = new float[a.length + b.length];
+        System.arraycopy(a, 0, both, 0, a.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        for (SamplingParams p : new SamplingParams[] {SamplingParams.GREEDY, SamplingParams.sample(0.8, 0, 1.0, 0.0),
+                SamplingParams.sample(0.8, 20, 0.9, 0.0)}) {
+            Sampler s = new Sampler(p);
+            assertEquals(s.choose(b, new SplittableRandom(5)), s.choose(both, a.length, b.length, new SplittableRandom(5)),
+                    p.toString());
+        }
+    }
+
+    @Test
+    void samplingNaNLogitsFailsClearly() {
+        float[] x = {1f, Float.NaN, 0f};
+        Sampler s = new Sampler(SamplingParams.sample(1.0, 0, 1.0, 0.0));
+        assertThrows(IllegalStateException.class, () -> s.choose(x, new SplittableRandom(0)));
+    }
+
     @Test
     void rejectsImpossibleSettings() {
         assertThrows(IllegalArgumentException.class, () -> SamplingParams.sample(0, 0, 1, 0));
