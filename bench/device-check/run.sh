@@ -9,7 +9,9 @@
 # GPU profile of decode (REFLECTRM_CUDA_PROFILE), bench on OpenCL when an OpenCL GPU is listed,
 # and bench-judge and judge (ReflectRM reflect) on the 0.6b one. Results and logs go to OUT_DIR
 # (default $OUT, else ./device-check-out); at most 8 files, as the device tool returns. Each step
-# has a time limit so the whole check stays under 8 minutes. SKIP_OPENCL_TESTS=1 skips (2).
+# has a time limit so the whole check stays under 8 minutes. For a shorter check: SKIP_OPENCL_TESTS=1
+# skips (2), NOGRAPHS=0 the decode without recorded steps, PROFILE=0 the profiles, PEER_PRESETS
+# names the presets that get a peer run, JUDGE_PAIRS=0 skips the 8-pair judge runs.
 #
 # For a plumbing check on a machine without an NVIDIA GPU (with PoCL and torch on the CPU):
 #   DEVICE=opencl PEER_DEVICE=cpu PRESETS=tiny JUDGE_PRESET=tiny JUDGE_TIMEOUT=600 \
@@ -76,18 +78,20 @@ for preset in $presets; do
         --prompt-len 512 --decode-tokens 64 --batch 1,8 --repeats 3 --json \
         > "$work/bench-$preset.json" 2>> "$out/bench.log" || { step "bench $preset failed"; tail -4 "$out/bench.log" | tee -a "$out/summary.txt"; status=1; }
     cat "$work/bench-$preset.json" | tee -a "$out/summary.txt"
-    if [ "$device" = cuda ]; then
+    if [ "$device" = cuda ] && [ "${NOGRAPHS:-1}" = 1 ]; then
         step "bench $preset decode, every kernel launched one by one (REFLECTRM_DEVICE_GRAPHS=0)"
         REFLECTRM_DEVICE_GRAPHS=0 timeout 90 "$java" "${flags[@]}" -Xmx4g -jar "$app" bench --model "$model" \
             --device cuda --prompt-len 16 --decode-tokens 64 --batch 1,8 --repeats 3 --json \
             > "$work/bench-nographs.json" 2>> "$out/bench.log" || { step "bench $preset without graphs failed"; status=1; }
         grep -o '"decode_tokens_per_s":{[^}]*}' "$work/bench-nographs.json" | tee -a "$out/summary.txt"
     fi
-    timeout 120 python3 "$work/peer_transformers.py" --model "$model" --device "$peer_device" --attn eager \
-        --prompt-len 512 --decode-tokens 64 --batch 1,8 --repeats 3 \
-        > "$work/peer-$preset.json" 2>> "$out/peer.log" || { step "peer $preset failed"; tail -4 "$out/peer.log" | tee -a "$out/summary.txt"; status=1; }
-    cat "$work/peer-$preset.json" | tee -a "$out/summary.txt"
-    if [ "$device" = cuda ]; then
+    if [[ " ${PEER_PRESETS:-$presets} " == *" $preset "* ]]; then
+        timeout 120 python3 "$work/peer_transformers.py" --model "$model" --device "$peer_device" --attn eager \
+            --prompt-len 512 --decode-tokens 64 --batch 1,8 --repeats 3 \
+            > "$work/peer-$preset.json" 2>> "$out/peer.log" || { step "peer $preset failed"; tail -4 "$out/peer.log" | tee -a "$out/summary.txt"; status=1; }
+        cat "$work/peer-$preset.json" | tee -a "$out/summary.txt"
+    fi
+    if [ "$device" = cuda ] && [ "${PROFILE:-1}" = 1 ]; then
         for b in 1 8; do
             # Kernel by kernel GPU time (CUDA events) of a short decode-heavy run; the whole table
             # goes to profile.log, its head to the summary.
@@ -112,6 +116,7 @@ for preset in $presets; do
         timeout "${JUDGE_TIMEOUT:-150}" "$java" "${flags[@]}" -Xmx4g -jar "$app" bench-judge --model "$model" --device "$device" --json \
             > "$work/bench-judge-$preset.json" 2>> "$out/bench.log" || { step "bench-judge $preset failed"; tail -4 "$out/bench.log" | tee -a "$out/summary.txt"; status=1; }
         cat "$work/bench-judge-$preset.json" | tee -a "$out/summary.txt"
+        [ "${JUDGE_PAIRS:-1}" = 1 ] || { rm -rf "$model"; continue; }
         step "judge 8 pairs (reflect, 128-token analyses), one pair at a time against --batch-pairs 8"
         python3 - "$work/pairs.jsonl" <<'PY'
 import json, sys

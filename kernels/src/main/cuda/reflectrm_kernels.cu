@@ -144,6 +144,41 @@ __device__ __forceinline__ float silu(float g) {
 #define GEMV_WARPS 8
 #define GEMV_MAX_ROWS 8
 
+// Eight consecutive k (from k) of one weight row (wv; uv: the up row) applied to every x row.
+template <int MODE>
+__device__ __forceinline__ void gemv_step(const float* __restrict__ x, int in, int k, const float wv[8],
+                                          const float uv[8], const void* __restrict__ gamma, i64 gOff, int gType,
+                                          int rows, float acc[GEMV_MAX_ROWS], float accU[GEMV_MAX_ROWS],
+                                          float ss[GEMV_MAX_ROWS]) {
+    float g[8];
+    if (MODE != MODE_LINEAR) {
+#pragma unroll
+        for (int e = 0; e < 8; e++) {
+            g[e] = widen_any(gamma, gType, gOff + k + e);
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < GEMV_MAX_ROWS; r++) {
+        if (r < rows) {
+            const float4* xp = (const float4*) (x + (i64) r * in + k);
+            float4 a = xp[0], b = xp[1];
+            float xv[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+#pragma unroll
+            for (int e = 0; e < 8; e++) {
+                float xe = xv[e];
+                if (MODE != MODE_LINEAR) {
+                    ss[r] += xe * xe;
+                    xe *= g[e];
+                }
+                acc[r] += xe * wv[e];
+                if (MODE == MODE_GATEUP) {
+                    accU[r] += xe * uv[e];
+                }
+            }
+        }
+    }
+}
+
 template <class W, int MODE>
 __device__ __forceinline__ void gemv(const float* __restrict__ x, const typename W::T* __restrict__ w,
                                      const void* __restrict__ gamma, i64 gOff, int gType, float eps,
@@ -163,40 +198,33 @@ __device__ __forceinline__ void gemv(const float* __restrict__ x, const typename
         ss[r] = 0.f;
     }
     // 16-byte loads need aligned rows: the same answer for the whole grid, so no divergence.
+    // Several weight loads are issued before their FMAs (U steps of 256 elements at a time):
+    // with one load in flight per warp, decode reached only half the memory bandwidth.
     const bool vec = aligned16(x) && aligned16(w) && (in & 7) == 0;
     if (vec) {
-        for (int k = lane * 8; k < in; k += 32 * 8) {
-            float wv[8], uv[8], g[8];
+        constexpr int U = MODE == MODE_GATEUP ? 2 : 4;
+        int k = lane * 8;
+        for (; k + (U - 1) * 256 < in; k += U * 256) {
+            float wv[U][8], uv[U][8];
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                W::load8(wg + k + u * 256, wv[u]);
+                if (MODE == MODE_GATEUP) {
+                    W::load8(wu + k + u * 256, uv[u]);
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                gemv_step<MODE>(x, in, k + u * 256, wv[u], uv[u], gamma, gOff, gType, rows, acc, accU, ss);
+            }
+        }
+        for (; k < in; k += 256) {
+            float wv[8], uv[8];
             W::load8(wg + k, wv);
             if (MODE == MODE_GATEUP) {
                 W::load8(wu + k, uv);
             }
-            if (MODE != MODE_LINEAR) {
-#pragma unroll
-                for (int e = 0; e < 8; e++) {
-                    g[e] = widen_any(gamma, gType, gOff + k + e);
-                }
-            }
-#pragma unroll
-            for (int r = 0; r < GEMV_MAX_ROWS; r++) {
-                if (r < rows) {
-                    const float4* xp = (const float4*) (x + (i64) r * in + k);
-                    float4 a = xp[0], b = xp[1];
-                    float xv[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-#pragma unroll
-                    for (int e = 0; e < 8; e++) {
-                        float xe = xv[e];
-                        if (MODE != MODE_LINEAR) {
-                            ss[r] += xe * xe;
-                            xe *= g[e];
-                        }
-                        acc[r] += xe * wv[e];
-                        if (MODE == MODE_GATEUP) {
-                            accU[r] += xe * uv[e];
-                        }
-                    }
-                }
-            }
+            gemv_step<MODE>(x, in, k, wv, uv, gamma, gOff, gType, rows, acc, accU, ss);
         }
     } else {
         for (int k = lane; k < in; k += 32) {
@@ -613,7 +641,8 @@ extern "C" __global__ void argmax_rows(const float* x, i64 xOff, int cols, int* 
 // A block takes 16 query rows (row = token * group + head within the group) of one KV head, so
 // the K and V tiles it loads serve every query head of the group. Keys go through shared memory
 // 32 at a time (rows padded to 129 floats: lane j reading key j walks 32 banks); each warp owns
-// 4 query rows and keeps an online softmax (max m, sum l, unnormalised output o) for each, lane
+// 4 query rows, interleaved (warp w has rows w, w + 4, ...: in decode, where a block's rows are
+// one token's group of query heads, the warps share them instead of one warp taking all) and keeps an online softmax (max m, sum l, unnormalised output o) for each, lane
 // j scoring key j and lane d accumulating output dimensions d, d + 32, ... A block covers the keys
 // [split * keysPerSplit, +keysPerSplit) clipped to what its last token may see; row t sees keys
 // 0 .. startPos + t. With part == 0 it writes o / l, else (split-KV decode) it writes o, m, l to
@@ -665,7 +694,7 @@ attention(const float* __restrict__ q, i64 qOff, const float* __restrict__ kCach
     int pos[AT_ROWS];
 #pragma unroll
     for (int i = 0; i < AT_ROWS; i++) {
-        const int r = row0 + warp * AT_ROWS + i;
+        const int r = row0 + i * AT_WARPS + warp;
         pos[i] = r < totalRows ? startPos + r / group : -1;  // -1: no such row
         m[i] = -INFINITY;
         l[i] = 0.f;
@@ -696,11 +725,20 @@ attention(const float* __restrict__ q, i64 qOff, const float* __restrict__ kCach
             if (pos[i] < 0) {
                 continue;  // the same for the whole warp
             }
-            const float* qr = qs[warp * AT_ROWS + i];
-            float s = 0.f;
-            for (int d = 0; d < headDim; d++) {
-                s += qr[d] * ks[lane][d];
+            const float* qr = qs[i * AT_WARPS + warp];
+            // Four partial sums: one chain of headDim dependent FMAs made decode latency-bound.
+            float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+            int d = 0;
+            for (; d + 3 < headDim; d += 4) {
+                s0 += qr[d] * ks[lane][d];
+                s1 += qr[d + 1] * ks[lane][d + 1];
+                s2 += qr[d + 2] * ks[lane][d + 2];
+                s3 += qr[d + 3] * ks[lane][d + 3];
             }
+            for (; d < headDim; d++) {
+                s0 += qr[d] * ks[lane][d];
+            }
+            float s = (s0 + s1) + (s2 + s3);
             const bool visible = key < kEnd && key <= pos[i];
             s = visible ? s * scale : -INFINITY;
             const float mNew = fmaxf(m[i], warp_max(s));
@@ -715,11 +753,15 @@ attention(const float* __restrict__ q, i64 qOff, const float* __restrict__ kCach
             for (int c = 0; c < AT_DPL; c++) {
                 const int d = lane + 32 * c;
                 if (d < headDim) {
-                    float acc = o[i][c] * alpha;
-                    for (int jj = 0; jj < AT_KEYS; jj++) {
-                        acc += ps[warp][jj] * vs[jj][d];
+                    float a0 = 0.f, a1 = 0.f, a2 = 0.f, a3 = 0.f;
+#pragma unroll
+                    for (int jj = 0; jj < AT_KEYS; jj += 4) {
+                        a0 += ps[warp][jj] * vs[jj][d];
+                        a1 += ps[warp][jj + 1] * vs[jj + 1][d];
+                        a2 += ps[warp][jj + 2] * vs[jj + 2][d];
+                        a3 += ps[warp][jj + 3] * vs[jj + 3][d];
                     }
-                    o[i][c] = acc;
+                    o[i][c] = o[i][c] * alpha + ((a0 + a1) + (a2 + a3));
                 }
             }
             __syncwarp();  // ps is rewritten by the next row
@@ -731,7 +773,7 @@ attention(const float* __restrict__ q, i64 qOff, const float* __restrict__ kCach
         if (pos[i] < 0) {
             continue;
         }
-        const int r = row0 + warp * AT_ROWS + i;
+        const int r = row0 + i * AT_WARPS + warp;
         const int t = r / group, h = g * group + (r - t * group);
         const i64 rowId = (i64) t * heads + h;
         if (part == 0) {
