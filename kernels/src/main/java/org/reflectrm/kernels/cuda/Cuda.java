@@ -129,7 +129,7 @@ final class Cuda {
         return LINKER.downcallHandle(symbol, FunctionDescriptor.of(JAVA_INT, args));
     }
 
-    private static RuntimeException rethrow(Throwable t) {
+    static RuntimeException rethrow(Throwable t) {
         if (t instanceof RuntimeException r) {
             throw r;
         }

@@ -364,10 +364,7 @@ public final class CudaDevice implements RecordingDevice {
     public void attentionAtPositions(DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache,
                                      long vOff, DeviceBuffer out, long outOff, AttentionShape shape,
                                      DeviceBuffer positions, long posOff, int slots) {
-        if (slots < shape.startPos() + shape.tokens()) {
-            throw new IllegalArgumentException("a cache of " + slots + " slots cannot hold positions up to "
-                    + (shape.startPos() + shape.tokens() - 1));
-        }
+        RecordingDevice.requireSlots(shape, slots);
         if (shape.tokens() == 0) {
             return;
         }

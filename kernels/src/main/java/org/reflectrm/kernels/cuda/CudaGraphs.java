@@ -53,7 +53,7 @@ final class CudaGraphs {
             cuda.check("cuStreamBeginCapture_v2",
                     (int) cuStreamBeginCapture.invokeExact(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw Cuda.rethrow(t);
         }
     }
 
@@ -70,7 +70,7 @@ final class CudaGraphs {
                 cuda.check("cuGraphDestroy", (int) cuGraphDestroy.invokeExact(graph));  // the exec keeps its own copy
             }
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw Cuda.rethrow(t);
         }
     }
 
@@ -78,7 +78,7 @@ final class CudaGraphs {
         try {
             cuda.check("cuGraphLaunch", (int) cuGraphLaunch.invokeExact(exec, stream));
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw Cuda.rethrow(t);
         }
     }
 
@@ -86,17 +86,7 @@ final class CudaGraphs {
         try {
             cuda.check("cuGraphExecDestroy", (int) cuGraphExecDestroy.invokeExact(exec));
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw Cuda.rethrow(t);
         }
-    }
-
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            return r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException(t);
     }
 }

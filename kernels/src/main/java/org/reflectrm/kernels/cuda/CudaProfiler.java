@@ -105,7 +105,7 @@ final class CudaProfiler {
                 spare.push(end);
             }
         } catch (Throwable t) {
-            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+            throw Cuda.rethrow(t);
         } finally {
             pending.clear();
         }
@@ -133,7 +133,7 @@ final class CudaProfiler {
                 cuda.check("cuEventDestroy_v2", (int) cuEventDestroy.invokeExact(e));
             }
         } catch (Throwable t) {
-            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+            throw Cuda.rethrow(t);
         } finally {
             all.clear();
             spare.clear();
@@ -145,7 +145,7 @@ final class CudaProfiler {
         try {
             cuda.check("cuEventCreate", (int) cuEventCreate.invokeExact(scratch, 0));
         } catch (Throwable t) {
-            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+            throw Cuda.rethrow(t);
         }
         MemorySegment event = scratch.get(ADDRESS, 0);
         all.add(event);
@@ -156,7 +156,7 @@ final class CudaProfiler {
         try {
             cuda.check("cuEventRecord", (int) cuEventRecord.invokeExact(event, stream));
         } catch (Throwable t) {
-            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+            throw Cuda.rethrow(t);
         }
     }
 }

@@ -312,10 +312,7 @@ public final class HostDevice implements RecordingDevice {
     public void attentionAtPositions(DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache,
                                      long vOff, DeviceBuffer out, long outOff, AttentionShape shape,
                                      DeviceBuffer positions, long posOff, int slots) {
-        if (slots < shape.startPos() + shape.tokens()) {
-            throw new IllegalArgumentException("a cache of " + slots + " slots cannot hold positions up to "
-                    + (shape.startPos() + shape.tokens() - 1));
-        }
+        RecordingDevice.requireSlots(shape, slots);
         run(() -> {
             int start = shape.tokens() == 0 ? 0 : ints(positions, posOff, 1)[0];
             AttentionShape now = new AttentionShape(shape.tokens(), start, shape.heads(), shape.kvHeads(),

@@ -36,6 +36,14 @@ public interface RecordingDevice extends Device {
                               long vOff, DeviceBuffer out, long outOff, AttentionShape shape,
                               DeviceBuffer positions, long posOff, int slots);
 
+    /** Fails unless a cache of {@code slots} slots holds every position the shape attends from. */
+    static void requireSlots(AttentionShape shape, int slots) {
+        if (slots < shape.startPos() + shape.tokens()) {
+            throw new IllegalArgumentException("a cache of " + slots + " slots cannot hold positions up to "
+                    + (shape.startPos() + shape.tokens() - 1));
+        }
+    }
+
     /**
      * Starts recording: until {@link #endRecording}, kernel methods are recorded instead of run.
      * Nothing may be allocated, uploaded or downloaded meanwhile.

@@ -2,6 +2,7 @@ package org.reflectrm.model.generate;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import org.reflectrm.kernels.cpu.VocabMath;
 
 /** Picks the next token from one row of logits and reports its log-probability. */
 public final class Sampler {

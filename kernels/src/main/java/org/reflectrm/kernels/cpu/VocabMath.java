@@ -1,4 +1,4 @@
-package org.reflectrm.model.generate;
+package org.reflectrm.kernels.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -8,20 +8,22 @@ import jdk.incubator.vector.VectorSpecies;
  * Vectorised passes over one row of logits (a slice {@code [from, from + n)} of a batch's logits,
  * so rows need no copying). A 152k vocabulary makes these the host's share of every decode step:
  * on a GPU the scalar versions (about 1 ms per pass, {@code Math.exp} in double) cost more than
- * the whole forward of a small model. Exponentials run in float lanes ({@code VectorOperators.EXP})
- * and are summed in chunks of {@link #CHUNK} elements that are added up in double, so a sum is
+ * the whole forward of a small model. Exponentials run in float lanes ({@link Lanes#exp}) and are
+ * summed in chunks of {@link #CHUNK} elements, each chunk's lanes in a fixed order
+ * ({@link Lanes#sum}: {@code reduceLanes(ADD)} adds in another order once compiled, so seeded
+ * sampling would depend on when the JIT got to this), and the chunks in double, so a sum is
  * within a few float ulps of the double one.
  */
-final class VocabMath {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+public final class VocabMath {
+    private static final VectorSpecies<Float> S = Lanes.F;
     /** Elements per partial sum: short enough that float lanes lose nothing that matters. */
-    static final int CHUNK = 2048;
+    public static final int CHUNK = 2048;
 
     private VocabMath() {
     }
 
     /** The largest value, or NaN if the row holds a NaN. */
-    static float max(float[] x, int from, int n) {
+    public static float max(float[] x, int from, int n) {
         int i = 0;
         float m = Float.NEGATIVE_INFINITY;
         if (n >= S.length()) {
@@ -41,7 +43,7 @@ final class VocabMath {
      * First index (relative to {@code from}) of the largest value, like torch.argmax, except that
      * NaN loses to every number and a row of only NaN gives 0, as the devices' argmax does.
      */
-    static int argmax(float[] x, int from, int n) {
+    public static int argmax(float[] x, int from, int n) {
         float m = max(x, from, n);
         if (Float.isNaN(m)) {
             int best = -1;
@@ -65,7 +67,7 @@ final class VocabMath {
      * {@code sums[c] = Σ exp((x_i - max) * invTemperature)} over chunk c ({@link #CHUNK} elements);
      * returns the total. {@code sums} holds at least {@code chunks(n)} entries.
      */
-    static double expSums(float[] x, int from, int n, float max, float invTemperature, double[] sums) {
+    public static double expSums(float[] x, int from, int n, float max, float invTemperature, double[] sums) {
         double total = 0;
         for (int c = 0, start = 0; start < n; c++, start += CHUNK) {
             int end = Math.min(n, start + CHUNK);
@@ -75,9 +77,9 @@ final class VocabMath {
                 FloatVector acc = FloatVector.zero(S);
                 for (; i <= end - S.length(); i += S.length()) {
                     FloatVector v = FloatVector.fromArray(S, x, from + i).sub(max).mul(invTemperature);
-                    acc = acc.add(v.lanewise(VectorOperators.EXP));
+                    acc = acc.add(Lanes.exp(v));
                 }
-                s = acc.reduceLanes(VectorOperators.ADD);
+                s = Lanes.sum(acc);  // a fixed order: reduceLanes may sum in any order
             }
             for (; i < end; i++) {
                 s += Math.exp(((double) x[from + i] - max) * invTemperature);
@@ -88,12 +90,12 @@ final class VocabMath {
         return total;
     }
 
-    static int chunks(int n) {
+    public static int chunks(int n) {
         return (n + CHUNK - 1) / CHUNK;
     }
 
     /** {@code log Σ exp(x_i)}, or NaN if the row holds a NaN. */
-    static double logSumExp(float[] x, int from, int n) {
+    public static double logSumExp(float[] x, int from, int n) {
         float m = max(x, from, n);
         if (Float.isNaN(m) || Float.isInfinite(m)) {
             return m;
