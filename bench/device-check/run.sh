@@ -101,7 +101,7 @@ for preset in $presets; do
                 > /dev/null 2> "$work/profile.txt" || { step "profile $preset failed"; status=1; }
             { echo "== $preset, batch $b"; cat "$work/profile.txt"; } >> "$out/profile.log"
             grep -E 'decode batch|GPU busy|host cuLaunch|host download' "$work/profile.txt" | tee -a "$out/summary.txt"
-            grep -A6 ' kernel ' "$work/profile.txt" | tail -6 | tee -a "$out/summary.txt"
+            grep -A8 ' kernel ' "$work/profile.txt" | tail -8 | grep -v '^  host ' | head -5 | tee -a "$out/summary.txt"
         done
     fi
     if [ "$preset" = "${OPENCL_BENCH_PRESET:-qwen3-0.6b}" ] && grep -q ' / GPU / ' <("$java" "${flags[@]}" -jar "$app" devices 2>/dev/null); then

@@ -110,13 +110,16 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
             if (graph != null && !graph.serves(caches, scratch.generation())) {
                 closeGraph();
             }
+            Step step = prepare(scratch, tokens, caches);
             if (graph == null) {
-                graph = record(scratch, tokens, caches);
+                graph = record(scratch, step, caches);
             }
-            if (graph != null) {
-                return replay(scratch, graph, tokens, caches);
+            if (graph == null) {
+                return finish(scratch, step, caches, enqueue(scratch, step, caches, false));
             }
-            return DeviceQwen3.this.forward(scratch, tokens, caches, false);
+            graph.recording().launch();
+            replays.incrementAndGet();
+            return finish(scratch, step, caches, graph.outRows());
         }
 
         private void closeGraph() {
@@ -163,14 +166,13 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
     }
 
     /**
-     * Records the launches of a decode step (its ids and positions are uploaded first and the
-     * recording reads them from the device). Returns null if the step needs memory first (an
+     * Records the launches of a decode step whose ids and positions are on the device (replays
+     * read them from there). Returns null if the step needs memory first (an
      * IllegalStateException from the device), or, for good, if the device cannot record: the
      * step then runs directly.
      */
-    private DecodeGraph record(DeviceScratch scratch, List<int[]> tokens, List<Cache> caches) {
+    private DecodeGraph record(DeviceScratch scratch, Step step, List<Cache> caches) {
         RecordingDevice recorder = (RecordingDevice) device;
-        Step step = prepare(scratch, tokens, caches);
         long generation = scratch.generation();
         try {
             recorder.beginRecording();
@@ -202,20 +204,13 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
             recording.close();
             return null;
         }
-        return new DecodeGraph(recording, List.copyOf(caches), generation, tokens.size());
+        return new DecodeGraph(recording, List.copyOf(caches), generation, step.batch());
     }
 
     private void giveUpGraphs(RuntimeException e) {
         graphsUsable = false;
         System.err.println("reflectrm-j: recording decode steps failed (" + e.getMessage()
                 + "); launching kernels one by one from now on");
-    }
-
-    private float[] replay(DeviceScratch scratch, DecodeGraph graph, List<int[]> tokens, List<Cache> caches) {
-        Step step = prepare(scratch, tokens, caches);
-        graph.recording().launch();
-        replays.incrementAndGet();
-        return finish(scratch, step, caches, graph.outRows());
     }
 
     private static DeviceKvCache cache(Cache c) {
