@@ -107,10 +107,10 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
                 closeGraph();
                 return DeviceQwen3.this.forward(scratch, tokens, caches, false);
             }
+            Step step = prepare(scratch, tokens, caches);  // may grow the ids buffer: check the graph after
             if (graph != null && !graph.serves(caches, scratch.generation())) {
                 closeGraph();
             }
-            Step step = prepare(scratch, tokens, caches);
             if (graph == null) {
                 graph = record(scratch, step, caches);
             }
