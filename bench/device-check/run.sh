@@ -26,7 +26,12 @@ out="${1:-${OUT:-device-check-out}}"
 mkdir -p "$out"
 work=$(mktemp -d)
 tar xzf bench/device-check/bundle.tar.gz -C "$work"
-java="$work/jre/bin/java"
+# java through the JVM's signal-chaining library, which keeps the JVM's signal handlers first when
+# an OpenCL driver (PoCL) installs its own (see the reflectrm-j launcher); Python is left alone.
+java="$work/java"
+printf '#!/bin/sh\nLD_PRELOAD="%s${LD_PRELOAD:+:$LD_PRELOAD}" exec "%s" "$@"\n' \
+    "$work/jre/lib/libjsig.so" "$work/jre/bin/java" > "$java"
+chmod +x "$java"
 flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m)
 app="$work/reflectrm-j.jar"
 status=0

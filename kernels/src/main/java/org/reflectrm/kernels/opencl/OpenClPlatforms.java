@@ -52,7 +52,29 @@ final class OpenClPlatforms {
         }
         // A stable sort keeps the platforms' order within GPUs and within the rest.
         entries.sort(Comparator.comparing(e -> !e.isGpu()));
+        if (entries.stream().anyMatch(e -> e.platformName().contains("Portable Computing Language"))) {
+            warnUnlessSignalsChain();
+        }
         return entries;
+    }
+
+    private static volatile boolean warned;
+
+    /**
+     * PoCL's LLVM installs its own SIGSEGV/SIGBUS/... handlers over the JVM's, which HotSpot needs
+     * for implicit null checks and safepoints: a JVM that loaded PoCL can later die with a bare
+     * "Segmentation fault". The JVM's signal-chaining library (preloaded by the reflectrm-j
+     * launcher and the build's test JVMs) prevents it; without it, say so once.
+     */
+    private static void warnUnlessSignalsChain() {
+        String preload = System.getenv("LD_PRELOAD");
+        if (warned || preload != null && preload.contains("libjsig")) {
+            return;
+        }
+        warned = true;
+        System.err.println("reflectrm-j: warning: PoCL replaces the JVM's signal handlers, which can crash the JVM"
+                + " later; start java with LD_PRELOAD=" + System.getProperty("java.home") + "/lib/libjsig.so"
+                + " (the reflectrm-j launcher does)");
     }
 
     private static List<MemorySegment> platforms(OpenCl cl) {

@@ -105,4 +105,15 @@ public class OpenClDeviceTest extends DeviceContract {
             assertTrue(e.getMessage().contains("do not fit"), e.getMessage());
         }
     }
+
+    /**
+     * PoCL's LLVM replaces the JVM's SIGSEGV/SIGBUS handlers; without the signal-chaining library
+     * a test JVM that loaded it died later with a bare segfault (see the surefire configuration).
+     */
+    @Test
+    void testJvmsPreloadTheSignalChainingLibrary() {
+        String preload = System.getenv("LD_PRELOAD");
+        assertTrue(preload != null && preload.contains("libjsig.so"),
+                "LD_PRELOAD is " + preload + ": the build must preload $JAVA_HOME/lib/libjsig.so into test JVMs");
+    }
 }
