@@ -179,6 +179,27 @@ __device__ __forceinline__ void gemv_step(const float* __restrict__ x, int in, i
     }
 }
 
+// U steps of 256 elements from k: every weight load is issued before the FMAs that use them.
+template <class W, int MODE, int U>
+__device__ __forceinline__ void gemv_steps(const float* __restrict__ x, const typename W::T* __restrict__ wg,
+                                           const typename W::T* __restrict__ wu, int in, int k,
+                                           const void* __restrict__ gamma, i64 gOff, int gType, int rows,
+                                           float acc[GEMV_MAX_ROWS], float accU[GEMV_MAX_ROWS],
+                                           float ss[GEMV_MAX_ROWS]) {
+    float wv[U][8], uv[U][8];
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+        W::load8(wg + k + u * 256, wv[u]);
+        if (MODE == MODE_GATEUP) {
+            W::load8(wu + k + u * 256, uv[u]);
+        }
+    }
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+        gemv_step<MODE>(x, in, k + u * 256, wv[u], uv[u], gamma, gOff, gType, rows, acc, accU, ss);
+    }
+}
+
 template <class W, int MODE>
 __device__ __forceinline__ void gemv(const float* __restrict__ x, const typename W::T* __restrict__ w,
                                      const void* __restrict__ gamma, i64 gOff, int gType, float eps,
@@ -205,26 +226,10 @@ __device__ __forceinline__ void gemv(const float* __restrict__ x, const typename
         constexpr int U = MODE == MODE_GATEUP ? 2 : 4;
         int k = lane * 8;
         for (; k + (U - 1) * 256 < in; k += U * 256) {
-            float wv[U][8], uv[U][8];
-#pragma unroll
-            for (int u = 0; u < U; u++) {
-                W::load8(wg + k + u * 256, wv[u]);
-                if (MODE == MODE_GATEUP) {
-                    W::load8(wu + k + u * 256, uv[u]);
-                }
-            }
-#pragma unroll
-            for (int u = 0; u < U; u++) {
-                gemv_step<MODE>(x, in, k + u * 256, wv[u], uv[u], gamma, gOff, gType, rows, acc, accU, ss);
-            }
+            gemv_steps<W, MODE, U>(x, wg, wu, in, k, gamma, gOff, gType, rows, acc, accU, ss);
         }
         for (; k < in; k += 256) {
-            float wv[8], uv[8];
-            W::load8(wg + k, wv);
-            if (MODE == MODE_GATEUP) {
-                W::load8(wu + k, uv);
-            }
-            gemv_step<MODE>(x, in, k, wv, uv, gamma, gOff, gType, rows, acc, accU, ss);
+            gemv_steps<W, MODE, 1>(x, wg, wu, in, k, gamma, gOff, gType, rows, acc, accU, ss);
         }
     } else {
         for (int k = lane; k < in; k += 32) {

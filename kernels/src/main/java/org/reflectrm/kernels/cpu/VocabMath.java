@@ -96,10 +96,14 @@ public final class VocabMath {
 
     /** {@code log Σ exp(x_i)}, or NaN if the row holds a NaN. */
     public static double logSumExp(float[] x, int from, int n) {
-        float m = max(x, from, n);
-        if (Float.isNaN(m) || Float.isInfinite(m)) {
-            return m;
+        return logSumExp(x, from, n, max(x, from, n));
+    }
+
+    /** As {@link #logSumExp(float[], int, int)} for a caller that already knows the row's {@link #max}. */
+    public static double logSumExp(float[] x, int from, int n, float max) {
+        if (Float.isNaN(max) || Float.isInfinite(max)) {
+            return max;
         }
-        return m + Math.log(expSums(x, from, n, m, 1f, new double[chunks(n)]));
+        return max + Math.log(expSums(x, from, n, max, 1f, new double[chunks(n)]));
     }
 }

@@ -152,7 +152,7 @@ final class CudaContext implements Gpu {
         makeCurrent();
         // Synchronous copy on the legacy stream: ordered after our stream's queued kernels and
         // before later ones, and src (pageable) is consumed on return.
-        long t0 = System.nanoTime();
+        long t0 = profiler != null ? System.nanoTime() : 0;
         cuda.copyToDevice(dst, src, src.byteSize());
         if (profiler != null) {
             profiler.host("host upload", System.nanoTime() - t0);
@@ -165,7 +165,7 @@ final class CudaContext implements Gpu {
         makeCurrent();
         // Also ordered by the legacy stream; synchronising first reports a failed kernel as such.
         cuda.synchronize(stream);
-        long t0 = System.nanoTime();
+        long t0 = profiler != null ? System.nanoTime() : 0;
         cuda.copyToHost(dst, src, dst.byteSize());
         if (profiler != null) {
             profiler.host("host download", System.nanoTime() - t0);

@@ -42,9 +42,13 @@ final class CudaProfiler {
     private final MemorySegment scratch = arena.allocate(8, 8);
     private final ArrayDeque<MemorySegment> spare = new ArrayDeque<>();
     private final List<MemorySegment> all = new ArrayList<>();
-    private final List<Object[]> pending = new ArrayList<>();  // {name, start, end}
+    private final List<Interval> pending = new ArrayList<>();
     private final Map<String, double[]> totals = new HashMap<>();  // name -> {count, milliseconds}
     private final long startNanos = System.nanoTime();
+
+    /** A launch bracketed by two recorded events. */
+    private record Interval(String kernel, MemorySegment start, MemorySegment end) {
+    }
 
     static boolean enabled() {
         String v = System.getenv(ENV);
@@ -78,7 +82,7 @@ final class CudaProfiler {
     void after(String name, MemorySegment start, MemorySegment stream) {
         MemorySegment end = spare.isEmpty() ? create() : spare.pop();
         record(end, stream);
-        pending.add(new Object[] {name, start, end});
+        pending.add(new Interval(name, start, end));
         if (pending.size() >= COLLECT_EVERY) {
             collect();
         }
@@ -94,15 +98,14 @@ final class CudaProfiler {
     /** Waits for the recorded events and adds their intervals to the totals. */
     void collect() {
         try {
-            for (Object[] p : pending) {
-                MemorySegment start = (MemorySegment) p[1], end = (MemorySegment) p[2];
-                cuda.check("cuEventSynchronize", (int) cuEventSynchronize.invokeExact(end));
-                cuda.check("cuEventElapsedTime", (int) cuEventElapsedTime.invokeExact(scratch, start, end));
-                double[] t = totals.computeIfAbsent((String) p[0], k -> new double[2]);
+            for (Interval p : pending) {
+                cuda.check("cuEventSynchronize", (int) cuEventSynchronize.invokeExact(p.end()));
+                cuda.check("cuEventElapsedTime", (int) cuEventElapsedTime.invokeExact(scratch, p.start(), p.end()));
+                double[] t = totals.computeIfAbsent(p.kernel(), k -> new double[2]);
                 t[0]++;
                 t[1] += scratch.get(JAVA_FLOAT, 0);
-                spare.push(start);
-                spare.push(end);
+                spare.push(p.start());
+                spare.push(p.end());
             }
         } catch (Throwable t) {
             throw Cuda.rethrow(t);

@@ -119,7 +119,7 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
             }
             graph.recording().launch();
             replays.incrementAndGet();
-            return finish(scratch, step, caches, graph.outRows());
+            return finish(scratch, step, caches, caches.size());  // a decode step: one logit row per sequence
         }
 
         private void closeGraph() {
@@ -150,7 +150,7 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
     }
 
     /** A recorded decode step and what it was recorded for. */
-    private record DecodeGraph(DeviceGraph recording, List<Cache> caches, long scratchGeneration, int outRows) {
+    private record DecodeGraph(DeviceGraph recording, List<Cache> caches, long scratchGeneration) {
         boolean serves(List<Cache> now, long generation) {
             return recording.isValid() && generation == scratchGeneration && now.equals(caches);
         }
@@ -204,7 +204,7 @@ public final class DeviceQwen3 implements LanguageModel, AutoCloseable {
             recording.close();
             return null;
         }
-        return new DecodeGraph(recording, List.copyOf(caches), generation, step.batch());
+        return new DecodeGraph(recording, List.copyOf(caches), generation);
     }
 
     private void giveUpGraphs(RuntimeException e) {

@@ -24,7 +24,8 @@ public final class Sampler {
     public Choice choose(float[] logits, int from, int vocab, SplittableRandom random) {
         if (params.greedy()) {
             int token = VocabMath.argmax(logits, from, vocab);
-            return new Choice(token, logits[from + token] - VocabMath.logSumExp(logits, from, vocab));
+            float best = logits[from + token];  // the row's max, unless it holds NaN (then NaN either way)
+            return new Choice(token, best - VocabMath.logSumExp(logits, from, vocab, best));
         }
         if (params.topK() == 0 && params.topP() >= 1.0 && params.minP() <= 0) {
             return drawWithTemperature(logits, from, vocab, random);
@@ -81,7 +82,7 @@ public final class Sampler {
             throw new IllegalStateException("no token of positive weight in chunk " + chunk);
         }
         double logprob = logits[from + token]
-                - (inv == 1f ? max + Math.log(total) : VocabMath.logSumExp(logits, from, vocab));
+                - (inv == 1f ? max + Math.log(total) : VocabMath.logSumExp(logits, from, vocab, max));
         return new Choice(token, logprob);
     }
 
