@@ -489,17 +489,93 @@ public final class Ops {
      * and the backward only scales it.
      */
     public Tensor crossEntropy(Tensor h, Tensor w, int[] targets, float[] weights) {
+        boolean[] counted = new boolean[weights.length];
+        for (int r = 0; r < weights.length; r++) {
+            counted[r] = weights[r] != 0;
+        }
+        return fusedOutputLoss(h, w, targets, counted, (logits, rows, n, vocab, t) -> {
+            float[] wt = new float[n];
+            for (int i = 0; i < n; i++) {
+                wt[i] = weights[rows[i]];
+            }
+            double[] losses = new double[n];
+            backend.crossEntropy(logits.segment(), logits.offset(), n, vocab, t, wt, losses);   // logits := dlogits
+            double loss = 0;
+            for (int i = 0; i < n; i++) {
+                loss += wt[i] * losses[i];
+            }
+            return loss;
+        });
+    }
+
+    /** What a token objective says of one row: its loss and the loss's derivative by the row's target log-probability. */
+    public record TokenTerm(double loss, double slope) {
+    }
+
+    /** A per-row loss as a function of the row's target log-probability (see {@link #tokenObjective}). */
+    @FunctionalInterface
+    public interface TokenObjective {
+        TokenTerm at(int row, double logprob);
+    }
+
+    /**
+     * A loss that depends on each counted row only through the log-probability of its target,
+     * {@code logp[r] = log softmax(logitScale · h[r] · wᵀ)[targets[r]]}: {@code Σ_r term(r,
+     * logp[r]).loss}. The term also gives {@code d loss / d logp[r]}, so the objective can be any
+     * function of the log-probabilities (policy-gradient losses with clipped ratios and KL
+     * penalties) and still costs one pass, fused with the output layer as {@link #crossEntropy}
+     * is. {@code logitScale} is 1/temperature for losses over tempered distributions. With
+     * nothing recorded, this computes log-probabilities alone (the term sees each one).
+     */
+    public Tensor tokenObjective(Tensor h, Tensor w, int[] targets, boolean[] counted, float logitScale,
+                                 TokenObjective term) {
+        if (!(logitScale > 0) || Float.isInfinite(logitScale)) {
+            throw new IllegalArgumentException("tokenObjective: logit scale " + logitScale);
+        }
+        return fusedOutputLoss(h, w, targets, counted, (logits, rows, n, vocab, t) -> {
+            if (logitScale != 1f) {
+                backend.scale(logits.segment(), logits.offset(), logitScale, logits.segment(), logits.offset(), (long) n * vocab);
+            }
+            float[] ones = new float[n];
+            Arrays.fill(ones, 1f);
+            double[] ce = new double[n];
+            backend.crossEntropy(logits.segment(), logits.offset(), n, vocab, t, ones, ce);   // logits := softmax - onehot
+            double loss = 0;
+            for (int i = 0; i < n; i++) {
+                TokenTerm tt = term.at(rows[i], -ce[i]);
+                loss += tt.loss();
+                // d logp / d logits = onehot - softmax; the scaled logits chain once more through logitScale.
+                float g = (float) (-tt.slope() * logitScale);
+                long row = logits.offset() + (long) i * vocab;
+                backend.scale(logits.segment(), row, g, logits.segment(), row, vocab);
+            }
+            return loss;
+        });
+    }
+
+    /** Turns a chunk of logits into the loss's gradient by them, in place, and returns the chunk's loss. */
+    @FunctionalInterface
+    private interface ChunkLoss {
+        double apply(Tensor logits, int[] rows, int n, int vocab, int[] targets);
+    }
+
+    /**
+     * The output layer and a per-row loss over it, fused: the counted rows of {@code h} are
+     * gathered a chunk at a time, their logits made, and {@code chunkLoss} turns the logits into
+     * their gradient, from which the gradients by {@code h} and {@code w} are made at once.
+     */
+    private Tensor fusedOutputLoss(Tensor h, Tensor w, int[] targets, boolean[] countedRows, ChunkLoss chunkLoss) {
         requireF32(h, "crossEntropy input");
         requireRank(h, 2, "crossEntropy input");
         requireRank(w, 2, "crossEntropy weight");
         int rows = h.dim(0), hidden = h.dim(1), vocab = w.dim(0);
-        if (w.dim(1) != hidden || targets.length != rows || weights.length != rows) {
+        if (w.dim(1) != hidden || targets.length != rows || countedRows.length != rows) {
             throw new IllegalArgumentException("crossEntropy: h " + h + ", w " + w + ", " + targets.length + " targets, "
-                    + weights.length + " weights");
+                    + countedRows.length + " weights");
         }
         int counted = 0;
         for (int r = 0; r < rows; r++) {
-            if (weights[r] != 0) {
+            if (countedRows[r]) {
                 if (targets[r] < 0 || targets[r] >= vocab) {
                     throw new IllegalArgumentException("target " + targets[r] + " of row " + r + " is outside [0, " + vocab + ")");
                 }
@@ -508,7 +584,7 @@ public final class Ops {
         }
         int[] rowOf = new int[counted];
         for (int r = 0, i = 0; r < rows; r++) {
-            if (weights[r] != 0) {
+            if (countedRows[r]) {
                 rowOf[i++] = r;
             }
         }
@@ -522,10 +598,9 @@ public final class Ops {
             int n = Math.min(chunk, counted - from);
             Tensor x = empty(n, hidden);
             int[] t = new int[n];
-            float[] wt = new float[n];
+            int[] chunkRows = Arrays.copyOfRange(rowOf, from, from + n);
             for (int i = 0; i < n; i++) {
-                t[i] = targets[rowOf[from + i]];
-                wt[i] = weights[rowOf[from + i]];
+                t[i] = targets[chunkRows[i]];
             }
             // Gather the counted rows, a run of consecutive rows per copy.
             for (int i = 0, end; i < n; i = end) {
@@ -536,11 +611,7 @@ public final class Ops {
             Tensor logits = empty(n, vocab);
             backend.matmul(x.segment(), x.offset(), false, w.segment(), w.offset(), w.dtype(), true,
                     logits.segment(), logits.offset(), n, vocab, hidden, false);
-            double[] losses = new double[n];
-            backend.crossEntropy(logits.segment(), logits.offset(), n, vocab, t, wt, losses);   // logits := dlogits
-            for (int i = 0; i < n; i++) {
-                loss += wt[i] * losses[i];
-            }
+            loss += chunkLoss.apply(logits, chunkRows, n, vocab, t);                    // logits := dlogits
             if (dH != null) {                                   // dH[n, hidden] = dlogits · w
                 backend.matmul(logits.segment(), logits.offset(), false, w.segment(), w.offset(), w.dtype(), false,
                         dH.segment(), dH.offset() + (long) from * hidden, n, hidden, vocab, false);

@@ -371,6 +371,67 @@ class AutogradTest {
     }
 
     @Test
+    void tokenObjectiveOfTemperedLogprobs() throws Exception {
+        Tensor h = randParam(1f, 5, 8);
+        Tensor w = randParam(0.5f, 11, 8);
+        int[] targets = {3, 0, 10, 7, 2};
+        boolean[] counted = {true, false, true, true, true};
+        double[] a = {0.7, 0, -1.3, 2.0, -0.4};
+        // A nonlinear function of each log-probability (a clipped-ratio-like exp and a KL-like term), at temperature 0.6.
+        Ops.TokenObjective term = (r, lp) -> new Ops.TokenTerm(-a[r] * Math.exp(lp + 1) + 0.3 * (Math.exp(-lp - 2) + lp),
+                -a[r] * Math.exp(lp + 1) + 0.3 * (1 - Math.exp(-lp - 2)));
+        float[][] g = gradCheck("tokenObjective", false, EPS_CURVED,
+                ops -> ops.tokenObjective(h, w, targets, counted, 1 / 0.6f, term), h, w);
+        for (int c = 0; c < 8; c++) {                    // uncounted rows get exactly nothing
+            assertEquals(0f, g[0][8 + c]);
+        }
+        gradCheck("tokenObjective upstream", true, EPS_CURVED,
+                ops -> ops.tokenObjective(h, w, targets, counted, 1 / 0.6f, term), h, w);
+    }
+
+    @Test
+    void tokenObjectiveOfMinusLogprobIsCrossEntropy() {
+        Tensor h = randParam(1f, 4, 8);
+        Tensor w = randParam(0.5f, 9, 8);
+        int[] targets = {1, 8, 0, 4};
+        float[] weights = {0.5f, 0f, 2f, 1f};
+        boolean[] counted = {true, false, true, true};
+        Tape tape = new Tape(backend, scratch);
+        Ops ops = new Ops(backend, scratch, tape);
+        double[] seen = new double[4];
+        Tensor mine = ops.tokenObjective(h, w, targets, counted, 1f, (r, lp) -> {
+            seen[r] = lp;
+            return new Ops.TokenTerm(-weights[r] * lp, -weights[r]);
+        });
+        tape.backward(mine, 1f);
+        float[] gh = h.grad().toFloatArray(), gw = w.grad().toFloatArray();
+        zeroGrads(h, w);
+        Tape tape2 = new Tape(backend, scratch);
+        Tensor ce = new Ops(backend, scratch, tape2).crossEntropy(h, w, targets, weights);
+        tape2.backward(ce, 1f);
+        assertEquals(ce.getFloat(0), mine.getFloat(0), 1e-5f);
+        assertClose("dh", h.grad().toFloatArray(), gh);
+        assertClose("dw", w.grad().toFloatArray(), gw);
+        // the log-probabilities the objective saw are those of a plain log-softmax
+        float[] hv = h.toFloatArray(), wv = w.toFloatArray();
+        for (int r : new int[] {0, 2, 3}) {
+            double[] logits = new double[9];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int v = 0; v < 9; v++) {
+                for (int c = 0; c < 8; c++) {
+                    logits[v] += (double) hv[r * 8 + c] * wv[v * 8 + c];
+                }
+                max = Math.max(max, logits[v]);
+            }
+            double sum = 0;
+            for (double l : logits) {
+                sum += Math.exp(l - max);
+            }
+            assertEquals(logits[targets[r]] - max - Math.log(sum), seen[r], 1e-5);
+        }
+    }
+
+    @Test
     void crossEntropyPartialRequirements() throws Exception {
         int[] targets = {1, 4, 0};
         float[] weights = {0.25f, 1f, 0f};
