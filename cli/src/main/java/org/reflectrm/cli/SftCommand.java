@@ -12,6 +12,7 @@ import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.model.train.LoraConfig;
 import org.reflectrm.model.train.SftTrainer;
+import org.reflectrm.model.train.TrainingDivergedException;
 import org.reflectrm.model.train.TrainOptions;
 import org.reflectrm.model.train.TrainingListener;
 import org.reflectrm.model.train.data.SftBatcher;
@@ -198,7 +199,7 @@ final class SftCommand implements Callable<Integer> {
         common.requireCpu("train sft");
         try (Backend backend = common.backend(); Qwen3Model base = common.loadModel()) {
             result = new SftTrainer(common.model, base, backend, options, out, listener).run(train, eval, resume);
-        } catch (SftTrainer.DivergedException e) {
+        } catch (TrainingDivergedException e) {
             progress.finish();
             err.println("reflectrm-j: training stopped: " + e.getMessage());
             err.flush();

@@ -43,7 +43,7 @@ final class MetricsLog {
         append(o);
     }
 
-    private void append(ObjectNode o) throws IOException {
+    void append(ObjectNode o) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
         Files.writeString(file, JSON.writeValueAsString(o) + "\n", StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);

@@ -5,15 +5,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.reflectrm.kernels.Backend;
-import org.reflectrm.kernels.DType;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.model.train.data.MicroBatch;
 import org.reflectrm.model.train.data.SftBatcher;
 import org.reflectrm.model.train.data.SftExample;
 import org.reflectrm.tensor.ScratchAllocator;
 import org.reflectrm.tensor.optim.GradClip;
-import org.reflectrm.tensor.optim.OptimParam;
-import org.reflectrm.tensor.optim.Optimizer;
 
 /**
  * Supervised fine-tuning, fully or with LoRA. Each optimizer step accumulates the gradients of
@@ -25,13 +22,6 @@ import org.reflectrm.tensor.optim.Optimizer;
 public final class SftTrainer {
     /** The outcome: steps done in total, the last step's loss, the last evaluation (NaN if none). */
     public record Result(long step, long totalSteps, double lastLoss, double evalLoss, boolean stoppedEarly) {
-    }
-
-    /** Training stopped because the loss or the gradient stopped being finite. */
-    public static final class DivergedException extends RuntimeException {
-        DivergedException(String message) {
-            super(message);
-        }
     }
 
     private final Path baseDir;
@@ -60,74 +50,55 @@ public final class SftTrainer {
         List<MicroBatch> evalBatches = eval.isEmpty() ? List.of()
                 : new SftBatcher(eval, options.packing(), options.batch(), options.maxLen(), options.seed()).inOrder();
 
-        try (ParameterSet params = new ParameterSet(backend);
-             ScratchAllocator scratch = new ScratchAllocator(backend, 64L << 20)) {
-            LoraAdapter lora = options.lora() == null ? null
-                    : LoraAdapter.create(base.config(), options.lora(), params, options.seed());
-            Qwen3Model model = (lora == null ? FullFineTune.of(base, params) : base.with(base.weights(), lora))
-                    .withActivationCheckpointing(options.checkpointLayers());
-            List<OptimParam> optimParams = params.optimParams();
-            try (Optimizer optimizer = options.newOptimizer(optimParams)) {
-                long step = 0;
-                MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"));
-                if (resume && TrainerState.exists(out)) {
-                    step = TrainerState.load(out, options, params, optimizer);
-                    stream.skip(step * options.gradAccum());
-                    metrics.truncateAfter(step);
-                }
-                var schedule = options.lrSchedule(totalSteps);
-                double lastLoss = Double.NaN, evalLoss = Double.NaN;
-                while (step < totalSteps) {
-                    long t0 = System.nanoTime();
-                    List<MicroBatch> batches = new ArrayList<>(options.gradAccum());
-                    long targets = 0, tokens = 0;
-                    for (int i = 0; i < options.gradAccum(); i++) {
-                        MicroBatch mb = stream.next();
-                        batches.add(mb);
-                        targets += mb.targetTokens();
-                        tokens += mb.tokenCount();
-                    }
-                    optimizer.zeroGrad();
-                    double loss = 0;
-                    for (int i = 0; i < batches.size(); i++) {
-                        if (lora != null) {
-                            lora.reseedDropout((options.seed() * 31 + step) * 1024 + i);
-                        }
-                        MicroBatch mb = batches.get(i);
-                        loss += Backprop.lossAndGradients(model, backend, scratch, mb.sequences(), mb.predictMasks(), targets);
-                    }
-                    GradClip.Result clip = options.maxGradNorm() > 0
-                            ? GradClip.clipByGlobalNorm(optimParams, options.maxGradNorm())
-                            : new GradClip.Result(GradClip.globalNorm(optimParams), 1.0);
-                    if (!Double.isFinite(loss) || !clip.finite()) {
-                        throw new DivergedException("step " + (step + 1) + ": the " + (Double.isFinite(loss) ? "gradient norm" : "loss")
-                                + " is " + (Double.isFinite(loss) ? clip.totalNorm() : loss) + "; training stopped, "
-                                + (TrainerState.exists(out) ? "the last checkpoint in " + out + " is kept" : "nothing was saved"));
-                    }
-                    double lr = schedule.lr(step);
-                    optimizer.step(lr);
-                    step++;
-                    lastLoss = loss;
-                    var m = new TrainingListener.StepMetrics(step, totalSteps, stream.epochProgress(), loss, lr,
-                            clip.totalNorm(), tokens, (System.nanoTime() - t0) / 1e9);
-                    metrics.step(m);
-                    listener.onStep(m);
-                    boolean last = step == totalSteps;
-                    boolean stop = options.stopAfter() > 0 && step == options.stopAfter() && !last;
-                    if (!evalBatches.isEmpty() && (last || (options.evalEvery() > 0 && step % options.evalEvery() == 0))) {
-                        evalLoss = evaluate(model, scratch, evalBatches);
-                        metrics.eval(step, evalLoss);
-                        listener.onEval(step, evalLoss);
-                    }
-                    if (last || stop || (options.saveEvery() > 0 && step % options.saveEvery() == 0)) {
-                        save(step, totalSteps, params, lora, optimizer);
-                    }
-                    if (stop) {
-                        return new Result(step, totalSteps, lastLoss, evalLoss, true);
-                    }
-                }
-                return new Result(step, totalSteps, lastLoss, evalLoss, false);
+        try (TrainingSession session = new TrainingSession(baseDir, base, backend, options, options.trajectoryJson(), out,
+                listener)) {
+            Qwen3Model model = session.model();
+            long step = 0;
+            if (resume) {
+                step = session.resume();
+                stream.skip(step * options.gradAccum());
             }
+            var schedule = options.lrSchedule(totalSteps);
+            double lastLoss = Double.NaN, evalLoss = Double.NaN;
+            while (step < totalSteps) {
+                long t0 = System.nanoTime();
+                List<MicroBatch> batches = new ArrayList<>(options.gradAccum());
+                long targets = 0, tokens = 0;
+                for (int i = 0; i < options.gradAccum(); i++) {
+                    MicroBatch mb = stream.next();
+                    batches.add(mb);
+                    targets += mb.targetTokens();
+                    tokens += mb.tokenCount();
+                }
+                session.zeroGrad();
+                double loss = 0;
+                for (int i = 0; i < batches.size(); i++) {
+                    if (session.lora() != null) {
+                        session.lora().reseedDropout((options.seed() * 31 + step) * 1024 + i);
+                    }
+                    MicroBatch mb = batches.get(i);
+                    loss += Backprop.lossAndGradients(model, backend, session.scratch(), mb.sequences(), mb.predictMasks(), targets);
+                }
+                double lr = schedule.lr(step);
+                GradClip.Result clip = session.update(step + 1, loss, lr);
+                step++;
+                lastLoss = loss;
+                session.logStep(new TrainingListener.StepMetrics(step, totalSteps, stream.epochProgress(), loss, lr,
+                        clip.totalNorm(), tokens, (System.nanoTime() - t0) / 1e9));
+                boolean last = step == totalSteps;
+                boolean stop = options.stopAfter() > 0 && step == options.stopAfter() && !last;
+                if (!evalBatches.isEmpty() && (last || (options.evalEvery() > 0 && step % options.evalEvery() == 0))) {
+                    evalLoss = evaluate(model, session.scratch(), evalBatches);
+                    session.logEval(step, evalLoss);
+                }
+                if (last || stop || (options.saveEvery() > 0 && step % options.saveEvery() == 0)) {
+                    session.save(step, totalSteps);
+                }
+                if (stop) {
+                    return new Result(step, totalSteps, lastLoss, evalLoss, true);
+                }
+            }
+            return new Result(step, totalSteps, lastLoss, evalLoss, false);
         }
     }
 
@@ -140,19 +111,5 @@ public final class SftTrainer {
             targets += mb.targetTokens();
         }
         return sum / targets;
-    }
-
-    private void save(long step, long totalSteps, ParameterSet params, LoraAdapter lora, Optimizer optimizer) throws IOException {
-        if (lora != null) {
-            PeftAdapterFiles.write(out, lora, baseDir.toString());
-            ModelFiles.copyCompanions(baseDir, out);
-        } else {
-            // F32 by default: the master weights as trained. Rounding to a BF16 base's dtype would
-            // undo updates smaller than BF16's resolution, which at fine-tuning rates are most.
-            DType dtype = options.saveDtype() != null ? options.saveDtype() : DType.F32;
-            ModelFiles.save(out, baseDir, params.all(), dtype);
-        }
-        TrainerState.save(out, step, totalSteps, options, params, optimizer);
-        listener.onSave(step, out);
     }
 }

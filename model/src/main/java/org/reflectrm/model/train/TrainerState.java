@@ -43,7 +43,7 @@ final class TrainerState {
         return Files.isRegularFile(out.resolve(DIR).resolve(STATE));
     }
 
-    static void save(Path out, long step, long totalSteps, TrainOptions options, ParameterSet params,
+    static void save(Path out, long step, long totalSteps, ObjectNode trajectory, ParameterSet params,
                      Optimizer optimizer) throws IOException {
         Path dir = out.resolve(DIR);
         Files.createDirectories(dir);
@@ -65,7 +65,7 @@ final class TrainerState {
         state.put("optimizer_steps", optimizer.stepCount());
         state.put("params_file", paramsFile);
         state.put("optimizer_file", optimFile);
-        state.set("options", options.trajectoryJson());
+        state.set("options", trajectory);
         AtomicFiles.write(dir.resolve(STATE), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state));
         // Only now are older state files unreferenced.
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.safetensors")) {
@@ -79,12 +79,12 @@ final class TrainerState {
     }
 
     /** Restores parameters and optimizer state; returns the step the saved run had completed. */
-    static long load(Path out, TrainOptions options, ParameterSet params, Optimizer optimizer) throws IOException {
+    static long load(Path out, ObjectNode trajectory, ParameterSet params, Optimizer optimizer) throws IOException {
         Path dir = out.resolve(DIR);
         JsonNode state = JSON.readTree(Files.readString(dir.resolve(STATE), StandardCharsets.UTF_8));
         JsonNode saved = state.path("options");
         // Round-trip through text so that numbers compare by value, not by node type (int vs long).
-        JsonNode now = JSON.readTree(JSON.writeValueAsString(options.trajectoryJson()));
+        JsonNode now = JSON.readTree(JSON.writeValueAsString(trajectory));
         if (!saved.equals(now)) {
             List<String> diffs = new ArrayList<>();
             now.fieldNames().forEachRemaining(k -> {

@@ -132,7 +132,7 @@ class SftTrainerTest {
         Path out = shared.resolve("nan");
         TrainOptions o = new TrainOptions(4, 1, 1e30, 2, 1, 256, org.reflectrm.model.train.data.SftBatcher.Mode.PAD,
                 "constant", 0, 0, 0.9, 0.999, 1e-8, 0, 5, 1, 0, null, null, 0, false, "adamw", 0);
-        SftTrainer.DivergedException e = assertThrows(SftTrainer.DivergedException.class, () -> train(o, out, false));
+        TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () -> train(o, out, false));
         assertTrue(e.getMessage().contains("the last checkpoint"), e.getMessage());
         assertTrue(Files.isRegularFile(out.resolve("trainer_state/state.json")));
         assertTrue(Files.readString(out.resolve("trainer_state/state.json")).contains("\"step\" : 1"));

@@ -1,0 +1,156 @@
+package org.reflectrm.model.train;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.DType;
+import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.tensor.ScratchAllocator;
+import org.reflectrm.tensor.optim.GradClip;
+import org.reflectrm.tensor.optim.OptimParam;
+import org.reflectrm.tensor.optim.Optimizer;
+
+/**
+ * What every fine-tuning method (SFT, GRPO) shares: the trainable model (full or LoRA), the
+ * optimizer, the clipped update that refuses a non-finite loss or gradient, {@code
+ * metrics.jsonl}, and the atomic checkpoints a resumed run continues from bit for bit. The
+ * method decides only what the loss is and which data each step sees.
+ */
+public final class TrainingSession implements AutoCloseable {
+    private final Path baseDir;
+    private final Backend backend;
+    private final TrainOptions options;
+    private final ObjectNode trajectory;
+    private final Path out;
+    private final TrainingListener listener;
+    private final ParameterSet params;
+    private final ScratchAllocator scratch;
+    private final LoraAdapter lora;
+    private final Qwen3Model model;
+    private final List<OptimParam> optimParams;
+    private final Optimizer optimizer;
+    private final MetricsLog metrics;
+
+    /**
+     * Makes {@code base} trainable as {@code options} say. {@code trajectory} is everything that
+     * shapes the run (a resumed run must match it): {@link TrainOptions#trajectoryJson()} and the
+     * method's own settings.
+     */
+    public TrainingSession(Path baseDir, Qwen3Model base, Backend backend, TrainOptions options, ObjectNode trajectory,
+                           Path out, TrainingListener listener) {
+        this.baseDir = baseDir;
+        this.backend = backend;
+        this.options = options;
+        this.trajectory = trajectory;
+        this.out = out;
+        this.listener = listener;
+        this.params = new ParameterSet(backend);
+        this.scratch = new ScratchAllocator(backend, 64L << 20);
+        this.lora = options.lora() == null ? null : LoraAdapter.create(base.config(), options.lora(), params, options.seed());
+        this.model = (lora == null ? FullFineTune.of(base, params) : base.with(base.weights(), lora))
+                .withActivationCheckpointing(options.checkpointLayers());
+        this.optimParams = params.optimParams();
+        this.optimizer = options.newOptimizer(optimParams);
+        this.metrics = new MetricsLog(out.resolve("metrics.jsonl"));
+    }
+
+    /** The model being trained: its trainable tensors are this session's parameters. */
+    public Qwen3Model model() {
+        return model;
+    }
+
+    /** The LoRA adapter being trained, or null for full fine-tuning. */
+    public LoraAdapter lora() {
+        return lora;
+    }
+
+    public ScratchAllocator scratch() {
+        return scratch;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public TrainOptions options() {
+        return options;
+    }
+
+    public TrainingListener listener() {
+        return listener;
+    }
+
+    /** Restores the run saved in the output folder when there is one; returns its completed step (0 if none). */
+    public long resume() throws IOException {
+        if (!TrainerState.exists(out)) {
+            return 0;
+        }
+        long step = TrainerState.load(out, trajectory, params, optimizer);
+        metrics.truncateAfter(step);
+        return step;
+    }
+
+    /** Clears the gradients before a step's backward passes. */
+    public void zeroGrad() {
+        optimizer.zeroGrad();
+    }
+
+    /**
+     * Clips the accumulated gradients and takes one optimizer step at {@code lr}, unless the loss
+     * or the gradient norm is not finite: then nothing changes and training stops with the last
+     * checkpoint kept. Returns the clipping's result (the norm is the one before clipping).
+     */
+    public GradClip.Result update(long step, double loss, double lr) {
+        GradClip.Result clip = options.maxGradNorm() > 0
+                ? GradClip.clipByGlobalNorm(optimParams, options.maxGradNorm())
+                : new GradClip.Result(GradClip.globalNorm(optimParams), 1.0);
+        if (!Double.isFinite(loss) || !clip.finite()) {
+            throw new TrainingDivergedException("step " + step + ": the " + (Double.isFinite(loss) ? "gradient norm" : "loss")
+                    + " is " + (Double.isFinite(loss) ? clip.totalNorm() : loss) + "; training stopped, "
+                    + (TrainerState.exists(out) ? "the last checkpoint in " + out + " is kept" : "nothing was saved"));
+        }
+        optimizer.step(lr);
+        return clip;
+    }
+
+    /** Appends one line to {@code metrics.jsonl}. */
+    public void log(ObjectNode line) throws IOException {
+        metrics.append(line);
+    }
+
+    /** Appends the standard line of a step to {@code metrics.jsonl} and tells the listener. */
+    public void logStep(TrainingListener.StepMetrics m) throws IOException {
+        metrics.step(m);
+        listener.onStep(m);
+    }
+
+    /** Appends an evaluation's line and tells the listener. */
+    public void logEval(long step, double loss) throws IOException {
+        metrics.eval(step, loss);
+        listener.onEval(step, loss);
+    }
+
+    /** Writes the model (an adapter for LoRA) and the state a resumed run needs, atomically. */
+    public void save(long step, long totalSteps) throws IOException {
+        if (lora != null) {
+            PeftAdapterFiles.write(out, lora, baseDir.toString());
+            ModelFiles.copyCompanions(baseDir, out);
+        } else {
+            // F32 by default: the master weights as trained. Rounding to a BF16 base's dtype would
+            // undo updates smaller than BF16's resolution, which at fine-tuning rates are most.
+            DType dtype = options.saveDtype() != null ? options.saveDtype() : DType.F32;
+            ModelFiles.save(out, baseDir, params.all(), dtype);
+        }
+        TrainerState.save(out, step, totalSteps, trajectory, params, optimizer);
+        listener.onSave(step, out);
+    }
+
+    @Override
+    public void close() {
+        try (params; scratch) {
+            optimizer.close();
+        }
+    }
+}
