@@ -139,25 +139,54 @@ public final class Qwen3Model implements AutoCloseable {
             throw new IllegalArgumentException(tokens.size() + " sequences but " + masks.size() + " masks");
         }
         Tensor h = hiddenStates(ops, tokens);
-        int total = h.dim(0);
-        int[] targets = new int[total];
-        float[] weights = new float[total];
+        Targets targets = Targets.of(tokens, masks);
+        float[] weights = new float[targets.ids().length];
         float w = (float) (1.0 / normalizer);
-        for (int s = 0, row = 0; s < tokens.size(); s++) {
-            int[] seq = tokens.get(s);
-            boolean[] mask = masks.get(s);
-            if (mask.length != seq.length - 1) {
-                throw new IllegalArgumentException("sequence " + s + " has " + seq.length + " tokens but a mask of " + mask.length);
-            }
-            for (int t = 0; t < seq.length - 1; t++) {
-                if (mask[t]) {
-                    targets[row + t] = seq[t + 1];
-                    weights[row + t] = w;
-                }
-            }
-            row += seq.length;
+        for (int r = 0; r < weights.length; r++) {
+            weights[r] = targets.counted()[r] ? w : 0f;
         }
-        return ops.crossEntropy(h, this.weights.lmHead(), targets, weights);
+        return ops.crossEntropy(h, this.weights.lmHead(), targets.ids(), weights);
+    }
+
+    /**
+     * A loss of the log-probabilities of chosen tokens (a policy-gradient objective): for each
+     * sequence, {@code counted.get(s)[t]} (length T−1) says whether token t+1, predicted at
+     * position t, counts; {@code term} gets its row in the batch's stacked rows (the sum of the
+     * earlier sequences' lengths plus t) and its log-probability under logits scaled by
+     * {@code logitScale}. See {@link Ops#tokenObjective}.
+     */
+    public Tensor tokenObjective(Ops ops, List<int[]> tokens, List<boolean[]> counted, float logitScale,
+                                 Ops.TokenObjective term) {
+        if (tokens.size() != counted.size()) {
+            throw new IllegalArgumentException(tokens.size() + " sequences but " + counted.size() + " masks");
+        }
+        Tensor h = hiddenStates(ops, tokens);
+        Targets targets = Targets.of(tokens, counted);
+        return ops.tokenObjective(h, weights.lmHead(), targets.ids(), targets.counted(), logitScale, term);
+    }
+
+    /** Per stacked row of a batch: the next token (its target) and whether the row's mask counts it. */
+    private record Targets(int[] ids, boolean[] counted) {
+        static Targets of(List<int[]> tokens, List<boolean[]> masks) {
+            int total = tokens.stream().mapToInt(t -> t.length).sum();
+            int[] ids = new int[total];
+            boolean[] counted = new boolean[total];
+            for (int s = 0, row = 0; s < tokens.size(); s++) {
+                int[] seq = tokens.get(s);
+                boolean[] mask = masks.get(s);
+                if (mask.length != seq.length - 1) {
+                    throw new IllegalArgumentException("sequence " + s + " has " + seq.length + " tokens but a mask of " + mask.length);
+                }
+                for (int t = 0; t < seq.length - 1; t++) {
+                    if (mask[t]) {
+                        ids[row + t] = seq[t + 1];
+                        counted[row + t] = true;
+                    }
+                }
+                row += seq.length;
+            }
+            return new Targets(ids, counted);
+        }
     }
 
     /** The decoder layers over a batch; {@code caches} is null for training (self-attention). */
