@@ -51,7 +51,7 @@ final class JudgeBatch {
         } catch (NoSuchFileException e) {
             throw new BadInputException("--input " + input + ": no such file");
         }
-        Set<String> done = finishedIds(output);
+        Set<String> done = new HashSet<>(FinishedRecords.read(output, mapper).keySet());
         List<int[]> lines = JsonlLines.split(data);
         ProgressLine progress = new ProgressLine(err);
         int skipped = 0, malformed = 0;
@@ -157,38 +157,5 @@ final class JudgeBatch {
         double seconds = (System.nanoTime() - t0) / 1e9;
         progress.show(String.format("%s %d/%d pairs  %.2f pairs/s", ProgressLine.bar((double) line / lines, 24),
                 line, lines, tally.judged / seconds));
-    }
-
-    /**
-     * Ids of complete records already in the output. A torn last line (a crash mid-write) is
-     * cut off so the file stays valid JSONL.
-     */
-    private Set<String> finishedIds(Path output) throws IOException {
-        Set<String> ids = new HashSet<>();
-        if (!Files.isRegularFile(output)) {
-            return ids;
-        }
-        byte[] data = Files.readAllBytes(output);
-        List<int[]> lines = JsonlLines.split(data);
-        List<String> keep = new ArrayList<>();
-        boolean torn = false;
-        for (int[] l : lines) {
-            String line = new String(data, l[0], l[1] - l[0], StandardCharsets.UTF_8);
-            try {
-                JsonNode n = mapper.readTree(line);
-                if (n != null && n.hasNonNull("id")) {
-                    ids.add(n.get("id").asText());
-                    keep.add(line);
-                    continue;
-                }
-            } catch (IOException e) {
-                // falls through: not a complete record
-            }
-            torn = true;
-        }
-        if (torn) {
-            Files.write(output, keep, StandardCharsets.UTF_8);
-        }
-        return ids;
     }
 }

@@ -37,8 +37,8 @@ public final class Judge {
         }
     }
 
-    /** One stage-1 analysis. */
-    public record Rollout(String text, Verdict verdict, double confidence) {
+    /** One stage-1 analysis; {@code tokens} is how many tokens it took to generate (a stop token included). */
+    public record Rollout(String text, Verdict verdict, double confidence, int tokens) {
     }
 
     /** One stage-2 comparison of rollout {@code rollout} with the anchor. */
@@ -109,7 +109,7 @@ public final class Judge {
             for (TextGenerator.Output out : itemOuts) {
                 Verdict v = Verdict.parse(out.text(), Verdict.Kind.RESPONSE);
                 double confidence = Confidence.bottomMean(out.logprobs(), o.bottomFraction());
-                mine.add(new Rollout(out.text(), v, confidence));
+                mine.add(new Rollout(out.text(), v, confidence, out.logprobs().length));
                 mineScored.add(new TwoStage.Rollout(v, confidence));
             }
             rollouts.add(mine);

@@ -7,13 +7,13 @@ import java.util.Random;
  * is fully specified by its Javadoc (unlike {@code Collections.shuffle}'s exact draw sequence, which is only
  * an implementation detail, or {@code SplittableRandom}, whose algorithm is not part of its contract).
  */
-final class Shuffle {
+public final class Shuffle {
 
     private Shuffle() {
     }
 
     /** A permutation of {@code 0..n-1} determined by {@code seed}. */
-    static int[] permutation(int n, long seed) {
+    public static int[] permutation(int n, long seed) {
         int[] p = new int[n];
         for (int i = 0; i < n; i++) {
             p[i] = i;
@@ -29,7 +29,7 @@ final class Shuffle {
     }
 
     /** A seed for stream {@code stream} of {@code seed} (SplitMix64 finalizer), so nearby inputs give unrelated seeds. */
-    static long derive(long seed, long stream) {
+    public static long derive(long seed, long stream) {
         long z = seed + 0x9E3779B97F4A7C15L * (stream + 1);
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
