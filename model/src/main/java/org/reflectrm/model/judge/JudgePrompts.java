@@ -47,6 +47,14 @@ public final class JudgePrompts {
     }
 
     private int[] encode(String userTurn) {
-        return chat.encode(List.of(ChatMessage.user(userTurn)), true, false, tokenizer::encode, tokenizer::encodeUntrusted);
+        return encodeChat(tokenizer, chat, List.of(ChatMessage.user(userTurn)));
+    }
+
+    /**
+     * A judge conversation as the model is prompted with it: the chat template with the
+     * generation prompt and thinking off, every message's content encoded as untrusted text.
+     */
+    public static int[] encodeChat(Tokenizer tokenizer, Qwen3ChatTemplate chat, List<ChatMessage> messages) {
+        return chat.encode(messages, true, false, tokenizer::encode, tokenizer::encodeUntrusted);
     }
 }

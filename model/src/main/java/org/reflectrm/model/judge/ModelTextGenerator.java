@@ -30,8 +30,21 @@ public final class ModelTextGenerator implements TextGenerator {
     public ModelTextGenerator(LanguageModel model, Tokenizer tokenizer) {
         this.generator = new Generator(model);
         this.tokenizer = tokenizer;
-        stops.addAll(model.config().eosTokenIds());
+        stops.addAll(stopTokens(model.config(), tokenizer));
+    }
+
+    /** Where a judgment ends: the model's EOS tokens and the chat template's {@code <|im_end|>}. */
+    public static Set<Integer> stopTokens(org.reflectrm.model.qwen3.Qwen3Config config, Tokenizer tokenizer) {
+        Set<Integer> stops = new HashSet<>(config.eosTokenIds());
         tokenizer.tokenId("<|im_end|>").ifPresent(stops::add);
+        return stops;
+    }
+
+    /** The text of generated tokens, special tokens left out. */
+    public static String text(Tokenizer tokenizer, int[] tokens) {
+        // Model rows past the tokenizer's ids have no text (HF's decode drops them too).
+        int[] known = java.util.Arrays.stream(tokens).filter(tokenizer::hasToken).toArray();
+        return tokenizer.decode(known, true);
     }
 
     @Override
@@ -63,8 +76,6 @@ public final class ModelTextGenerator implements TextGenerator {
         for (int i = 0; i < lp.length; i++) {
             lp[i] = (float) r.logprobs()[i];
         }
-        // Model rows past the tokenizer's ids have no text (HF's decode drops them too).
-        int[] known = java.util.Arrays.stream(r.tokens()).filter(tokenizer::hasToken).toArray();
-        return new Output(tokenizer.decode(known, true), lp);
+        return new Output(text(tokenizer, r.tokens()), lp);
     }
 }

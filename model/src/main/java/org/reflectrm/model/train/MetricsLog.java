@@ -14,13 +14,14 @@ import java.util.List;
 /**
  * {@code metrics.jsonl}: one line per step ({@code step, epoch, loss, lr, grad_norm, tokens,
  * tokens_per_s}) and per evaluation ({@code step, eval_loss}), appended and flushed as they
- * happen, so a crashed run keeps its curve.
+ * happen, so a crashed run keeps its curve. Any JSONL log keyed by {@code step} works the same
+ * way (GRPO's rollout log).
  */
-final class MetricsLog {
+public final class MetricsLog {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final Path file;
 
-    MetricsLog(Path file) {
+    public MetricsLog(Path file) {
         this.file = file;
     }
 
@@ -43,14 +44,15 @@ final class MetricsLog {
         append(o);
     }
 
-    void append(ObjectNode o) throws IOException {
+    /** Appends one line. */
+    public void append(ObjectNode o) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
         Files.writeString(file, JSON.writeValueAsString(o) + "\n", StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
     }
 
     /** On resume: drops lines of steps after the checkpoint, which the resumed run redoes. */
-    void truncateAfter(long step) throws IOException {
+    public void truncateAfter(long step) throws IOException {
         if (!Files.isRegularFile(file)) {
             return;
         }

@@ -97,7 +97,7 @@ public record TrainOptions(long steps, double epochs, double lr, int batch, int 
      * What a resumed run must share with the interrupted one for the result to be the same run:
      * everything that shapes the trajectory (not when to save, evaluate or stop).
      */
-    ObjectNode trajectoryJson() {
+    public ObjectNode trajectoryJson() {
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.put("steps", steps);
         o.put("epochs", epochs);
