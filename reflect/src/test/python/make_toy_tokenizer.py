@@ -5,7 +5,8 @@ in seconds (a 151,936-row output layer makes every step of a tiny model slow).
     python3 -m pip install tokenizers
     python3 reflect/src/test/python/make_toy_tokenizer.py
 
-Writes reflect/src/test/resources/toy-tokenizer/tokenizer.json (made with tokenizers 0.23.2). The components are
+Writes reflect/src/test/resources/toy-tokenizer/tokenizer.json (made with tokenizers 0.23.2) and a
+tokenizer_config.json with Qwen3's chat template, so a model folder with both is a complete judge. The components are
 Qwen3's: NFC, the Qwen2 split regex (single digits) then ByteLevel without its own regex, a ByteLevel decoder,
 ChatML specials (<|endoftext|>, <|im_start|>, <|im_end|>) and Qwen3's non-special added tokens (<think>, <tool_call>,
 <tool_response> and their closing tags), which the chat template asks for. The BPE
@@ -21,6 +22,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..", "..", "..")
 TEMPLATES = os.path.join(ROOT, "model", "src", "main", "resources", "org", "reflectrm", "model", "judge", "templates", "v1")
 OUT = os.path.join(HERE, "..", "resources", "toy-tokenizer", "tokenizer.json")
+QWEN3_CONFIG = os.path.join(ROOT, "tokenizer", "src", "main", "resources", "org", "reflectrm", "tokenizer", "qwen3",
+                            "tokenizer_config.json")
 QWEN2_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
                r"|\s+(?!\S)|\s+")
 
@@ -57,6 +60,18 @@ def main():
     data = json.loads(tok.to_str())
     with open(OUT, "w", encoding="utf-8") as f:
         json.dump(data, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    # tokenizer_config.json: Qwen3's chat template and special-token names, with this vocabulary's added tokens.
+    with open(QWEN3_CONFIG, encoding="utf-8") as f:
+        qwen3 = json.load(f)
+    config = {k: qwen3[k] for k in ("add_bos_token", "add_prefix_space", "bos_token", "chat_template",
+                                     "clean_up_tokenization_spaces", "eos_token", "errors", "pad_token",
+                                     "split_special_tokens", "tokenizer_class", "unk_token")}
+    config["model_max_length"] = 1024
+    config["additional_special_tokens"] = ["<|im_start|>", "<|im_end|>"]
+    config["added_tokens_decoder"] = {str(a["id"]): {k: v for k, v in a.items() if k != "id"} for a in data["added_tokens"]}
+    with open(os.path.join(os.path.dirname(OUT), "tokenizer_config.json"), "w", encoding="utf-8") as f:
+        json.dump(config, f, ensure_ascii=False, indent=2, sort_keys=True)
         f.write("\n")
     print(OUT, tok.get_vocab_size(), "tokens;", len(tok.encode(corpus()[0]).ids), "tokens for the first template")
 

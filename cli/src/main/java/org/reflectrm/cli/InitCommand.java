@@ -5,12 +5,14 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import java.util.List;
 import java.util.stream.Stream;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Config;
 import org.reflectrm.model.qwen3.Qwen3Presets;
 import org.reflectrm.model.qwen3.RandomCheckpoint;
+import org.reflectrm.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -36,6 +38,11 @@ final class InitCommand implements Callable<Integer> {
 
     @Option(names = "--force", description = "Write into a non-empty folder, replacing model files there.")
     boolean force;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "A tokenizer of your own (tokenizer.json and "
+            + "tokenizer_config.json in DIR), copied into --out: the vocabulary is sized to it (rounded up to a multiple "
+            + "of 64), with its <|endoftext|> and <|im_end|> as BOS and EOS. Default: Qwen3's vocabulary, no tokenizer files.")
+    Path tokenizer;
 
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
@@ -70,6 +77,17 @@ final class InitCommand implements Callable<Integer> {
             default -> "float32";
         };
         Qwen3Config config = Qwen3Presets.config(preset, torchDtype);
+        Tokenizer own = null;
+        if (tokenizer != null) {
+            if (!Files.isRegularFile(tokenizer.resolve("tokenizer_config.json"))) {
+                throw new BadInputException("--tokenizer " + tokenizer + ": expected a folder with tokenizer.json and "
+                        + "tokenizer_config.json (the chat template)");
+            }
+            own = TokenizerFiles.load(tokenizer, "--tokenizer");
+            int bos = special(own, "<|endoftext|>"), eos = special(own, "<|im_end|>");
+            int vocab = (own.vocabSize() + 63) / 64 * 64;
+            config = Qwen3Presets.config(preset, torchDtype, vocab, bos, eos);
+        }
         PrintWriter err = spec.commandLine().getErr();
         err.printf("init: writing %s (%,d parameters, %s) to %s%n", preset,
                 config.parameterCount(!config.tieWordEmbeddings()), type, out);
@@ -77,8 +95,18 @@ final class InitCommand implements Callable<Integer> {
             removeOldWeights(out);
         }
         RandomCheckpoint.write(config, type, seed, out);
+        if (own != null) {
+            for (String file : List.of("tokenizer.json", "tokenizer_config.json")) {
+                Files.copy(tokenizer.resolve(file), out.resolve(file), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
         spec.commandLine().getOut().println(out.toAbsolutePath());
         return 0;
+    }
+
+    private Integer special(Tokenizer t, String token) {
+        return t.tokenId(token).orElseThrow(() -> new BadInputException("--tokenizer " + tokenizer + ": has no " + token
+                + " (the chat template and the judge need it)"));
     }
 
     /**

@@ -17,6 +17,7 @@ import org.reflectrm.model.judge.JudgePrompts;
 import org.reflectrm.model.judge.JudgeTemplate;
 import org.reflectrm.model.judge.ModelTextGenerator;
 import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.reflect.grpo.GrpoTrainer;
 import org.reflectrm.tokenizer.Tokenizer;
 import org.reflectrm.tokenizer.chat.ChatMessage;
 import picocli.CommandLine.Command;
@@ -127,6 +128,11 @@ final class JudgeCommand implements Callable<Integer> {
             conversation = prompt != null ? List.of(ChatMessage.user(prompt)) : readMessages(messages);
         }
         JudgeTemplate template = templateDir != null ? JudgeTemplate.fromDir(templateDir) : JudgeTemplate.bundled(templateVersion);
+        GrpoTrainer.templateVersionOf(common.model).filter(v -> !v.equals(template.version())).ifPresent(v -> {
+            spec.commandLine().getErr().println("reflectrm-j: warning: " + common.model + " was trained with judge template "
+                    + v + " but is judged with " + template.version() + " (--template-version " + v + " matches it)");
+            spec.commandLine().getErr().flush();
+        });
         Tokenizer tokenizer = TokenizerFiles.load(common.model, "--model");
         JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, common.model), template);
         ObjectMapper mapper = new ObjectMapper();

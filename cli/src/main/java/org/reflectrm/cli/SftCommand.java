@@ -7,10 +7,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.reflectrm.kernels.Backend;
-import org.reflectrm.kernels.DType;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Model;
-import org.reflectrm.model.train.LoraConfig;
 import org.reflectrm.model.train.SftTrainer;
 import org.reflectrm.model.train.TrainingDivergedException;
 import org.reflectrm.model.train.TrainOptions;
@@ -39,20 +37,17 @@ final class SftCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    FineTuneOptions tune;
+
     @Option(names = "--data", required = true, paramLabel = "FILE", description = "Training JSONL.")
     Path data;
-
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
-    Path out;
 
     @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (default: --epochs over the data).")
     Long steps;
 
     @Option(names = "--epochs", paramLabel = "E", defaultValue = "1", description = "Passes over the data when --steps is not given (default ${DEFAULT-VALUE}).")
     double epochs;
-
-    @Option(names = "--lr", paramLabel = "X", description = "Peak learning rate (default 2e-5 full, 2e-4 LoRA).")
-    Double lr;
 
     @Option(names = "--batch", paramLabel = "B", defaultValue = "4", description = "Examples per micro-batch (default ${DEFAULT-VALUE}); with --packing pack, the budget in units of --max-len tokens.")
     int batch;
@@ -66,39 +61,6 @@ final class SftCommand implements Callable<Integer> {
     @Option(names = "--packing", paramLabel = "MODE", defaultValue = "pad", description = "pad: --batch examples per micro-batch; pack: as many as fit in --batch x --max-len tokens. Never attention across examples (default ${DEFAULT-VALUE}).")
     String packing;
 
-    @Option(names = "--lora-rank", paramLabel = "R", description = "Train a LoRA adapter of this rank instead of every weight.")
-    Integer loraRank;
-
-    @Option(names = "--lora-alpha", paramLabel = "A", description = "LoRA alpha (default: 2 x rank).")
-    Double loraAlpha;
-
-    @Option(names = "--lora-dropout", paramLabel = "P", defaultValue = "0", description = "LoRA dropout (default ${DEFAULT-VALUE}).")
-    double loraDropout;
-
-    @Option(names = "--lora-targets", paramLabel = "LIST", split = ",", description = "LoRA target modules (default: all linear layers: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj).")
-    List<String> loraTargets;
-
-    @Option(names = "--schedule", paramLabel = "S", defaultValue = "linear", description = "LR decay after warmup: constant, linear or cosine (default ${DEFAULT-VALUE}).")
-    String schedule;
-
-    @Option(names = "--warmup", paramLabel = "N", defaultValue = "0", description = "Warmup steps (default ${DEFAULT-VALUE}).")
-    long warmup;
-
-    @Option(names = "--optimizer", paramLabel = "O", defaultValue = "adamw", description = "adamw (betas 0.9/0.999, eps 1e-8) or sgd (default ${DEFAULT-VALUE}).")
-    String optimizer;
-
-    @Option(names = "--momentum", paramLabel = "M", defaultValue = "0", description = "SGD momentum (default ${DEFAULT-VALUE}).")
-    double momentum;
-
-    @Option(names = "--weight-decay", paramLabel = "W", defaultValue = "0", description = "Weight decay (AdamW: decoupled; SGD: L2); norm weights are exempt (default ${DEFAULT-VALUE}).")
-    double weightDecay;
-
-    @Option(names = "--max-grad-norm", paramLabel = "G", defaultValue = "1.0", description = "Clip gradients to this global norm; 0 turns clipping off (default ${DEFAULT-VALUE}).")
-    double maxGradNorm;
-
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Seed of data order, LoRA init and dropout (default ${DEFAULT-VALUE}).")
-    long seed;
-
     @Option(names = "--eval-data", paramLabel = "FILE", description = "Evaluation JSONL (default: none, or --eval-fraction of --data).")
     Path evalData;
 
@@ -108,26 +70,11 @@ final class SftCommand implements Callable<Integer> {
     @Option(names = "--eval-every", paramLabel = "N", defaultValue = "0", description = "Evaluate every N steps and at the end (default: at the end only).")
     long evalEvery;
 
-    @Option(names = "--save-every", paramLabel = "N", defaultValue = "0", description = "Checkpoint every N steps and at the end (default: at the end only).")
-    long saveEvery;
-
-    @Option(names = "--save-dtype", paramLabel = "T", description = "dtype of a saved full model: F32, BF16 or F16 (default F32, the weights as trained; BF16 rounds away small updates).")
-    String saveDtype;
-
-    @Option(names = "--gradient-checkpointing", description = "Recompute each decoder layer in backward instead of keeping its activations: much less memory, about a third more compute.")
-    boolean gradientCheckpointing;
-
-    @Option(names = "--resume", description = "Continue the run saved in --out (same options); gives the same weights as an uninterrupted run.")
-    boolean resume;
-
     @Option(names = "--strict", description = "A malformed data line is fatal (default: reported with its line number, skipped and counted).")
     boolean strict;
 
     @Option(names = "--reject-long", description = "Skip examples longer than --max-len instead of truncating them.")
     boolean rejectLong;
-
-    @Option(names = "--stop-after", paramLabel = "N", defaultValue = "0", hidden = true, description = "Stop after step N as if interrupted (tests).")
-    long stopAfter;
 
     @Option(names = "--json", description = "Print a JSON summary on stdout.")
     boolean json;
@@ -142,16 +89,7 @@ final class SftCommand implements Callable<Integer> {
         if (!Files.isRegularFile(data)) {
             throw new BadInputException("--data " + data + ": no such file");
         }
-        if (out.toAbsolutePath().normalize().equals(common.model.toAbsolutePath().normalize())) {
-            throw new BadInputException("--out must differ from --model: the base is read while the trained model is written");
-        }
-        if (resume && !Files.isRegularFile(out.resolve("trainer_state").resolve("state.json"))) {
-            throw new BadInputException("--resume: " + out + " holds no saved run (trainer_state/state.json); "
-                    + "start without --resume");
-        }
-        if (!resume && Files.exists(out.resolve("trainer_state"))) {
-            throw new BadInputException("--out " + out + " holds a training run; pass --resume to continue it or choose another folder");
-        }
+        tune.checkOut(common.model);
         if (evalData != null && evalFraction > 0) {
             throw new BadInputException("--eval-data and --eval-fraction are mutually exclusive");
         }
@@ -172,7 +110,7 @@ final class SftCommand implements Callable<Integer> {
             report(err, evalSet.stats());
             eval = evalSet.examples();
         } else if (evalFraction > 0) {
-            SftDataset.Split split = dataset.splitFraction(evalFraction, seed);
+            SftDataset.Split split = dataset.splitFraction(evalFraction, tune.seed);
             train = split.train();
             eval = split.eval();
         }
@@ -198,7 +136,7 @@ final class SftCommand implements Callable<Integer> {
         SftTrainer.Result result;
         common.requireCpu("train sft");
         try (Backend backend = common.backend(); Qwen3Model base = common.loadModel()) {
-            result = new SftTrainer(common.model, base, backend, options, out, listener).run(train, eval, resume);
+            result = new SftTrainer(common.model, base, backend, options, tune.out, listener).run(train, eval, tune.resume);
         } catch (TrainingDivergedException e) {
             progress.finish();
             err.println("reflectrm-j: training stopped: " + e.getMessage());
@@ -209,14 +147,14 @@ final class SftCommand implements Callable<Integer> {
         String summary = String.format("trained %d/%d steps (%s, %d examples), last loss %.4f%s; saved to %s",
                 result.step(), result.totalSteps(), options.lora() == null ? "full" : "LoRA r=" + options.lora().rank(),
                 train.size(), result.lastLoss(),
-                Double.isNaN(result.evalLoss()) ? "" : String.format(", eval loss %.4f", result.evalLoss()), out);
+                Double.isNaN(result.evalLoss()) ? "" : String.format(", eval loss %.4f", result.evalLoss()), tune.out);
         err.println(summary);
         err.flush();
         if (json) {
             stdout.printf("{\"steps\": %d, \"total_steps\": %d, \"loss\": %s, \"eval_loss\": %s, \"out\": \"%s\"}%n",
                     result.step(), result.totalSteps(), result.lastLoss(),
                     Double.isNaN(result.evalLoss()) ? "null" : Double.toString(result.evalLoss()),
-                    out.toString().replace("\\", "\\\\").replace("\"", "\\\""));
+                    tune.out.toString().replace("\\", "\\\\").replace("\"", "\\\""));
             stdout.flush();
         }
         return 0;
@@ -228,24 +166,7 @@ final class SftCommand implements Callable<Integer> {
             case "pack" -> SftBatcher.Mode.PACK;
             default -> throw new BadInputException("--packing must be pad or pack, got " + packing);
         };
-        LoraConfig lora = null;
-        if (loraRank != null) {
-            lora = new LoraConfig(loraRank, loraAlpha != null ? loraAlpha : 2.0 * loraRank, loraDropout,
-                    loraTargets != null ? loraTargets : LoraConfig.ALL_LINEAR);
-        } else if (loraAlpha != null || loraTargets != null || loraDropout != 0) {
-            throw new BadInputException("--lora-alpha, --lora-dropout and --lora-targets need --lora-rank");
-        }
-        DType dtype = null;
-        if (saveDtype != null) {
-            dtype = DType.fromFlag(saveDtype);
-            if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
-                throw new BadInputException("--save-dtype must be F32, BF16 or F16, got " + saveDtype);
-            }
-        }
-        double rate = lr != null ? lr : lora != null ? 2e-4 : 2e-5;
-        return new TrainOptions(steps == null ? 0 : steps, epochs, rate, batch, gradAccum, maxLen, mode, schedule,
-                warmup, weightDecay, 0.9, 0.999, 1e-8, maxGradNorm, seed, saveEvery, evalEvery, dtype, lora, stopAfter,
-                gradientCheckpointing, optimizer, momentum);
+        return tune.trainOptions(steps == null ? 0 : steps, epochs, batch, gradAccum, maxLen, mode, evalEvery, 2e-5, 2e-4);
     }
 
     private static void report(PrintWriter err, SftDataStats stats) {

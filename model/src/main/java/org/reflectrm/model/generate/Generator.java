@@ -90,6 +90,20 @@ public final class Generator {
      * with separate calls up to float summation order.
      */
     public List<Result> generateGroups(List<List<int[]>> groups, GenerationConfig config, TokenListener listener) {
+        return generateGroups(groups, null, config, listener);
+    }
+
+    /**
+     * {@link #generateGroups(List, GenerationConfig, TokenListener)} with a seed per group: group
+     * g samples as a {@link #generate} call seeded with {@code seeds[g]} would (null: every
+     * group with the config's seed). Independent seeds keep the groups of a batch from sharing
+     * random streams (sequence j of every group would otherwise draw the same numbers).
+     */
+    public List<Result> generateGroups(List<List<int[]>> groups, long[] seeds, GenerationConfig config,
+                                       TokenListener listener) {
+        if (seeds != null && seeds.length != groups.size()) {
+            throw new IllegalArgumentException(groups.size() + " groups but " + seeds.length + " seeds");
+        }
         List<int[]> prompts = new ArrayList<>();
         groups.forEach(prompts::addAll);
         int batch = prompts.size();
@@ -143,7 +157,7 @@ public final class Generator {
             for (int g = 0, i = 0; g < groups.size(); g++) {
                 for (int j = 0; j < groups.get(g).size(); j++, i++) {
                     int[] prompt = prompts.get(i);
-                    random[i] = new SplittableRandom(config.seed() + j * SEED_STRIDE);
+                    random[i] = new SplittableRandom((seeds == null ? config.seed() : seeds[g]) + j * SEED_STRIDE);
                     caches.add(shared[g] > 0 ? session.newCache(capacity, prefixes.get(g), shared[g])
                             : session.newCache(capacity));
                     active.add(i);

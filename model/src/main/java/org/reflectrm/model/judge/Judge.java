@@ -89,6 +89,20 @@ public final class Judge {
      * judging up to float rounding.
      */
     public List<Result> judgeAll(List<Item> items, Options o) {
+        long[] seeds = new long[items.size()];
+        java.util.Arrays.fill(seeds, o.seed());
+        return judgeAll(items, o, seeds);
+    }
+
+    /**
+     * {@link #judgeAll(List, Options)} with a seed per item in place of the options' seed: item k
+     * is judged as {@link #judge} with seed {@code seeds[k]} would judge it. Sampling many pairs
+     * for training data wants this, so that pairs do not share their random streams.
+     */
+    public List<Result> judgeAll(List<Item> items, Options o, long[] seeds) {
+        if (seeds.length != items.size()) {
+            throw new IllegalArgumentException(items.size() + " items but " + seeds.length + " seeds");
+        }
         boolean greedy = o.mode() == Mode.GREEDY;
         int n = greedy ? 1 : o.rollouts();
         List<List<int[]>> rolloutPrompts = new ArrayList<>();
@@ -98,7 +112,7 @@ public final class Judge {
         }
         long t0 = System.nanoTime();
         List<List<TextGenerator.Output>> outs = model.generateGroups(rolloutPrompts, greedy ? 0 : o.temperature(),
-                o.seed(), o.maxNewTokens());
+                seeds, o.maxNewTokens());
         long rolloutNanos = System.nanoTime() - t0;
         String version = prompts.template().version();
         List<List<Rollout>> rollouts = new ArrayList<>();
@@ -130,7 +144,7 @@ public final class Judge {
         for (int k = 0; k < items.size(); k++) {
             Item item = items.get(k);
             int anchor = TwoStage.anchor(scored.get(k));
-            List<TwoStage.Comparison> plan = TwoStage.plan(scored.get(k), anchor, o.seed());
+            List<TwoStage.Comparison> plan = TwoStage.plan(scored.get(k), anchor, seeds[k]);
             List<int[]> group = new ArrayList<>();
             for (TwoStage.Comparison c : plan) {
                 group.add(reflectionPrompt(item, rollouts.get(k), anchor, c.rollout(), c.rolloutFirst()));
@@ -142,7 +156,7 @@ public final class Judge {
         long t1 = System.nanoTime();
         boolean any = reflectionPrompts.stream().anyMatch(g -> !g.isEmpty());
         List<List<TextGenerator.Output>> reflected = any
-                ? model.generateGroups(reflectionPrompts, 0, o.seed(), o.maxNewTokens()) : null;
+                ? model.generateGroups(reflectionPrompts, 0, seeds, o.maxNewTokens()) : null;
         long reflectionNanos = System.nanoTime() - t1;
         for (int k = 0; k < items.size(); k++) {
             List<TwoStage.Comparison> plan = plans.get(k);

@@ -49,16 +49,16 @@ public final class ModelTextGenerator implements TextGenerator {
 
     @Override
     public List<Output> generate(List<int[]> prompts, double temperature, long seed, int maxNewTokens) {
-        return generateGroups(List.of(prompts), temperature, seed, maxNewTokens).getFirst();
+        return generateGroups(List.of(prompts), temperature, new long[] {seed}, maxNewTokens).getFirst();
     }
 
     /** All groups decode as one batch (one wide batch is what a GPU wants). */
     @Override
-    public List<List<Output>> generateGroups(List<List<int[]>> groups, double temperature, long seed, int maxNewTokens) {
+    public List<List<Output>> generateGroups(List<List<int[]>> groups, double temperature, long[] seeds, int maxNewTokens) {
         SamplingParams sampling = temperature == 0 ? SamplingParams.GREEDY
                 : new SamplingParams(false, temperature, 0, 1.0, 0.0);
-        List<Generator.Result> results = generator.generateGroups(groups,
-                new GenerationConfig(maxNewTokens, sampling, seed, stops), null);
+        List<Generator.Result> results = generator.generateGroups(groups, seeds,
+                new GenerationConfig(maxNewTokens, sampling, seeds.length == 0 ? 0 : seeds[0], stops), null);
         List<List<Output>> out = new ArrayList<>();
         int at = 0;
         for (List<int[]> group : groups) {

@@ -18,14 +18,16 @@ public interface TextGenerator {
     List<Output> generate(List<int[]> prompts, double temperature, long seed, int maxNewTokens);
 
     /**
-     * {@link #generate} for each group, as separate calls would; a model may run them as one
-     * batch (results then agree up to float rounding). Outputs come per group, in order.
+     * {@link #generate} for each group, as separate calls with seeds {@code seeds[g]} would; a
+     * model may run them as one batch (results then agree up to float rounding). Outputs come
+     * per group, in order.
      */
-    default List<List<Output>> generateGroups(List<List<int[]>> groups, double temperature, long seed,
+    default List<List<Output>> generateGroups(List<List<int[]>> groups, double temperature, long[] seeds,
                                               int maxNewTokens) {
         List<List<Output>> out = new java.util.ArrayList<>();
-        for (List<int[]> group : groups) {
-            out.add(group.isEmpty() ? List.of() : generate(group, temperature, seed, maxNewTokens));
+        for (int g = 0; g < groups.size(); g++) {
+            List<int[]> group = groups.get(g);
+            out.add(group.isEmpty() ? List.of() : generate(group, temperature, seeds[g], maxNewTokens));
         }
         return out;
     }

@@ -43,8 +43,20 @@ public final class Qwen3Presets {
         if (s == null) {
             throw new IllegalArgumentException("unknown preset '" + preset + "': expected one of " + names());
         }
-        return new Qwen3Config(List.of("Qwen3ForCausalLM"), "qwen3", s.vocab, s.hidden, s.intermediate, s.layers,
+        return config(preset, torchDtype, s.vocab, 151643, 151645);
+    }
+
+    /**
+     * A preset's shape over another vocabulary (a tokenizer of one's own): {@code vocab} rows,
+     * {@code bosId} and {@code eosId} as BOS and EOS.
+     */
+    public static Qwen3Config config(String preset, String torchDtype, int vocab, int bosId, int eosId) {
+        Shape s = SHAPES.get(preset);
+        if (s == null) {
+            throw new IllegalArgumentException("unknown preset '" + preset + "': expected one of " + names());
+        }
+        return new Qwen3Config(List.of("Qwen3ForCausalLM"), "qwen3", vocab, s.hidden, s.intermediate, s.layers,
                 s.heads, s.kvHeads, s.headDim, "silu", 40960, 1e-6, 1_000_000, s.tied, false, 0.0, false, null,
-                s.layers, 151643, List.of(151645), null, 0.02, true, torchDtype, "4.51.0");
+                s.layers, bosId, List.of(eosId), null, 0.02, true, torchDtype, "4.51.0");
     }
 }

@@ -8,8 +8,9 @@ import org.reflectrm.model.judge.Judge;
  * {@code data sample}'s step: N sampled analyses per shown pair, each scored against the label.
  * The analyses are the judge's vote-mode rollouts, so sampling runs on the judge's engine: a
  * batch of pairs is one batched generation, each pair's N rollouts sharing their prompt's
- * prefill. Rollout j of every pair samples from stream j of the seed, so a pair's samples do
- * not depend on which pairs share its batch (resumed and batched runs give the same samples).
+ * prefill. A pair's rollouts sample from streams of a seed of its own, derived from the run's
+ * seed and the pair's id: pairs do not share random numbers, and a pair's samples do not depend
+ * on which pairs share its batch (resumed and batched runs give the same samples).
  */
 public final class PairSampler {
     /** Confidence = mean log-probability of the lowest tenth of an analysis's tokens, as the judge's default. */
@@ -27,7 +28,8 @@ public final class PairSampler {
     /** The records of {@code pairs}, in order, from one batched generation. */
     public List<SampleRecord> sample(List<ShownPair> pairs) {
         List<Judge.Item> items = pairs.stream().map(ShownPair::item).toList();
-        List<Judge.Result> results = judge.judgeAll(items, options);
+        long[] seeds = pairs.stream().mapToLong(p -> PairSeeds.of(options.seed(), PairSeeds.SAMPLING, p.id())).toArray();
+        List<Judge.Result> results = judge.judgeAll(items, options, seeds);
         List<SampleRecord> records = new ArrayList<>();
         for (int k = 0; k < pairs.size(); k++) {
             records.add(record(pairs.get(k), results.get(k)));

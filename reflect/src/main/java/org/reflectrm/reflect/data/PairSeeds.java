@@ -13,6 +13,8 @@ final class PairSeeds {
     static final long ORDER = 1;
     /** Which correct and which incorrect analysis make a pair's Refl record, and their order. */
     static final long REFLECTION = 2;
+    /** The random streams of a pair's sampled analyses. */
+    static final long SAMPLING = 3;
 
     private PairSeeds() {
     }

@@ -235,7 +235,7 @@ public final class GrpoTrainer {
 
     /** Samples generation batch {@code g} from the current policy and scores it. */
     private Generation generate(TrainingSession session, List<GrpoPrompt> data, List<int[]> promptIds, long g) {
-        int b = options.promptsPerStep(), group = options.group();
+        int group = options.group();
         int[] index = promptIndices(data.size(), g);
         List<List<int[]>> groups = new ArrayList<>();
         List<GrpoPrompt> prompts = new ArrayList<>();
@@ -245,10 +245,16 @@ public final class GrpoTrainer {
         }
         long t0 = System.nanoTime();
         Generator generator = new Generator(new CpuLanguageModel(session.model(), backend));
+        // Each prompt's group samples from streams of its own: prompts of a batch share no random numbers.
+        long batchSeed = Shuffle.derive(train.seed(), g);
+        long[] seeds = new long[index.length];
+        for (int k = 0; k < seeds.length; k++) {
+            seeds[k] = Shuffle.derive(batchSeed, k);
+        }
         GenerationConfig config = new GenerationConfig(options.maxNewTokens(),
-                new SamplingParams(false, options.loss().temperature(), 0, 1.0, 0.0), Shuffle.derive(train.seed(), g),
+                new SamplingParams(false, options.loss().temperature(), 0, 1.0, 0.0), batchSeed,
                 ModelTextGenerator.stopTokens(base.config(), tokenizer));
-        List<Generator.Result> rollouts = generator.generateGroups(groups, config, null);
+        List<Generator.Result> rollouts = generator.generateGroups(groups, seeds, config, null);
         double seconds = (System.nanoTime() - t0) / 1e9;
         double[] rewards = new double[rollouts.size()];
         boolean[] parsed = new boolean[rollouts.size()];
@@ -328,6 +334,20 @@ public final class GrpoTrainer {
                 lp.add(v);
             }
             log.append(o);
+        }
+    }
+
+    /** The judge template version a checkpoint was trained with, if it was trained by {@code train grpo}. */
+    public static java.util.Optional<String> templateVersionOf(Path modelDir) {
+        Path marker = modelDir.resolve(MARKER);
+        if (!java.nio.file.Files.isRegularFile(marker)) {
+            return java.util.Optional.empty();
+        }
+        try {
+            String v = JSON.readTree(marker.toFile()).path("template_version").asText("");
+            return v.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(v);
+        } catch (IOException e) {
+            return java.util.Optional.empty();
         }
     }
 
