@@ -121,15 +121,15 @@ class GrpoTrainerTest {
         assertEquals(16, r.step());
         List<JsonNode> metrics = lines(out.resolve("metrics.jsonl"));
         assertEquals(16, metrics.size());
-        // The SFT judge writes parseable verdicts, at chance: about half of the parsed ones are right.
-        double parsedFirst = mean(metrics, 0, 3, "parse_rate");
-        double rewardFirst = mean(metrics, 0, 3, "reward_mean");
+        // Step 1's rollouts come before any update: the SFT judge writes parseable verdicts, at chance.
+        double parsedFirst = metrics.getFirst().get("parse_rate").asDouble();
+        double rewardFirst = metrics.getFirst().get("reward_mean").asDouble();
         assertTrue(parsedFirst > 0.2, "parse rate " + parsedFirst);
         assertTrue(rewardFirst / parsedFirst < 0.7, "accuracy of parsed verdicts before GRPO " + rewardFirst / parsedFirst);
         // After GRPO on the verdict reward: more of them parse, and those that do follow the rule.
         double rewardLast = mean(metrics, 12, 16, "reward_mean");
         double parsedLast = mean(metrics, 12, 16, "parse_rate");
-        assertTrue(rewardLast > rewardFirst + 0.25, "reward " + rewardFirst + " -> " + rewardLast);
+        assertTrue(rewardLast > rewardFirst + 0.3, "reward " + rewardFirst + " -> " + rewardLast);
         assertTrue(rewardLast / parsedLast > 0.9, "accuracy of parsed verdicts after GRPO " + rewardLast / parsedLast);
         for (String field : List.of("loss", "grad_norm", "reward_mean_pref", "clip_fraction", "completion_len_mean",
                 "zero_std_groups", "gen_s", "train_s", "gen_tokens_per_s", "train_tokens_per_s")) {
