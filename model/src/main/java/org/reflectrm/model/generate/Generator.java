@@ -13,7 +13,19 @@ import org.reflectrm.model.qwen3.Qwen3Model;
  * forward per step over the sequences still running, on any {@link LanguageModel} (CPU or GPU).
  */
 public final class Generator {
-    private static final long SEED_STRIDE = 0x9E3779B97F4A7C15L;
+    /**
+     * The seed of sequence {@code j}'s random stream under {@code seed}. The plain {@code seed +
+     * j·γ} with γ = SplittableRandom's own increment would make stream j stream 0 advanced by j
+     * draws: rollout j would sample rollout j−1's next numbers, and a group's rollouts would be
+     * shifted copies of one another. Mixing the sum (SplitMix64's finaliser) puts the streams at
+     * unrelated points of the generator's cycle.
+     */
+    static long streamSeed(long seed, int j) {
+        long z = seed + (j + 1L) * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
 
     /** Shorter shared prefixes are prefilled with the rest: a separate prefill would not pay. */
     static final int MIN_SHARED_PREFIX = 16;
@@ -157,7 +169,7 @@ public final class Generator {
             for (int g = 0, i = 0; g < groups.size(); g++) {
                 for (int j = 0; j < groups.get(g).size(); j++, i++) {
                     int[] prompt = prompts.get(i);
-                    random[i] = new SplittableRandom((seeds == null ? config.seed() : seeds[g]) + j * SEED_STRIDE);
+                    random[i] = new SplittableRandom(streamSeed(seeds == null ? config.seed() : seeds[g], j));
                     caches.add(shared[g] > 0 ? session.newCache(capacity, prefixes.get(g), shared[g])
                             : session.newCache(capacity));
                     active.add(i);
