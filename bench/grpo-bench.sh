@@ -7,7 +7,7 @@
 #   bench/grpo-bench.sh [tiny|0.6b|all]
 #
 # tiny: `init --preset tiny` with the 506-token toy tokenizer, F32, full fine-tuning; 2 prompts x 8
-#       rollouts per step, 64 new tokens, 4 steps.
+#       rollouts per step, 64 new tokens, 16 steps (its first steps are JIT warm-up).
 # 0.6b: `init --preset qwen3-0.6b`, BF16, LoRA r=8 alpha 16 on all seven linear layers; 1 prompt x 8
 #       rollouts per step, 32 new tokens, 3 steps. TRL loads the base in $PEER_DTYPE (default bfloat16;
 #       adapters float32); reflectrm-j computes in F32 from the BF16 weights.
@@ -16,7 +16,7 @@
 # Environment: REFLECTRM_JAR (default cli/target/reflectrm-j.jar; copied into $WORK first, so a rebuild
 # cannot change it mid-run), JAVA_HOME, JAVA_OPTS, THREADS (2), ROUNDS (1: each round runs every
 # configuration on both sides, alternating), WORK (default: a new /tmp/grpo-bench.XXXXXX; models are
-# made there once and reused), STEPS_TINY (4), STEPS_06B (3), PEER_DTYPE (bfloat16|float32),
+# made there once and reused), STEPS_TINY (16), STEPS_06B (3), PEER_DTYPE (bfloat16|float32),
 # SUMMARY_ONLY=1 (run nothing: print the tables again from an earlier run's WORK).
 # Needs python3 with torch, transformers, trl, peft and datasets.
 set -euo pipefail
@@ -26,7 +26,7 @@ what=${1:-all}
 case "$what" in tiny|0.6b|all) ;; *) echo "usage: $0 [tiny|0.6b|all]" >&2; exit 2 ;; esac
 threads=${THREADS:-2}
 rounds=${ROUNDS:-1}
-steps_tiny=${STEPS_TINY:-4}
+steps_tiny=${STEPS_TINY:-16}
 steps_06b=${STEPS_06B:-3}
 peer_dtype=${PEER_DTYPE:-bfloat16}
 work=${WORK:-$(mktemp -d /tmp/grpo-bench.XXXXXX)}
