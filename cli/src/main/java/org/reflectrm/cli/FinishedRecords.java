@@ -27,6 +27,12 @@ final class FinishedRecords {
      * file stays valid JSONL and the rerun appends after the last complete record.
      */
     static Map<String, JsonNode> read(Path output, ObjectMapper mapper) throws IOException {
+        return read(output, mapper, n -> n.get("id").asText());
+    }
+
+    /** {@link #read(Path, ObjectMapper)} keyed by {@code key} (e.g. id and order, where an id has several records). */
+    static Map<String, JsonNode> read(Path output, ObjectMapper mapper, java.util.function.Function<JsonNode, String> key)
+            throws IOException {
         Map<String, JsonNode> records = new LinkedHashMap<>();
         if (!Files.isRegularFile(output)) {
             return records;
@@ -39,7 +45,7 @@ final class FinishedRecords {
             try {
                 JsonNode n = mapper.readTree(line);
                 if (n != null && n.hasNonNull("id")) {
-                    records.put(n.get("id").asText(), n);
+                    records.put(key.apply(n), n);
                     keep.add(line);
                     continue;
                 }

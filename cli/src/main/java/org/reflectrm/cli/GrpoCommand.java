@@ -143,14 +143,21 @@ final class GrpoCommand implements Callable<Integer> {
             return Main.EXIT_FAILURE;
         }
         progress.finish();
-        err.printf("trained %d/%d steps (%s), last mean reward %.3f; saved to %s%n", result.step(), result.totalSteps(),
-                train.lora() == null ? "full" : "LoRA r=" + train.lora().rank(), result.rewardMean(), tune.out);
+        boolean ran = !Double.isNaN(result.rewardMean());
+        err.printf("trained %d/%d steps (%s), %s; saved to %s%n", result.step(), result.totalSteps(),
+                train.lora() == null ? "full" : "LoRA r=" + train.lora().rank(),
+                ran ? String.format("last mean reward %.3f", result.rewardMean()) : "the saved run was already complete",
+                tune.out);
         err.flush();
         if (json) {
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("steps", result.step());
             o.put("total_steps", result.totalSteps());
-            o.put("reward_mean", result.rewardMean());
+            if (ran) {
+                o.put("reward_mean", result.rewardMean());
+            } else {
+                o.putNull("reward_mean");
+            }
             o.put("out", tune.out.toString());
             spec.commandLine().getOut().println(o);
             spec.commandLine().getOut().flush();

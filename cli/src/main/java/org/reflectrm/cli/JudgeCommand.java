@@ -17,7 +17,6 @@ import org.reflectrm.model.judge.JudgePrompts;
 import org.reflectrm.model.judge.JudgeTemplate;
 import org.reflectrm.model.judge.ModelTextGenerator;
 import org.reflectrm.model.qwen3.Qwen3Model;
-import org.reflectrm.reflect.grpo.GrpoTrainer;
 import org.reflectrm.tokenizer.Tokenizer;
 import org.reflectrm.tokenizer.chat.ChatMessage;
 import picocli.CommandLine.Command;
@@ -36,6 +35,9 @@ import picocli.CommandLine.Spec;
 final class JudgeCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
+
+    @Mixin
+    JudgeSettings settings;
 
     @Option(names = "--prompt", paramLabel = "TEXT", description = "The user message both responses answer (or --messages).")
     String prompt;
@@ -57,33 +59,9 @@ final class JudgeCommand implements Callable<Integer> {
             + "ids already in FILE are skipped, so a rerun resumes.")
     Path output;
 
-    @Option(names = "--mode", paramLabel = "M", defaultValue = "reflect", description = "greedy, vote or reflect (default ${DEFAULT-VALUE}).")
-    String mode;
-
-    @Option(names = "--rollouts", paramLabel = "N", defaultValue = "8", description = "Sampled analyses for vote and reflect (default ${DEFAULT-VALUE}).")
-    int rollouts;
-
-    @Option(names = "--temperature", paramLabel = "T", defaultValue = "1.0", description = "Sampling temperature of the rollouts (default ${DEFAULT-VALUE}).")
-    double temperature;
-
-    @Option(names = "--bottom-frac", paramLabel = "F", defaultValue = "0.1", description = "Confidence = mean log-probability of this lowest fraction of a rollout's tokens (default ${DEFAULT-VALUE}).")
-    double bottomFrac;
-
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Seed of sampling and of the reflections' presentation order (default ${DEFAULT-VALUE}).")
-    long seed;
-
-    @Option(names = "--max-new-tokens", paramLabel = "K", defaultValue = "1024", description = "Longest analysis (default ${DEFAULT-VALUE}).")
-    int maxNewTokens;
-
     @Option(names = "--both-orders", description = "Judge (A, B) and (B, A); the combined verdict is the one both orders give, "
             + "the only parseable one if one order is unparseable, and null (status inconsistent) if they disagree.")
     boolean bothOrders;
-
-    @Option(names = "--template-version", paramLabel = "V", defaultValue = JudgeTemplate.DEFAULT_VERSION, description = "Bundled prompt templates (default ${DEFAULT-VALUE}).")
-    String templateVersion;
-
-    @Option(names = "--template-dir", paramLabel = "DIR", description = "Own templates: response.txt, analysis.txt and version.txt.")
-    Path templateDir;
 
     @Option(names = "--batch-pairs", paramLabel = "K", defaultValue = "1",
             description = "With --input: judge K pairs at a time, their rollouts as one batch and their reflections as "
@@ -99,13 +77,7 @@ final class JudgeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Judge.Mode m = switch (mode) {
-            case "greedy" -> Judge.Mode.GREEDY;
-            case "vote" -> Judge.Mode.VOTE;
-            case "reflect" -> Judge.Mode.REFLECT;
-            default -> throw new BadInputException("--mode must be greedy, vote or reflect, got " + mode);
-        };
-        Judge.Options options = new Judge.Options(m, rollouts, temperature, bottomFrac, seed, maxNewTokens);
+        Judge.Options options = settings.options();
         if (batchPairs < 1) {
             throw new BadInputException("--batch-pairs must be at least 1, got " + batchPairs);
         }
@@ -127,12 +99,7 @@ final class JudgeCommand implements Callable<Integer> {
             }
             conversation = prompt != null ? List.of(ChatMessage.user(prompt)) : readMessages(messages);
         }
-        JudgeTemplate template = templateDir != null ? JudgeTemplate.fromDir(templateDir) : JudgeTemplate.bundled(templateVersion);
-        GrpoTrainer.templateVersionOf(common.model).filter(v -> !v.equals(template.version())).ifPresent(v -> {
-            spec.commandLine().getErr().println("reflectrm-j: warning: " + common.model + " was trained with judge template "
-                    + v + " but is judged with " + template.version() + " (--template-version " + v + " matches it)");
-            spec.commandLine().getErr().flush();
-        });
+        JudgeTemplate template = settings.template(common.model, spec.commandLine().getErr());
         Tokenizer tokenizer = TokenizerFiles.load(common.model, "--model");
         JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, common.model), template);
         ObjectMapper mapper = new ObjectMapper();
@@ -191,7 +158,7 @@ final class JudgeCommand implements Callable<Integer> {
             record = mapper.createObjectNode();
             record.put("verdict", verdict);
             record.put("status", status);
-            record.put("mode", mode);
+            record.put("mode", settings.mode);
             record.put("template_version", templateVersion);
             ArrayNode orders = record.putArray("orders");
             orders.add(JudgeJson.result(mapper, ab, "AB", first));
