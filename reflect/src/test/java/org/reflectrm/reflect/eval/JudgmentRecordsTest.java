@@ -1,0 +1,47 @@
+package org.reflectrm.reflect.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.reflectrm.model.judge.Judge;
+import org.reflectrm.model.judge.Verdict;
+import org.reflectrm.tokenizer.chat.ChatMessage;
+
+class JudgmentRecordsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static Judge.Result result(Integer verdict, int anchor, List<Integer> winners, boolean anchorVoted) {
+        Judge.Rollout a = new Judge.Rollout("x", new Verdict(Verdict.Status.OK, 2, "x"), -0.5, 3);
+        Judge.Rollout b = new Judge.Rollout("y", new Verdict(Verdict.Status.UNPARSEABLE, null, "y"), Double.NEGATIVE_INFINITY, 4);
+        return new Judge.Result(verdict, Judge.Mode.REFLECT, "v1", List.of(a, b), anchor, List.of(), winners, anchorVoted, 0, 0);
+    }
+
+    @Test
+    void theSwappedOrderShowsTheLabelInTheOtherSlot() {
+        ObjectNode meta = JSON.createObjectNode().put("i", 1).put("j", 2);
+        Comparison c = new Comparison("p:1:2", "p", "chat", List.of(ChatMessage.user("q")), "first", "second", "A", meta);
+        assertEquals("second", JudgmentRecords.item(c, "BA").response1());
+        ObjectNode ab = JudgmentRecords.of(JSON, c, "AB", result(2, 0, List.of(), true), 1.5);
+        ObjectNode ba = JudgmentRecords.of(JSON, c, "BA", result(2, 0, List.of(), true), 1.5);
+        assertEquals("A", ab.get("label").asText());
+        assertEquals("B", ba.get("label").asText());
+        assertEquals("B", ab.get("verdict").asText(), "the slot chosen as shown");
+        assertEquals(1, ab.get("i").asInt());
+        assertEquals(2, ab.get("j").asInt());
+        assertEquals("[\"B\",null]", ab.get("rollout_verdicts").toString());
+        assertEquals("[-0.5,null]", ab.get("confidences").toString());
+        assertTrue(ab.get("seconds").isNumber());
+    }
+
+    @Test
+    void reflectRecordsSayWhatDecided() {
+        assertEquals("winners", JudgmentRecords.decidedBy(result(2, 0, List.of(1), false)));
+        assertEquals("anchor", JudgmentRecords.decidedBy(result(2, 0, List.of(1), true)));
+        assertEquals("fallback", JudgmentRecords.decidedBy(result(2, 0, List.of(), true)));
+        assertEquals("none", JudgmentRecords.decidedBy(result(null, -1, List.of(), false)));
+    }
+}
