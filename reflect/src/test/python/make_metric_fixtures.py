@@ -25,9 +25,9 @@ re-typed below function by function with its file and lines cited (not vendored)
                 written from; its text was read from verbatim copies (the same functions appear unchanged in
                 RM-R1-UIUC/RM-R1 eval/RM-Bench/scripts/process_final_result.py, L40-51 and the body of
                 compute_accuracy_gen from L54, and in forks of RM-Bench's scripts/utils.py).
-                For generative judges, RM-R1's compute_accuracy_gen (process_final_result.py @ 9f5adf9b25415fe2973b
-                eb010955babaea3f9593, from L54) sums a per-prompt 0 / 0.5 / 1 cell matrix instead of comparing
-                scalar scores; that is the variant used for the judged cases.
+                For generative judges, RM-R1's compute_accuracy_gen (process_final_result.py
+                @ 9f5adf9b25415fe2973beb010955babaea3f9593, from L54) sums a per-prompt 0 / 0.5 / 1 cell matrix
+                instead of comparing scalar scores; that is the variant used for the judged cases.
   * RMB         No official scoring script exists for generative judges (Zhou-Zoey/RMB-Reward-Model-Benchmark
                 scores scalar RMs); RM-R1 (RM-R1-UIUC/RM-R1 @ 11f9f63d89cd773f395ee8d81cf5daa8e0d29bab) scores them:
                 eval/RMB-Reward-Model-Benchmark/eval/scripts/run_generative.py ("Overall_accuracy" =
