@@ -67,9 +67,10 @@ final class JudgeDetails {
     /**
      * The {@code confidence} block, when any judgment has rollout confidences: {@value #BINS}
      * equal-width bins from the lowest to the highest confidence seen (the last bin closed), with
-     * counts split by the judgment's outcome (correct, wrong, unparseable): {@code rollouts} bins
-     * every rollout's confidence, {@code judgment_max} each judgment's highest rollout confidence.
-     * Also the mean rollout confidence per outcome.
+     * counts split by outcome (correct, wrong, unparseable): {@code rollouts} bins every rollout's
+     * confidence by the rollout's own verdict (the judgment's, for records without
+     * {@code rollout_verdicts}), {@code judgment_max} each judgment's highest rollout confidence by
+     * the judgment's verdict. Also the mean rollout confidence per rollout outcome.
      */
     static void writeConfidence(ObjectNode out, List<Judgment> judgments) {
         double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
@@ -92,19 +93,19 @@ final class JudgeDetails {
         double[] sum = new double[3];
         long[] n = new long[3];
         for (Judgment j : judgments) {
-            List<Double> cs = j.confidences();
-            if (cs.isEmpty()) {
+            List<double[]> rs = j.rollouts();
+            if (rs.isEmpty()) {
                 continue;
             }
-            int k = j.correct() ? 0 : j.wrong() ? 1 : 2;
             double max = Double.NEGATIVE_INFINITY;
-            for (double c : cs) {
-                rollouts[k][bin(c, lo, hi)]++;
-                sum[k] += c;
+            for (double[] r : rs) {
+                int k = (int) r[1];
+                rollouts[k][bin(r[0], lo, hi)]++;
+                sum[k] += r[0];
                 n[k]++;
-                max = Math.max(max, c);
+                max = Math.max(max, r[0]);
             }
-            maxes[k][bin(max, lo, hi)]++;
+            maxes[j.outcome()][bin(max, lo, hi)]++;
         }
         ObjectNode o = out.putObject("confidence");
         o.put("n_judgments", withConf);

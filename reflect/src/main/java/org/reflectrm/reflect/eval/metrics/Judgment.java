@@ -100,6 +100,38 @@ record Judgment(String id, String group, String subset, String order, String lab
         return out;
     }
 
+    /** This judgment's outcome: 0 correct, 1 wrong, 2 unparseable. */
+    int outcome() {
+        return correct() ? 0 : wrong() ? 1 : 2;
+    }
+
+    /**
+     * Each rollout's finite confidence with its own outcome (0 correct, 1 wrong, 2 unparseable),
+     * from {@code rollout_verdicts} when the record has them (slots as shown); otherwise every
+     * rollout takes the judgment's outcome.
+     */
+    List<double[]> rollouts() {
+        JsonNode c = raw.get("confidences");
+        JsonNode v = raw.get("rollout_verdicts");
+        boolean own = v != null && v.isArray() && c != null && v.size() == c.size();
+        List<double[]> out = new ArrayList<>();
+        if (c != null && c.isArray()) {
+            for (int k = 0; k < c.size(); k++) {
+                JsonNode x = c.get(k);
+                if (x == null || !x.isNumber() || !Double.isFinite(x.asDouble())) {
+                    continue;
+                }
+                int outcome = outcome();
+                if (own) {
+                    JsonNode rv = v.get(k);
+                    outcome = rv == null || rv.isNull() ? 2 : rv.asText().equals(label) ? 0 : 1;
+                }
+                out.add(new double[] {x.asDouble(), outcome});
+            }
+        }
+        return out;
+    }
+
     private static String text(JsonNode n, String key) {
         JsonNode v = n.get(key);
         return v == null || v.isNull() ? null : v.asText();

@@ -316,6 +316,20 @@ class MetricsTest {
     }
 
     @Test
+    void rolloutsAreBinnedByTheirOwnVerdictsWhenTheRecordHasThem() {
+        // A correct judgment whose rollouts disagree: one wrong, one unparseable, one correct (slots as shown).
+        ObjectNode j = rec("a", "s", "AB", "A", "A");
+        j.putArray("confidences").add(-3.0).add(-2.0).add(-1.0);
+        j.putArray("rollout_verdicts").add("B").addNull().add("A");
+        JsonNode c = Metrics.summarize("x", List.of(j), 1, 0).get("confidence");
+        assertEquals(1, c.get("rollouts").get("wrong").get(0).asInt(), "-3.0, the lowest, is wrong");
+        assertEquals(1, c.get("rollouts").get("unparseable").get(10).asInt(), "-2.0 is unparseable");
+        assertEquals(1, c.get("rollouts").get("correct").get(19).asInt(), "-1.0, the highest, is correct");
+        assertEquals(1, c.get("judgment_max").get("correct").get(19).asInt(), "the judgment itself was correct");
+        assertEquals(-3.0, c.get("mean").get("wrong").asDouble());
+    }
+
+    @Test
     void rejectsBrokenRecords() {
         List<JsonNode> dup = List.of(rec("a", "s", "AB", "A", "A"), rec("a", "s", "AB", "A", "B"));
         assertThrows(IllegalArgumentException.class, () -> Metrics.summarize("x", dup, 1, 0));
