@@ -83,7 +83,7 @@ public final class Svg {
         s.append(f("<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='#333'/>", LEFT, TOP, LEFT, HEIGHT - BOTTOM));
         for (int k = 0; k < edges.length; k += Math.max(1, (edges.length - 1) / 5)) {
             double xk = LEFT + (edges[k] - lo) / (hi - lo) * (WIDTH - LEFT - RIGHT);
-            s.append(f("<text x='%.1f' y='%d' font-size='10' text-anchor='middle'>%.2f</text>", xk, HEIGHT - BOTTOM + 14, edges[k]));
+            s.append(f("<text x='%.1f' y='%d' font-size='10' text-anchor='middle'>%.3g</text>", xk, HEIGHT - BOTTOM + 14, edges[k]));
         }
         s.append(f("<text x='%d' y='%d' font-size='11' text-anchor='middle'>%s</text>", (LEFT + WIDTH - RIGHT) / 2, HEIGHT - 8, esc(xLabel)));
         s.append(f("<text x='%d' y='%d' font-size='10' text-anchor='end'>%d</text>", LEFT - 4, TOP + 4, max));
