@@ -10,11 +10,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.reflectrm.model.judge.JudgeTemplate;
-import org.reflectrm.model.judge.Verdict;
 
 /**
  * eval end to end with a stand-in judge: a tiny model that SFT taught to answer "Response 1 is
@@ -25,7 +24,6 @@ import org.reflectrm.model.judge.Verdict;
  */
 class EvalCommandTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String TOY_TOKENIZER = Path.of("../reflect/src/test/resources/toy-tokenizer").toString();
     @TempDir
     static Path shared;
     static String firstSlotJudge;
@@ -33,22 +31,7 @@ class EvalCommandTest {
 
     @BeforeAll
     static void setUp() throws IOException {
-        String toy = shared.resolve("toy").toString();
-        CliTest.ok("init", "--preset", "tiny", "--tokenizer", TOY_TOKENIZER, "--dtype", "f32", "--seed", "3", "--out", toy);
-        JudgeTemplate template = JudgeTemplate.bundled(JudgeTemplate.DEFAULT_VERSION);
-        List<String> sft = new ArrayList<>();
-        for (int i = 0; i < 32; i++) {
-            String prompt = template.renderResponse("Is " + i + " a number?", i % 2 == 0 ? "yes" : "no", i % 2 == 0 ? "no" : "yes");
-            String answer = "<Analysis>ok</Analysis>\n<Result>" + Verdict.Kind.RESPONSE.sentence(1) + "</Result>";
-            sft.add(JSON.writeValueAsString(JSON.createObjectNode().set("messages", JSON.createArrayNode()
-                    .add(JSON.createObjectNode().put("role", "user").put("content", prompt))
-                    .add(JSON.createObjectNode().put("role", "assistant").put("content", answer)))));
-        }
-        Path sftData = shared.resolve("sft.jsonl");
-        Files.write(sftData, sft);
-        firstSlotJudge = shared.resolve("first-slot").toString();
-        CliTest.ok("train", "sft", "--model", toy, "--data", sftData.toString(), "--out", firstSlotJudge, "--steps", "200",
-                "--lr", "1e-2", "--schedule", "cosine", "--batch", "8", "--max-len", "256", "--seed", "1");
+        firstSlotJudge = ToyJudge.train(shared, "first-slot", 3, 32, "ok", 200, new Random(2), (i, rnd) -> 1);
         // JudgeBench's schema: pair_id, original_id, source, question, response_model, response_A, response_B, label.
         List<String> pairs = new ArrayList<>();
         String[] sources = {"mmlu-pro-math", "livebench-reasoning", "livebench-math", "livecodebench", "mmlu-pro-law", "livebench-math"};

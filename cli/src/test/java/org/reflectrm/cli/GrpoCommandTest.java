@@ -14,8 +14,6 @@ import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.reflectrm.model.judge.JudgeTemplate;
-import org.reflectrm.model.judge.Verdict;
 
 /**
  * The ReflectRM training chain from the command line, on a tiny judge over the toy tokenizer
@@ -24,7 +22,6 @@ import org.reflectrm.model.judge.Verdict;
  */
 class GrpoCommandTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String TOY_TOKENIZER = Path.of("../reflect/src/test/resources/toy-tokenizer").toString();
     @TempDir
     static Path shared;
     static String judge;
@@ -32,29 +29,13 @@ class GrpoCommandTest {
 
     @BeforeAll
     static void setUp() throws IOException {
-        String toy = shared.resolve("toy").toString();
-        CliTest.ok("init", "--preset", "tiny", "--tokenizer", TOY_TOKENIZER, "--dtype", "f32", "--seed", "11", "--out", toy);
-        JudgeTemplate template = JudgeTemplate.bundled(JudgeTemplate.DEFAULT_VERSION);
-        Random rnd = new Random(5);
-        List<String> sft = new ArrayList<>(), pairs = new ArrayList<>();
-        for (int i = 0; i < 64; i++) {
-            boolean yesFirst = rnd.nextBoolean();
-            String prompt = template.renderResponse("Is " + i + " a number?", yesFirst ? "yes" : "no", yesFirst ? "no" : "yes");
-            String answer = "<Analysis>Both answer.</Analysis>\n<Result>" + Verdict.Kind.RESPONSE.sentence(1 + rnd.nextInt(2))
-                    + "</Result>";
-            sft.add(JSON.writeValueAsString(JSON.createObjectNode().set("messages", JSON.createArrayNode()
-                    .add(JSON.createObjectNode().put("role", "user").put("content", prompt))
-                    .add(JSON.createObjectNode().put("role", "assistant").put("content", answer)))));
-            if (i < 16) {
-                pairs.add(JSON.createObjectNode().put("id", "p" + i).put("prompt", "Is " + i + " a number?")
-                        .put("chosen", "yes").put("rejected", "no").toString());
-            }
+        // A judge that writes the format with its verdicts at chance.
+        judge = ToyJudge.train(shared, "judge", 11, 64, "Both answer.", 600, new Random(5), (i, rnd) -> 1 + rnd.nextInt(2));
+        List<String> pairs = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            pairs.add(JSON.createObjectNode().put("id", "p" + i).put("prompt", "Is " + i + " a number?")
+                    .put("chosen", "yes").put("rejected", "no").toString());
         }
-        Path sftData = shared.resolve("sft.jsonl");
-        Files.write(sftData, sft);
-        judge = shared.resolve("judge").toString();
-        CliTest.ok("train", "sft", "--model", toy, "--data", sftData.toString(), "--out", judge, "--steps", "600", "--lr", "1e-2",
-                "--schedule", "cosine", "--batch", "8", "--max-len", "256", "--seed", "1");
         Path pairsFile = shared.resolve("pairs.jsonl");
         Files.write(pairsFile, pairs);
         Path samples = shared.resolve("samples.jsonl");
