@@ -94,7 +94,7 @@ public final class JudgmentPage {
                 .append(".toks{white-space:pre-wrap;word-break:break-word;font-family:monospace;font-size:13px;line-height:1.9}")
                 .append(".toks span,.toks mark{color:#222;border-right:1px solid rgba(0,0,0,.08)}")
                 .append(".toks mark,.legend mark{outline:2px solid #111;outline-offset:-1px;font-weight:bold}")
-                .append(".legend span,.legend mark{display:inline-block;padding:1px 6px;margin-right:4px;font-size:85%}")
+                .append(".legend span,.legend mark{display:inline-block;padding:1px 6px;margin-right:4px;font-size:85%}.legend span{border:1px solid #ddd}")
                 .append(".vote{border-left:4px solid #444;padding:4px 10px;margin:10px 0;background:#f7f7f7}");
         for (int k = 0; k < BACKGROUND.length; k++) {
             s.append(".t").append(k).append("{background:").append(BACKGROUND[k]).append('}');
