@@ -60,7 +60,7 @@ final class BenchJudgeCommand implements Callable<Integer> {
                 String text = raw.get(i).text();
                 Verdict.Kind kind = text.contains("Critique") ? Verdict.Kind.CRITIQUE : Verdict.Kind.RESPONSE;
                 out.add(new Output("<Analysis>" + text + "</Analysis><Result>" + kind.sentence(1 + i % 2) + "</Result>",
-                        raw.get(i).logprobs()));
+                        raw.get(i).tokens(), raw.get(i).logprobs()));
             }
             return out;
         }

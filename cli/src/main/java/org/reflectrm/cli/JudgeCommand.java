@@ -1,10 +1,12 @@
 package org.reflectrm.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -17,6 +19,8 @@ import org.reflectrm.model.judge.JudgePrompts;
 import org.reflectrm.model.judge.JudgeTemplate;
 import org.reflectrm.model.judge.ModelTextGenerator;
 import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.model.safetensors.AtomicFiles;
+import org.reflectrm.reflect.eval.report.JudgmentPage;
 import org.reflectrm.tokenizer.Tokenizer;
 import org.reflectrm.tokenizer.chat.ChatMessage;
 import picocli.CommandLine.Command;
@@ -72,6 +76,12 @@ final class JudgeCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object with every analysis, verdict and confidence.")
     boolean json;
 
+    @Option(names = "--html", paramLabel = "FILE", description = "Also write the judgment of the pair as a page: every "
+            + "rollout's tokens tinted by log-probability with the lowest --bottom-frac marked, each rollout's verdict and "
+            + "confidence, the anchor, each reflection and who won it, the final vote (both orders with --both-orders). "
+            + "Self-contained HTML: opens from disk in any browser.")
+    Path html;
+
     @Spec
     CommandSpec spec;
 
@@ -82,6 +92,17 @@ final class JudgeCommand implements Callable<Integer> {
             throw new BadInputException("--batch-pairs must be at least 1, got " + batchPairs);
         }
         List<ChatMessage> conversation = null;
+        if (html != null) {
+            if (input != null) {
+                throw new BadInputException("--html writes the page of one judged pair, not of a batch: give the pair with "
+                        + "--prompt or --messages and --a and --b instead of --input");
+            }
+            Path folder = html.toAbsolutePath().getParent();
+            if (Files.isDirectory(html) || folder == null || !Files.isDirectory(folder)) {
+                throw new BadInputException("--html " + html + ": " + (Files.isDirectory(html) ? "is a folder, give a file"
+                        : "no folder " + folder + " to write it in"));
+            }
+        }
         if (input != null) {
             if (prompt != null || messages != null || responseA != null || responseB != null) {
                 throw new BadInputException("--input judges a file: do not also give --prompt, --messages, --a or --b");
@@ -108,9 +129,14 @@ final class JudgeCommand implements Callable<Integer> {
             if (input != null) {
                 return new JudgeBatch(this, judge, options, mapper, template.version()).run(input, output);
             }
+            long t0 = System.nanoTime();
+            List<Judge.Result> results = judge.judgeAll(items(conversation, responseA, responseB), options);
             ObjectNode record = mapper.createObjectNode();
             record.put("id", "pair");
-            record.setAll(judgePair(judge, conversation, responseA, responseB, options, mapper, template.version()));
+            record.setAll(record(results, mapper, template.version(), (System.nanoTime() - t0) / 1e9));
+            if (html != null) {
+                writePage(results, conversation, record, options, tokenizer);
+            }
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 out.println(mapper.writeValueAsString(record));
@@ -124,12 +150,17 @@ final class JudgeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** One pair, in one order or both: the record's fields apart from the id. */
-    ObjectNode judgePair(Judge judge, List<ChatMessage> conversation, String a, String b, Judge.Options options,
-                         ObjectMapper mapper, String templateVersion) {
-        long t0 = System.nanoTime();
-        List<Judge.Result> results = judge.judgeAll(items(conversation, a, b), options);
-        return record(results, mapper, templateVersion, (System.nanoTime() - t0) / 1e9);
+    /** The --html page of the pair's judgment (its {@link #items} results and record), written atomically. */
+    private void writePage(List<Judge.Result> results, List<ChatMessage> conversation, ObjectNode record,
+                           Judge.Options options, Tokenizer tokenizer) throws IOException {
+        JsonNode verdict = record.get("verdict");
+        JudgmentPage.Judgment judgment = new JudgmentPage.Judgment(new Judge.Item(conversation, responseA, responseB),
+                results, verdict.isNull() ? null : verdict.asText(), record.get("status").asText(), options.bottomFraction());
+        String page = JudgmentPage.html(judgment, id -> ModelTextGenerator.tokenText(tokenizer, id));
+        AtomicFiles.write(html, page.getBytes(StandardCharsets.UTF_8));
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("wrote " + html);
+        err.flush();
     }
 
     /** What one pair asks the judge: (A, B), and with --both-orders also (B, A). */

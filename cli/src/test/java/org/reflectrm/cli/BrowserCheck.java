@@ -16,13 +16,21 @@ import org.junit.jupiter.api.Assumptions;
 /**
  * Opens a page in headless Chromium (Debian's {@code chromium}; {@code .ci/run} installs it and
  * sets REFLECTRM_REQUIRE_CHROMIUM, so CI fails rather than skips without it): the rendered DOM must
- * hold the page's tables and charts, the console must report no error, and a screenshot is kept.
+ * hold the elements the caller expects (an eval report's tables and charts, a judgment's token
+ * marks), the console must report no error, and a screenshot is kept.
  */
 final class BrowserCheck {
     private BrowserCheck() {
     }
 
-    static void rendersWithoutErrors(Path page, Path screenshot) throws IOException {
+    /**
+     * Renders {@code page}; the rendered DOM must hold each of {@code elements} (tag names, e.g.
+     * {@code "svg"}, {@code "table"}), and {@code screenshot} is written.
+     */
+    static void rendersWithoutErrors(Path page, Path screenshot, String... elements) throws IOException {
+        if (elements.length == 0) {
+            throw new IllegalArgumentException("name the elements the rendered page must hold");
+        }
         Path chromium = Path.of("/usr/bin/chromium");
         if (!Files.isExecutable(chromium)) {
             Assumptions.assumeTrue(System.getenv("REFLECTRM_REQUIRE_CHROMIUM") == null,
@@ -33,7 +41,9 @@ final class BrowserCheck {
         Path profile = Files.createTempDirectory("reflectrm-chromium");
         Run dom = chromium(profile, "--dump-dom", url);
         assertEquals(0, dom.code, dom.err);
-        assertTrue(dom.out.contains("<svg") && dom.out.contains("<table"), "the rendered page has its charts and tables");
+        for (String element : elements) {
+            assertTrue(dom.out.contains("<" + element), "the rendered page has its " + element + " elements");
+        }
         Run shot = chromium(profile, "--screenshot=" + screenshot.toAbsolutePath(), "--window-size=1280,1600", url);
         assertEquals(0, shot.code, shot.err);
         byte[] png = Files.readAllBytes(screenshot);

@@ -96,7 +96,7 @@ class EvalCommandTest {
         String html = Files.readString(compared.resolve("report.html"));
         assertTrue(html.contains("<h2>run</h2>") && html.contains("<h2>resumed</h2>"), "both runs in the report");
         // The screenshot stays in target/ for a look after the build.
-        BrowserCheck.rendersWithoutErrors(compared.resolve("report.html"), Path.of("target/eval-report.png"));
+        BrowserCheck.rendersWithoutErrors(compared.resolve("report.html"), Path.of("target/eval-report.png"), "svg", "table");
     }
 
     @Test

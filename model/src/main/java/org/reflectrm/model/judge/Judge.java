@@ -37,8 +37,41 @@ public final class Judge {
         }
     }
 
-    /** One stage-1 analysis; {@code tokens} is how many tokens it took to generate (a stop token included). */
-    public record Rollout(String text, Verdict verdict, double confidence, int tokens) {
+    /**
+     * One stage-1 analysis: the generated text, its verdict and confidence, and the generated
+     * token ids (a stop token included) with each one's log-probability, {@code logprobs[i]} for
+     * {@code tokenIds[i]} (what a judgment page tints). Equal rollouts have equal arrays.
+     */
+    public record Rollout(String text, Verdict verdict, double confidence, int[] tokenIds, float[] logprobs) {
+        public Rollout {
+            if (tokenIds.length != logprobs.length) {
+                throw new IllegalArgumentException(tokenIds.length + " tokens but " + logprobs.length + " log-probabilities");
+            }
+        }
+
+        /** How many tokens it took to generate (a stop token included). */
+        public int tokens() {
+            return tokenIds.length;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Rollout r && text.equals(r.text) && verdict.equals(r.verdict)
+                    && Double.compare(confidence, r.confidence) == 0 && java.util.Arrays.equals(tokenIds, r.tokenIds)
+                    && java.util.Arrays.equals(logprobs, r.logprobs);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(text, verdict, confidence, java.util.Arrays.hashCode(tokenIds),
+                    java.util.Arrays.hashCode(logprobs));
+        }
+
+        @Override
+        public String toString() {
+            return "Rollout[text=" + text + ", verdict=" + verdict + ", confidence=" + confidence + ", tokens="
+                    + tokenIds.length + "]";
+        }
     }
 
     /** One stage-2 comparison of rollout {@code rollout} with the anchor. */
@@ -123,7 +156,7 @@ public final class Judge {
             for (TextGenerator.Output out : itemOuts) {
                 Verdict v = Verdict.parse(out.text(), Verdict.Kind.RESPONSE);
                 double confidence = Confidence.bottomMean(out.logprobs(), o.bottomFraction());
-                mine.add(new Rollout(out.text(), v, confidence, out.logprobs().length));
+                mine.add(new Rollout(out.text(), v, confidence, out.tokens(), out.logprobs()));
                 mineScored.add(new TwoStage.Rollout(v, confidence));
             }
             rollouts.add(mine);

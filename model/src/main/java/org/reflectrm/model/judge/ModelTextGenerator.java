@@ -47,6 +47,25 @@ public final class ModelTextGenerator implements TextGenerator {
         return tokenizer.decode(known, true);
     }
 
+    /**
+     * One token as a reader should see it: its decoded text, a special token as {@code ⟨|im_end|⟩}
+     * (its content without the angle brackets, between ⟨ ⟩), and an id the tokenizer lacks as
+     * {@code ⟨#id⟩}. A character split over several tokens shows as U+FFFD in each part.
+     */
+    public static String tokenText(Tokenizer tokenizer, int id) {
+        if (!tokenizer.hasToken(id)) {
+            return "⟨#" + id + "⟩";
+        }
+        if (tokenizer.isSpecial(id)) {
+            String t = tokenizer.tokens(new int[] {id})[0];
+            if (t.startsWith("<") && t.endsWith(">") && t.length() > 2) {
+                t = t.substring(1, t.length() - 1);
+            }
+            return "⟨" + t + "⟩";
+        }
+        return tokenizer.decode(new int[] {id}, false);
+    }
+
     @Override
     public List<Output> generate(List<int[]> prompts, double temperature, long seed, int maxNewTokens) {
         return generateGroups(List.of(prompts), temperature, new long[] {seed}, maxNewTokens).getFirst();
@@ -76,6 +95,6 @@ public final class ModelTextGenerator implements TextGenerator {
         for (int i = 0; i < lp.length; i++) {
             lp[i] = (float) r.logprobs()[i];
         }
-        return new Output(text(tokenizer, r.tokens()), lp);
+        return new Output(text(tokenizer, r.tokens()), r.tokens(), lp);
     }
 }

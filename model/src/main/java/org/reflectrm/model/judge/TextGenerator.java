@@ -4,11 +4,20 @@ import java.util.List;
 
 /**
  * What the judge needs from a language model: continue a batch of prompts (token ids) and
- * return each continuation as text with its per-token log-probabilities. The real one runs a
+ * return each continuation as text with its tokens and their log-probabilities. The real one runs a
  * Qwen3 model ({@link ModelTextGenerator}); tests script one.
  */
 public interface TextGenerator {
-    record Output(String text, float[] logprobs) {
+    /**
+     * One continuation: its text (special tokens left out), the generated token ids (a stop
+     * token included) and each token's log-probability, {@code logprobs[i]} for {@code tokens[i]}.
+     */
+    record Output(String text, int[] tokens, float[] logprobs) {
+        public Output {
+            if (tokens.length != logprobs.length) {
+                throw new IllegalArgumentException(tokens.length + " tokens but " + logprobs.length + " log-probabilities");
+            }
+        }
     }
 
     /**

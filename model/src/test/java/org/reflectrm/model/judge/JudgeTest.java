@@ -42,7 +42,7 @@ class JudgeTest {
                 if (!prompt.contains("[Critiques for Judgment]")) {
                     String text = verdicts[i] == 0 ? "rollout-" + i + " is unsure"
                             : "<Analysis>rollout-" + i + "</Analysis><Result>" + Verdict.Kind.RESPONSE.sentence(verdicts[i]) + "</Result>";
-                    out.add(new Output(text, new float[] {-0.01f, lows[i], -0.02f}));
+                    out.add(new Output(text, new int[] {11, 12, 13}, new float[] {-0.01f, lows[i], -0.02f}));
                     continue;
                 }
                 Matcher m = CRITIQUE.matcher(prompt);
@@ -55,10 +55,10 @@ class JudgeTest {
                     }
                 }
                 if (garbled.contains(challenger)) {
-                    out.add(new Output("<Result>both fine</Result>", new float[] {-1f}));
+                    out.add(new Output("<Result>both fine</Result>", new int[] {14}, new float[] {-1f}));
                 } else {
                     int slot = challengerSlot > 0 ? challengerSlot : anchorSlot(prompt);
-                    out.add(new Output("<Result>" + Verdict.Kind.CRITIQUE.sentence(slot) + "</Result>", new float[] {-1f}));
+                    out.add(new Output("<Result>" + Verdict.Kind.CRITIQUE.sentence(slot) + "</Result>", new int[] {15}, new float[] {-1f}));
                 }
             }
             return out;
@@ -136,7 +136,21 @@ class JudgeTest {
             assertEquals(a.verdict(), b.verdict());
             for (Judge.Rollout r : a.rollouts()) {
                 assertTrue(r.confidence() <= 0, "a log-probability mean: " + r.confidence());
+                assertTrue(r.tokens() >= 1 && r.tokens() <= 12, "tokens: " + r.tokens());
+                assertEquals(r.tokens(), r.logprobs().length);
+                assertEquals(ModelTextGenerator.text(TOKENIZER, r.tokenIds()), r.text(), "the tokens are the text's");
+                assertEquals(Confidence.bottomMean(r.logprobs(), 0.1), r.confidence());
             }
         }
+    }
+
+    @Test
+    void tokenTextShowsSpecialTokensAndUnknownIds() {
+        int imEnd = TOKENIZER.tokenId("<|im_end|>").orElseThrow();
+        assertEquals("⟨|im_end|⟩", ModelTextGenerator.tokenText(TOKENIZER, imEnd));
+        int[] hello = TOKENIZER.encode("Hello world");
+        assertEquals("Hello", ModelTextGenerator.tokenText(TOKENIZER, hello[0]));
+        assertEquals(" world", ModelTextGenerator.tokenText(TOKENIZER, hello[1]));
+        assertEquals("⟨#151935⟩", ModelTextGenerator.tokenText(TOKENIZER, 151_935));
     }
 }

@@ -1,8 +1,10 @@
 package org.reflectrm.model.judge;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -119,5 +121,36 @@ class TwoStageTest {
             -0.1f, -0.1f, -0.1f, -0.1f, -0.1f};
         assertEquals((-5 - 2) / 2.0, Confidence.bottomMean(lp, 0.1), 1e-6, "the lowest 10% of 20 tokens: two");
         assertEquals(-5, Confidence.bottomMean(new float[] {-1f, -5f, -0.5f}, 0.1), 1e-6, "at least one token");
+        assertEquals(Double.NEGATIVE_INFINITY, Confidence.bottomMean(new float[0], 0.1));
+    }
+
+    /** The tokens behind the confidence: the lowest ones, lowest first, the earlier of equals on a tie at the cut. */
+    @Test
+    void bottomIndicesAreTheTokensTheConfidenceAverages() {
+        float[] lp = {-0.1f, -2f, -0.2f, -0.3f, -5f, -0.1f, -0.1f, -0.1f, -0.1f, -0.1f, -0.1f, -0.1f, -0.1f, -0.1f, -0.1f,
+            -0.1f, -0.1f, -0.1f, -0.1f, -0.1f};
+        assertArrayEquals(new int[] {4, 1}, Confidence.bottomIndices(lp, 0.1));
+        assertArrayEquals(new int[] {1}, Confidence.bottomIndices(new float[] {-1f, -3f, -3f}, 0.5));
+        assertArrayEquals(new int[0], Confidence.bottomIndices(new float[0], 0.1));
+        java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+        for (int n = 1; n < 60; n++) {
+            float[] x = new float[n];
+            for (int i = 0; i < n; i++) {
+                x[i] = -(float) Math.floor(random.nextDouble() * 8) / 4;      // many ties
+            }
+            for (double f : new double[] {0.05, 0.1, 0.34, 1}) {
+                int[] idx = Confidence.bottomIndices(x, f);
+                assertEquals(Math.max(1, (int) Math.floor(f * n)), idx.length);
+                float[] sorted = x.clone();
+                java.util.Arrays.sort(sorted);
+                double sum = 0;
+                for (int k = 0; k < idx.length; k++) {
+                    assertEquals(sorted[k], x[idx[k]], "the k-th lowest");
+                    sum += sorted[k];
+                }
+                assertEquals(sum / idx.length, Confidence.bottomMean(x, f));
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> Confidence.bottomIndices(lp, 0));
     }
 }

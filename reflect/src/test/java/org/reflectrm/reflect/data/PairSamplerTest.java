@@ -38,7 +38,7 @@ class PairSamplerTest {
                 String text = right[j] == null ? "no idea " + j
                         : "<Analysis>sample " + j + "</Analysis><Result>"
                         + Verdict.Kind.RESPONSE.sentence(right[j] ? good : 3 - good) + "</Result>";
-                out.add(new Output(text, new float[j + 2]));
+                out.add(new Output(text, new int[j + 2], new float[j + 2]));
             }
             return out;
         }

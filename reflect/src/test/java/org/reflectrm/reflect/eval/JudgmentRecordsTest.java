@@ -15,8 +15,8 @@ class JudgmentRecordsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private static Judge.Result result(Integer verdict, int anchor, List<Integer> winners, boolean anchorVoted) {
-        Judge.Rollout a = new Judge.Rollout("x", new Verdict(Verdict.Status.OK, 2, "x"), -0.5, 3);
-        Judge.Rollout b = new Judge.Rollout("y", new Verdict(Verdict.Status.UNPARSEABLE, null, "y"), Double.NEGATIVE_INFINITY, 4);
+        Judge.Rollout a = new Judge.Rollout("x", new Verdict(Verdict.Status.OK, 2, "x"), -0.5, new int[3], new float[3]);
+        Judge.Rollout b = new Judge.Rollout("y", new Verdict(Verdict.Status.UNPARSEABLE, null, "y"), Double.NEGATIVE_INFINITY, new int[4], new float[4]);
         return new Judge.Result(verdict, Judge.Mode.REFLECT, "v1", List.of(a, b), anchor, List.of(), winners, anchorVoted, 0, 0);
     }
 
