@@ -59,6 +59,10 @@ final class JudgeCommand implements Callable<Integer> {
             + "ids already in FILE are skipped, so a rerun resumes.")
     Path output;
 
+    @Option(names = "--dedupe", description = "With --input: a pair id already seen on an earlier line drops that later line "
+            + "(reported with both line numbers) and the first is judged. Without it, a repeated id is an error before any judging.")
+    boolean dedupe;
+
     @Option(names = "--both-orders", description = "Judge (A, B) and (B, A); the combined verdict is the one both orders give, "
             + "the only parseable one if one order is unparseable, and null (status inconsistent) if they disagree.")
     boolean bothOrders;
@@ -99,6 +103,7 @@ final class JudgeCommand implements Callable<Integer> {
             }
             conversation = prompt != null ? List.of(ChatMessage.user(prompt)) : readMessages(messages);
         }
+        JudgeBatch.Input pairs = input == null ? null : JudgeBatch.read(input, options.seed(), dedupe, spec.commandLine().getErr());
         JudgeTemplate template = settings.template(common.model, spec.commandLine().getErr());
         Tokenizer tokenizer = TokenizerFiles.load(common.model, "--model");
         JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, common.model), template);
@@ -106,7 +111,7 @@ final class JudgeCommand implements Callable<Integer> {
         try (ModelRuntime runtime = ModelRuntime.open(common, spec.commandLine().getErr())) {
             Judge judge = new Judge(new ModelTextGenerator(runtime.languageModel(), tokenizer), prompts);
             if (input != null) {
-                return new JudgeBatch(this, judge, options, mapper, template.version()).run(input, output);
+                return new JudgeBatch(this, judge, options, mapper, template.version()).run(pairs, output);
             }
             ObjectNode record = mapper.createObjectNode();
             record.put("id", "pair");
