@@ -81,6 +81,13 @@ final class JudgeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        // judge --input appends to --output: one run per output file, a second is refused while this one holds it.
+        try (OutputLock lock = input != null && output != null ? OutputLock.file(output, "--output") : null) {
+            return judge();
+        }
+    }
+
+    private Integer judge() throws IOException {
         Judge.Options options = settings.options();
         if (batchPairs < 1) {
             throw new BadInputException("--batch-pairs must be at least 1, got " + batchPairs);
