@@ -81,6 +81,13 @@ final class DataSampleCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         checkOptions();
+        // One run per --output: a second one is refused while this one appends to it.
+        try (OutputLock lock = OutputLock.file(output, "--output")) {
+            return sample();
+        }
+    }
+
+    private Integer sample() throws IOException {
         byte[] data;
         try {
             data = Files.readAllBytes(input);

@@ -125,7 +125,9 @@ final class EvalCommand implements Callable<Integer> {
             if (!spec.commandLine().getParseResult().hasMatchedOption("--bootstrap") && Files.isRegularFile(previous)) {
                 bootstrap = Math.max(1, mapper.readTree(previous.toFile()).path("bootstrap_samples").asInt(bootstrap));
             }
-            return summarize(rescore, run.get("benchmark").asText(), run.get("seed").asLong());
+            try (OutputLock lock = OutputLock.folder(rescore, "--rescore")) {
+                return summarize(rescore, run.get("benchmark").asText(), run.get("seed").asLong());
+            }
         }
         if (model == null || data == null || out == null) {
             throw new BadInputException("eval needs --model DIR, --data FILE and --out DIR (or --rescore DIR)");
@@ -137,7 +139,14 @@ final class EvalCommand implements Callable<Integer> {
         BenchmarkFiles.Loaded loaded = BenchmarkFiles.read(data, benchmark, settings.seed);
         List<Comparison> comparisons = Selection.select(loaded.comparisons(), subset, limit, sample, settings.seed);
         JudgeTemplate template = settings.template(model, err);
-        Files.createDirectories(out);
+        // One run per --out: a second one is refused while this one appends judgments to it.
+        try (OutputLock lock = OutputLock.folder(out, "--out")) {
+            return judgeAndSummarize(err, options, loaded, comparisons, template);
+        }
+    }
+
+    private Integer judgeAndSummarize(PrintWriter err, Judge.Options options, BenchmarkFiles.Loaded loaded,
+                                      List<Comparison> comparisons, JudgeTemplate template) throws IOException {
         checkOrWriteRun(loaded.benchmark(), template.version());
         Path judgments = out.resolve("judgments.jsonl");
         Map<String, JsonNode> done = FinishedRecords.read(judgments, mapper,

@@ -69,11 +69,24 @@ final class FineTuneOptions {
     @Option(names = "--stop-after", paramLabel = "N", defaultValue = "0", hidden = true, description = "Stop after step N as if interrupted (tests).")
     long stopAfter;
 
-    /** Refuses an output folder that would overwrite the base, or a resume that does not match the folder. */
-    void checkOut(Path model) {
+    /**
+     * Takes the one-writer lock on --out ({@code --out/.lock}, see {@link OutputLock}) for the whole run,
+     * after refusing an --out that is the base model.
+     */
+    OutputLock lockOut(Path model) throws java.io.IOException {
+        checkNotBase(model);
+        return OutputLock.folder(out, "--out");
+    }
+
+    private void checkNotBase(Path model) {
         if (out.toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize())) {
             throw new BadInputException("--out must differ from --model: the base is read while the trained model is written");
         }
+    }
+
+    /** Refuses an output folder that would overwrite the base, or a resume that does not match the folder. */
+    void checkOut(Path model) {
+        checkNotBase(model);
         if (resume && !Files.isRegularFile(out.resolve("trainer_state").resolve("state.json"))) {
             throw new BadInputException("--resume: " + out + " holds no saved run (trainer_state/state.json); "
                     + "start without --resume");

@@ -99,6 +99,13 @@ final class GrpoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        // One run per --out: a second one is refused while this one holds the folder.
+        try (OutputLock lock = tune.lockOut(common.model)) {
+            return train();
+        }
+    }
+
+    private Integer train() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
         tune.checkOut(common.model);
         if (numIterations < 1) {

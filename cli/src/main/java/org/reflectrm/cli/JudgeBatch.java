@@ -12,8 +12,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.judge.Judge;
@@ -25,8 +27,9 @@ import org.reflectrm.model.train.data.SftRecordParser.BadRecord;
  * {@code judge --input FILE --output FILE}: every pair of a JSONL file, one result record per
  * pair appended to the output and flushed as soon as it is complete, so an interrupted run
  * loses at most the pairs in flight (one batch, {@code --batch-pairs}) and a rerun skips the ids
- * already there. A malformed input
- * line is reported with its number and the others are judged.
+ * already there. The input is read and checked first: an id on two lines is an error naming both
+ * (or, with {@code --dedupe}, the later lines are dropped and reported); a malformed line is
+ * reported with its number, the others are judged, and the run then exits 2 ({@link SkippedLines}).
  */
 final class JudgeBatch {
     private final JudgeCommand command;
@@ -43,38 +46,75 @@ final class JudgeBatch {
         this.templateVersion = templateVersion;
     }
 
-    int run(Path input, Path output) throws IOException {
-        PrintWriter err = command.spec.commandLine().getErr();
+    /**
+     * The pairs of an input file, read and checked before any judging: malformed lines are reported
+     * (with their numbers) and counted, and an id seen on an earlier line is an error naming both
+     * lines, or with {@code dedupe} the later line is dropped and reported.
+     */
+    record Input(Path file, List<PairRecord> pairs, int lines, int malformed, int duplicates) {
+    }
+
+    static Input read(Path input, long seed, boolean dedupe, PrintWriter err) throws IOException {
         byte[] data;
         try {
             data = Files.readAllBytes(input);
         } catch (NoSuchFileException e) {
             throw new BadInputException("--input " + input + ": no such file");
         }
-        Set<String> done = new HashSet<>(FinishedRecords.read(output, mapper).keySet());
         List<int[]> lines = JsonlLines.split(data);
+        List<PairRecord> pairs = new ArrayList<>();
+        Map<String, Integer> lineOfId = new HashMap<>();
+        int malformed = 0, duplicates = 0, nonBlank = 0;
+        for (int i = 0; i < lines.size(); i++) {
+            int lineNumber = i + 1;
+            if (lines.get(i)[0] == lines.get(i)[1]) {
+                continue;
+            }
+            nonBlank++;
+            PairRecord pair;
+            try {
+                pair = PairRecord.parse(JsonlLines.utf8(data, lines.get(i)[0], lines.get(i)[1]), lineNumber, seed);
+            } catch (BadRecord | JsonlLines.NotUtf8 e) {
+                err.println("reflectrm-j: " + input + " line " + lineNumber + ": " + e.getMessage() + " (skipped)");
+                err.flush();
+                malformed++;
+                continue;
+            }
+            Integer first = lineOfId.putIfAbsent(pair.id(), lineNumber);
+            if (first != null) {
+                if (!dedupe) {
+                    throw new BadInputException(input + " line " + lineNumber + ": pair id \"" + pair.id()
+                            + "\" again (first on line " + first + "); ids key the output records and resuming, so "
+                            + "each must be unique: fix the file, or pass --dedupe to judge the first and drop the rest");
+                }
+                err.println("reflectrm-j: " + input + " line " + lineNumber + ": pair id \"" + pair.id()
+                        + "\" again (first on line " + first + "); dropped (--dedupe keeps the first)");
+                err.flush();
+                duplicates++;
+                continue;
+            }
+            pairs.add(pair);
+        }
+        return new Input(input, pairs, nonBlank, malformed, duplicates);
+    }
+
+    /**
+     * Judges the pairs of {@code input} not already in {@code output}; returns 0, or 2 (after the
+     * summary) when malformed lines were skipped.
+     */
+    int run(Input input, Path output) throws IOException {
+        PrintWriter err = command.spec.commandLine().getErr();
+        Set<String> done = new HashSet<>(FinishedRecords.read(output, mapper).keySet());
         ProgressLine progress = new ProgressLine(err);
-        int skipped = 0, malformed = 0;
+        int skipped = 0;
         Tally tally = new Tally();
         List<PairRecord> pending = new ArrayList<>();
         long t0 = System.nanoTime();
+        List<PairRecord> pairs = input.pairs();
         try (OutputStream out = Files.newOutputStream(output, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-            for (int i = 0; i < lines.size(); i++) {
-                int lineNumber = i + 1;
-                if (lines.get(i)[0] == lines.get(i)[1]) {
-                    continue;
-                }
-                PairRecord pair;
-                try {
-                    pair = PairRecord.parse(JsonlLines.utf8(data, lines.get(i)[0], lines.get(i)[1]), lineNumber, options.seed());
-                } catch (BadRecord | JsonlLines.NotUtf8 e) {
-                    progress.finish();
-                    err.println("reflectrm-j: " + input + " line " + lineNumber + ": " + e.getMessage() + " (skipped)");
-                    err.flush();
-                    malformed++;
-                    continue;
-                }
-                if (!done.add(pair.id())) {
+            for (int i = 0; i < pairs.size(); i++) {
+                PairRecord pair = pairs.get(i);
+                if (done.contains(pair.id())) {
                     skipped++;
                     continue;
                 }
@@ -82,21 +122,23 @@ final class JudgeBatch {
                 if (pending.size() == command.batchPairs) {
                     tally.add(writeBatch(pending, out));
                     pending.clear();
-                    showProgress(progress, tally, lineNumber, lines.size(), t0);
+                    showProgress(progress, tally, i + 1, pairs.size(), t0);
                 }
             }
             if (!pending.isEmpty()) {
                 tally.add(writeBatch(pending, out));
-                showProgress(progress, tally, lines.size(), lines.size(), t0);
+                showProgress(progress, tally, pairs.size(), pairs.size(), t0);
             }
         }
         progress.finish();
-        err.printf("judged %d pairs in %.1f s (%d already in %s, %d malformed lines skipped); %d without a verdict%s%n",
-                tally.judged, (System.nanoTime() - t0) / 1e9, skipped, output, malformed, tally.unparseable,
+        err.printf("judged %d pairs in %.1f s (%d already in %s, %d malformed lines skipped%s); %d without a verdict%s%n",
+                tally.judged, (System.nanoTime() - t0) / 1e9, skipped, output, input.malformed(),
+                input.duplicates() == 0 ? "" : ", " + input.duplicates() + " duplicate ids dropped", tally.unparseable,
                 tally.labelled == 0 ? "" : String.format("; accuracy %.1f%% of %d labelled",
                         100.0 * tally.correct / tally.labelled, tally.labelled));
         err.flush();
-        return 0;
+        return SkippedLines.exitCode(err, input.file().toString(), input.malformed(), input.lines(),
+                "the other pairs were judged");
     }
 
     /** Counts for the summary line. */

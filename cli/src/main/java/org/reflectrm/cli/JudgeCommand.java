@@ -63,6 +63,10 @@ final class JudgeCommand implements Callable<Integer> {
             + "ids already in FILE are skipped, so a rerun resumes.")
     Path output;
 
+    @Option(names = "--dedupe", description = "With --input: a pair id already seen on an earlier line drops that later line "
+            + "(reported with both line numbers) and the first is judged. Without it, a repeated id is an error before any judging.")
+    boolean dedupe;
+
     @Option(names = "--both-orders", description = "Judge (A, B) and (B, A); the combined verdict is the one both orders give, "
             + "the only parseable one if one order is unparseable, and null (status inconsistent) if they disagree.")
     boolean bothOrders;
@@ -87,6 +91,13 @@ final class JudgeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        // judge --input appends to --output: one run per output file, a second is refused while this one holds it.
+        try (OutputLock lock = input != null && output != null ? OutputLock.file(output, "--output") : null) {
+            return judge();
+        }
+    }
+
+    private Integer judge() throws IOException {
         Judge.Options options = settings.options();
         if (batchPairs < 1) {
             throw new BadInputException("--batch-pairs must be at least 1, got " + batchPairs);
@@ -120,6 +131,7 @@ final class JudgeCommand implements Callable<Integer> {
             }
             conversation = prompt != null ? List.of(ChatMessage.user(prompt)) : readMessages(messages);
         }
+        JudgeBatch.Input pairs = input == null ? null : JudgeBatch.read(input, options.seed(), dedupe, spec.commandLine().getErr());
         JudgeTemplate template = settings.template(common.model, spec.commandLine().getErr());
         Tokenizer tokenizer = TokenizerFiles.load(common.model, "--model");
         JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, common.model), template);
@@ -127,7 +139,7 @@ final class JudgeCommand implements Callable<Integer> {
         try (ModelRuntime runtime = ModelRuntime.open(common, spec.commandLine().getErr())) {
             Judge judge = new Judge(new ModelTextGenerator(runtime.languageModel(), tokenizer), prompts);
             if (input != null) {
-                return new JudgeBatch(this, judge, options, mapper, template.version()).run(input, output);
+                return new JudgeBatch(this, judge, options, mapper, template.version()).run(pairs, output);
             }
             long t0 = System.nanoTime();
             List<Judge.Result> results = judge.judgeAll(items(conversation, responseA, responseB), options);

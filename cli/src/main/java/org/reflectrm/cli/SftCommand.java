@@ -70,7 +70,8 @@ final class SftCommand implements Callable<Integer> {
     @Option(names = "--eval-every", paramLabel = "N", defaultValue = "0", description = "Evaluate every N steps and at the end (default: at the end only).")
     long evalEvery;
 
-    @Option(names = "--strict", description = "A malformed data line is fatal (default: reported with its line number, skipped and counted).")
+    @Option(names = "--strict", description = "A malformed data line is fatal before training (default: reported with its line number, "
+            + "skipped, and the run, trained on the others, exits 2).")
     boolean strict;
 
     @Option(names = "--reject-long", description = "Skip examples longer than --max-len instead of truncating them.")
@@ -84,6 +85,13 @@ final class SftCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        // One run per --out: a second one is refused while this one holds the folder.
+        try (OutputLock lock = tune.lockOut(common.model)) {
+            return train();
+        }
+    }
+
+    private Integer train() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter stdout = spec.commandLine().getOut();
         if (!Files.isRegularFile(data)) {
@@ -105,9 +113,11 @@ final class SftCommand implements Callable<Integer> {
         report(err, dataset.stats());
         List<SftExample> train = dataset.examples();
         List<SftExample> eval = List.of();
+        SftDataStats evalStats = null;
         if (evalData != null) {
             SftDataset evalSet = SftDataset.load(evalData, tokenizer, template, dataOptions);
-            report(err, evalSet.stats());
+            evalStats = evalSet.stats();
+            report(err, evalStats);
             eval = evalSet.examples();
         } else if (evalFraction > 0) {
             SftDataset.Split split = dataset.splitFraction(evalFraction, tune.seed);
@@ -157,7 +167,15 @@ final class SftCommand implements Callable<Integer> {
                     tune.out.toString().replace("\\", "\\\\").replace("\"", "\\\""));
             stdout.flush();
         }
-        return 0;
+        // Without --strict, malformed lines were skipped: the model is trained and saved on the others,
+        // and the exit code says the data was not clean (over-long and no-loss examples are policy, not errors).
+        int code = SkippedLines.exitCode(err, data.toString(), dataset.stats().malformed(), dataset.stats().linesRead(),
+                "the model was trained on the others and saved");
+        if (evalStats != null) {
+            code = Math.max(code, SkippedLines.exitCode(err, evalData.toString(), evalStats.malformed(),
+                    evalStats.linesRead(), "the model was evaluated on the others"));
+        }
+        return code;
     }
 
     private TrainOptions options() {

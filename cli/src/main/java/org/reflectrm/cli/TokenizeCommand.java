@@ -184,13 +184,8 @@ final class TokenizeCommand implements Callable<Integer> {
         } catch (NoSuchFileException e) {
             throw new BadInputException("--jsonl: " + jsonl + ": no such file", e);
         }
-        if (bad > 0) {
-            err.println("reflectrm-j: error: " + name + ": " + bad + " of " + lines + " lines were bad (answered with "
-                    + "{\"error\", \"line\"} lines; the others were tokenized)");
-            err.flush();
-            return Main.EXIT_BAD_INPUT;
-        }
-        return 0;
+        return SkippedLines.exitCode(err, name, bad, lines,
+                "they were answered with {\"error\", \"line\"} lines and the others were tokenized");
     }
 
     /** A JSONL line that cannot be tokenized; the message says why, without the line number. */

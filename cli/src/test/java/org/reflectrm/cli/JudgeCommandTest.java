@@ -64,9 +64,9 @@ class JudgeCommandTest {
                 ""));
         List<String> base = List.of("judge", "--model", tiny, "--input", input.toString(), "--output", output.toString(),
                 "--mode", "greedy", "--max-new-tokens", "4");
-        CliTest.Run first = CliTest.ok(base.toArray(String[]::new));
-        assertTrue(first.err().contains("line 3: has no \"response_b\""), first.err());
-        assertTrue(first.err().contains("judged 3 pairs"), first.err());
+        // The malformed line is reported and skipped, the others judged, and the exit code is 2 (SkippedLines).
+        CliTest.Run first = CliTest.bad(base, "line 3: has no \"response_b\"", "judged 3 pairs",
+                "1 of 4 lines skipped as bad", "the other pairs were judged");
         List<String> lines = java.nio.file.Files.readAllLines(output);
         assertEquals(3, lines.size());
         JsonNode p2 = new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines.get(1));
@@ -80,13 +80,45 @@ class JudgeCommandTest {
 
         // A crash mid-write leaves a torn line: the rerun drops it, judges what is missing, and nothing twice.
         java.nio.file.Files.write(output, List.of(lines.get(0), lines.get(1).substring(0, 20)));
-        CliTest.Run second = CliTest.ok(base.toArray(String[]::new));
+        CliTest.Run second = CliTest.bad(base, "1 of 4 lines skipped as bad");
         assertTrue(second.err().contains("judged 2 pairs") && second.err().contains("1 already in"), second.err());
         List<String> after = java.nio.file.Files.readAllLines(output);
         assertEquals(3, after.size());
         assertEquals(List.of("p1", "p2", "jb-1"), after.stream()
                 .map(l -> { try { return new com.fasterxml.jackson.databind.ObjectMapper().readTree(l).get("id").asText(); }
                             catch (java.io.IOException e) { throw new AssertionError(e); } }).toList());
+    }
+
+    /** A repeated id is refused before any judging, naming both lines; --dedupe judges the first and drops the rest. */
+    @Test
+    void duplicateIdsAreAnErrorOrDroppedWithDedupe() throws java.io.IOException {
+        Path input = shared.resolve("dupes.jsonl");
+        java.nio.file.Files.writeString(input, String.join("\n",
+                "{\"id\": \"p1\", \"prompt\": \"q\", \"response_a\": \"x\", \"response_b\": \"y\"}",
+                "{\"id\": \"p2\", \"prompt\": \"q\", \"response_a\": \"x\", \"response_b\": \"z\"}",
+                "{\"id\": \"p1\", \"prompt\": \"other\", \"response_a\": \"u\", \"response_b\": \"v\"}", ""));
+        Path output = shared.resolve("dupes-out.jsonl");
+        List<String> base = List.of("judge", "--model", tiny, "--input", input.toString(), "--output", output.toString(),
+                "--mode", "greedy", "--max-new-tokens", "4");
+        CliTest.bad(base, "line 3", "\"p1\" again (first on line 1)", "--dedupe");
+        assertTrue(!java.nio.file.Files.exists(output) || java.nio.file.Files.size(output) == 0, "nothing judged");
+        List<String> dedupe = new java.util.ArrayList<>(base);
+        dedupe.add("--dedupe");
+        CliTest.Run r = CliTest.ok(dedupe.toArray(String[]::new));
+        assertTrue(r.err().contains("line 3") && r.err().contains("dropped") && r.err().contains("judged 2 pairs")
+                && r.err().contains("1 duplicate ids dropped"), r.err());
+        assertEquals(2, java.nio.file.Files.readAllLines(output).size());
+    }
+
+    /** A file of random bytes judges nothing and exits 2, as tokenize --jsonl does. */
+    @Test
+    void garbageInputExitsTwo() throws java.io.IOException {
+        Path input = shared.resolve("garbage.jsonl");
+        byte[] junk = new byte[4096];
+        new java.util.Random(7).nextBytes(junk);
+        java.nio.file.Files.write(input, junk);
+        CliTest.bad(List.of("judge", "--model", tiny, "--input", input.toString(), "--output",
+                shared.resolve("garbage-out.jsonl").toString(), "--mode", "greedy"), "malformed lines skipped", "skipped as bad");
     }
 
     /** Pairs judged K at a time give the records one at a time gives (timings aside). */

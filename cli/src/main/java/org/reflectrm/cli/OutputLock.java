@@ -1,0 +1,107 @@
+package org.reflectrm.cli;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import org.reflectrm.model.BadInputException;
+
+/**
+ * One writer per output: an OS file lock ({@link FileChannel#tryLock}) on a lock file next to an
+ * output file ({@code OUTPUT.lock}) or inside an output folder ({@code DIR/.lock}), held for the
+ * whole command. A second run that finds it taken is refused at once with the holder's process id,
+ * which the holder writes into the lock file. The OS releases the lock when its process ends,
+ * however it ends, so a lock file left by a killed run does not block: the file itself means
+ * nothing, only a live lock does. The file is never deleted (deleting it while another run opens it
+ * would let two runs lock two different files).
+ *
+ * <p>Within one JVM a second lock on the same file is refused too ({@link OverlappingFileLockException}).
+ * The lock file is only ever opened through the holder's channel, since on POSIX systems closing any
+ * other descriptor of the file in the holding process would drop its lock.
+ */
+final class OutputLock implements AutoCloseable {
+    private final FileChannel channel;
+    private final FileLock lock;
+
+    private OutputLock(FileChannel channel, FileLock lock) {
+        this.channel = channel;
+        this.lock = lock;
+    }
+
+    /** Locks {@code output} (a file, which need not exist yet) through {@code OUTPUT.lock} beside it. */
+    static OutputLock file(Path output, String option) throws IOException {
+        Path abs = output.toAbsolutePath().normalize();
+        Path parent = abs.getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        return acquire(abs.resolveSibling(abs.getFileName() + ".lock"), option + " " + output);
+    }
+
+    /** Locks the folder {@code dir} (created if missing) through {@code DIR/.lock}. */
+    static OutputLock folder(Path dir, String option) throws IOException {
+        Files.createDirectories(dir);
+        return acquire(dir.resolve(".lock"), option + " " + dir);
+    }
+
+    private static OutputLock acquire(Path lockFile, String what) throws IOException {
+        FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            channel.close();
+            throw inUse(what, ProcessHandle.current().pid());
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+        if (lock == null) {
+            String holder = readHolder(channel);
+            channel.close();
+            throw inUse(what, holder);
+        }
+        try {
+            channel.truncate(0);
+            channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+            channel.force(false);
+        } catch (IOException e) {
+            lock.release();
+            channel.close();
+            throw e;
+        }
+        return new OutputLock(channel, lock);
+    }
+
+    /** The holder's pid as it wrote it, read through our own (unlocked) channel; "unknown" if it has not yet. */
+    private static String readHolder(FileChannel channel) {
+        try {
+            ByteBuffer buf = ByteBuffer.allocate(32);
+            channel.read(buf, 0);
+            String s = new String(buf.array(), 0, buf.position(), StandardCharsets.US_ASCII).trim();
+            return s.matches("\\d+") ? s : "unknown";
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private static BadInputException inUse(String what, Object pid) {
+        return new BadInputException(what + " is being written by another reflectrm-j run (pid " + pid
+                + "); wait for it or choose another output");
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            lock.release();
+        } finally {
+            channel.close();
+        }
+    }
+}
