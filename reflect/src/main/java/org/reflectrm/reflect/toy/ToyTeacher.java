@@ -2,6 +2,7 @@ package org.reflectrm.reflect.toy;
 
 import java.util.List;
 import java.util.SplittableRandom;
+import org.reflectrm.model.judge.JudgePrompts;
 import org.reflectrm.model.judge.JudgeTemplate;
 import org.reflectrm.model.judge.Verdict;
 import org.reflectrm.reflect.toy.ToyDomain.Pair;
@@ -19,7 +20,7 @@ import org.reflectrm.tokenizer.chat.ChatMessage;
  * 13% by default, 19% over both orders.
  *
  * <p>It also writes reflection judgments (the analysis-preference task) over one correct and one
- * slipped critique: they restate what each critique picks and which is right, and end with
+ * slipped critique (shown as the judge shows critiques, {@link JudgePrompts#critique}): they restate what each critique picks and which is right, and end with
  * {@code Critique k is better than Critique j}. Everything is deterministic in the teacher's
  * seed and the pair's id.
  */
@@ -113,9 +114,17 @@ public final class ToyTeacher {
         Critique good = critique(p, chosenFirst, false), bad = critique(p, chosenFirst, true);
         Critique c1 = correctFirst ? good : bad, c2 = correctFirst ? bad : good;
         String[] shown = shown(p, chosenFirst);
-        String prompt = template.renderAnalysis(context(p), shown[0], shown[1], c1.text(), c2.text());
+        String prompt = template.renderAnalysis(context(p), shown[0], shown[1], asCritique(c1), asCritique(c2));
         return new Example(p.id() + "-refl", "refl", p.task().id, prompt,
                 reflectionText(p, chosenFirst, c1, c2), correctFirst ? 1 : 2, false);
+    }
+
+    /**
+     * A judgment as it appears in a reflection prompt: rendered the way the judge's two-stage
+     * reflection and {@code data build} render critiques ({@link JudgePrompts#critique}).
+     */
+    public static String asCritique(Critique c) {
+        return JudgePrompts.critique(Verdict.parse(c.text(), Verdict.Kind.RESPONSE));
     }
 
     /** The reflection target: the working, what each critique picks (with the value it says), which critique is right. */

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.reflectrm.model.judge.JudgePrompts;
 import org.reflectrm.model.judge.JudgeTemplate;
 import org.reflectrm.model.judge.PairRecord;
 import org.reflectrm.model.judge.Verdict;
@@ -97,13 +98,31 @@ class ToyTeacherTest {
             // the prompt holds both critiques, and the preferred one is the non-slipped one
             assertTrue(e.prompt().contains("[Critique 1]") && e.prompt().contains("[Critique 2]"));
             String preferred = e.prompt().split("\\[Critique " + e.winner() + "]\n")[1];
-            assertTrue(preferred.startsWith("<Analysis>" + p.understood().work() + ";"), preferred);
+            assertTrue(preferred.startsWith(p.understood().work() + ";"), preferred);
+            assertTrue(preferred.contains("\n\nVerdict: Response "), preferred);
+            assertFalse(e.prompt().split("\\[Critiques for Judgment]")[1].contains("<Result>"), e.prompt());
             // it restates what the responses say and what each critique picks
             assertTrue(v.analysis().startsWith(p.understood().work() + "; R1 says "), v.analysis());
             assertTrue(v.analysis().matches(".*C1 picks R[12] \\(-?\\d+\\), C2 picks R[12] \\(-?\\d+\\); C" + e.winner() + " is right\\."),
                     v.analysis());
         }
         assertTrue(correctFirst > 200 && correctFirst < 300, "correct critique first " + correctFirst + "/500");
+    }
+
+    @Test
+    void reflectionPromptIsTheJudgesRendering() {
+        Pair p = new Pair("x", ToyDomain.Task.ADD, "What is 7+5?", "12", "7+5=13", "12", "13", Split.TRAIN);
+        Example e = TEACHER.reflection(p);
+        String[] shown = e.prompt().contains("[Response 1]\n12\n") ? new String[] {"12", "7+5=13"} : new String[] {"7+5=13", "12"};
+        boolean chosenFirst = shown[0].equals("12");
+        String good = JudgePrompts.critique(Verdict.parse(ToyTeacher.critique(p, chosenFirst, false).text(), Verdict.Kind.RESPONSE));
+        String bad = JudgePrompts.critique(Verdict.parse(ToyTeacher.critique(p, chosenFirst, true).text(), Verdict.Kind.RESPONSE));
+        String ctx = JudgeTemplate.context(List.of(ChatMessage.user(p.question())));
+        JudgeTemplate t = JudgeTemplate.bundled("v1");
+        assertEquals(e.winner() == 1 ? t.renderAnalysis(ctx, shown[0], shown[1], good, bad)
+                : t.renderAnalysis(ctx, shown[0], shown[1], bad, good), e.prompt());
+        assertTrue(good.startsWith(chosenFirst ? "7+5=12; R1 says 12, R2 says 13; R1 is right.\n\nVerdict: Response 1 is better"
+                : "7+5=12; R1 says 13, R2 says 12; R2 is right.\n\nVerdict: Response 2 is better"), good);
     }
 
     @Test
@@ -152,6 +171,19 @@ class ToyTeacherTest {
         SftDataset ds = SftDataset.read(sw.toString().getBytes(StandardCharsets.UTF_8), "toy-sft.jsonl",
                 new SftEncoder(Tokenizer.qwen3(), Qwen3ChatTemplate.current()), new SftDataOptions(4096, SftDataOptions.OverLong.REJECT, true));
         assertEquals(sft.size(), ds.examples().size());
+        // what the model is trained on starts with exactly the judge's prompt tokens, and learns from there
+        JudgePrompts prompts = new JudgePrompts(Tokenizer.qwen3(), Qwen3ChatTemplate.current(), JudgeTemplate.bundled("v1"));
+        for (int i = 0; i < sft.size(); i++) {
+            int[] judgePrompt = JudgePrompts.encodeChat(Tokenizer.qwen3(), Qwen3ChatTemplate.current(),
+                    List.of(ChatMessage.user(sft.get(i).prompt())));
+            var ex = ds.examples().get(i);
+            assertTrue(ex.tokens().length > judgePrompt.length);
+            assertEquals(java.util.Arrays.toString(judgePrompt),
+                    java.util.Arrays.toString(java.util.Arrays.copyOf(ex.tokens(), judgePrompt.length)), sft.get(i).id());
+            // (the SFT encoder trains on the assistant turn from its start, so the empty think block
+            // that the judge's generation prompt already holds carries loss too; harmless)
+            assertFalse(ex.lossMask()[0]);
+        }
         assertTrue(ds.examples().stream().allMatch(e -> e.targetCount() > 10));
     }
 }
