@@ -50,6 +50,13 @@ class ToyDomainTest {
         // by content, not surface form and not seed
         assertEquals(DOMAIN.splitOf("What is 7+5?"), DOMAIN.splitOf("what is 7 + 5"));
         assertEquals(DOMAIN.splitOf("Which is larger, 47 or 74?"), new ToyDomain(99).splitOf("Which is bigger: 74 or 47?"));
+        // pinned: the split is part of the data's identity and must not drift between versions
+        for (String q : new String[] {"What is 1+7?", "What is 5+5?", "What is 8-2?", "What is 9-9?"}) {
+            assertEquals(Split.HELD_OUT, DOMAIN.splitOf(q).orElseThrow(), q);
+        }
+        for (String q : new String[] {"What is 7+5?", "Which is larger, 47 or 74?", "How many r in strawberry?"}) {
+            assertEquals(Split.TRAIN, DOMAIN.splitOf(q).orElseThrow(), q);
+        }
         // every held-out task is represented, and the fraction is near the configured one
         assertEquals(Set.of(Task.values()), DOMAIN.pairs(Split.HELD_OUT, 400).stream().map(Pair::task).collect(Collectors.toSet()));
         int held = 0, n = 0;
