@@ -1,0 +1,126 @@
+package org.reflectrm.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.safetensors.AtomicFiles;
+import org.reflectrm.reflect.toy.ToyDomain;
+import org.reflectrm.reflect.toy.ToyJsonl;
+import org.reflectrm.reflect.toy.ToyTeacher;
+import org.reflectrm.tokenizer.AddedToken;
+import org.reflectrm.tokenizer.BpeTrainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code reflectrm-j demo data}: the toy world's files from a seed: labelled pairs (train and
+ * held-out), the imperfect teacher's SFT data, and a byte-level BPE tokenizer trained on that
+ * data in Java, in Qwen3's tokenizer.json format with its chat template.
+ */
+@Command(name = "data", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Write the toy world's data and tokenizer to --out: pairs-train.jsonl and pairs-heldout.jsonl "
+                + "(the project's pair format, for data sample and eval), sft.jsonl (the teacher's judge-format answers, "
+                + "some slipped, and reflection examples, for train sft), and tokenizer/ (tokenizer.json trained on the "
+                + "SFT texts, tokenizer_config.json with Qwen3's chat template: init --preset tiny --tokenizer uses it).",
+                "The same seed gives the same files."})
+final class DemoDataCommand implements Callable<Integer> {
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
+    Path out;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed of the domain and the teacher (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--train-pairs", paramLabel = "N", defaultValue = "4000", description = "Training pairs (default ${DEFAULT-VALUE}).")
+    int trainPairs;
+
+    @Option(names = "--held-out-pairs", paramLabel = "N", defaultValue = "1000", description = "Held-out pairs (default ${DEFAULT-VALUE}).")
+    int heldOutPairs;
+
+    @Option(names = "--reflection-fraction", paramLabel = "F", defaultValue = "0.3", description = "Share of SFT examples that are reflection judgments (default ${DEFAULT-VALUE}).")
+    double reflectionFraction;
+
+    @Option(names = "--vocab", paramLabel = "V", defaultValue = "500", description = "Tokenizer vocabulary before the added tokens (default ${DEFAULT-VALUE}).")
+    int vocab;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        if (trainPairs < 1 || heldOutPairs < 1) {
+            throw new BadInputException("--train-pairs and --held-out-pairs must be at least 1");
+        }
+        if (!(reflectionFraction >= 0 && reflectionFraction <= 1)) {
+            throw new BadInputException("--reflection-fraction must be in [0, 1], got " + reflectionFraction);
+        }
+        if (vocab < 300) {
+            throw new BadInputException("--vocab must be at least 300 (256 bytes, the specials and some merges), got " + vocab);
+        }
+        ToyDomain domain = new ToyDomain(seed);
+        List<ToyDomain.Pair> train = domain.pairs(ToyDomain.Split.TRAIN, trainPairs);
+        List<ToyDomain.Pair> heldOut = domain.pairs(ToyDomain.Split.HELD_OUT, heldOutPairs);
+        List<ToyTeacher.Example> sft = new ToyTeacher(seed).sft(train, reflectionFraction);
+        Files.createDirectories(out.resolve("tokenizer"));
+        writeAtomically(out.resolve("pairs-train.jsonl"), w -> ToyJsonl.writePairs(w, train));
+        writeAtomically(out.resolve("pairs-heldout.jsonl"), w -> ToyJsonl.writePairs(w, heldOut));
+        writeAtomically(out.resolve("sft.jsonl"), w -> ToyJsonl.writeSft(w, sft));
+        List<String> corpus = new ArrayList<>();
+        for (ToyTeacher.Example e : sft) {
+            corpus.add(e.prompt());
+            corpus.add(e.target());
+        }
+        BpeTrainer.Result tokenizer = BpeTrainer.qwen3Style(vocab).train(corpus);
+        AtomicFiles.write(out.resolve("tokenizer/tokenizer.json"), tokenizer.toJson().getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.write(out.resolve("tokenizer/tokenizer_config.json"), tokenizerConfig(tokenizer.addedTokens()));
+        long reflections = sft.stream().filter(e -> e.kind().equals("refl")).count();
+        spec.commandLine().getErr().printf("demo data: %d train and %d held-out pairs, %d SFT examples (%d reflection), "
+                        + "a %d-token tokenizer, in %s%n", train.size(), heldOut.size(), sft.size(), reflections,
+                tokenizer.tokenizer().vocabSize(), out);
+        return 0;
+    }
+
+    private interface Body {
+        void write(java.io.Writer w) throws IOException;
+    }
+
+    private static void writeAtomically(Path file, Body body) throws IOException {
+        StringWriter w = new StringWriter();
+        body.write(w);
+        AtomicFiles.write(file, w.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Qwen3's tokenizer_config.json (its chat template and special-token names) with this vocabulary's added tokens. */
+    private static byte[] tokenizerConfig(List<AddedToken> added) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode qwen3;
+        try (InputStream in = DemoDataCommand.class.getResourceAsStream("/org/reflectrm/tokenizer/qwen3/tokenizer_config.json")) {
+            qwen3 = (ObjectNode) json.readTree(in);
+        }
+        ObjectNode config = json.createObjectNode();
+        for (String key : List.of("add_bos_token", "add_prefix_space", "bos_token", "chat_template",
+                "clean_up_tokenization_spaces", "eos_token", "errors", "pad_token", "split_special_tokens",
+                "tokenizer_class", "unk_token")) {
+            config.set(key, qwen3.get(key));
+        }
+        config.put("model_max_length", 1024);
+        config.putArray("additional_special_tokens").add("<|im_start|>").add("<|im_end|>");
+        ObjectNode decoder = config.putObject("added_tokens_decoder");
+        for (AddedToken t : added) {
+            decoder.putObject(Integer.toString(t.id())).put("content", t.content()).put("lstrip", t.lstrip())
+                    .put("normalized", t.normalized()).put("rstrip", t.rstrip()).put("single_word", t.singleWord())
+                    .put("special", t.special());
+        }
+        return (json.writerWithDefaultPrettyPrinter().writeValueAsString(config) + "\n").getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,58 @@
+package org.reflectrm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.reflectrm.tokenizer.Tokenizer;
+
+/** demo data: the toy world's files are reproducible, disjoint across the split, and usable by init and train sft. */
+class DemoCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    @TempDir
+    Path dir;
+
+    private static List<String> prompts(Path file) throws IOException {
+        List<String> out = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(file)) {
+            out.add(JSON.readTree(line).get("prompt").asText());
+        }
+        return out;
+    }
+
+    @Test
+    void theSameSeedWritesTheSameWorldAndItsModelTrains() throws IOException {
+        Path a = dir.resolve("a"), b = dir.resolve("b");
+        for (Path out : List.of(a, b)) {
+            CliTest.ok("demo", "data", "--out", out.toString(), "--seed", "7", "--train-pairs", "300", "--held-out-pairs", "60");
+        }
+        for (String file : List.of("pairs-train.jsonl", "pairs-heldout.jsonl", "sft.jsonl", "tokenizer/tokenizer.json",
+                "tokenizer/tokenizer_config.json")) {
+            assertArrayEquals(Files.readAllBytes(a.resolve(file)), Files.readAllBytes(b.resolve(file)), file);
+        }
+        assertEquals(300, Files.readAllLines(a.resolve("pairs-train.jsonl")).size());
+        assertEquals(60, Files.readAllLines(a.resolve("pairs-heldout.jsonl")).size());
+        Set<String> train = new HashSet<>(prompts(a.resolve("pairs-train.jsonl")));
+        assertTrue(prompts(a.resolve("pairs-heldout.jsonl")).stream().noneMatch(train::contains), "held-out questions are unseen");
+        // The Java-trained tokenizer loads, keeps the chat tokens whole and round-trips the teacher's text.
+        Tokenizer t = Tokenizer.load(a.resolve("tokenizer"));
+        String target = JSON.readTree(Files.readAllLines(a.resolve("sft.jsonl")).getFirst()).get("messages").get(1).get("content").asText();
+        assertEquals(target, t.decode(t.encode(target), false));
+        assertEquals(1, t.encode("<|im_end|>").length);
+        String model = dir.resolve("model").toString();
+        CliTest.ok("init", "--preset", "tiny", "--tokenizer", a.resolve("tokenizer").toString(), "--dtype", "f32", "--out", model);
+        CliTest.Run sft = CliTest.ok("train", "sft", "--model", model, "--data", a.resolve("sft.jsonl").toString(), "--out",
+                dir.resolve("sft").toString(), "--steps", "1", "--batch", "2", "--max-len", "512", "--strict");
+        assertTrue(sft.err().contains("300 examples"), sft.err());
+        CliTest.bad(List.of("demo", "data", "--out", dir.resolve("c").toString(), "--vocab", "10"), "--vocab");
+    }
+}
