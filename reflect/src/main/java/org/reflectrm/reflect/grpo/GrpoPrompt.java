@@ -22,9 +22,13 @@ import org.reflectrm.tokenizer.chat.ChatMessage;
  */
 public record GrpoPrompt(String task, List<ChatMessage> prompt, Verdict.Kind kind, int label, String templateVersion) {
 
+    /** What a generated judgment of this prompt says (its verdict sentences are this prompt's kind). */
+    public Verdict verdict(String generated) {
+        return Verdict.parse(generated, kind);
+    }
+
     /** The verdict reward: 1 when the judgment parses and names the better candidate, else 0. */
-    public double reward(String generated) {
-        Verdict v = Verdict.parse(generated, kind);
+    public double reward(Verdict v) {
         return v.parsed() && v.choice() == label ? 1 : 0;
     }
 

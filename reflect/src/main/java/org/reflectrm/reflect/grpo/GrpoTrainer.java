@@ -260,9 +260,9 @@ public final class GrpoTrainer {
         boolean[] parsed = new boolean[rollouts.size()];
         for (int i = 0; i < rollouts.size(); i++) {
             GrpoPrompt p = prompts.get(i / group);
-            String text = ModelTextGenerator.text(tokenizer, rollouts.get(i).tokens());
-            parsed[i] = org.reflectrm.model.judge.Verdict.parse(text, p.kind()).parsed();
-            rewards[i] = parsed[i] ? p.reward(text) : (options.formatPenalty() == 0 ? 0 : -options.formatPenalty());
+            var verdict = p.verdict(ModelTextGenerator.text(tokenizer, rollouts.get(i).tokens()));
+            parsed[i] = verdict.parsed();
+            rewards[i] = parsed[i] ? p.reward(verdict) : (options.formatPenalty() == 0 ? 0 : -options.formatPenalty());
         }
         double[] advantages = Advantages.of(rewards, group, options.scale());
         List<GrpoLoss.Sample> samples = new ArrayList<>();
