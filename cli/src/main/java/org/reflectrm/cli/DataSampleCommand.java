@@ -69,11 +69,8 @@ final class DataSampleCommand implements Callable<Integer> {
             + "a GPU busier (default ${DEFAULT-VALUE}); the samples do not depend on K.")
     int batchPairs;
 
-    @Option(names = "--template-version", paramLabel = "V", defaultValue = JudgeTemplate.DEFAULT_VERSION, description = "Bundled prompt templates (default ${DEFAULT-VALUE}).")
-    String templateVersion;
-
-    @Option(names = "--template-dir", paramLabel = "DIR", description = "Own templates: response.txt, analysis.txt and version.txt.")
-    Path templateDir;
+    @Mixin
+    TemplateOptions templates;
 
     @Spec
     CommandSpec spec;
@@ -95,7 +92,7 @@ final class DataSampleCommand implements Callable<Integer> {
             throw new BadInputException("--input " + input + ": no such file");
         }
         List<ShownPair> pairs = LabelledPairs.read(data, input.toString(), seed);
-        JudgeTemplate template = templateDir != null ? JudgeTemplate.fromDir(templateDir) : JudgeTemplate.bundled(templateVersion);
+        JudgeTemplate template = templates.template(common.model, spec.commandLine().getErr());
         ObjectMapper mapper = new ObjectMapper();
         Map<String, JsonNode> done = FinishedRecords.read(output, mapper);
         checkResumable(done, pairs, template.version());

@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.judge.Judge;
 import org.reflectrm.model.judge.JudgeTemplate;
-import org.reflectrm.reflect.grpo.GrpoTrainer;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** How to judge: the mode and its options and the prompt templates ({@code judge} and {@code eval}). */
@@ -28,11 +28,8 @@ final class JudgeSettings {
     @Option(names = "--max-new-tokens", paramLabel = "K", defaultValue = "1024", description = "Longest analysis (default ${DEFAULT-VALUE}).")
     int maxNewTokens;
 
-    @Option(names = "--template-version", paramLabel = "V", defaultValue = JudgeTemplate.DEFAULT_VERSION, description = "Bundled prompt templates (default ${DEFAULT-VALUE}).")
-    String templateVersion;
-
-    @Option(names = "--template-dir", paramLabel = "DIR", description = "Own templates: response.txt, analysis.txt and version.txt.")
-    Path templateDir;
+    @Mixin
+    TemplateOptions templates;
 
     /** The judge's options; a bad mode or value is an error naming the option. */
     Judge.Options options() {
@@ -45,14 +42,8 @@ final class JudgeSettings {
         return new Judge.Options(m, rollouts, temperature, bottomFrac, seed, maxNewTokens);
     }
 
-    /** The prompt templates, with a warning when {@code model} was GRPO-trained with another version. */
+    /** The prompt templates (see {@link TemplateOptions#template}). */
     JudgeTemplate template(Path model, PrintWriter err) {
-        JudgeTemplate template = templateDir != null ? JudgeTemplate.fromDir(templateDir) : JudgeTemplate.bundled(templateVersion);
-        GrpoTrainer.templateVersionOf(model).filter(v -> !v.equals(template.version())).ifPresent(v -> {
-            err.println("reflectrm-j: warning: " + model + " was trained with judge template " + v
-                    + " but is judged with " + template.version() + " (--template-version " + v + " matches it)");
-            err.flush();
-        });
-        return template;
+        return templates.template(model, err);
     }
 }
