@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,9 +71,9 @@ final class DemoDataCommand implements Callable<Integer> {
         List<ToyDomain.Pair> heldOut = domain.pairs(ToyDomain.Split.HELD_OUT, heldOutPairs);
         List<ToyTeacher.Example> sft = new ToyTeacher(seed).sft(train, reflectionFraction);
         Files.createDirectories(out.resolve("tokenizer"));
-        writeAtomically(out.resolve("pairs-train.jsonl"), w -> ToyJsonl.writePairs(w, train));
-        writeAtomically(out.resolve("pairs-heldout.jsonl"), w -> ToyJsonl.writePairs(w, heldOut));
-        writeAtomically(out.resolve("sft.jsonl"), w -> ToyJsonl.writeSft(w, sft));
+        AtomicFiles.write(out.resolve("pairs-train.jsonl"), jsonl(train, ToyJsonl::pairLine));
+        AtomicFiles.write(out.resolve("pairs-heldout.jsonl"), jsonl(heldOut, ToyJsonl::pairLine));
+        AtomicFiles.write(out.resolve("sft.jsonl"), jsonl(sft, ToyJsonl::sftLine));
         List<String> corpus = new ArrayList<>();
         for (ToyTeacher.Example e : sft) {
             corpus.add(e.prompt());
@@ -90,14 +89,10 @@ final class DemoDataCommand implements Callable<Integer> {
         return 0;
     }
 
-    private interface Body {
-        void write(java.io.Writer w) throws IOException;
-    }
-
-    private static void writeAtomically(Path file, Body body) throws IOException {
-        StringWriter w = new StringWriter();
-        body.write(w);
-        AtomicFiles.write(file, w.toString().getBytes(StandardCharsets.UTF_8));
+    private static <T> byte[] jsonl(List<T> records, java.util.function.Function<T, String> line) {
+        StringBuilder b = new StringBuilder();
+        records.forEach(r -> b.append(line.apply(r)).append('\n'));
+        return b.toString().getBytes(StandardCharsets.UTF_8);
     }
 
     /** Qwen3's tokenizer_config.json (its chat template and special-token names) with this vocabulary's added tokens. */
