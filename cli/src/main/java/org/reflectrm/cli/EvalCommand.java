@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.SettingsDiff;
 import org.reflectrm.model.judge.Judge;
 import org.reflectrm.model.judge.JudgePrompts;
 import org.reflectrm.model.judge.JudgeTemplate;
@@ -288,13 +289,8 @@ final class EvalCommand implements Callable<Integer> {
         Path run = out.resolve("run.json");
         if (Files.isRegularFile(run)) {
             JsonNode before = readRun(out);
-            if (!before.equals(mapper.readTree(mapper.writeValueAsString(now)))) {
-                List<String> diffs = new ArrayList<>();
-                now.properties().forEach(e -> {
-                    if (!e.getValue().equals(before.get(e.getKey()))) {
-                        diffs.add(e.getKey() + " was " + before.get(e.getKey()) + ", now " + e.getValue());
-                    }
-                });
+            List<String> diffs = SettingsDiff.between(before, now);
+            if (!diffs.isEmpty()) {
                 throw new BadInputException("--out " + out + " holds a run with other settings (" + String.join("; ", diffs)
                         + "); rerun with those settings to resume it, or choose another --out");
             }

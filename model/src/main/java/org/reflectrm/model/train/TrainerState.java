@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.SettingsDiff;
 import org.reflectrm.model.safetensors.AtomicFiles;
 import org.reflectrm.model.safetensors.Checkpoint;
 import org.reflectrm.model.safetensors.SafetensorsWriter;
@@ -83,20 +84,8 @@ final class TrainerState {
         Path dir = out.resolve(DIR);
         JsonNode state = JSON.readTree(Files.readString(dir.resolve(STATE), StandardCharsets.UTF_8));
         JsonNode saved = state.path("options");
-        // Round-trip through text so that numbers compare by value, not by node type (int vs long).
-        JsonNode now = JSON.readTree(JSON.writeValueAsString(trajectory));
-        if (!saved.equals(now)) {
-            List<String> diffs = new ArrayList<>();
-            now.fieldNames().forEachRemaining(k -> {
-                if (!now.get(k).equals(saved.get(k))) {
-                    diffs.add(k + " was " + saved.get(k) + ", now " + now.get(k));
-                }
-            });
-            saved.fieldNames().forEachRemaining(k -> {
-                if (!now.has(k)) {
-                    diffs.add(k + " was " + saved.get(k) + ", now unset");
-                }
-            });
+        List<String> diffs = SettingsDiff.between(saved, trajectory);
+        if (!diffs.isEmpty()) {
             throw new BadInputException("--resume: the run in " + out + " used other settings (" + String.join("; ", diffs)
                     + "); resume with the same options or choose a new --out");
         }
