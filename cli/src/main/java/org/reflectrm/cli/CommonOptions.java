@@ -10,8 +10,11 @@ import picocli.CommandLine.Option;
 
 /** Options every model command shares: the model folder, threads, verbosity. */
 final class CommonOptions {
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Hugging Face model folder (config.json and *.safetensors).")
+    // Not required here so that judge, eval, generate and data sample can default to the demo
+    // judge; Main requires it for every other command (DefaultsToDemoModel).
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Hugging Face model folder (config.json and *.safetensors); judge, generate and data sample "
+                    + "default to the bundled demo judge.")
     Path model;
 
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
@@ -39,6 +42,11 @@ final class CommonOptions {
             throw new BadInputException("--device: unknown device '" + device + "': expected one of "
                     + org.reflectrm.kernels.device.Devices.KINDS);
         }
+    }
+
+    /** For commands that default to the demo judge: {@code --model}, else the demo's folder (said on {@code err}). */
+    void defaultToDemo(java.io.PrintWriter err) {
+        model = DemoModel.orDefault(model, err);
     }
 
     Backend backend() {

@@ -41,7 +41,7 @@ import picocli.CommandLine.Spec;
                         + "id, order (AB/BA), label (the better slot as shown), template, n_correct, samples "
                         + "[{analysis, verdict, correct, confidence, tokens, text}], and the pair as shown "
                         + "(messages, response_1, response_2). Pairs already in --output are skipped, so a rerun resumes."})
-final class DataSampleCommand implements Callable<Integer> {
+final class DataSampleCommand implements Callable<Integer>, DefaultsToDemoModel {
     @Mixin
     CommonOptions common;
 
@@ -78,6 +78,7 @@ final class DataSampleCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         checkOptions();
+        common.defaultToDemo(spec.commandLine().getErr());
         // One run per --output: a second one is refused while this one appends to it.
         try (OutputLock lock = OutputLock.file(output, "--output")) {
             return sample();

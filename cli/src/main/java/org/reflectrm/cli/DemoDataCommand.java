@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "data", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Write the toy world's data and tokenizer to --out: pairs-train.jsonl and pairs-heldout.jsonl "
-                + "(the project's pair format, for data sample and eval), sft.jsonl (the teacher's judge-format answers, "
+                + "(the project's pair format, for eval), pairs-rl.jsonl (more training pairs, for data sample and GRPO), sft.jsonl (the teacher's judge-format answers, "
                 + "some slipped, and reflection examples, for train sft), and tokenizer/ (tokenizer.json trained on the "
                 + "SFT texts, tokenizer_config.json with Qwen3's chat template: init --preset tiny --tokenizer uses it).",
                 "The same seed gives the same files."})
@@ -42,6 +42,10 @@ final class DemoDataCommand implements Callable<Integer> {
 
     @Option(names = "--train-pairs", paramLabel = "N", defaultValue = "4000", description = "Training pairs (default ${DEFAULT-VALUE}).")
     int trainPairs;
+
+    @Option(names = "--rl-pairs", paramLabel = "N", defaultValue = "2000", description = "Further training-split pairs, "
+            + "not in the SFT data, for self-sampling and GRPO: pairs-rl.jsonl (default ${DEFAULT-VALUE}).")
+    int rlPairs;
 
     @Option(names = "--held-out-pairs", paramLabel = "N", defaultValue = "1000", description = "Held-out pairs (default ${DEFAULT-VALUE}).")
     int heldOutPairs;
@@ -57,8 +61,8 @@ final class DemoDataCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (trainPairs < 1 || heldOutPairs < 1) {
-            throw new BadInputException("--train-pairs and --held-out-pairs must be at least 1");
+        if (trainPairs < 1 || heldOutPairs < 1 || rlPairs < 0) {
+            throw new BadInputException("--train-pairs and --held-out-pairs must be at least 1, --rl-pairs at least 0");
         }
         if (!(reflectionFraction >= 0 && reflectionFraction <= 1)) {
             throw new BadInputException("--reflection-fraction must be in [0, 1], got " + reflectionFraction);
@@ -67,11 +71,15 @@ final class DemoDataCommand implements Callable<Integer> {
             throw new BadInputException("--vocab must be at least 300 (256 bytes, the specials and some merges), got " + vocab);
         }
         ToyDomain domain = new ToyDomain(seed);
-        List<ToyDomain.Pair> train = domain.pairs(ToyDomain.Split.TRAIN, trainPairs);
+        // One stream of training-split pairs: the first ones teach SFT, the rest are the RL prompts.
+        List<ToyDomain.Pair> trainSplit = domain.pairs(ToyDomain.Split.TRAIN, trainPairs + rlPairs);
+        List<ToyDomain.Pair> train = trainSplit.subList(0, trainPairs);
+        List<ToyDomain.Pair> rl = trainSplit.subList(trainPairs, trainSplit.size());
         List<ToyDomain.Pair> heldOut = domain.pairs(ToyDomain.Split.HELD_OUT, heldOutPairs);
         List<ToyTeacher.Example> sft = new ToyTeacher(seed).sft(train, reflectionFraction);
         Files.createDirectories(out.resolve("tokenizer"));
         AtomicFiles.write(out.resolve("pairs-train.jsonl"), jsonl(train, ToyJsonl::pairLine));
+        AtomicFiles.write(out.resolve("pairs-rl.jsonl"), jsonl(rl, ToyJsonl::pairLine));
         AtomicFiles.write(out.resolve("pairs-heldout.jsonl"), jsonl(heldOut, ToyJsonl::pairLine));
         AtomicFiles.write(out.resolve("sft.jsonl"), jsonl(sft, ToyJsonl::sftLine));
         List<String> corpus = new ArrayList<>();
@@ -83,8 +91,8 @@ final class DemoDataCommand implements Callable<Integer> {
         AtomicFiles.write(out.resolve("tokenizer/tokenizer.json"), tokenizer.toJson().getBytes(StandardCharsets.UTF_8));
         AtomicFiles.write(out.resolve("tokenizer/tokenizer_config.json"), tokenizerConfig(tokenizer.addedTokens()));
         long reflections = sft.stream().filter(e -> e.kind().equals("refl")).count();
-        spec.commandLine().getErr().printf("demo data: %d train and %d held-out pairs, %d SFT examples (%d reflection), "
-                        + "a %d-token tokenizer, in %s%n", train.size(), heldOut.size(), sft.size(), reflections,
+        spec.commandLine().getErr().printf("demo data: %d train, %d RL and %d held-out pairs, %d SFT examples (%d reflection), "
+                        + "a %d-token tokenizer, in %s%n", train.size(), rl.size(), heldOut.size(), sft.size(), reflections,
                 tokenizer.tokenizer().vocabSize(), out);
         return 0;
     }

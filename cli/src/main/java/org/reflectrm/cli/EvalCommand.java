@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.SettingsDiff;
+import org.reflectrm.model.judge.ItemSeeds;
 import org.reflectrm.model.judge.Judge;
 import org.reflectrm.model.judge.JudgePrompts;
 import org.reflectrm.model.judge.JudgeTemplate;
@@ -46,7 +47,7 @@ import picocli.CommandLine.Spec;
                         + "--rescore DIR recomputes summary.json from the judgments alone, without a model; report.html "
                         + "shows the tables and plots, and --compare DIR... sets several runs side by side."})
 final class EvalCommand implements Callable<Integer> {
-    @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model folder (not with --rescore).")
+    @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model folder (not with --rescore; default: the bundled demo judge).")
     Path model;
 
     @Option(names = "--benchmark", paramLabel = "B", description = "judgebench, rm-bench, rmb, rewardbench, rewardbench2, "
@@ -130,9 +131,11 @@ final class EvalCommand implements Callable<Integer> {
                 return summarize(rescore, run.get("benchmark").asText(), run.get("seed").asLong());
             }
         }
-        if (model == null || data == null || out == null) {
-            throw new BadInputException("eval needs --model DIR, --data FILE and --out DIR (or --rescore DIR)");
+        if (data == null || out == null) {
+            throw new BadInputException("eval needs --data FILE and --out DIR, and --model DIR unless it is to judge "
+                    + "with the bundled demo judge (or --rescore DIR)");
         }
+        model = DemoModel.orDefault(model, err);
         if (batchPairs < 1 || bootstrap < 1) {
             throw new BadInputException("--batch-pairs and --bootstrap must be at least 1");
         }
@@ -203,7 +206,13 @@ final class EvalCommand implements Callable<Integer> {
             items.add(JudgmentRecords.item(batch.get(k), orders.get(k)));
         }
         long t0 = System.nanoTime();
-        List<Judge.Result> results = judge.judgeAll(items, options);
+        // A seed per comparison (both orders share it): one seed for all would repeat the same
+        // reflection orders and sampling streams in every comparison.
+        long[] seeds = new long[items.size()];
+        for (int k = 0; k < batch.size(); k++) {
+            seeds[k] = ItemSeeds.of(options.seed(), batch.get(k).id());
+        }
+        List<Judge.Result> results = judge.judgeAll(items, options, seeds);
         double seconds = (System.nanoTime() - t0) / 1e9 / items.size();
         StringBuilder lines = new StringBuilder();
         for (int k = 0; k < batch.size(); k++) {

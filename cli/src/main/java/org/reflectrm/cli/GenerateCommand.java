@@ -36,7 +36,7 @@ import picocli.CommandLine.Model.CommandSpec;
                         + "Hugging Face's decode drops them; --json still lists them in \"tokens\".",
                 "Sampling defaults come from the model's generation_config.json (as in transformers); "
                         + "without one, decoding is greedy. Generation stops at an EOS id unless --ignore-eos."})
-final class GenerateCommand implements Callable<Integer> {
+final class GenerateCommand implements Callable<Integer>, DefaultsToDemoModel {
     @Mixin
     CommonOptions common;
 
@@ -95,6 +95,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         checkPromptFlags();
+        common.defaultToDemo(spec.commandLine().getErr());
         int[] ids = tokens != null ? TokenList.parse(tokens) : null;
         if (maxNew < 0) {
             throw new BadInputException("--max-new must be >= 0, got " + maxNew);

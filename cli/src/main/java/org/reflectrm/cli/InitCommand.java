@@ -24,7 +24,7 @@ import picocli.CommandLine.Model.CommandSpec;
                 "For benchmarks and tests that must not depend on downloaded weights."})
 final class InitCommand implements Callable<Integer> {
     @Option(names = "--preset", required = true, paramLabel = "NAME",
-            description = "tiny, qwen3-0.6b, qwen3-1.7b, qwen3-4b, qwen3-8b or qwen3-14b.")
+            description = "tiny, toy, toy-large, train-small, qwen3-0.6b, qwen3-1.7b, qwen3-4b, qwen3-8b or qwen3-14b.")
     String preset;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Random seed (default ${DEFAULT-VALUE}).")

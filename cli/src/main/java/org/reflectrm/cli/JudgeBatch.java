@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.judge.ItemSeeds;
 import org.reflectrm.model.judge.Judge;
 import org.reflectrm.model.judge.PairRecord;
 import org.reflectrm.model.train.data.JsonlLines;
@@ -160,13 +161,16 @@ final class JudgeBatch {
     private Tally writeBatch(List<PairRecord> batch, OutputStream out) throws IOException {
         List<Judge.Item> items = new ArrayList<>();
         List<Integer> counts = new ArrayList<>();
+        List<Long> seeds = new ArrayList<>();
         for (PairRecord p : batch) {
             List<Judge.Item> mine = command.items(p.conversation(), p.responseA(), p.responseB());
             items.addAll(mine);
             counts.add(mine.size());
+            // A seed per pair (its orders share it), so pairs do not repeat each other's draws.
+            mine.forEach(m -> seeds.add(ItemSeeds.of(options.seed(), p.id())));
         }
         long t0 = System.nanoTime();
-        List<Judge.Result> results = judge.judgeAll(items, options);
+        List<Judge.Result> results = judge.judgeAll(items, options, seeds.stream().mapToLong(Long::longValue).toArray());
         double seconds = (System.nanoTime() - t0) / 1e9;
         Tally tally = new Tally();
         for (int b = 0, at = 0; b < batch.size(); at += counts.get(b), b++) {

@@ -36,7 +36,7 @@ import picocli.CommandLine.Spec;
                 + "self-reflection: N rollouts, the most confident as anchor, N-1 greedy reflections against it, "
                 + "the winners' majority).",
                 "Until the trained demo model is embedded, --model is required."})
-final class JudgeCommand implements Callable<Integer> {
+final class JudgeCommand implements Callable<Integer>, DefaultsToDemoModel {
     @Mixin
     CommonOptions common;
 
@@ -91,6 +91,7 @@ final class JudgeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        common.defaultToDemo(spec.commandLine().getErr());
         // judge --input appends to --output: one run per output file, a second is refused while this one holds it.
         try (OutputLock lock = input != null && output != null ? OutputLock.file(output, "--output") : null) {
             return judge();
@@ -153,9 +154,7 @@ final class JudgeCommand implements Callable<Integer> {
             if (json) {
                 out.println(mapper.writeValueAsString(record));
             } else {
-                out.println("verdict: " + (record.get("verdict").isNull() ? "none (" + record.get("status").asText() + ")"
-                        : record.get("verdict").asText() + " is better"));
-                out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(record));
+                JudgeSummary.lines(record).forEach(out::println);
             }
             out.flush();
         }

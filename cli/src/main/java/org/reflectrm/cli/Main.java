@@ -65,6 +65,28 @@ public final class Main {
             err.println("reflectrm-j: failed: " + e + (verbose ? "" : " (run with --verbose for the stack trace)"));
             return EXIT_FAILURE;
         });
+        cli.setExecutionStrategy(Main::requireModelThenRun);
         return cli.execute(args);
+    }
+
+    /**
+     * {@code --model} is optional in the shared options so that some commands can default to the
+     * demo judge; every other command gets picocli's usual error when it is missing.
+     */
+    private static int requireModelThenRun(CommandLine.ParseResult parsed) {
+        CommandLine.ParseResult last = parsed;
+        boolean help = parsed.isUsageHelpRequested() || parsed.isVersionHelpRequested();
+        while (last.hasSubcommand()) {
+            last = last.subcommand();
+            help |= last.isUsageHelpRequested() || last.isVersionHelpRequested();
+        }
+        CommandLine.Model.CommandSpec command = last.commandSpec();
+        if (!help && command.findOption("--model") != null && !last.hasMatchedOption("--model")
+                && !(command.userObject() instanceof DefaultsToDemoModel)
+                && command.mixins().values().stream().anyMatch(m -> m.userObject() instanceof CommonOptions)) {
+            throw new CommandLine.ParameterException(last.commandSpec().commandLine(),
+                    "Missing required option: '--model=DIR'");
+        }
+        return new CommandLine.RunLast().execute(parsed);
     }
 }

@@ -33,9 +33,10 @@ class DemoCommandTest {
     void theSameSeedWritesTheSameWorldAndItsModelTrains() throws IOException {
         Path a = dir.resolve("a"), b = dir.resolve("b");
         for (Path out : List.of(a, b)) {
-            CliTest.ok("demo", "data", "--out", out.toString(), "--seed", "7", "--train-pairs", "300", "--held-out-pairs", "60");
+            CliTest.ok("demo", "data", "--out", out.toString(), "--seed", "7", "--train-pairs", "300", "--held-out-pairs", "60",
+                    "--rl-pairs", "40");
         }
-        for (String file : List.of("pairs-train.jsonl", "pairs-heldout.jsonl", "sft.jsonl", "tokenizer/tokenizer.json",
+        for (String file : List.of("pairs-train.jsonl", "pairs-rl.jsonl", "pairs-heldout.jsonl", "sft.jsonl", "tokenizer/tokenizer.json",
                 "tokenizer/tokenizer_config.json")) {
             assertArrayEquals(Files.readAllBytes(a.resolve(file)), Files.readAllBytes(b.resolve(file)), file);
         }
@@ -43,6 +44,16 @@ class DemoCommandTest {
         assertEquals(60, Files.readAllLines(a.resolve("pairs-heldout.jsonl")).size());
         Set<String> train = new HashSet<>(prompts(a.resolve("pairs-train.jsonl")));
         assertTrue(prompts(a.resolve("pairs-heldout.jsonl")).stream().noneMatch(train::contains), "held-out questions are unseen");
+        // The RL pairs are further training-split pairs: new ids, never a held-out question.
+        assertEquals(40, Files.readAllLines(a.resolve("pairs-rl.jsonl")).size());
+        Set<String> ids = new HashSet<>();
+        for (Path f : List.of(a.resolve("pairs-train.jsonl"), a.resolve("pairs-rl.jsonl"))) {
+            for (String line : Files.readAllLines(f)) {
+                assertTrue(ids.add(JSON.readTree(line).get("id").asText()), line);
+            }
+        }
+        Set<String> heldOut = new HashSet<>(prompts(a.resolve("pairs-heldout.jsonl")));
+        assertTrue(prompts(a.resolve("pairs-rl.jsonl")).stream().noneMatch(heldOut::contains), "RL pairs are training questions");
         // The Java-trained tokenizer loads, keeps the chat tokens whole and round-trips the teacher's text.
         Tokenizer t = Tokenizer.load(a.resolve("tokenizer"));
         String target = JSON.readTree(Files.readAllLines(a.resolve("sft.jsonl")).getFirst()).get("messages").get(1).get("content").asText();

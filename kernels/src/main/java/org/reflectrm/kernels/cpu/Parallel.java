@@ -30,18 +30,23 @@ final class Parallel implements AutoCloseable {
     /** True on a thread that is running a loop's body: a nested loop runs inline. */
     private final ThreadLocal<Boolean> inLoop = ThreadLocal.withInitial(() -> false);
 
-    /** One loop: its body, the next task to hand out, and how many helpers have not finished. */
+    /** One loop: its body, the next task to hand out, and how many helpers are taking part. */
     private static final class Job {
         final int tasks;
         final IntConsumer body;
         final AtomicInteger next = new AtomicInteger();
-        final AtomicInteger pending;
+        /**
+         * Helpers inside {@link #work()}. A helper joins before it takes a task, so once every task
+         * is handed out, the caller waits only for helpers that hold one: a helper that the OS has
+         * not scheduled yet (the machine busy with other processes) is not waited for, and finds
+         * nothing left to do when it comes.
+         */
+        final AtomicInteger active = new AtomicInteger();
         volatile Throwable failure;
 
-        Job(int tasks, IntConsumer body, int helpers) {
+        Job(int tasks, IntConsumer body) {
             this.tasks = tasks;
             this.body = body;
-            this.pending = new AtomicInteger(helpers);
         }
 
         void work() {
@@ -92,8 +97,9 @@ final class Parallel implements AutoCloseable {
             }
             served = generation;
             Job j = job;
+            j.active.incrementAndGet();
             j.work();
-            j.pending.decrementAndGet();
+            j.active.decrementAndGet();
         }
     }
 
@@ -114,16 +120,21 @@ final class Parallel implements AutoCloseable {
         callers.lock();
         inLoop.set(true);
         try {
-            Job j = new Job(tasks, body, helpers.length);
+            Job j = new Job(tasks, body);
             job = j;
             generation++;
             for (Thread h : helpers) {
                 LockSupport.unpark(h);
             }
             j.work();
-            // Wait for the helpers to finish their last task (they leave the loop right after).
-            while (j.pending.get() > 0) {
-                Thread.onSpinWait();
+            // Every task is handed out: wait for the helpers still running one. Spin briefly, then
+            // yield, so that on a busy machine a helper waiting for a core can get this one.
+            for (int spins = 0; j.active.get() > 0; spins++) {
+                if (spins < 2000) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
             }
             Throwable failure = j.failure;
             if (failure instanceof RuntimeException r) {

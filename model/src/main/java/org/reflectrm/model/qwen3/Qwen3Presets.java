@@ -20,6 +20,10 @@ public final class Qwen3Presets {
 
     private static final Map<String, Shape> SHAPES = new TreeMap<>(Map.of(
             "tiny", new Shape(64, 192, 2, 4, 2, 32, true),
+            // The toy world's demo judge (docs/toy-world.md): 0.85M parameters over its 512-token vocabulary.
+            "toy", new Shape(128, 384, 4, 4, 2, 32, true),
+            // Its larger option, 2.5M parameters, about 2.5x the cost per step.
+            "toy-large", new Shape(192, 512, 6, 4, 2, 48, true),
             // The training benchmark's small model (a 1,024-token vocabulary: no tokenizer fits it).
             "train-small", new Shape(256, 768, 4, 4, 2, 64, false, 1024),
             "qwen3-0.6b", new Shape(1024, 3072, 28, 16, 8, 128, true),

@@ -44,8 +44,12 @@ public final class ToyDomain {
 
     /**
      * A question understood: its task, the right answer, the working that computes it
-     * ({@code 7+5=12}, {@code 74>47}, {@code adadd has 3 d}) and the canonical key the split
-     * hashes (the same for {@code 7+5} and {@code 7 + 5}).
+     * ({@code 7+5=12}, {@code 74>47}, {@code a0 d1 a1 d2 d3 = 3 d}) and the canonical key of
+     * the question (the same for {@code 7+5} and {@code 7 + 5}).
+     *
+     * <p>Counting is worked as a running tally, one letter at a time: a 0.85M-parameter model
+     * does not count a word's letters in one step (the study's "adadd has 3 d" was right for 61%
+     * of held-out words), but it learns to compare a letter and add one.
      */
     public record Understood(Task task, String answer, String work, String key) {
         /** The working that would lead to {@code value} instead (a slip's working). */
@@ -57,9 +61,42 @@ public final class ToyDomain {
                     String[] two = work.split(op);
                     yield value.equals(answer) ? work : two[1] + op + two[0];
                 }
-                case CNT -> work.replaceFirst(" has \\d+ ", " has " + value + " ");
+                case CNT -> {
+                    String[] k = key.split(":");
+                    yield tally(k[2], k[1].charAt(0), Integer.parseInt(value) - Integer.parseInt(answer));
+                }
             };
         }
+    }
+
+    /**
+     * The running tally of {@code letter} in {@code word} ({@code a0 d1 a1 d2 d3 = 3 d}). A
+     * nonzero {@code slip} makes one checkable mistake that ends the tally at the count plus
+     * {@code slip}: +1 counts the first other letter, -1 misses the first match (a word of the
+     * letter alone counts its first letter twice for +1).
+     */
+    static String tally(String word, char letter, int slip) {
+        int at = -1;
+        for (int i = 0; i < word.length() && slip != 0 && at < 0; i++) {
+            boolean match = word.charAt(i) == letter;
+            if (slip < 0 ? match : !match) {
+                at = i;
+            }
+        }
+        if (slip > 0 && at < 0) {
+            at = 0;                                            // every letter matches: count one twice
+        }
+        StringBuilder w = new StringBuilder();
+        int n = 0;
+        for (int i = 0; i < word.length(); i++) {
+            boolean match = word.charAt(i) == letter;
+            n += match ? 1 : 0;
+            if (i == at) {
+                n += slip;
+            }
+            w.append(word.charAt(i)).append(n).append(' ');
+        }
+        return w.append("= ").append(n).append(' ').append(letter).toString();
     }
 
     /**
@@ -119,22 +156,42 @@ public final class ToyDomain {
             Task task = tasks.get(rng.nextInt(tasks.size()));
             String question = question(task, rng);
             Understood u = understands(question).orElseThrow(() -> new AssertionError("not understood: " + question));
-            if (splitOfKey(u.key()) != split) {
+            String distractor = distractor(u, question, rng);
+            if (splitOfKey(splitKey(u, distractor)) != split) {
                 continue;
             }
-            String distractor = distractor(u, question, rng);
             out.add(new Pair(prefix + out.size(), task, question, response(u, question, u.answer(), rng),
                     response(u, question, distractor, rng), u.answer(), distractor, split));
         }
         return out;
     }
 
-    /** The split of a question (by its canonical content); empty if it is not in the domain. */
-    public Optional<Split> splitOf(String question) {
-        return understands(question).map(u -> splitOfKey(u.key()));
+    /**
+     * The split of a pair: its question and the wrong value it offers; empty if the question is not
+     * in the domain. Comparisons and counts split by question, so held-out ones are never seen in
+     * training. Sums and differences split by question and wrong value: the one-digit tasks have
+     * 155 facts, which a tiny model learns one by one, so a held-out fact would test a skill it
+     * cannot have; held-out sums are new pairs over facts it knows.
+     */
+    public Optional<Split> splitOf(String question, String wrong) {
+        return understands(question).map(u -> splitOfKey(splitKey(u, wrong)));
     }
 
+    private static String splitKey(Understood u, String wrong) {
+        return u.task() == Task.ADD || u.task() == Task.SUB ? u.key() + ":" + wrong : u.key();
+    }
+
+    /**
+     * The README's and the docs' example pairs, always on the training side: the front page shows
+     * what the demo learned, and the held-out numbers are measured on pairs it never saw (two of
+     * these would otherwise have been held out by the hash).
+     */
+    static final java.util.Set<String> SHOWCASE = java.util.Set.of("add:7+5:13", "sub:9-3:7", "cmp:47,74", "cnt:r:strawberry");
+
     Split splitOfKey(String key) {
+        if (SHOWCASE.contains(key)) {
+            return Split.TRAIN;
+        }
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest(("toy-split:" + key).getBytes(StandardCharsets.UTF_8));
             long v = ((h[0] & 0xffL) << 24) | ((h[1] & 0xffL) << 16) | ((h[2] & 0xffL) << 8) | (h[3] & 0xffL);
@@ -310,8 +367,7 @@ public final class ToyDomain {
             char c = Character.toLowerCase(m.group(1).charAt(0));
             String word = m.group(2).toLowerCase(Locale.ROOT);
             long n = word.chars().filter(ch -> ch == c).count();
-            return Optional.of(new Understood(Task.CNT, Long.toString(n), word + " has " + n + " " + c,
-                    "cnt:" + c + ":" + word));
+            return Optional.of(new Understood(Task.CNT, Long.toString(n), tally(word, c, 0), "cnt:" + c + ":" + word));
         }
         return Optional.empty();
     }

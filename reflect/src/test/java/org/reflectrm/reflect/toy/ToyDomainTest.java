@@ -20,6 +20,8 @@ import org.reflectrm.reflect.toy.ToyDomain.Understood;
 /** The toy domain: determinism, the split, right labels, varied surface forms, the parser. */
 class ToyDomainTest {
     static final ToyDomain DOMAIN = new ToyDomain(7);
+    static final String[] HELD_OUT_SUM = {"What is 9+8?", "18"};
+    static final String[] HELD_OUT_DIFFERENCE = {"What is 9-5?", "6"};
 
     @Test
     void sameSeedSamePairs() {
@@ -37,25 +39,33 @@ class ToyDomainTest {
             ToyDomain d = new ToyDomain(seed);
             for (Pair p : d.pairs(Split.TRAIN, 2000)) {
                 assertEquals(Split.TRAIN, p.split());
-                trainKeys.add(p.understood().key());
+                trainKeys.add(pairKey(p));
             }
             for (Pair p : d.pairs(Split.HELD_OUT, 300)) {
                 assertEquals(Split.HELD_OUT, p.split());
-                heldKeys.add(p.understood().key());
+                heldKeys.add(pairKey(p));
             }
         }
         Set<String> both = new HashSet<>(trainKeys);
         both.retainAll(heldKeys);
-        assertTrue(both.isEmpty(), "questions on both sides: " + both);
+        assertTrue(both.isEmpty(), "pairs on both sides: " + both);
+        // comparisons and counts: held-out questions are never trained on, in any pair
+        Set<String> trainQuestions = new HashSet<>();
+        trainKeys.stream().filter(k -> !k.startsWith("add") && !k.startsWith("sub")).forEach(trainQuestions::add);
+        heldKeys.stream().filter(k -> !k.startsWith("add") && !k.startsWith("sub"))
+                .forEach(k -> assertFalse(trainQuestions.contains(k), k));
         // by content, not surface form and not seed
-        assertEquals(DOMAIN.splitOf("What is 7+5?"), DOMAIN.splitOf("what is 7 + 5"));
-        assertEquals(DOMAIN.splitOf("Which is larger, 47 or 74?"), new ToyDomain(99).splitOf("Which is bigger: 74 or 47?"));
+        assertEquals(DOMAIN.splitOf("What is 7+5?", "13"), DOMAIN.splitOf("what is 7 + 5", "13"));
+        assertEquals(DOMAIN.splitOf("Which is larger, 47 or 74?", "47"), new ToyDomain(99).splitOf("Which is bigger: 74 or 47?", "47"));
         // pinned: the split is part of the data's identity and must not drift between versions
-        for (String q : new String[] {"What is 1+7?", "What is 5+5?", "What is 8-2?", "What is 9-9?"}) {
-            assertEquals(Split.HELD_OUT, DOMAIN.splitOf(q).orElseThrow(), q);
+        for (String[] q : new String[][] {HELD_OUT_SUM, HELD_OUT_DIFFERENCE}) {
+            assertEquals(Split.HELD_OUT, DOMAIN.splitOf(q[0], q[1]).orElseThrow(), q[0] + " / " + q[1]);
         }
-        for (String q : new String[] {"What is 7+5?", "Which is larger, 47 or 74?", "How many r in strawberry?"}) {
-            assertEquals(Split.TRAIN, DOMAIN.splitOf(q).orElseThrow(), q);
+        for (String[] q : new String[][] {{"What is 7+5?", "14"}, {"What is 9-3?", "5"},
+                // the README's examples, kept in training (ToyDomain.SHOWCASE; the hash would hold out the first two)
+                {"What is 7+5?", "13"}, {"What is 9-3?", "7"}, {"Which is larger, 47 or 74?", "47"},
+                {"How many r in strawberry?", "2"}}) {
+            assertEquals(Split.TRAIN, DOMAIN.splitOf(q[0], q[1]).orElseThrow(), q[0]);
         }
         // every held-out task is represented, and the fraction is near the configured one
         assertEquals(Set.of(Task.values()), DOMAIN.pairs(Split.HELD_OUT, 400).stream().map(Pair::task).collect(Collectors.toSet()));
@@ -63,7 +73,7 @@ class ToyDomainTest {
         for (int a = 10; a < 100; a++) {
             for (int b = a + 1; b < 100; b++) {
                 n++;
-                if (DOMAIN.splitOf("Which is larger, " + a + " or " + b + "?").orElseThrow() == Split.HELD_OUT) {
+                if (DOMAIN.splitOf("Which is larger, " + a + " or " + b + "?", Integer.toString(a)).orElseThrow() == Split.HELD_OUT) {
                     held++;
                 }
             }
@@ -83,6 +93,12 @@ class ToyDomainTest {
                 assertFalse(p.distractor().startsWith("-"), p.toString());
             }
         }
+    }
+
+    /** What the split hashes, written out independently: the question's content, and for sums and differences the wrong value. */
+    static String pairKey(Pair p) {
+        String q = p.understood().key();
+        return p.task() == Task.ADD || p.task() == Task.SUB ? q + ":" + p.distractor() : q;
     }
 
     /** An independent recomputation from the question's numbers and letters. */
@@ -164,11 +180,11 @@ class ToyDomainTest {
         assertUnderstood("Which is larger, 47 or 74?", Task.CMP, "74", "74>47");
         assertUnderstood("which is bigger: 74 or 47", Task.CMP, "74", "74>47");
         assertUnderstood("Which number is smaller, 47 or 74?", Task.CMP, "47", "47<74");
-        assertUnderstood("How many r in strawberry?", Task.CNT, "3", "strawberry has 3 r");
-        assertUnderstood("How many r's are in strawberry?", Task.CNT, "3", "strawberry has 3 r");
-        assertUnderstood("How many times does s appear in mississippi?", Task.CNT, "4", "mississippi has 4 s");
-        assertUnderstood("How many d in adadd?", Task.CNT, "3", "adadd has 3 d");
-        assertUnderstood("How many z in the word \"pizza\"?", Task.CNT, "2", "pizza has 2 z");
+        assertUnderstood("How many r in strawberry?", Task.CNT, "3", "s0 t0 r1 a1 w1 b1 e1 r2 r3 y3 = 3 r");
+        assertUnderstood("How many r's are in strawberry?", Task.CNT, "3", "s0 t0 r1 a1 w1 b1 e1 r2 r3 y3 = 3 r");
+        assertUnderstood("How many times does s appear in mississippi?", Task.CNT, "4", "m0 i0 s1 s2 i2 s3 s4 i4 p4 p4 i4 = 4 s");
+        assertUnderstood("How many d in adadd?", Task.CNT, "3", "a0 d1 a1 d2 d3 = 3 d");
+        assertUnderstood("How many z in the word \"pizza\"?", Task.CNT, "2", "p0 i0 z1 z2 a2 = 2 z");
     }
 
     private static void assertUnderstood(String q, Task task, String answer, String work) {
@@ -185,7 +201,7 @@ class ToyDomainTest {
                 "How many words in this sentence?", "How many r in straw berry?", "What is 7+5? Explain.",
                 "What is x+5?", "Tell me: what is 7+5?", "What is 1.5+2?"}) {
             assertTrue(ToyDomain.understands(q).isEmpty(), q);
-            assertTrue(DOMAIN.splitOf(q).isEmpty(), q);
+            assertTrue(DOMAIN.splitOf(q, "1").isEmpty(), q);
         }
         assertTrue(ToyDomain.understands(null).isEmpty());
     }
@@ -195,6 +211,11 @@ class ToyDomainTest {
         assertEquals("7+5=13", ToyDomain.understands("What is 7+5?").orElseThrow().workFor("13"));
         assertEquals("47>74", ToyDomain.understands("Which is larger, 47 or 74?").orElseThrow().workFor("47"));
         assertEquals("74>47", ToyDomain.understands("Which is larger, 47 or 74?").orElseThrow().workFor("74"));
-        assertEquals("adadd has 2 d", ToyDomain.understands("How many d in adadd?").orElseThrow().workFor("2"));
+        Understood adadd = ToyDomain.understands("How many d in adadd?").orElseThrow();
+        assertEquals("a0 d1 a1 d2 d3 = 3 d", adadd.work());
+        assertEquals("a0 d0 a0 d1 d2 = 2 d", adadd.workFor("2"), "misses the first d");
+        assertEquals("a1 d2 a2 d3 d4 = 4 d", adadd.workFor("4"), "counts the first other letter");
+        assertEquals("q2 q3 = 3 q", ToyDomain.understands("How many q in qq?").orElseThrow().workFor("3"));
+        assertEquals("x1 y1 = 1 z", ToyDomain.understands("How many z in xy?").orElseThrow().workFor("1"));
     }
 }

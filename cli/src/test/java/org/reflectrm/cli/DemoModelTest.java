@@ -1,0 +1,89 @@
+package org.reflectrm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The bundled demo judge: unpacked once from the jar, and the default model of judge, eval, generate and data sample. */
+class DemoModelTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    @TempDir
+    Path cache;
+
+    @BeforeEach
+    void useTemporaryCache() {
+        System.setProperty("reflectrm.cache", cache.toString());
+    }
+
+    @AfterEach
+    void forgetCache() {
+        System.clearProperty("reflectrm.cache");
+    }
+
+    @Test
+    void unpacksTheBundledFilesOnceIntoAFolderNamedByTheirContent() throws IOException {
+        Path folder = DemoModel.folder(cache);
+        assertTrue(folder.getFileName().toString().matches("demo-[0-9a-f]{16}"), folder.toString());
+        for (String name : DemoModel.FILES) {
+            try (InputStream in = DemoModel.class.getResourceAsStream("/org/reflectrm/cli/demo-model/" + name)) {
+                assertArrayEquals(in.readAllBytes(), Files.readAllBytes(folder.resolve(name)), name);
+            }
+        }
+        long modified = Files.getLastModifiedTime(folder.resolve("model.safetensors")).toMillis();
+        assertEquals(folder, DemoModel.folder(cache));
+        assertEquals(modified, Files.getLastModifiedTime(folder.resolve("model.safetensors")).toMillis(), "not rewritten");
+        try (var entries = Files.list(cache)) {
+            assertEquals(List.of(folder), entries.toList(), "no staging folder left behind");
+        }
+    }
+
+    @Test
+    void judgeWithoutModelUsesTheDemoAndGetsTheReadmeExampleRight() throws IOException {
+        CliTest.Run r = CliTest.ok("judge", "--prompt", "What is 7+5?", "--a", "12", "--b", "13", "--mode", "greedy", "--json");
+        assertTrue(r.err().contains("bundled demo judge"), r.err());
+        JsonNode out = JSON.readTree(r.out());
+        // The demo computes 7+5 and prefers the right answer in both orders.
+        assertEquals("A", out.get("verdict").asText(), r.out());
+        CliTest.Run swapped = CliTest.ok("judge", "--prompt", "What is 7+5?", "--a", "13", "--b", "12", "--mode", "greedy", "--json");
+        assertEquals("B", JSON.readTree(swapped.out()).get("verdict").asText(), swapped.out());
+    }
+
+    /** Pairs judged together each draw their own reflection orders (one seed for all once gave them all the same). */
+    @Test
+    void pairsOfABatchDrawTheirOwnReflectionOrders() throws IOException {
+        Path input = cache.resolve("pairs.jsonl");
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 4; i++) {
+            lines.append("{\"id\":\"p").append(i).append("\",\"prompt\":\"What is 7+5?\",\"response_a\":\"12\",\"response_b\":\"13\"}\n");
+        }
+        Files.writeString(input, lines);
+        Path output = cache.resolve("out.jsonl");
+        CliTest.ok("judge", "--input", input.toString(), "--output", output.toString(), "--batch-pairs", "4");
+        java.util.Set<String> orders = new java.util.HashSet<>();
+        for (String line : Files.readAllLines(output)) {
+            StringBuilder pattern = new StringBuilder();
+            JSON.readTree(line).get("reflections").forEach(r -> pattern.append(r.get("rollout_shown_first").asBoolean() ? 'R' : 'A'));
+            orders.add(pattern.toString());
+        }
+        assertTrue(orders.size() > 1, "every pair had the same reflection orders: " + orders);
+    }
+
+    @Test
+    void commandsThatTrainStillRequireModel() {
+        CliTest.bad(List.of("train", "sft", "--data", "x.jsonl", "--out", cache.resolve("o").toString()),
+                "Missing required option: '--model=DIR'");
+        CliTest.bad(List.of("info"), "Missing required option: '--model=DIR'");
+    }
+}
