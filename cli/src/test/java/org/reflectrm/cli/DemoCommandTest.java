@@ -21,10 +21,13 @@ class DemoCommandTest {
     @TempDir
     Path dir;
 
-    private static List<String> prompts(Path file) throws IOException {
+    private static List<String> pairKeys(Path file) throws IOException {
         List<String> out = new java.util.ArrayList<>();
         for (String line : Files.readAllLines(file)) {
-            out.add(JSON.readTree(line).get("prompt").asText());
+            var pair = JSON.readTree(line);
+            var u = org.reflectrm.reflect.toy.ToyDomain.understands(pair.get("prompt").asText()).orElseThrow();
+            boolean arithmetic = pair.get("subset").asText().equals("add") || pair.get("subset").asText().equals("sub");
+            out.add(u.key() + (arithmetic ? ":" + org.reflectrm.reflect.toy.ToyDomain.valueOf(pair.get("rejected").asText()) : ""));
         }
         return out;
     }
@@ -42,8 +45,10 @@ class DemoCommandTest {
         }
         assertEquals(300, Files.readAllLines(a.resolve("pairs-train.jsonl")).size());
         assertEquals(60, Files.readAllLines(a.resolve("pairs-heldout.jsonl")).size());
-        Set<String> train = new HashSet<>(prompts(a.resolve("pairs-train.jsonl")));
-        assertTrue(prompts(a.resolve("pairs-heldout.jsonl")).stream().noneMatch(train::contains), "held-out questions are unseen");
+        // Held-out pairs are unseen: comparisons and counts by question, sums and differences by
+        // question and wrong value (docs/toy-world.md, "Split").
+        Set<String> train = new HashSet<>(pairKeys(a.resolve("pairs-train.jsonl")));
+        assertTrue(pairKeys(a.resolve("pairs-heldout.jsonl")).stream().noneMatch(train::contains), "held-out pairs are unseen");
         // The RL pairs are further training-split pairs: new ids, never a held-out question.
         assertEquals(40, Files.readAllLines(a.resolve("pairs-rl.jsonl")).size());
         Set<String> ids = new HashSet<>();
@@ -52,8 +57,8 @@ class DemoCommandTest {
                 assertTrue(ids.add(JSON.readTree(line).get("id").asText()), line);
             }
         }
-        Set<String> heldOut = new HashSet<>(prompts(a.resolve("pairs-heldout.jsonl")));
-        assertTrue(prompts(a.resolve("pairs-rl.jsonl")).stream().noneMatch(heldOut::contains), "RL pairs are training questions");
+        Set<String> heldOut = new HashSet<>(pairKeys(a.resolve("pairs-heldout.jsonl")));
+        assertTrue(pairKeys(a.resolve("pairs-rl.jsonl")).stream().noneMatch(heldOut::contains), "RL pairs are training pairs");
         // The Java-trained tokenizer loads, keeps the chat tokens whole and round-trips the teacher's text.
         Tokenizer t = Tokenizer.load(a.resolve("tokenizer"));
         String target = JSON.readTree(Files.readAllLines(a.resolve("sft.jsonl")).getFirst()).get("messages").get(1).get("content").asText();

@@ -50,14 +50,18 @@ class DemoModelTest {
     }
 
     @Test
-    void judgeWithoutModelUsesTheDemoAndGetsTheReadmeExampleRight() throws IOException {
-        CliTest.Run r = CliTest.ok("judge", "--prompt", "What is 7+5?", "--a", "12", "--b", "13", "--mode", "greedy", "--json");
+    void judgeWithoutModelUsesTheTrainedDemo() throws IOException {
+        CliTest.Run r = CliTest.ok("judge", "--prompt", "What is 9-3?", "--a", "6", "--b", "7", "--mode", "greedy", "--json");
         assertTrue(r.err().contains("bundled demo judge"), r.err());
-        JsonNode out = JSON.readTree(r.out());
-        // The demo computes 7+5 and prefers the right answer in both orders.
-        assertEquals("A", out.get("verdict").asText(), r.out());
-        CliTest.Run swapped = CliTest.ok("judge", "--prompt", "What is 7+5?", "--a", "13", "--b", "12", "--mode", "greedy", "--json");
-        assertEquals("B", JSON.readTree(swapped.out()).get("verdict").asText(), swapped.out());
+        // A trained judge, not random weights: it computes the docs' examples and prefers the
+        // right answer in both orders (a random model's verdicts are unparseable).
+        for (String[] q : new String[][] {{"What is 9-3?", "6", "7"}, {"Which is larger, 47 or 74?", "74", "47"},
+                {"How many r in strawberry?", "3", "2"}}) {
+            JsonNode ab = JSON.readTree(CliTest.ok("judge", "--prompt", q[0], "--a", q[1], "--b", q[2], "--mode", "greedy", "--json").out());
+            JsonNode ba = JSON.readTree(CliTest.ok("judge", "--prompt", q[0], "--a", q[2], "--b", q[1], "--mode", "greedy", "--json").out());
+            assertEquals("A", ab.get("verdict").asText(), q[0] + ": " + ab);
+            assertEquals("B", ba.get("verdict").asText(), q[0] + ": " + ba);
+        }
     }
 
     /** Pairs judged together each draw their own reflection orders (one seed for all once gave them all the same). */
