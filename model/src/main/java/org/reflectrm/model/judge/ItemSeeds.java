@@ -16,11 +16,15 @@ public final class ItemSeeds {
 
     /** The seed of the item {@code id} in a run seeded with {@code seed}. */
     public static long of(long seed, String id) {
-        return Shuffle.derive(seed, fnv1a(id));
+        return Shuffle.derive(seed, idHash(id));
     }
 
-    /** 64-bit FNV-1a of the id's UTF-8 bytes: defined the same on every JVM. */
-    static long fnv1a(String id) {
+    /**
+     * 64-bit FNV-1a of the id's UTF-8 bytes: defined the same on every JVM (unlike
+     * {@code String.hashCode}, and it spreads short ids over 64 bits). Every per-id random draw
+     * of the project (pair placement, sampling and reflection seeds) hashes ids with it.
+     */
+    public static long idHash(String id) {
         long h = 0xcbf29ce484222325L;
         for (byte b : id.getBytes(StandardCharsets.UTF_8)) {
             h ^= b & 0xff;

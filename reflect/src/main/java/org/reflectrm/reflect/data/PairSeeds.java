@@ -1,6 +1,6 @@
 package org.reflectrm.reflect.data;
 
-import java.nio.charset.StandardCharsets;
+import org.reflectrm.model.judge.ItemSeeds;
 import org.reflectrm.model.train.data.Shuffle;
 
 /**
@@ -21,19 +21,6 @@ final class PairSeeds {
 
     /** The seed of stream {@code stream} for pair {@code id} under the run's {@code seed}. */
     static long of(long seed, long stream, String id) {
-        return Shuffle.derive(Shuffle.derive(seed, stream), idHash(id));
-    }
-
-    /**
-     * 64-bit FNV-1a of the id's UTF-8 bytes: fixed by its definition on every JVM (unlike a
-     * future {@code String.hashCode}-based scheme, it also spreads short ids over 64 bits).
-     */
-    static long idHash(String id) {
-        long h = 0xcbf29ce484222325L;
-        for (byte b : id.getBytes(StandardCharsets.UTF_8)) {
-            h ^= b & 0xff;
-            h *= 0x100000001b3L;
-        }
-        return h;
+        return Shuffle.derive(Shuffle.derive(seed, stream), ItemSeeds.idHash(id));
     }
 }

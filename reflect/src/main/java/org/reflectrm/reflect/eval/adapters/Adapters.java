@@ -16,6 +16,7 @@ import java.util.Random;
 import org.reflectrm.model.judge.PairRecord;
 import org.reflectrm.model.train.data.SftRecordParser;
 import org.reflectrm.model.train.data.SftRecordParser.BadRecord;
+import org.reflectrm.model.judge.ItemSeeds;
 import org.reflectrm.model.train.data.Shuffle;
 import org.reflectrm.reflect.eval.Comparison;
 import org.reflectrm.tokenizer.chat.ChatMessage;
@@ -55,17 +56,7 @@ final class Adapters {
 
     /** Whether the chosen response of comparison {@code id} goes to slot A under {@code seed}. */
     static boolean chosenIsA(long seed, String id) {
-        return new Random(Shuffle.derive(Shuffle.derive(seed, PLACEMENT_STREAM), fnv1a(id))).nextBoolean();
-    }
-
-    /** 64-bit FNV-1a of the UTF-8 bytes: fixed by its definition on every JVM. */
-    static long fnv1a(String s) {
-        long h = 0xcbf29ce484222325L;
-        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
-            h ^= b & 0xff;
-            h *= 0x100000001b3L;
-        }
-        return h;
+        return new Random(Shuffle.derive(Shuffle.derive(seed, PLACEMENT_STREAM), ItemSeeds.idHash(id))).nextBoolean();
     }
 
     /** A comparison with chosen placed by the coin and the label following it. */
