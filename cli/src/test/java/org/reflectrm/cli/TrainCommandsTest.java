@@ -79,6 +79,19 @@ class TrainCommandsTest {
         CliTest.bad(List.of("grad", "--model", model, "--tokens", "1"), "at least 2 tokens");
     }
 
+    /** A run killed before its first checkpoint leaves metrics.jsonl alone; the new run replaces that curve. */
+    @Test
+    void aFreshRunReplacesTheMetricsOfAKilledOne() throws IOException {
+        Path out = shared.resolve("killed-early");
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("metrics.jsonl"), "{\"step\":1,\"loss\":9.9}\n{\"step\":2,\"loss\":9.8}\n{\"st");
+        CliTest.ok("train", "sft", "--model", tiny, "--data", DATA.toString(), "--out", out.toString(), "--steps", "2",
+                "--batch", "2");
+        List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
+        assertEquals(2, lines.size(), String.join("\n", lines));
+        assertTrue(lines.stream().noneMatch(l -> l.contains("9.9") || l.contains("9.8")), String.join("\n", lines));
+    }
+
     @Test
     void trainSftFullThenLoraThenMerge() throws IOException {
         Path full = shared.resolve("full");

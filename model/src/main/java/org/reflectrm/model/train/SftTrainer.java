@@ -53,11 +53,8 @@ public final class SftTrainer {
         try (TrainingSession session = new TrainingSession(baseDir, base, backend, options, options.trajectoryJson(), out,
                 listener)) {
             Qwen3Model model = session.model();
-            long step = 0;
-            if (resume) {
-                step = session.resume();
-                stream.skip(step * options.gradAccum());
-            }
+            long step = resume ? session.resume() : session.startFresh();
+            stream.skip(step * options.gradAccum());
             var schedule = options.lrSchedule(totalSteps);
             double lastLoss = Double.NaN, evalLoss = Double.NaN;
             while (step < totalSteps) {

@@ -82,6 +82,16 @@ public final class TrainingSession implements AutoCloseable {
         return listener;
     }
 
+    /**
+     * Starts a new run in the output folder: a metrics.jsonl left there by a run killed before
+     * its first checkpoint is cleared, so the new run's curve is not appended to the old one's.
+     * Returns step 0.
+     */
+    public long startFresh() throws IOException {
+        metrics.truncateAfter(0);
+        return 0;
+    }
+
     /** Restores the run saved in the output folder when there is one; returns its completed step (0 if none). */
     public long resume() throws IOException {
         if (!TrainerState.exists(out)) {

@@ -94,12 +94,10 @@ public final class GrpoTrainer {
         long totalSteps = totalSteps(data.size());
         MetricsLog rolloutLog = options.logRollouts() == null ? null : new MetricsLog(options.logRollouts());
         try (TrainingSession session = new TrainingSession(baseDir, base, backend, train, trajectory(), out, listener)) {
-            long step = 0;
-            if (resume) {
-                step = session.resume();
-                if (rolloutLog != null) {
-                    rolloutLog.truncateAfter(step);
-                }
+            long step = resume ? session.resume() : session.startFresh();
+            // The rollout log may be a file of the user's outside --out: only a resume trims it.
+            if (resume && rolloutLog != null) {
+                rolloutLog.truncateAfter(step);
             }
             var schedule = train.lrSchedule(totalSteps);
             Generation generation = null;
