@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
+import org.reflectrm.reflect.eval.report.SummaryTable;
 
 /**
  * The toy-scale analog of the paper's Table 1 (accuracy) and Table 5 (positional consistency):
@@ -48,25 +49,10 @@ final class DemoTable {
         JsonNode overall = summary.path("overall");
         StringBuilder r = new StringBuilder(String.format(Locale.ROOT, "%-32s %6s  %-19s", label,
                 overall.has("n") ? Integer.toString(overall.get("n").asInt()) : "-",
-                withInterval(overall.path(metric), overall.path("ci95").path(metric))));
+                SummaryTable.withInterval(overall.path(metric), overall.path("ci95").path(metric))));
         for (String t : tasks) {
-            r.append(String.format(Locale.ROOT, " %6s", pct(summary.path("subsets").path(t).path(metric))));
+            r.append(String.format(Locale.ROOT, " %6s", SummaryTable.pct(summary.path("subsets").path(t).path(metric))));
         }
         return r.append('\n').toString();
-    }
-
-    private static String pct(JsonNode v) {
-        return v.isNumber() ? String.format(Locale.ROOT, "%.1f", 100 * v.asDouble()) : "-";
-    }
-
-    private static String withInterval(JsonNode v, JsonNode ci) {
-        if (!v.isNumber()) {
-            return "-";
-        }
-        if (!ci.isArray() || ci.size() != 2) {
-            return pct(v);
-        }
-        return String.format(Locale.ROOT, "%.1f [%.1f, %.1f]", 100 * v.asDouble(), 100 * ci.get(0).asDouble(),
-                100 * ci.get(1).asDouble());
     }
 }

@@ -46,11 +46,13 @@ public final class SummaryTable {
         return out;
     }
 
-    static String pct(JsonNode v) {
+    /** A rate as a percentage with one decimal, or "-" when it is not a number. */
+    public static String pct(JsonNode v) {
         return v == null || !v.isNumber() ? "-" : String.format(Locale.ROOT, "%.1f", 100 * v.asDouble());
     }
 
-    static String withInterval(JsonNode v, JsonNode ci) {
+    /** {@link #pct} followed by its 95% interval in brackets, when there is one. */
+    public static String withInterval(JsonNode v, JsonNode ci) {
         if (v == null || !v.isNumber()) {
             return "-";
         }
