@@ -3,16 +3,14 @@ package org.reflectrm.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.reflectrm.model.safetensors.RecordAppender;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.judge.Judge;
 import org.reflectrm.model.judge.JudgePrompts;
@@ -105,14 +103,13 @@ final class DataSampleCommand implements Callable<Integer>, DefaultsToDemoModel 
             Tokenizer tokenizer = TokenizerFiles.load(common.model, "--model");
             JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, common.model), template);
             try (ModelRuntime runtime = ModelRuntime.open(common, err);
-                 OutputStream out = Files.newOutputStream(output, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+                 RecordAppender out = new RecordAppender(output)) {
                 Judge judge = new Judge(new ModelTextGenerator(runtime.languageModel(), tokenizer), prompts);
                 PairSampler sampler = new PairSampler(judge, n, temperature, seed, maxNewTokens);
                 ProgressLine progress = new ProgressLine(err);
                 for (int from = 0; from < pending.size(); from += batchPairs) {
                     for (SampleRecord r : sampler.sample(pending.subList(from, Math.min(from + batchPairs, pending.size())))) {
-                        out.write((mapper.writeValueAsString(r.toJson(mapper)) + "\n").getBytes(StandardCharsets.UTF_8));
-                        out.flush();
+                        out.append(mapper.writeValueAsString(r.toJson(mapper)) + "\n");
                         tally.add(r);
                     }
                     progress.show(String.format("%s %d/%d pairs  %.2f pairs/s",

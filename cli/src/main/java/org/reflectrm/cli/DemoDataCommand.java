@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "data", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Write the toy world's data and tokenizer to --out: pairs-train.jsonl and pairs-heldout.jsonl "
                 + "(the project's pair format, for eval), pairs-rl.jsonl (more training pairs, for data sample and GRPO), sft.jsonl (the teacher's judge-format answers, "
-                + "some slipped, and reflection examples, for train sft), and tokenizer/ (tokenizer.json trained on the "
+                + "some slipped, reflection examples, and fact examples: questions answered with the working alone; for train sft), and tokenizer/ (tokenizer.json trained on the "
                 + "SFT texts, tokenizer_config.json with Qwen3's chat template: init --preset tiny --tokenizer uses it).",
                 "The same seed gives the same files."})
 final class DemoDataCommand implements Callable<Integer> {
@@ -53,6 +53,11 @@ final class DemoDataCommand implements Callable<Integer> {
     @Option(names = "--reflection-fraction", paramLabel = "F", defaultValue = "0.3", description = "Share of SFT examples that are reflection judgments (default ${DEFAULT-VALUE}).")
     double reflectionFraction;
 
+    @Option(names = "--fact-fraction", paramLabel = "F", defaultValue = "0.25", description = "Share of training pairs "
+            + "that also give a fact example: the question asked plainly, answered with the working alone (What is 7+5? -> 7+5=12); "
+            + "the toy's stand-in for what a real judge's base model knows (default ${DEFAULT-VALUE}).")
+    double factFraction;
+
     @Option(names = "--vocab", paramLabel = "V", defaultValue = "500", description = "Tokenizer vocabulary before the added tokens (default ${DEFAULT-VALUE}).")
     int vocab;
 
@@ -67,6 +72,9 @@ final class DemoDataCommand implements Callable<Integer> {
         if (!(reflectionFraction >= 0 && reflectionFraction <= 1)) {
             throw new BadInputException("--reflection-fraction must be in [0, 1], got " + reflectionFraction);
         }
+        if (!(factFraction >= 0 && factFraction <= 1)) {
+            throw new BadInputException("--fact-fraction must be in [0, 1], got " + factFraction);
+        }
         if (vocab < 300) {
             throw new BadInputException("--vocab must be at least 300 (256 bytes, the specials and some merges), got " + vocab);
         }
@@ -76,7 +84,7 @@ final class DemoDataCommand implements Callable<Integer> {
         List<ToyDomain.Pair> train = trainSplit.subList(0, trainPairs);
         List<ToyDomain.Pair> rl = trainSplit.subList(trainPairs, trainSplit.size());
         List<ToyDomain.Pair> heldOut = domain.pairs(ToyDomain.Split.HELD_OUT, heldOutPairs);
-        List<ToyTeacher.Example> sft = new ToyTeacher(seed).sft(train, reflectionFraction);
+        List<ToyTeacher.Example> sft = new ToyTeacher(seed).sft(train, reflectionFraction, factFraction);
         Files.createDirectories(out.resolve("tokenizer"));
         AtomicFiles.write(out.resolve("pairs-train.jsonl"), jsonl(train, ToyJsonl::pairLine));
         AtomicFiles.write(out.resolve("pairs-rl.jsonl"), jsonl(rl, ToyJsonl::pairLine));
@@ -91,8 +99,9 @@ final class DemoDataCommand implements Callable<Integer> {
         AtomicFiles.write(out.resolve("tokenizer/tokenizer.json"), tokenizer.toJson().getBytes(StandardCharsets.UTF_8));
         AtomicFiles.write(out.resolve("tokenizer/tokenizer_config.json"), tokenizerConfig(tokenizer.addedTokens()));
         long reflections = sft.stream().filter(e -> e.kind().equals("refl")).count();
-        spec.commandLine().getErr().printf("demo data: %d train, %d RL and %d held-out pairs, %d SFT examples (%d reflection), "
-                        + "a %d-token tokenizer, in %s%n", train.size(), rl.size(), heldOut.size(), sft.size(), reflections,
+        long facts = sft.stream().filter(e -> e.kind().equals("fact")).count();
+        spec.commandLine().getErr().printf("demo data: %d train, %d RL and %d held-out pairs, %d SFT examples (%d reflection, %d fact), "
+                        + "a %d-token tokenizer, in %s%n", train.size(), rl.size(), heldOut.size(), sft.size(), reflections, facts,
                 tokenizer.tokenizer().vocabSize(), out);
         return 0;
     }

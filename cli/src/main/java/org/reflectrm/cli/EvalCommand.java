@@ -4,16 +4,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.reflectrm.model.safetensors.RecordAppender;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.SettingsDiff;
 import org.reflectrm.model.judge.ItemSeeds;
@@ -170,7 +169,7 @@ final class EvalCommand implements Callable<Integer> {
         JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, model), template);
         ProgressLine progress = new ProgressLine(err);
         try (ModelRuntime runtime = ModelRuntime.open(common, err);
-             OutputStream sink = Files.newOutputStream(judgments, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+             RecordAppender sink = new RecordAppender(judgments)) {
             Judge judge = new Judge(new ModelTextGenerator(runtime.languageModel(), tokenizer), prompts);
             List<Comparison> batch = new ArrayList<>();
             List<String> batchOrders = new ArrayList<>();
@@ -200,7 +199,7 @@ final class EvalCommand implements Callable<Integer> {
 
     /** Judges the pending items as one batch and appends their records, each written whole; clears the batch. */
     private int judgeBatch(Judge judge, Judge.Options options, List<Comparison> batch, List<String> orders,
-                           OutputStream sink) throws IOException {
+                           RecordAppender sink) throws IOException {
         List<Judge.Item> items = new ArrayList<>();
         for (int k = 0; k < batch.size(); k++) {
             items.add(JudgmentRecords.item(batch.get(k), orders.get(k)));
@@ -220,8 +219,7 @@ final class EvalCommand implements Callable<Integer> {
                     seconds))).append('\n');
         }
         // One write per batch: a kill leaves whole lines, or a torn last one that the rerun cuts off.
-        sink.write(lines.toString().getBytes(StandardCharsets.UTF_8));
-        sink.flush();
+        sink.append(lines.toString());
         int n = batch.size();
         batch.clear();
         orders.clear();

@@ -4,19 +4,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.reflectrm.model.safetensors.RecordAppender;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.judge.ItemSeeds;
 import org.reflectrm.model.judge.Judge;
@@ -112,7 +110,7 @@ final class JudgeBatch {
         List<PairRecord> pending = new ArrayList<>();
         long t0 = System.nanoTime();
         List<PairRecord> pairs = input.pairs();
-        try (OutputStream out = Files.newOutputStream(output, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+        try (RecordAppender out = new RecordAppender(output)) {
             for (int i = 0; i < pairs.size(); i++) {
                 PairRecord pair = pairs.get(i);
                 if (done.contains(pair.id())) {
@@ -158,7 +156,7 @@ final class JudgeBatch {
      * Judges a batch of pairs together (all their orders' rollouts as one generation, then all
      * reflections) and appends their records in input order, each written whole and flushed.
      */
-    private Tally writeBatch(List<PairRecord> batch, OutputStream out) throws IOException {
+    private Tally writeBatch(List<PairRecord> batch, RecordAppender out) throws IOException {
         List<Judge.Item> items = new ArrayList<>();
         List<Integer> counts = new ArrayList<>();
         List<Long> seeds = new ArrayList<>();
@@ -192,8 +190,7 @@ final class JudgeBatch {
                 tally.correct += record.get("correct").asBoolean() ? 1 : 0;
             }
             tally.unparseable += verdict.isNull() ? 1 : 0;
-            out.write((mapper.writeValueAsString(record) + "\n").getBytes(StandardCharsets.UTF_8));
-            out.flush();
+            out.append(mapper.writeValueAsString(record) + "\n");
             tally.judged++;
         }
         return tally;

@@ -35,7 +35,8 @@ import picocli.CommandLine.Spec;
                 + "modes: greedy (one analysis), vote (majority of N sampled analyses) or reflect (ReflectRM's two-stage "
                 + "self-reflection: N rollouts, the most confident as anchor, N-1 greedy reflections against it, "
                 + "the winners' majority).",
-                "Until the trained demo model is embedded, --model is required."})
+                "Without --model it judges with the bundled demo model: a toy judge of sums, differences, comparisons and letter "
+                        + "counts (see docs/toy-world.md), not a general judge."})
 final class JudgeCommand implements Callable<Integer>, DefaultsToDemoModel {
     @Mixin
     CommonOptions common;

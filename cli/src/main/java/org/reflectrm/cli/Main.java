@@ -62,7 +62,10 @@ public final class Main {
                 err.println("reflectrm-j: error: " + e.getMessage());
                 return EXIT_BAD_INPUT;
             }
-            err.println("reflectrm-j: failed: " + e + (verbose ? "" : " (run with --verbose for the stack trace)"));
+            // A plain IOException's message is the whole story (RecordAppender's names the file); other
+            // exceptions' class names say what kind of failure it was.
+            String what = e.getClass() == java.io.IOException.class ? e.getMessage() : e.toString();
+            err.println("reflectrm-j: failed: " + what + (verbose ? "" : " (run with --verbose for the stack trace)"));
             return EXIT_FAILURE;
         });
         cli.setExecutionStrategy(Main::requireModelThenRun);

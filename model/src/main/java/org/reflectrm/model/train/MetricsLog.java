@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -47,8 +46,9 @@ public final class MetricsLog {
     /** Appends one line. */
     public void append(ObjectNode o) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
-        Files.writeString(file, JSON.writeValueAsString(o) + "\n", StandardCharsets.UTF_8,
-                StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+        try (var out = new org.reflectrm.model.safetensors.RecordAppender(file)) {
+            out.append(JSON.writeValueAsString(o) + "\n");
+        }
     }
 
     /** On resume: drops lines of steps after the checkpoint, which the resumed run redoes. */

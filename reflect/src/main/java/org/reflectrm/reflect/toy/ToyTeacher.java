@@ -142,16 +142,39 @@ public final class ToyTeacher {
     }
 
     /**
-     * SFT examples for {@code pairs}: each pair gives a reflection example with probability
-     * {@code reflectionFraction} (seeded per pair), a preference example otherwise.
+     * A fact example for {@code p}: its question asked plainly, answered with the working alone
+     * ({@code What is 7+5?} → {@code 7+5=12}), with no responses in sight. It stands for what a
+     * real judge's base model knows before it is taught to judge. Without it the toy judge never
+     * learned to compute: every judge example shows the right value in one response, so it learned
+     * to copy one of the two shown values into its working, and picked the right one for only
+     * about two thirds of one-digit sums (it wrote {@code 7+5=13} when shown 12 and 13).
      */
-    public List<Example> sft(List<Pair> pairs, double reflectionFraction) {
-        if (!(reflectionFraction >= 0 && reflectionFraction <= 1)) {
-            throw new IllegalArgumentException("reflectionFraction must be in [0, 1]");
+    public static Example fact(Pair p) {
+        return new Example(p.id() + "-fact", "fact", p.task().id, p.question(), p.understood().work(), 0, false);
+    }
+
+    /**
+     * SFT examples for {@code pairs}: each pair gives a reflection example with probability
+     * {@code reflectionFraction} (seeded per pair), a preference example otherwise, and, with
+     * probability {@code factFraction} (seeded per pair), a {@link #fact} example too, right after it.
+     */
+    public List<Example> sft(List<Pair> pairs, double reflectionFraction, double factFraction) {
+        if (!(reflectionFraction >= 0 && reflectionFraction <= 1) || !(factFraction >= 0 && factFraction <= 1)) {
+            throw new IllegalArgumentException("reflectionFraction and factFraction must be in [0, 1]");
         }
-        return pairs.stream()
-                .map(p -> rng(p, "kind").nextDouble() < reflectionFraction ? reflection(p) : preference(p))
-                .toList();
+        List<Example> out = new java.util.ArrayList<>();
+        for (Pair p : pairs) {
+            out.add(rng(p, "kind").nextDouble() < reflectionFraction ? reflection(p) : preference(p));
+            if (factFraction > 0 && rng(p, "fact").nextDouble() < factFraction) {
+                out.add(fact(p));
+            }
+        }
+        return out;
+    }
+
+    /** {@link #sft(List, double, double)} without fact examples. */
+    public List<Example> sft(List<Pair> pairs, double reflectionFraction) {
+        return sft(pairs, reflectionFraction, 0);
     }
 
     private SplittableRandom rng(Pair p, String what) {

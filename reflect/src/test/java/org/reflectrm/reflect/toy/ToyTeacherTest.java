@@ -141,6 +141,24 @@ class ToyTeacherTest {
     }
 
     @Test
+    void factExamplesAskTheQuestionPlainlyAndAnswerWithTheWorkingAlone() {
+        List<Pair> pairs = DOMAIN.pairs(Split.TRAIN, 2000);
+        List<Example> sft = TEACHER.sft(pairs, 0.3, 0.25);
+        List<Example> facts = sft.stream().filter(e -> e.kind().equals("fact")).toList();
+        assertEquals(0.25, facts.size() / (double) pairs.size(), 0.04);
+        assertEquals(pairs.size(), sft.size() - facts.size(), "every pair still gives one judge example");
+        // adding facts leaves the judge examples as they were
+        assertEquals(TEACHER.sft(pairs, 0.3), sft.stream().filter(e -> !e.kind().equals("fact")).toList());
+        for (Example f : facts) {
+            Pair p = pairs.stream().filter(q -> f.id().equals(q.id() + "-fact")).findFirst().orElseThrow();
+            assertEquals(p.question(), f.prompt());
+            assertEquals(p.understood().work(), f.target());
+        }
+        Pair sum = new Pair("x", ToyDomain.Task.ADD, "What is 7 + 5?", "12", "7+5=13", "12", "13", Split.TRAIN);
+        assertEquals(new Example("x-fact", "fact", "add", "What is 7 + 5?", "7+5=12", 0, false), ToyTeacher.fact(sum));
+    }
+
+    @Test
     void jsonlParsesWithTheProjectsReaders() throws Exception {
         List<Pair> pairs = DOMAIN.pairs(Split.HELD_OUT, 50);
         StringWriter pw = new StringWriter();
