@@ -75,7 +75,8 @@ final class FineTuneOptions {
      */
     OutputLock lockOut(Path model) throws java.io.IOException {
         checkNotBase(model);
-        return OutputLock.folder(out, "--out");
+        return OutputLock.folder(out, "--out", "add --resume to the same command to go on from its last checkpoint "
+                + "(" + out.resolve("trainer_state") + "; if there is none yet, rerun the command as it was)");
     }
 
     private void checkNotBase(Path model) {

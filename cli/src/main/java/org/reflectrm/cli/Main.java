@@ -62,14 +62,30 @@ public final class Main {
                 err.println("reflectrm-j: error: " + e.getMessage());
                 return EXIT_BAD_INPUT;
             }
-            // A plain IOException's message is the whole story (RecordAppender's names the file); other
-            // exceptions' class names say what kind of failure it was.
-            String what = e.getClass() == java.io.IOException.class ? e.getMessage() : e.toString();
-            err.println("reflectrm-j: failed: " + what + (verbose ? "" : " (run with --verbose for the stack trace)"));
+            err.println("reflectrm-j: failed: " + describe(e) + (verbose ? "" : " (run with --verbose for the stack trace)"));
             return EXIT_FAILURE;
         });
         cli.setExecutionStrategy(Main::requireModelThenRun);
         return cli.execute(args);
+    }
+
+    /**
+     * A failure in words: a file-system error names the file and the reason ("/out/x.lock: Read-only
+     * file system"), a plain IOException's message is the whole story (RecordAppender's names the
+     * file and what was kept); other exceptions keep their class name, which says what kind of
+     * failure it was.
+     */
+    static String describe(Exception e) {
+        if (e instanceof java.nio.file.NoSuchFileException f) {
+            return "cannot find " + f.getFile();
+        }
+        if (e instanceof java.nio.file.AccessDeniedException f) {
+            return "permission denied: " + f.getFile();
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getFile() != null && f.getReason() != null) {
+            return f.getFile() + ": " + f.getReason();
+        }
+        return e.getClass() == java.io.IOException.class && e.getMessage() != null ? e.getMessage() : e.toString();
     }
 
     /**

@@ -25,12 +25,40 @@ import org.reflectrm.model.BadInputException;
  * other descriptor of the file in the holding process would drop its lock.
  */
 final class OutputLock implements AutoCloseable {
+    /** What a user does after an interruption, for a command that resumes when run again. */
+    static final String RERUN = "the same command resumes it";
+
     private final FileChannel channel;
     private final FileLock lock;
+    private final Thread onSignal;
 
-    private OutputLock(FileChannel channel, FileLock lock) {
+    private OutputLock(FileChannel channel, FileLock lock, Thread onSignal) {
         this.channel = channel;
         this.lock = lock;
+        this.onSignal = onSignal;
+        Runtime.getRuntime().addShutdownHook(onSignal);
+    }
+
+    /**
+     * The line a run prints when a signal (Ctrl-C, kill) ends it while it holds its output: what was
+     * kept and how to go on. A shutdown hook is the one place the JVM runs code on SIGINT/SIGTERM; the
+     * JVM still exits with 130/143. The hook only reads: the records in flight are whole or absent
+     * whatever it does (see RecordAppender), and it must not delay a second signal's exit.
+     */
+    private static Thread interruptionNotice(Path output, boolean file, String resume) {
+        return new Thread(() -> {
+            String kept = output + " keeps what was finished";
+            if (file) {
+                try (var lines = Files.lines(output, StandardCharsets.UTF_8)) {
+                    kept = output + " keeps " + lines.count() + " records";
+                } catch (IOException | java.io.UncheckedIOException e) {
+                    // the generic wording above
+                }
+            }
+            System.err.println();
+            System.err.println("reflectrm-j: interrupted; " + kept + "; " + resume + ".");
+            System.err.flush();
+        }, "reflectrm-interruption-notice");
     }
 
     /** Locks {@code output} (a file, which need not exist yet) through {@code OUTPUT.lock} beside it. */
@@ -40,16 +68,22 @@ final class OutputLock implements AutoCloseable {
         if (parent != null) {
             Files.createDirectories(parent);
         }
-        return acquire(abs.resolveSibling(abs.getFileName() + ".lock"), option + " " + output);
+        return acquire(abs.resolveSibling(abs.getFileName() + ".lock"), option + " " + output,
+                interruptionNotice(output, true, RERUN));
     }
 
-    /** Locks the folder {@code dir} (created if missing) through {@code DIR/.lock}. */
+    /** Locks the folder {@code dir} (created if missing) through {@code DIR/.lock}; a rerun resumes it. */
     static OutputLock folder(Path dir, String option) throws IOException {
-        Files.createDirectories(dir);
-        return acquire(dir.resolve(".lock"), option + " " + dir);
+        return folder(dir, option, RERUN);
     }
 
-    private static OutputLock acquire(Path lockFile, String what) throws IOException {
+    /** As {@link #folder(Path, String)}, with {@code resume} saying how to go on after an interruption. */
+    static OutputLock folder(Path dir, String option, String resume) throws IOException {
+        Files.createDirectories(dir);
+        return acquire(dir.resolve(".lock"), option + " " + dir, interruptionNotice(dir, false, resume));
+    }
+
+    private static OutputLock acquire(Path lockFile, String what, Thread onSignal) throws IOException {
         FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         FileLock lock;
@@ -76,7 +110,7 @@ final class OutputLock implements AutoCloseable {
             channel.close();
             throw e;
         }
-        return new OutputLock(channel, lock);
+        return new OutputLock(channel, lock, onSignal);
     }
 
     /** The holder's pid as it wrote it, read through our own (unlocked) channel; "unknown" if it has not yet. */
@@ -98,6 +132,11 @@ final class OutputLock implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        try {
+            Runtime.getRuntime().removeShutdownHook(onSignal);
+        } catch (IllegalStateException alreadyShuttingDown) {
+            // the notice prints anyway
+        }
         try {
             lock.release();
         } finally {

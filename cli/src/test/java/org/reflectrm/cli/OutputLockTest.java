@@ -83,13 +83,42 @@ class OutputLockTest {
         }
     }
 
-    /** Run in a child JVM: takes the lock, says so, and holds it until killed. */
+    /**
+     * SIGTERM to a run that holds its output: the JVM exits with 143 after one line saying what the
+     * output keeps and how to resume; a run that released its output exits without it.
+     */
+    @Test
+    void aSignalEndsTheRunWithANoticeOfWhatWasKept() throws Exception {
+        Path out = dir.resolve("judged.jsonl");
+        Files.writeString(out, "{\"id\":\"a\"}\n{\"id\":\"b\"}\n{\"id\":\"c\"}\n");
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process holder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Holder.class.getName(),
+                out.toString()).redirectErrorStream(true).start();
+        BufferedReader lines = new BufferedReader(new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
+        assertEquals("locked", lines.readLine());
+        holder.toHandle().destroy(); // SIGTERM (Process.destroy would also close our end of its output)
+        String rest = String.join("\n", lines.lines().toList()); // to the end of the output
+        assertTrue(holder.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(143, holder.exitValue());
+        assertTrue(rest.contains("reflectrm-j: interrupted; " + out + " keeps 3 records; the same command resumes it."), rest);
+
+        Process finished = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Holder.class.getName(),
+                out.toString(), "release").redirectErrorStream(true).start();
+        String all = new String(finished.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(finished.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, finished.exitValue());
+        assertEquals("locked\n", all);
+    }
+
+    /** Run in a child JVM: takes the lock, says so, and holds it until killed (or, given "release", releases it and exits). */
     public static final class Holder {
         public static void main(String[] args) throws Exception {
             OutputLock lock = OutputLock.file(Path.of(args[0]), "--output");
             System.out.println("locked");
             System.out.flush();
-            Thread.sleep(Long.MAX_VALUE);
+            if (args.length < 2) {
+                Thread.sleep(Long.MAX_VALUE);
+            }
             lock.close();
         }
     }

@@ -36,6 +36,13 @@ public final class AtomicFiles {
                 body.writeTo(channel);
                 // Durable before it becomes visible: a crash must not leave a complete-looking empty file.
                 channel.force(true);
+            } catch (IOException e) {
+                if (e.getClass() != IOException.class) {
+                    throw e; // a FileSystemException names its file already
+                }
+                // "No space left on device" alone does not say which file, nor that the old one is intact.
+                throw new IOException("cannot write " + target + ": " + e.getMessage()
+                        + (Files.exists(target) ? "; its previous version is unchanged" : ""), e);
             }
             try {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
