@@ -86,6 +86,10 @@ public record Qwen3Config(
         if (headDim % 2 != 0) {
             throw f.error("head_dim", headDim + " is odd; rotary embeddings need an even head_dim");
         }
+        if ((long) heads * headDim > Integer.MAX_VALUE) {
+            // the projections' widths are ints: an overflow would wrap to a small or zero width
+            throw f.error("head_dim", "num_attention_heads " + heads + " × head_dim " + headDim + " is too large");
+        }
         String act = f.string("hidden_act", "silu");
         if (!act.equals("silu")) {
             throw f.error("hidden_act", "\"" + act + "\" is not supported (only \"silu\")");
@@ -137,9 +141,9 @@ public record Qwen3Config(
                 useSliding,
                 sliding,
                 maxWindowLayers,
-                f.optionalInt("bos_token_id"),
+                f.tokenId("bos_token_id"),
                 f.intOrIntList("eos_token_id"),
-                f.optionalInt("pad_token_id"),
+                f.tokenId("pad_token_id"),
                 f.number("initializer_range", 0.02),
                 f.bool("use_cache", true),
                 dtype,
@@ -356,6 +360,16 @@ public record Qwen3Config(
             return v;
         }
 
+        /** A token id: absent, null or a non-negative integer. */
+        Integer tokenId(String key) {
+            Integer v = optionalInt(key);
+            if (v != null && v < 0) {
+                throw error(key, "expected a token id (a non-negative integer), found " + v);
+            }
+            return v;
+        }
+
+        /** One token id or a list of them. */
         List<Integer> intOrIntList(String key) {
             JsonNode n = present(key);
             List<Integer> out = new ArrayList<>();
@@ -364,13 +378,13 @@ public record Qwen3Config(
             }
             if (n.isArray()) {
                 for (JsonNode e : n) {
-                    if (!e.isIntegralNumber() || !e.canConvertToInt()) {
-                        throw error(key, "expected integers, found " + e);
+                    if (!e.isIntegralNumber() || !e.canConvertToInt() || e.asInt() < 0) {
+                        throw error(key, "expected token ids (non-negative integers), found " + e);
                     }
                     out.add(e.asInt());
                 }
             } else {
-                out.add(optionalInt(key));
+                out.add(tokenId(key));
             }
             return out;
         }
