@@ -93,6 +93,13 @@ final class TokenizerJsonReader {
         }
     }
 
+    /**
+     * The largest token id accepted. Ids index arrays sized by the largest id, so a hostile file's
+     * id of two billion would ask for gigabytes (or wrap an int); real vocabularies stay far below
+     * this (Qwen3 has 151,669 ids).
+     */
+    static final int MAX_TOKEN_ID = (1 << 22) - 1;
+
     private void parseVocab(JsonParser p) throws IOException {
         vocab = new HashMap<>(1 << 18);
         String[] byId = new String[1 << 12];
@@ -104,6 +111,10 @@ final class TokenizerJsonReader {
                         + "\"]: expected a non-negative integer id");
             }
             int id = p.getIntValue();
+            if (id > MAX_TOKEN_ID) {
+                throw new TokenizerException(source + ": $.model.vocab[\"" + token + "\"]: id " + id
+                        + " is beyond the largest supported token id " + MAX_TOKEN_ID);
+            }
             vocab.put(token, id);
             if (id >= byId.length) {
                 byId = Arrays.copyOf(byId, Math.max(id + 1, byId.length * 2));
@@ -257,6 +268,9 @@ final class TokenizerJsonReader {
             } else {
                 if (id < 0) {
                     throw t.get("id").error("expected a non-negative id");
+                }
+                if (id > MAX_TOKEN_ID) {
+                    throw t.get("id").error("id " + id + " is beyond the largest supported token id " + MAX_TOKEN_ID);
                 }
                 if (id < vocabById.length && vocabById[id] != null) {
                     throw t.get("id").error("id " + id + " of added token \"" + content
