@@ -27,7 +27,7 @@ def smooth(values, window=10):
     return out
 
 
-def svg(title, y_label, series, y_range):
+def svg(title, y_label, series, y_range, x_label="GRPO step", x_values=None):
     lo, hi = y_range
     steps = max(len(v) for _, v in series)
     x = lambda i: PAD + (W - 2 * PAD) * i / max(1, steps - 1)
@@ -37,14 +37,15 @@ def svg(title, y_label, series, y_range):
              f'<text x="{W / 2}" y="16" text-anchor="middle" font-size="13">{title}</text>',
              f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" stroke="#444"/>',
              f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{H - PAD}" stroke="#444"/>',
-             f'<text x="{W / 2}" y="{H - 10}" text-anchor="middle">GRPO step</text>',
+             f'<text x="{W / 2}" y="{H - 10}" text-anchor="middle">{x_label}</text>',
              f'<text x="12" y="{H / 2}" transform="rotate(-90 12 {H / 2})" text-anchor="middle">{y_label}</text>']
     for k in range(5):
         v = lo + (hi - lo) * k / 4
         parts.append(f'<text x="{PAD - 4}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.2f}</text>')
         parts.append(f'<line x1="{PAD}" y1="{y(v):.1f}" x2="{W - PAD}" y2="{y(v):.1f}" stroke="#eee"/>')
     for k in range(0, steps, max(1, steps // 6)):
-        parts.append(f'<text x="{x(k):.1f}" y="{H - PAD + 14}" text-anchor="middle">{k + 1}</text>')
+        tick = k + 1 if x_values is None else x_values[k]
+        parts.append(f'<text x="{x(k):.1f}" y="{H - PAD + 14}" text-anchor="middle">{tick}</text>')
     for n, (name, values) in enumerate(series):
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values) if v is not None)
         colour = COLOURS[n % len(COLOURS)]
