@@ -11,9 +11,13 @@ import org.reflectrm.tokenizer.chat.ChatMessage;
 
 /**
  * An imperfect teacher for the toy domain, writing SFT targets in the judge's output format:
- * <pre>{@code <Analysis>7+5=12; R1 says 12, R2 says 13; R1 is right.</Analysis>
+ * <pre>{@code <Analysis>7+5=12; R1 says 12 (yes), R2 says 13 (no); R1 is right.</Analysis>
  * <Result>Response 1 is better than Response 2</Result>}</pre>
- * The working is computed from the question, not copied from a response. With a seeded
+ * The working is computed from the question, not copied from a response. Each response's value
+ * is marked {@code (yes)} or {@code (no)} right after it, against the working: a tiny model fails
+ * to carry that comparison to the verdict in one step (the demo without the marks wrote
+ * {@code 7+5=12; R1 says 12, R2 says 13; R2 is right.}), and each mark is a comparison of two
+ * nearby numbers. With a seeded
  * probability the teacher slips: it writes the distractor's working ({@code 7+5=13}) and the
  * wrong verdict, so a critique of it can be checked against the question. Slips are more likely
  * when the wrong response is in slot 1 (the position bias the feasibility study saw), 25% against
@@ -89,9 +93,16 @@ public final class ToyTeacher {
         int right = chosenFirst ? 1 : 2;
         int winner = slip ? 3 - right : right;
         String work = slip ? u.workFor(p.distractor()) : u.work();
-        String text = "<Analysis>" + work + "; R1 says " + v1 + ", R2 says " + v2 + "; R" + winner + " is right.</Analysis>\n"
+        String claimed = slip ? p.distractor() : p.answer();
+        String text = "<Analysis>" + work + "; R1 says " + marked(v1, claimed) + ", R2 says " + marked(v2, claimed)
+                + "; R" + winner + " is right.</Analysis>\n"
                 + "<Result>" + Verdict.Kind.RESPONSE.sentence(winner) + "</Result>";
         return new Critique(text, winner, slip);
+    }
+
+    /** {@code value (yes)} if it is the value the working arrives at, {@code value (no)} otherwise. */
+    static String marked(String value, String workingValue) {
+        return value + (value.equals(workingValue) ? " (yes)" : " (no)");
     }
 
     /** A response-preference SFT example for {@code p} (order and slip drawn from the seed). */
@@ -134,9 +145,10 @@ public final class ToyTeacher {
         String v1 = ToyDomain.valueOf(shown[0]), v2 = ToyDomain.valueOf(shown[1]);
         int rightResponse = chosenFirst ? 1 : 2;
         int k = c1.winner() == rightResponse ? 1 : 2;
-        return "<Analysis>" + u.work() + "; R1 says " + v1 + ", R2 says " + v2
-                + "; C1 picks R" + c1.winner() + " (" + (c1.winner() == 1 ? v1 : v2) + ")"
-                + ", C2 picks R" + c2.winner() + " (" + (c2.winner() == 1 ? v1 : v2) + ")"
+        String answer = p.answer();
+        return "<Analysis>" + u.work() + "; R1 says " + marked(v1, answer) + ", R2 says " + marked(v2, answer)
+                + "; C1 picks R" + c1.winner() + " = " + marked(c1.winner() == 1 ? v1 : v2, answer)
+                + ", C2 picks R" + c2.winner() + " = " + marked(c2.winner() == 1 ? v1 : v2, answer)
                 + "; C" + k + " is right.</Analysis>\n"
                 + "<Result>" + Verdict.Kind.CRITIQUE.sentence(k) + "</Result>";
     }

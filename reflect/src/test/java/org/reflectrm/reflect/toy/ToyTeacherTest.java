@@ -32,14 +32,14 @@ class ToyTeacherTest {
     static final ToyDomain DOMAIN = new ToyDomain(11);
     static final ToyTeacher TEACHER = new ToyTeacher(5);
     static final Pattern FORMAT = Pattern.compile(
-            "<Analysis>(.+); R1 says (-?\\d+), R2 says (-?\\d+); R([12]) is right\\.</Analysis>\n<Result>(.+)</Result>");
+            "<Analysis>(.+); R1 says (-?\\d+) \\((yes|no)\\), R2 says (-?\\d+) \\((yes|no)\\); R([12]) is right\\.</Analysis>\n<Result>(.+)</Result>");
 
     @Test
     void judgmentFormatAndContent() {
         Pair p = new Pair("x", ToyDomain.Task.ADD, "What is 7+5?", "The answer is 12.", "7+5=13", "12", "13", Split.TRAIN);
-        assertEquals("<Analysis>7+5=12; R1 says 12, R2 says 13; R1 is right.</Analysis>\n"
+        assertEquals("<Analysis>7+5=12; R1 says 12 (yes), R2 says 13 (no); R1 is right.</Analysis>\n"
                 + "<Result>Response 1 is better than Response 2</Result>", ToyTeacher.critique(p, true, false).text());
-        assertEquals("<Analysis>7+5=13; R1 says 13, R2 says 12; R1 is right.</Analysis>\n"
+        assertEquals("<Analysis>7+5=13; R1 says 13 (yes), R2 says 12 (no); R1 is right.</Analysis>\n"
                 + "<Result>Response 1 is better than Response 2</Result>", ToyTeacher.critique(p, false, true).text());
         for (Pair q : DOMAIN.pairs(Split.TRAIN, 1000)) {
             for (boolean chosenFirst : new boolean[] {true, false}) {
@@ -48,12 +48,15 @@ class ToyTeacherTest {
                 assertTrue(m.matches(), c.text());
                 Verdict v = Verdict.parse(c.text(), Verdict.Kind.RESPONSE);
                 assertEquals(c.winner(), v.choice());
-                assertEquals(Integer.parseInt(m.group(4)), c.winner());
+                assertEquals(Integer.parseInt(m.group(6)), c.winner());
+                // the marks: exactly the winner's value matches the working
+                assertEquals(c.winner() == 1 ? "yes" : "no", m.group(3));
+                assertEquals(c.winner() == 2 ? "yes" : "no", m.group(5));
                 int right = chosenFirst ? 1 : 2;
                 assertEquals(c.slipped(), c.winner() != right);
                 String[] shown = ToyTeacher.shown(q, chosenFirst);
                 assertEquals(ToyDomain.valueOf(shown[0]), m.group(2));
-                assertEquals(ToyDomain.valueOf(shown[1]), m.group(3));
+                assertEquals(ToyDomain.valueOf(shown[1]), m.group(4));
                 // the working is computed from the question: the right one, or on a slip the distractor's
                 assertEquals(c.slipped() ? q.understood().workFor(q.distractor()) : q.understood().work(), m.group(1));
             }
@@ -103,7 +106,8 @@ class ToyTeacherTest {
             assertFalse(e.prompt().split("\\[Critiques for Judgment]")[1].contains("<Result>"), e.prompt());
             // it restates what the responses say and what each critique picks
             assertTrue(v.analysis().startsWith(p.understood().work() + "; R1 says "), v.analysis());
-            assertTrue(v.analysis().matches(".*C1 picks R[12] \\(-?\\d+\\), C2 picks R[12] \\(-?\\d+\\); C" + e.winner() + " is right\\."),
+            assertTrue(v.analysis().matches(".*C1 picks R[12] = -?\\d+ \\((yes|no)\\), C2 picks R[12] = -?\\d+ \\((yes|no)\\); C" + e.winner()
+                    + " is right\\."),
                     v.analysis());
         }
         assertTrue(correctFirst > 200 && correctFirst < 300, "correct critique first " + correctFirst + "/500");
@@ -121,8 +125,8 @@ class ToyTeacherTest {
         JudgeTemplate t = JudgeTemplate.bundled("v1");
         assertEquals(e.winner() == 1 ? t.renderAnalysis(ctx, shown[0], shown[1], good, bad)
                 : t.renderAnalysis(ctx, shown[0], shown[1], bad, good), e.prompt());
-        assertTrue(good.startsWith(chosenFirst ? "7+5=12; R1 says 12, R2 says 13; R1 is right.\n\nVerdict: Response 1 is better"
-                : "7+5=12; R1 says 13, R2 says 12; R2 is right.\n\nVerdict: Response 2 is better"), good);
+        assertTrue(good.startsWith(chosenFirst ? "7+5=12; R1 says 12 (yes), R2 says 13 (no); R1 is right.\n\nVerdict: Response 1 is better"
+                : "7+5=12; R1 says 13 (no), R2 says 12 (yes); R2 is right.\n\nVerdict: Response 2 is better"), good);
     }
 
     @Test
