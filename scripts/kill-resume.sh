@@ -73,7 +73,7 @@ run_to_end() {
     local cmd="$1" out="$2" args
     args=($(command_line "$cmd" "$out"))
     if [ "$cmd" = sft ] || [ "$cmd" = grpo ]; then
-        [ -d "$out/trainer_state" ] && args+=(--resume)
+        [ -f "$out/trainer_state/state.json" ] && args+=(--resume)
     fi
     "$rj" "${args[@]}" >"$out.stdout" 2>"$out.stderr"
 }

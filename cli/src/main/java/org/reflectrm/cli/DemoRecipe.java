@@ -101,7 +101,7 @@ record DemoRecipe(String name, int sftPairs, int rlPairs, int heldOutPairs, int 
 
     /** A training command that resumes the run already saved in its folder. */
     private static List<String> resumable(Path dir, List<String> args) {
-        return Files.isDirectory(dir.resolve("trainer_state")) ? join(args, List.of("--resume")) : args;
+        return Files.isRegularFile(dir.resolve("trainer_state").resolve("state.json")) ? join(args, List.of("--resume")) : args;
     }
 
     private static List<String> join(List<String> a, List<String> b) {

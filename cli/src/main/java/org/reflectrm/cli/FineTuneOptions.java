@@ -92,7 +92,9 @@ final class FineTuneOptions {
             throw new BadInputException("--resume: " + out + " holds no saved run (trainer_state/state.json); "
                     + "start without --resume");
         }
-        if (!resume && Files.exists(out.resolve("trainer_state"))) {
+        // state.json is a checkpoint's commit point: trainer_state/ without it is a first checkpoint a
+        // kill interrupted, which --resume cannot use and a fresh run replaces.
+        if (!resume && Files.isRegularFile(out.resolve("trainer_state").resolve("state.json"))) {
             throw new BadInputException("--out " + out + " holds a training run; pass --resume to continue it or choose another folder");
         }
     }

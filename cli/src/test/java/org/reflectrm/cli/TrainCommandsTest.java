@@ -83,13 +83,18 @@ class TrainCommandsTest {
     @Test
     void aFreshRunReplacesTheMetricsOfAKilledOne() throws IOException {
         Path out = shared.resolve("killed-early");
-        Files.createDirectories(out);
+        Files.createDirectories(out.resolve("trainer_state"));
         Files.writeString(out.resolve("metrics.jsonl"), "{\"step\":1,\"loss\":9.9}\n{\"step\":2,\"loss\":9.8}\n{\"st");
+        // killed while writing its first checkpoint: the parameters, but not yet state.json (the commit point)
+        Files.writeString(out.resolve("trainer_state/params-00000003.safetensors"), "partial");
+        CliTest.bad(List.of("train", "sft", "--model", tiny, "--data", DATA.toString(), "--out", out.toString(),
+                "--steps", "2", "--batch", "2", "--resume"), "holds no saved run", "start without --resume");
         CliTest.ok("train", "sft", "--model", tiny, "--data", DATA.toString(), "--out", out.toString(), "--steps", "2",
                 "--batch", "2");
         List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
         assertEquals(2, lines.size(), String.join("\n", lines));
         assertTrue(lines.stream().noneMatch(l -> l.contains("9.9") || l.contains("9.8")), String.join("\n", lines));
+        assertFalse(Files.exists(out.resolve("trainer_state/params-00000003.safetensors")), "the torn checkpoint is replaced");
     }
 
     @Test
