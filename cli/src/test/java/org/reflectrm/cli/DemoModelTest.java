@@ -53,12 +53,12 @@ class DemoModelTest {
     void judgeWithoutModelUsesTheTrainedDemo() throws IOException {
         CliTest.Run r = CliTest.ok("judge", "--prompt", "What is 9-3?", "--a", "6", "--b", "7", "--mode", "greedy", "--json");
         assertTrue(r.err().contains("bundled demo judge"), r.err());
-        // A trained judge, not random weights: it computes the docs' examples and prefers the
-        // right answer in both orders (a random model's verdicts are unparseable).
+        // A trained judge, not random weights: in its default (reflect) mode it judges the README's
+        // examples right in both orders (a random model's verdicts are unparseable).
         for (String[] q : new String[][] {{"What is 9-3?", "6", "7"}, {"Which is larger, 47 or 74?", "74", "47"},
                 {"How many r in strawberry?", "3", "2"}}) {
-            JsonNode ab = JSON.readTree(CliTest.ok("judge", "--prompt", q[0], "--a", q[1], "--b", q[2], "--mode", "greedy", "--json").out());
-            JsonNode ba = JSON.readTree(CliTest.ok("judge", "--prompt", q[0], "--a", q[2], "--b", q[1], "--mode", "greedy", "--json").out());
+            JsonNode ab = JSON.readTree(CliTest.ok("judge", "--prompt", q[0], "--a", q[1], "--b", q[2], "--json").out());
+            JsonNode ba = JSON.readTree(CliTest.ok("judge", "--prompt", q[0], "--a", q[2], "--b", q[1], "--json").out());
             assertEquals("A", ab.get("verdict").asText(), q[0] + ": " + ab);
             assertEquals("B", ba.get("verdict").asText(), q[0] + ": " + ba);
         }
