@@ -28,6 +28,13 @@ final class OutputLock implements AutoCloseable {
     /** What a user does after an interruption, for a command that resumes when run again. */
     static final String RERUN = "the same command resumes it";
 
+    /**
+     * The lock whose notice a signal prints: the outermost one held. A command run inside another
+     * ({@code demo reproduce} runs {@code train sft}, which locks its own --out) takes its lock
+     * too, but the user reruns the outer command, so only the outer one speaks.
+     */
+    private static OutputLock announcing;
+
     private final FileChannel channel;
     private final FileLock lock;
     private final Thread onSignal;
@@ -35,8 +42,13 @@ final class OutputLock implements AutoCloseable {
     private OutputLock(FileChannel channel, FileLock lock, Thread onSignal) {
         this.channel = channel;
         this.lock = lock;
-        this.onSignal = onSignal;
-        Runtime.getRuntime().addShutdownHook(onSignal);
+        synchronized (OutputLock.class) {
+            this.onSignal = announcing == null ? onSignal : null;
+            if (this.onSignal != null) {
+                announcing = this;
+                Runtime.getRuntime().addShutdownHook(onSignal);
+            }
+        }
     }
 
     /**
@@ -132,10 +144,15 @@ final class OutputLock implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        try {
-            Runtime.getRuntime().removeShutdownHook(onSignal);
-        } catch (IllegalStateException alreadyShuttingDown) {
-            // the notice prints anyway
+        synchronized (OutputLock.class) {
+            if (onSignal != null) {
+                announcing = null;
+                try {
+                    Runtime.getRuntime().removeShutdownHook(onSignal);
+                } catch (IllegalStateException alreadyShuttingDown) {
+                    // the notice prints anyway
+                }
+            }
         }
         try {
             lock.release();

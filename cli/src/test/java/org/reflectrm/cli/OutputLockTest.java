@@ -1,6 +1,7 @@
 package org.reflectrm.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -102,6 +103,18 @@ class OutputLockTest {
         assertEquals(143, holder.exitValue());
         assertTrue(rest.contains("reflectrm-j: interrupted; " + out + " keeps 3 records; the same command resumes it."), rest);
 
+        // a command run inside another (demo reproduce's train sft): only the outer one, which the user reruns, speaks
+        Process nested = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Holder.class.getName(),
+                out.toString(), "nested").redirectErrorStream(true).start();
+        BufferedReader nestedLines = new BufferedReader(new InputStreamReader(nested.getInputStream(), StandardCharsets.UTF_8));
+        assertEquals("locked", nestedLines.readLine());
+        nested.toHandle().destroy();
+        String nestedRest = String.join("\n", nestedLines.lines().toList());
+        assertTrue(nested.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(143, nested.exitValue());
+        assertTrue(nestedRest.contains("reflectrm-j: interrupted; " + out.resolveSibling("outer") + " keeps what was finished"), nestedRest);
+        assertFalse(nestedRest.contains("keeps 3 records"), nestedRest);
+
         Process finished = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Holder.class.getName(),
                 out.toString(), "release").redirectErrorStream(true).start();
         String all = new String(finished.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -110,13 +123,19 @@ class OutputLockTest {
         assertEquals("locked\n", all);
     }
 
-    /** Run in a child JVM: takes the lock, says so, and holds it until killed (or, given "release", releases it and exits). */
+    /**
+     * Run in a child JVM: takes the lock, says so, and holds it until killed (given "release", releases it
+     * and exits; given "nested", holds a folder lock beside it first, as demo reproduce holds its --out).
+     */
     public static final class Holder {
         public static void main(String[] args) throws Exception {
+            if (args.length > 1 && args[1].equals("nested")) {
+                OutputLock.folder(Path.of(args[0]).resolveSibling("outer"), "--out");
+            }
             OutputLock lock = OutputLock.file(Path.of(args[0]), "--output");
             System.out.println("locked");
             System.out.flush();
-            if (args.length < 2) {
+            if (args.length < 2 || !args[1].equals("release")) {
                 Thread.sleep(Long.MAX_VALUE);
             }
             lock.close();
