@@ -1,5 +1,6 @@
 package org.reflectrm.reflect.toy;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.reflectrm.model.judge.JudgePrompts;
@@ -174,7 +175,7 @@ public final class ToyTeacher {
         if (!(reflectionFraction >= 0 && reflectionFraction <= 1) || !(factFraction >= 0 && factFraction <= 1)) {
             throw new IllegalArgumentException("reflectionFraction and factFraction must be in [0, 1]");
         }
-        List<Example> out = new java.util.ArrayList<>();
+        List<Example> out = new ArrayList<>();
         for (Pair p : pairs) {
             out.add(rng(p, "kind").nextDouble() < reflectionFraction ? reflection(p) : preference(p));
             if (factFraction > 0 && rng(p, "fact").nextDouble() < factFraction) {
