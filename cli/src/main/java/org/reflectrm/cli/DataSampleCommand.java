@@ -108,10 +108,14 @@ final class DataSampleCommand implements Callable<Integer>, DefaultsToDemoModel 
                 PairSampler sampler = new PairSampler(judge, n, temperature, seed, maxNewTokens);
                 ProgressLine progress = new ProgressLine(err);
                 for (int from = 0; from < pending.size(); from += batchPairs) {
+                    // The batch in one write: a killed run keeps whole batches, so its rerun forms the
+                    // same batches from the pairs left (batch composition changes the logits' last bits).
+                    StringBuilder lines = new StringBuilder();
                     for (SampleRecord r : sampler.sample(pending.subList(from, Math.min(from + batchPairs, pending.size())))) {
-                        out.append(mapper.writeValueAsString(r.toJson(mapper)) + "\n");
+                        lines.append(mapper.writeValueAsString(r.toJson(mapper))).append('\n');
                         tally.add(r);
                     }
+                    out.append(lines.toString());
                     progress.show(String.format("%s %d/%d pairs  %.2f pairs/s",
                             ProgressLine.bar((double) tally.pairs / pending.size(), 24), tally.pairs, pending.size(),
                             tally.pairs / ((System.nanoTime() - t0) / 1e9)));

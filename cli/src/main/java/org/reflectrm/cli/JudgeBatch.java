@@ -171,6 +171,7 @@ final class JudgeBatch {
         List<Judge.Result> results = judge.judgeAll(items, options, seeds.stream().mapToLong(Long::longValue).toArray());
         double seconds = (System.nanoTime() - t0) / 1e9;
         Tally tally = new Tally();
+        StringBuilder lines = new StringBuilder();
         for (int b = 0, at = 0; b < batch.size(); at += counts.get(b), b++) {
             PairRecord pair = batch.get(b);
             ObjectNode record = mapper.createObjectNode();
@@ -190,9 +191,12 @@ final class JudgeBatch {
                 tally.correct += record.get("correct").asBoolean() ? 1 : 0;
             }
             tally.unparseable += verdict.isNull() ? 1 : 0;
-            out.append(mapper.writeValueAsString(record) + "\n");
+            lines.append(mapper.writeValueAsString(record)).append('\n');
             tally.judged++;
         }
+        // The batch in one write: a killed run keeps whole batches, so its rerun forms the same
+        // batches from the pairs left, and batch composition changes the last bits of the logits.
+        out.append(lines.toString());
         return tally;
     }
 
