@@ -14,11 +14,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.reflectrm.model.safetensors.RecordAppender;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.judge.ItemSeeds;
 import org.reflectrm.model.judge.Judge;
 import org.reflectrm.model.judge.PairRecord;
+import org.reflectrm.model.safetensors.RecordAppender;
 import org.reflectrm.model.train.data.JsonlLines;
 import org.reflectrm.model.train.data.SftRecordParser.BadRecord;
 

@@ -46,7 +46,7 @@ public final class RecordAppender implements Closeable {
                 channel.truncate(before);
                 kept = "it keeps the records written before this one";
             } catch (IOException again) {
-                kept = "and it could not be cut back to its last whole record (" + again.getMessage()
+                kept = "it could not be cut back to its last whole record (" + again.getMessage()
                         + "): the rerun drops the torn line";
             }
             throw new IOException("cannot write to " + file + ": " + e.getMessage() + "; " + kept
