@@ -36,7 +36,7 @@ public class DecodeBatchBench {
     @Param({"1", "4", "8"})
     public int rows;
 
-    @Param({"BF16", "F32"})
+    @Param({"BF16", "F32", "Q8"})
     public String dtype;
 
     @Param({"2"})
@@ -55,7 +55,11 @@ public class DecodeBatchBench {
         arena = Arena.ofShared();
         backend = new CpuBackend(threads);
         x = BenchData.f32(arena, (long) rows * K, 1);
-        w = type == DType.BF16 ? BenchData.bf16(arena, (long) N * K, 2) : BenchData.f32(arena, (long) N * K, 2);
+        w = switch (type) {
+            case BF16 -> BenchData.bf16(arena, (long) N * K, 2);
+            case Q8 -> BenchData.q8(arena, (long) N * K, 2);
+            default -> BenchData.f32(arena, (long) N * K, 2);
+        };
         y = arena.allocate(4L * rows * N, 64);
     }
 

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "reflectrm-j", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Qwen3 in pure Java: inference, fine-tuning and ReflectRM judging.",
         subcommands = {InfoCommand.class, LogitsCommand.class, GenerateCommand.class, TokenizeCommand.class,
-                ChatTemplateCommand.class, InitCommand.class, EvalCommand.class, DemoCommand.class, BenchCommand.class, GradCommand.class, TrainCommand.class, DataCommand.class, MergeLoraCommand.class, BenchTrainCommand.class, JudgeCommand.class, BenchJudgeCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
+                ChatTemplateCommand.class, InitCommand.class, EvalCommand.class, DemoCommand.class, BenchCommand.class, GradCommand.class, TrainCommand.class, DataCommand.class, MergeLoraCommand.class, QuantizeCommand.class, BenchTrainCommand.class, JudgeCommand.class, BenchJudgeCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit code for bad usage or bad input. */
     public static final int EXIT_BAD_INPUT = 2;

@@ -42,6 +42,16 @@ final class ModelRuntime implements AutoCloseable {
         try {
             backend = common.backend();
             model = common.loadModel();
+            if (device.isPresent() && model.weights().quantized()) {
+                String why = "the GPU backends do not read 8-bit (quantized) weights";
+                if (!common.device.equalsIgnoreCase("auto")) {
+                    throw new BadInputException("--device " + common.device + ": " + why
+                            + "; use --device cpu, or the model before `reflectrm-j quantize`");
+                }
+                err.println("reflectrm-j: " + why + "; computing on the CPU instead");
+                device.get().close();
+                device = Optional.empty();
+            }
             if (device.isPresent()) {
                 String misfit = misfit(model.weights().byteSize(), device.get().memoryBytes());
                 if (misfit != null && common.device.equalsIgnoreCase("auto")) {

@@ -4,12 +4,17 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * Element types, named exactly as safetensors headers spell them. Only F32, F16 and BF16 are
- * computed with; the others exist so a reader can name what it found instead of failing on it.
+ * Element types. All but {@link #Q8} are named exactly as safetensors headers spell them; of
+ * those, only F32, F16 and BF16 are computed with, and the others exist so a reader can name
+ * what it found instead of failing on it.
+ *
+ * <p>{@link #Q8} is the project's 8-bit weight format ({@link Q8Format}): blocks of 32 values
+ * sharing one scale, so it has no whole number of bytes per element; its sizes come from
+ * {@link #bytes(long)}. On disk it is stored as U8 bytes.
  */
 public enum DType {
     BOOL(1), U8(1), I8(1), I16(2), U16(2), F16(2), BF16(2), I32(4), U32(4), F32(4),
-    F64(8), I64(8), U64(8), F8_E5M2(1), F8_E4M3(1);
+    F64(8), I64(8), U64(8), F8_E5M2(1), F8_E4M3(1), Q8(0);
 
     private final int byteSize;
 
@@ -17,19 +22,31 @@ public enum DType {
         this.byteSize = byteSize;
     }
 
+    /** Bytes per element; {@link #Q8} has no fixed size and throws (use {@link #bytes(long)}). */
     public int byteSize() {
+        if (this == Q8) {
+            throw new IllegalStateException("Q8 stores blocks of " + Q8Format.BLOCK + " values, not whole bytes per value");
+        }
         return byteSize;
     }
 
-    /** True for the types the kernels read weights in: F32, F16 and BF16. */
+    /**
+     * Bytes that {@code elements} values take; for {@link #Q8}, {@code elements} must be a whole
+     * number of blocks.
+     */
+    public long bytes(long elements) {
+        return this == Q8 ? Q8Format.bytes(elements) : elements * byteSize;
+    }
+
+    /** True for the types the kernels read weights in: F32, F16, BF16 and {@link #Q8}. */
     public boolean isComputeType() {
-        return this == F32 || this == F16 || this == BF16;
+        return this == F32 || this == F16 || this == BF16 || this == Q8;
     }
 
     /** The type for a safetensors dtype string, or empty when the string names no known type. */
     public static Optional<DType> fromSafetensors(String name) {
         for (DType t : values()) {
-            if (t.name().equals(name)) {
+            if (t != Q8 && t.name().equals(name)) {
                 return Optional.of(t);
             }
         }

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.Q8Format;
 
 /**
  * A dense, row-major view of memory: a segment, an element offset into it, a shape and a dtype.
@@ -30,7 +31,7 @@ public final class Tensor {
         this.offset = offset;
         this.dtype = dtype;
         this.shape = shape.clone();
-        long needed = (offset + numel()) * dtype.byteSize();
+        long needed = dtype.bytes(offset + numel());
         if (offset < 0 || needed > segment.byteSize()) {
             throw new IllegalArgumentException("tensor " + Arrays.toString(shape) + " " + dtype + " at element "
                     + offset + " does not fit in a segment of " + segment.byteSize() + " bytes");
@@ -150,6 +151,7 @@ public final class Tensor {
             case F32 -> segment.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, at);
             case BF16 -> Float.intBitsToFloat((segment.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, at) & 0xffff) << 16);
             case F16 -> Float.float16ToFloat(segment.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, at));
+            case Q8 -> Q8Format.get(segment, at);
             default -> throw new UnsupportedOperationException("getFloat on " + dtype);
         };
     }

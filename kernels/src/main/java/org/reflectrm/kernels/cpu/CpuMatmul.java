@@ -3,6 +3,7 @@ package org.reflectrm.kernels.cpu;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.Q8Format;
 
 import static org.reflectrm.kernels.cpu.Lanes.L;
 
@@ -45,6 +46,9 @@ final class CpuMatmul {
                 MemorySegment b, long bOff, DType bType, boolean transB,
                 MemorySegment c, long cOff, int m, int n, int k, boolean accumulate) {
         Lanes.requireCompute(bType);
+        if (bType == DType.Q8) {
+            requireQ8Linear(transB, bOff, k);
+        }
         if (m <= 0 || n <= 0) {
             return;
         }
@@ -65,6 +69,21 @@ final class CpuMatmul {
             parallel.forRange(n, 4 * L, (from, to) -> axpyColumns(g, from, to));
         } else {
             packed.run(new Gemm(a, aOff, transA, b, bOff, bType, transB, c, cOff, m, n, k, accumulate));
+        }
+    }
+
+    /**
+     * 8-bit weights are read only as a linear layer's forward ({@code W[n, k]}, rows of whole
+     * blocks): the layouts the backward needs would cut blocks across rows.
+     */
+    private static void requireQ8Linear(boolean transB, long bOff, int k) {
+        if (!transB) {
+            throw new IllegalArgumentException("Q8 weights can only be used as a linear layer's W[out, in]; "
+                    + "gradients through 8-bit weights are not supported");
+        }
+        if (k % Q8Format.BLOCK != 0 || bOff % Q8Format.BLOCK != 0) {
+            throw new IllegalArgumentException("Q8 weights need rows of whole " + Q8Format.BLOCK
+                    + "-value blocks: row length " + k + ", offset " + bOff);
         }
     }
 

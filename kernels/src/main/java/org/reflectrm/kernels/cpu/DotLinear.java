@@ -9,6 +9,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.Q8Format;
 
 /**
  * A linear layer with few rows, {@code C[m, n] (+)= A[m, k] · W[n, k]ᵀ} for small m (decode and
@@ -92,6 +93,14 @@ final class DotLinear {
             src = widenF16(g, w);
             w = new long[] {0, g.k(), 2L * g.k(), 3L * g.k()};
             type = DType.F32;
+        }
+        if (type == DType.Q8) {
+            // k is a whole number of blocks (checked by CpuMatmul), so there is no tail.
+            for (int i = 0; i < g.m(); i++) {
+                q8Block1x4(a, i * g.k(), src, w, g.k(), sums);
+                finish(g, a, i, 1, cols, src, type, w, sums);
+            }
+            return;
         }
         int i = 0;
         if (type != DType.BF16) {
@@ -210,6 +219,36 @@ final class DotLinear {
             d3 = Lanes.odd(p3).fma(o, d3);
         }
         store4(out, 0, c0.add(d0), c1.add(d1), c2.add(d2), c3.add(d3));
+    }
+
+    /**
+     * Four W rows of 8-bit blocks against one A row. Each block's L-value slices are widened by a
+     * sign-extending byte-to-float conversion and multiplied into a per-block sum, which is then
+     * scaled into the row's accumulator with one FMA: one multiply per block instead of one per
+     * value. A and W are in natural order (no de-interleaving), so the A copy is plain.
+     */
+    private static void q8Block1x4(float[] a, int a0, MemorySegment w, long[] wr, int k, float[] out) {
+        long w0 = Q8Format.blockOffset(wr[0]), w1 = Q8Format.blockOffset(wr[1]);
+        long w2 = Q8Format.blockOffset(wr[2]), w3 = Q8Format.blockOffset(wr[3]);
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+        for (int p = 0; p < k; p += Q8Format.BLOCK, w0 += Q8Format.BLOCK_BYTES, w1 += Q8Format.BLOCK_BYTES,
+                w2 += Q8Format.BLOCK_BYTES, w3 += Q8Format.BLOCK_BYTES) {
+            FloatVector x = FloatVector.fromArray(F, a, a0 + p);
+            FloatVector t0 = Lanes.q8(w, w0).mul(x), t1 = Lanes.q8(w, w1).mul(x);
+            FloatVector t2 = Lanes.q8(w, w2).mul(x), t3 = Lanes.q8(w, w3).mul(x);
+            for (int v = L; v < Q8Format.BLOCK; v += L) {
+                x = FloatVector.fromArray(F, a, a0 + p + v);
+                t0 = Lanes.q8(w, w0 + v).fma(x, t0);
+                t1 = Lanes.q8(w, w1 + v).fma(x, t1);
+                t2 = Lanes.q8(w, w2 + v).fma(x, t2);
+                t3 = Lanes.q8(w, w3 + v).fma(x, t3);
+            }
+            c0 = t0.fma(Lanes.q8Scale(w, w0), c0);
+            c1 = t1.fma(Lanes.q8Scale(w, w1), c1);
+            c2 = t2.fma(Lanes.q8Scale(w, w2), c2);
+            c3 = t3.fma(Lanes.q8Scale(w, w3), c3);
+        }
+        store4(out, 0, c0, c1, c2, c3);
     }
 
     private static void store4(float[] out, int at, FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3) {

@@ -2,6 +2,7 @@ package org.reflectrm.kernels.cpu;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -11,6 +12,7 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.Q8Format;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -161,6 +163,22 @@ final class Lanes {
         return IntVector.fromMemorySegment(I, seg, index * 2, LE);
     }
 
+    /** Bytes as lanes: L signed bytes widen to the L floats of {@link #F}. */
+    static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+
+    /**
+     * L signed 8-bit quants at byte offset {@code byteOffset}, widened to F32 (one sign-extending
+     * conversion, {@code vpmovsxbd} and {@code vcvtdq2ps} on x86).
+     */
+    static FloatVector q8(MemorySegment seg, long byteOffset) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, seg, byteOffset, LE).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /** The scale of the Q8 block at byte offset {@code blockOffset}, in every lane. */
+    static FloatVector q8Scale(MemorySegment seg, long blockOffset) {
+        return FloatVector.broadcast(F, seg.get(JAVA_FLOAT_UNALIGNED, blockOffset + Q8Format.BLOCK));
+    }
+
     /** Elements 2t of a {@link #bf16Pairs} load, widened. */
     static FloatVector even(IntVector pairs) {
         return pairs.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
@@ -204,6 +222,13 @@ final class Lanes {
      * per vector ran several times slower once the JIT had seen two types.
      */
     static void widen(DType type, MemorySegment src, long srcIndex, MemorySegment dst, long dstIndex, int n) {
+        if (type == DType.Q8) {
+            // One embedding row per token: not worth a vector loop.
+            for (int j = 0; j < n; j++) {
+                setF(dst, dstIndex + j, Q8Format.get(src, srcIndex + j));
+            }
+            return;
+        }
         int bound = n - n % L;
         switch (type) {
             case F32 -> MemorySegment.copy(src, srcIndex * 4, dst, dstIndex * 4, (long) n * 4);
@@ -228,6 +253,10 @@ final class Lanes {
 
     /** {@code dst[0 .. n) = widen(src[srcIndex .. +n))}, into a Java array. */
     static void widen(DType type, MemorySegment src, long srcIndex, float[] dst, int n) {
+        if (type == DType.Q8) {
+            Q8Format.dequantize(src, srcIndex, dst, 0, n);
+            return;
+        }
         int bound = n - n % L;
         switch (type) {
             case F32 -> {
@@ -266,6 +295,7 @@ final class Lanes {
             case F32 -> seg.getAtIndex(JAVA_FLOAT_UNALIGNED, index);
             case BF16 -> Float.intBitsToFloat((seg.getAtIndex(JAVA_SHORT_UNALIGNED, index) & 0xffff) << 16);
             case F16 -> Float.float16ToFloat(seg.getAtIndex(JAVA_SHORT_UNALIGNED, index));
+            case Q8 -> Q8Format.get(seg, index);
             default -> throw new IllegalArgumentException("cannot compute with " + type);
         };
     }
@@ -280,7 +310,7 @@ final class Lanes {
 
     static void requireCompute(DType type) {
         if (!type.isComputeType()) {
-            throw new IllegalArgumentException("kernels compute with F32, F16 or BF16, not " + type);
+            throw new IllegalArgumentException("kernels compute with F32, F16, BF16 or Q8, not " + type);
         }
     }
 }

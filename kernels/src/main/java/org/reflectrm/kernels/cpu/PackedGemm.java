@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import org.reflectrm.kernels.Q8Format;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -264,6 +265,11 @@ final class PackedGemm {
                 MemorySegment.copy(b, JAVA_SHORT_UNALIGNED, src * 2, row, 0, count);
                 for (int p = 0; p < count; p++) {
                     dst[at + p * NR] = Float.float16ToFloat(row[p]);
+                }
+            }
+            case Q8 -> {
+                for (int p = 0; p < count; p++) {
+                    dst[at + p * NR] = Q8Format.get(b, src + p);
                 }
             }
             default -> throw new IllegalArgumentException("cannot compute with " + g.bType());

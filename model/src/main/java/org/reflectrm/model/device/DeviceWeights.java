@@ -77,8 +77,8 @@ final class DeviceWeights implements AutoCloseable {
     private Weight upload(Device device, String what, Tensor... parts) {
         sameType(what, parts);
         DType type = parts[0].dtype();
-        if (!type.isComputeType()) {
-            throw new BadInputException(what + ": dtype " + type + " cannot be computed with (need F32, F16 or BF16)");
+        if (!type.isComputeType() || type == DType.Q8) {
+            throw new BadInputException(what + ": dtype " + type + " cannot be computed with on a GPU (need F32, F16 or BF16)");
         }
         long total = 0;
         for (Tensor t : parts) {

@@ -8,6 +8,7 @@ import java.util.function.BiFunction;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import org.reflectrm.kernels.DType;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.safetensors.Checkpoint;
 import org.reflectrm.model.safetensors.TensorEntry;
@@ -88,9 +89,12 @@ public record Qwen3Weights(Tensor embedTokens, List<LayerWeights> layers, Tensor
         expected.add(name);
         TensorEntry e = checkpoint.find(name).orElseThrow(() -> new BadInputException(
                 source + ": tensor '" + name + "' is missing"));
+        if (e.dtype() == DType.U8) {
+            return Q8Weights.bind(e, name, shape);
+        }
         if (!e.dtype().isComputeType()) {
             throw new BadInputException(e.file() + ": tensor '" + name + "' has dtype " + e.dtype()
-                    + "; weights must be F32, F16 or BF16");
+                    + "; weights must be F32, F16, BF16 or 8-bit blocks (U8, written by reflectrm-j quantize)");
         }
         long[] stored = e.shape();
         boolean same = stored.length == shape.length;
@@ -149,6 +153,11 @@ public record Qwen3Weights(Tensor embedTokens, List<LayerWeights> layers, Tensor
         return new Qwen3Weights(embed, List.copyOf(mapped), norm, head, lmHeadStored);
     }
 
+    /** Whether any tensor is in the 8-bit block format (a {@code reflectrm-j quantize} copy). */
+    public boolean quantized() {
+        return named().values().stream().anyMatch(t -> t.dtype() == DType.Q8);
+    }
+
     /** Bytes of weight data, counting a tied head once. */
     public long byteSize() {
         return layerBytes() + bytes(finalNorm) + bytes(embedTokens) + (lmHeadStored ? bytes(lmHead) : 0);
@@ -173,6 +182,6 @@ public record Qwen3Weights(Tensor embedTokens, List<LayerWeights> layers, Tensor
     }
 
     private static long bytes(Tensor t) {
-        return t.numel() * t.dtype().byteSize();
+        return t.dtype().bytes(t.numel());
     }
 }

@@ -20,6 +20,9 @@ public record TensorSource(String name, DType dtype, long[] shape, MemorySegment
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(shape, "shape");
         Objects.requireNonNull(data, "data");
+        if (dtype == DType.Q8) {
+            throw new IllegalArgumentException("tensor " + Text.quote(name) + ": Q8 is stored as U8 bytes, not as a safetensors dtype");
+        }
         shape = shape.clone();
         for (long d : shape) {
             if (d < 0) {
