@@ -37,6 +37,8 @@ final class DotLinear {
     private static final long MIN_TASK_WORK = 1 << 18;
 
     private final Parallel parallel;
+    /** Per-thread scratch of batched decode with 8-bit weights. */
+    private final ThreadLocal<Q8Panel> q8Panels = ThreadLocal.withInitial(Q8Panel::new);
     /** Per-thread F32 copy of four F16 rows: F16 runs through the F32 kernels. */
     private final ThreadLocal<MemorySegment[]> f16Rows = ThreadLocal.withInitial(() -> new MemorySegment[1]);
 
@@ -94,6 +96,14 @@ final class DotLinear {
             w = new long[] {0, g.k(), 2L * g.k(), 3L * g.k()};
             type = DType.F32;
         }
+        if (type == DType.Q8 && g.m() > 1) {
+            Q8Panel p = q8Panels.get();
+            p.run(g, a, w);
+            for (int i = 0; i < g.m(); i++) {
+                finish(g, a, i, 1, cols, src, type, w, p.sums, i * ROWS);
+            }
+            return;
+        }
         if (type == DType.Q8) {
             // k is a whole number of blocks (checked by CpuMatmul), so there is no tail.
             for (int i = 0; i < g.m(); i++) {
@@ -128,6 +138,12 @@ final class DotLinear {
      */
     private static void finish(Gemm g, float[] a, int i0, int aRows, int[] cols,
                                MemorySegment w, DType type, long[] wRow, float[] sums) {
+        finish(g, a, i0, aRows, cols, w, type, wRow, sums, 0);
+    }
+
+    /** {@link #finish} with row r's four sums at {@code sums[sumsAt + 4r ..]}. */
+    private static void finish(Gemm g, float[] a, int i0, int aRows, int[] cols,
+                               MemorySegment w, DType type, long[] wRow, float[] sums, int sumsAt) {
         int k = g.k();
         int bound = vectorBound(type, k);
         for (int r = 0; r < aRows; r++) {
@@ -136,7 +152,7 @@ final class DotLinear {
                 if (cols[q] < 0) {
                     continue;
                 }
-                float s = sums[r * ROWS + q];
+                float s = sums[sumsAt + r * ROWS + q];
                 for (int p = bound; p < k; p++) {
                     s += a[aRow + p] * Lanes.scalar(type, w, wRow[q] + p);
                 }

@@ -179,6 +179,27 @@ final class Lanes {
         return FloatVector.broadcast(F, seg.get(JAVA_FLOAT_UNALIGNED, blockOffset + Q8Format.BLOCK));
     }
 
+    /**
+     * {@code dst[0 .. n) = } Q8 elements {@code index .. index + n)} dequantised: whole blocks with
+     * vectors, a partial block at either end one value at a time.
+     */
+    static void dequantize(MemorySegment seg, long index, float[] dst, int n) {
+        int p = 0;
+        for (; p < n && (index + p) % Q8Format.BLOCK != 0; p++) {
+            dst[p] = Q8Format.get(seg, index + p);
+        }
+        for (; p + Q8Format.BLOCK <= n; p += Q8Format.BLOCK) {
+            long block = Q8Format.blockOffset(index + p);
+            FloatVector scale = q8Scale(seg, block);
+            for (int v = 0; v < Q8Format.BLOCK; v += L) {
+                q8(seg, block + v).mul(scale).intoArray(dst, p + v);
+            }
+        }
+        for (; p < n; p++) {
+            dst[p] = Q8Format.get(seg, index + p);
+        }
+    }
+
     /** Elements 2t of a {@link #bf16Pairs} load, widened. */
     static FloatVector even(IntVector pairs) {
         return pairs.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
@@ -254,7 +275,7 @@ final class Lanes {
     /** {@code dst[0 .. n) = widen(src[srcIndex .. +n))}, into a Java array. */
     static void widen(DType type, MemorySegment src, long srcIndex, float[] dst, int n) {
         if (type == DType.Q8) {
-            Q8Format.dequantize(src, srcIndex, dst, 0, n);
+            dequantize(src, srcIndex, dst, n);
             return;
         }
         int bound = n - n % L;

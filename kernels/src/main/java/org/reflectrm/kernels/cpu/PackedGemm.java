@@ -268,8 +268,10 @@ final class PackedGemm {
                 }
             }
             case Q8 -> {
+                float[] row = buffer(3, count);
+                Lanes.dequantize(b, src, row, count);
                 for (int p = 0; p < count; p++) {
-                    dst[at + p * NR] = Q8Format.get(b, src + p);
+                    dst[at + p * NR] = row[p];
                 }
             }
             default -> throw new IllegalArgumentException("cannot compute with " + g.bType());

@@ -133,6 +133,26 @@ class Q8MatmulTest {
     @ParameterizedTest(name = "m={0} n={1} k={2} transA={3} acc={4} threads={5}")
     @MethodSource("cases")
     void linearOnQ8WeightsMatchesTheDequantisedProduct(int m, int n, int k, boolean transA, boolean acc, int threads) {
+        check((a, w, c) -> (threads == 1 ? one : two).matmul(a, 3, transA, w, 32, DType.Q8, true, c, 2, m, n, k, acc),
+                m, n, k, transA, acc);
+    }
+
+    /** Panels of 7 values: the packed path dequantises partial blocks at both ends of a panel. */
+    @Test
+    void packedPathWithPanelsThatCutBlocks() {
+        try (Parallel parallel = new Parallel(2)) {
+            CpuMatmul mm = new CpuMatmul(parallel, new PackedGemm.Blocking(7, PackedGemm.MR * 2, PackedGemm.NR * 2));
+            for (boolean acc : new boolean[] {false, true}) {
+                check((a, w, c) -> mm.matmul(a, 3, false, w, 32, DType.Q8, true, c, 2, 37, 50, 96, acc), 37, 50, 96, false, acc);
+            }
+        }
+    }
+
+    private interface Product {
+        void run(MemorySegment a, MemorySegment w, MemorySegment c);
+    }
+
+    private static void check(Product product, int m, int n, int k, boolean transA, boolean acc) {
         Random rnd = new Random(m * 31L + n * 7L + k);
         try (Arena arena = Arena.ofShared()) {
             float[] av = Ref.gaussian(rnd, m * k);
@@ -142,7 +162,7 @@ class Q8MatmulTest {
             float[] c0 = Ref.gaussian(rnd, m * n);
             MemorySegment a = Ref.f32(arena, av, 3);
             MemorySegment c = Ref.f32(arena, c0, 2);
-            (threads == 1 ? one : two).matmul(a, 3, transA, w, 32, DType.Q8, true, c, 2, m, n, k, acc);
+            product.run(a, w, c);
             double[] want = new double[m * n];
             double[] scale = new double[m * n];
             for (int i = 0; i < m; i++) {
