@@ -53,6 +53,8 @@ public final class ModelFiles {
             case F16 -> "float16";
             default -> throw new IllegalArgumentException("cannot save weights as " + dtype);
         };
+        // The saved weights are plain floats, whatever the base was (an 8-bit base is widened).
+        config.remove("quantization_config");
         config.put("torch_dtype", torchName);
         if (config.has("dtype")) {
             config.put("dtype", torchName);

@@ -40,6 +40,12 @@ public final class TrainingSession implements AutoCloseable {
      */
     public TrainingSession(Path baseDir, Qwen3Model base, Backend backend, TrainOptions options, ObjectNode trajectory,
                            Path out, TrainingListener listener) {
+        if (options.lora() != null && base.weights().quantized()) {
+            // The backward through a frozen base multiplies by W in layouts that cut 8-bit blocks.
+            throw new org.reflectrm.model.BadInputException(baseDir + " has 8-bit weights (reflectrm-j quantize): "
+                    + "LoRA training needs gradients through them, which are not supported; "
+                    + "train on the model before quantizing (full fine-tuning widens the 8-bit weights to F32)");
+        }
         this.baseDir = baseDir;
         this.backend = backend;
         this.options = options;

@@ -85,6 +85,34 @@ class SftTrainerTest {
         assertTrue(lines.getLast().contains("eval_loss"));
     }
 
+    /**
+     * An 8-bit base: LoRA is refused before training (its backward would need the 8-bit weights
+     * transposed), while full fine-tuning widens them to F32 and saves a plain F32 model whose
+     * config no longer claims to be quantised.
+     */
+    @Test
+    void eightBitBaseRefusesLoraAndFullFineTuningSavesPlainWeights() throws IOException {
+        Path q8 = shared.resolve("tiny-q8");
+        try (Qwen3Model model = Qwen3Model.load(base)) {
+            org.reflectrm.model.qwen3.Q8Weights.save(q8, base, model.weights().named());
+        }
+        try (CpuBackend backend = new CpuBackend(2); Qwen3Model model = Qwen3Model.load(q8)) {
+            assertTrue(model.weights().quantized());
+            org.reflectrm.model.BadInputException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    org.reflectrm.model.BadInputException.class,
+                    () -> new SftTrainer(q8, model, backend, options(1, 1e-3).withLora(LoraConfig.of(4, 8)),
+                            shared.resolve("q8-lora"), TrainingListener.NONE).run(examples, examples.subList(0, 2), false));
+            assertTrue(e.getMessage().contains("8-bit weights"), e.getMessage());
+            Path full = shared.resolve("q8-full");
+            new SftTrainer(q8, model, backend, options(1, 1e-3), full, TrainingListener.NONE)
+                    .run(examples, examples.subList(0, 2), false);
+            try (Qwen3Model saved = Qwen3Model.load(full)) {
+                assertEquals(DType.F32, saved.weights().layers().getFirst().qProj().dtype());
+            }
+            assertTrue(!java.nio.file.Files.readString(full.resolve("config.json")).contains("quantization_config"));
+        }
+    }
+
     @Test
     void loraTrainsOnlyTheAdapter() throws IOException {
         Path out = shared.resolve("lora");
