@@ -54,13 +54,6 @@ public final class Q8Format {
         return seg.get(ValueLayout.JAVA_BYTE, block + index % BLOCK) * seg.get(SCALE, block + BLOCK);
     }
 
-    /** {@code dst[dstAt .. + n) = } elements {@code index .. index + n)} dequantised. */
-    public static void dequantize(MemorySegment seg, long index, float[] dst, int dstAt, int n) {
-        for (int i = 0; i < n; i++) {
-            dst[dstAt + i] = get(seg, index + i);
-        }
-    }
-
     /**
      * Quantises {@code src[from .. from + n)} (n a whole number of blocks) into {@code dst} at
      * byte offset {@code dstByte}. NaN and infinite values are refused: they have no 8-bit form.
