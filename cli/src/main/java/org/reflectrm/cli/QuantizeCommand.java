@@ -3,11 +3,9 @@ package org.reflectrm.cli;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.reflectrm.kernels.DType;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Q8Weights;
 import org.reflectrm.model.qwen3.Qwen3Model;
-import org.reflectrm.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -35,14 +33,11 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new BadInputException("--out must differ from --model: the model is read while its 8-bit copy is written");
         }
         try (Qwen3Model model = common.loadModel()) {
-            long before = model.weights().byteSize();
-            int matrices = 0;
-            for (Tensor t : model.weights().named().values()) {
-                if (t.dtype() == DType.Q8) {
-                    throw new BadInputException(common.model + " is already quantized");
-                }
-                matrices += Q8Weights.quantizable(t) ? 1 : 0;
+            if (model.weights().quantized()) {
+                throw new BadInputException(common.model + " is already quantized");
             }
+            long before = model.weights().byteSize();
+            long matrices = model.weights().named().values().stream().filter(Q8Weights::quantizable).count();
             long after = Q8Weights.save(out, common.model, model.weights().named());
             var err = spec.commandLine().getErr();
             err.printf("quantized %d matrices of %s to 8 bits: %.1f MiB -> %.1f MiB; saved to %s%n", matrices, common.model,

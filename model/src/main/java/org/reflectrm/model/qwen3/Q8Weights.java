@@ -1,13 +1,9 @@
 package org.reflectrm.model.qwen3;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,10 +12,9 @@ import java.util.Map;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.Q8Format;
 import org.reflectrm.model.BadInputException;
-import org.reflectrm.model.safetensors.AtomicFiles;
-import org.reflectrm.model.safetensors.SafetensorsWriter;
 import org.reflectrm.model.safetensors.TensorEntry;
 import org.reflectrm.model.safetensors.TensorSource;
+import org.reflectrm.model.train.ModelFiles;
 import org.reflectrm.tensor.Tensor;
 
 /**
@@ -71,25 +66,21 @@ public final class Q8Weights {
      * generation files copied. Returns the bytes of weight data written.
      */
     public static long save(Path out, Path baseDir, Map<String, Tensor> weights) throws IOException {
-        Files.createDirectories(out);
         long total = 0;
         try (Arena arena = Arena.ofConfined()) {
             List<TensorSource> sources = new ArrayList<>();
             for (Map.Entry<String, Tensor> e : weights.entrySet()) {
-                TensorSource s = quantizable(e.getValue()) ? quantize(arena, e.getKey(), e.getValue())
-                        : copy(arena, e.getKey(), e.getValue());
+                Tensor t = e.getValue();
+                TensorSource s = quantizable(t) ? quantize(arena, e.getKey(), t) : ModelFiles.convert(arena, e.getKey(), t, t.dtype());
                 sources.add(s);
                 total += s.byteSize();
             }
-            SafetensorsWriter.writeSharded(out, sources, Map.of("format", "pt", "quantization", METHOD), 5_000_000_000L);
+            ModelFiles.write(out, baseDir, sources, Map.of("format", "pt", "quantization", METHOD), config -> {
+                ObjectNode q = config.putObject("quantization_config");
+                q.put("quant_method", METHOD);
+                q.put("block_size", Q8Format.BLOCK);
+            });
         }
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode config = (ObjectNode) json.readTree(baseDir.resolve("config.json").toFile());
-        ObjectNode q = config.putObject("quantization_config");
-        q.put("quant_method", METHOD);
-        q.put("block_size", Q8Format.BLOCK);
-        AtomicFiles.write(out.resolve("config.json"), (json.writeValueAsString(config) + "\n").getBytes(StandardCharsets.UTF_8));
-        org.reflectrm.model.train.ModelFiles.copyCompanions(baseDir, out);
         return total;
     }
 
@@ -110,13 +101,5 @@ public final class Q8Weights {
             }
         }
         return new TensorSource(name, DType.U8, new long[] {rows, rowBytes}, data.asSlice(0, rows * rowBytes));
-    }
-
-    private static TensorSource copy(Arena arena, String name, Tensor t) {
-        long bytes = t.dtype().bytes(t.numel());
-        MemorySegment data = arena.allocate(Math.max(1, bytes), 64).asSlice(0, bytes);
-        MemorySegment.copy(t.segment(), t.dtype().bytes(t.offset()), data, 0, bytes);
-        long[] shape = Arrays.stream(t.shape()).asLongStream().toArray();
-        return new TensorSource(name, t.dtype(), shape, data);
     }
 }

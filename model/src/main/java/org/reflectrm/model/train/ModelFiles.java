@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.model.safetensors.AtomicFiles;
 import org.reflectrm.model.safetensors.SafetensorsWriter;
@@ -37,28 +38,40 @@ public final class ModelFiles {
 
     /** Saves {@code weights} (HF name → tensor, any computable dtype) converted to {@code dtype}. */
     public static void save(Path out, Path baseDir, Map<String, Tensor> weights, DType dtype) throws IOException {
-        Files.createDirectories(out);
-        try (Arena arena = Arena.ofConfined()) {
-            List<TensorSource> sources = new ArrayList<>();
-            for (Map.Entry<String, Tensor> e : weights.entrySet()) {
-                sources.add(convert(arena, e.getKey(), e.getValue(), dtype));
-            }
-            SafetensorsWriter.writeSharded(out, sources, Map.of("format", "pt"), MAX_SHARD_BYTES);
-        }
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode config = (ObjectNode) json.readTree(baseDir.resolve("config.json").toFile());
         String torchName = switch (dtype) {
             case F32 -> "float32";
             case BF16 -> "bfloat16";
             case F16 -> "float16";
             default -> throw new IllegalArgumentException("cannot save weights as " + dtype);
         };
-        // The saved weights are plain floats, whatever the base was (an 8-bit base is widened).
-        config.remove("quantization_config");
-        config.put("torch_dtype", torchName);
-        if (config.has("dtype")) {
-            config.put("dtype", torchName);
+        try (Arena arena = Arena.ofConfined()) {
+            List<TensorSource> sources = new ArrayList<>();
+            for (Map.Entry<String, Tensor> e : weights.entrySet()) {
+                sources.add(convert(arena, e.getKey(), e.getValue(), dtype));
+            }
+            write(out, baseDir, sources, Map.of("format", "pt"), config -> {
+                // The saved weights are plain floats, whatever the base was (an 8-bit base is widened).
+                config.remove("quantization_config");
+                config.put("torch_dtype", torchName);
+                if (config.has("dtype")) {
+                    config.put("dtype", torchName);
+                }
+            });
         }
+    }
+
+    /**
+     * Writes a model folder: {@code sources} as safetensors (sharded above 5 GB) with the header
+     * {@code metadata}, {@code baseDir}'s config.json changed by {@code editConfig}, and the
+     * base's tokenizer and generation files.
+     */
+    public static void write(Path out, Path baseDir, List<TensorSource> sources, Map<String, String> metadata,
+                             Consumer<ObjectNode> editConfig) throws IOException {
+        Files.createDirectories(out);
+        SafetensorsWriter.writeSharded(out, sources, metadata, MAX_SHARD_BYTES);
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode config = (ObjectNode) json.readTree(baseDir.resolve("config.json").toFile());
+        editConfig.accept(config);
         AtomicFiles.write(out.resolve("config.json"), (json.writeValueAsString(config) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
         copyCompanions(baseDir, out);
     }
@@ -77,7 +90,7 @@ public final class ModelFiles {
     }
 
     /** A copy of {@code t} in {@code dtype}, rounding to nearest even as torch's {@code .to()} does. */
-    static TensorSource convert(Arena arena, String name, Tensor t, DType dtype) {
+    public static TensorSource convert(Arena arena, String name, Tensor t, DType dtype) {
         long n = t.numel();
         long[] shape = new long[t.rank()];
         for (int i = 0; i < shape.length; i++) {
