@@ -572,6 +572,52 @@ public final class CudaDevice implements RecordingDevice {
         }
     }
 
+    // ---- Training (TODO-IN-PROGRESS: replaced by real kernels in this change) ----
+
+    @Override
+    public void matmul(DeviceBuffer a, long aOff, boolean transA, DeviceBuffer b, long bOff, org.reflectrm.kernels.DType bType,
+                       boolean transB, DeviceBuffer c, long cOff, int m, int n, int k, boolean accumulate) {
+        throw new UnsupportedOperationException("matmul");
+    }
+
+    @Override
+    public void rmsNormBackward(DeviceBuffer x, long xOff, DeviceBuffer w, long wOff, org.reflectrm.kernels.DType wType,
+                                DeviceBuffer dy, long dyOff, DeviceBuffer dx, long dxOff,
+                                DeviceBuffer dw, long dwOff, int rows, int dim, float eps) {
+        throw new UnsupportedOperationException("rmsNormBackward");
+    }
+
+    @Override
+    public void ropeInverse(DeviceBuffer x, long xOff, int rows, int heads, int headDim,
+                            DeviceBuffer positions, long posOff, float theta) {
+        throw new UnsupportedOperationException("ropeInverse");
+    }
+
+    @Override
+    public void swigluBackward(DeviceBuffer gate, long gateOff, DeviceBuffer up, long upOff,
+                               DeviceBuffer dOut, long dOutOff, DeviceBuffer dGate, long dGateOff,
+                               DeviceBuffer dUp, long dUpOff, long n) {
+        throw new UnsupportedOperationException("swigluBackward");
+    }
+
+    @Override
+    public void embeddingBackward(DeviceBuffer ids, long idsOff, int rows, DeviceBuffer dOut, long dOutOff, int dim,
+                                  DeviceBuffer dTable, long dTableOff) {
+        throw new UnsupportedOperationException("embeddingBackward");
+    }
+
+    @Override
+    public void crossEntropy(DeviceBuffer logits, long off, int rows, int cols, DeviceBuffer targets, long targetsOff,
+                             DeviceBuffer weights, long weightsOff, DeviceBuffer losses, long lossesOff) {
+        throw new UnsupportedOperationException("crossEntropy");
+    }
+
+    @Override
+    public void adamW(DeviceBuffer param, long paramOff, DeviceBuffer grad, long gradOff, DeviceBuffer m, long mOff,
+                      DeviceBuffer v, long vOff, long n, org.reflectrm.kernels.device.AdamWStep step) {
+        throw new UnsupportedOperationException("adamW");
+    }
+
     @Override
     public void close() {
         if (closed) {

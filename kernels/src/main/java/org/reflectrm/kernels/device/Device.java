@@ -21,7 +21,8 @@ import org.reflectrm.kernels.DType;
  *   <li>Outputs must not overlap inputs unless a method says it works in place.</li>
  *   <li>Results match the CPU backend within float rounding (each kernel's test states its tolerance).</li>
  * </ul>
- * Backward kernels for fine-tuning can be added here later with the same conventions.
+ * Training adds the other matrix-product layouts, the backward kernels and the optimizer step
+ * (the second section), with the same conventions; their gradient outputs accumulate.
  */
 public interface Device extends AutoCloseable {
 
@@ -121,6 +122,66 @@ public interface Device extends AutoCloseable {
      * int32: the first on ties; NaN loses to every number, and a row of only NaN gives 0.
      */
     void argmax(DeviceBuffer x, long xOff, int rows, int cols, DeviceBuffer out, long outOff);
+
+    // ---- Training: every layout of the matrix product, backward kernels and AdamW. ----
+    // Every gradient output ACCUMULATES (dx += ∂L/∂x), as in Backend's backward kernels, so a
+    // tensor used twice sums its gradients without a separate add.
+
+    /**
+     * General matrix product {@code C[m, n] = op(A)[m, k] · op(B)[k, n]}, or {@code C += ...} when
+     * {@code accumulate}, as {@link org.reflectrm.kernels.Backend#matmul}: A is F32, stored
+     * {@code [m, k]}, or {@code [k, m]} when {@code transA}; B has type {@code bType}, stored
+     * {@code [k, n]}, or {@code [n, k]} when {@code transB}. {@link #linear} is
+     * {@code (false, true)}; a linear layer's backward needs {@code dX += dY · W}
+     * {@code (false, false)} and {@code dW += dYᵀ · X} {@code (true, false)}.
+     */
+    void matmul(DeviceBuffer a, long aOff, boolean transA, DeviceBuffer b, long bOff, DType bType, boolean transB,
+                DeviceBuffer c, long cOff, int m, int n, int k, boolean accumulate);
+
+    /**
+     * Backward of {@link #rmsNorm} for {@code x[rows, dim]} and upstream {@code dy[rows, dim]}:
+     * {@code dx += ∂L/∂x}; when {@code dw} is non-null, {@code dw[dim] += ∂L/∂w} (F32), each column
+     * summed over the rows in row order, so the result does not depend on how work is split.
+     */
+    void rmsNormBackward(DeviceBuffer x, long xOff, DeviceBuffer w, long wOff, DType wType,
+                         DeviceBuffer dy, long dyOff, DeviceBuffer dx, long dxOff,
+                         DeviceBuffer dw, long dwOff, int rows, int dim, float eps);
+
+    /**
+     * Rotation by the negative RoPE angle, in place, with {@link #rope}'s layout and angles: it maps
+     * the gradient of RoPE's output to the gradient of its input.
+     */
+    void ropeInverse(DeviceBuffer x, long xOff, int rows, int heads, int headDim,
+                     DeviceBuffer positions, long posOff, float theta);
+
+    /** Backward of {@link #swiglu}: {@code dGate += dOut·up·silu'(gate)}, {@code dUp += dOut·silu(gate)}. */
+    void swigluBackward(DeviceBuffer gate, long gateOff, DeviceBuffer up, long upOff, DeviceBuffer dOut, long dOutOff,
+                        DeviceBuffer dGate, long dGateOff, DeviceBuffer dUp, long dUpOff, long n);
+
+    /**
+     * Backward of {@link #embedding}: {@code dTable[ids[i], :] += dOut[i, :]} for the {@code rows}
+     * ids, dTable F32 {@code [vocab, dim]}. Repeated ids sum in order of i, so the result is the
+     * same bits on every device and run.
+     */
+    void embeddingBackward(DeviceBuffer ids, long idsOff, int rows, DeviceBuffer dOut, long dOutOff, int dim,
+                           DeviceBuffer dTable, long dTableOff);
+
+    /**
+     * Softmax cross-entropy on {@code logits[rows, cols]}, in place, as
+     * {@link org.reflectrm.kernels.Backend#crossEntropy}: for each row r with
+     * {@code weights[r] != 0}, {@code losses[r] = logsumexp(row) - row[targets[r]]} (F32) and the
+     * row becomes {@code weights[r]·(softmax(row) - onehot(targets[r]))}; rows of weight 0 become
+     * zero with loss 0. Targets are int32, weights F32.
+     */
+    void crossEntropy(DeviceBuffer logits, long off, int rows, int cols, DeviceBuffer targets, long targetsOff,
+                      DeviceBuffer weights, long weightsOff, DeviceBuffer losses, long lossesOff);
+
+    /**
+     * One AdamW update of n F32 parameters in place, with their gradient and moment buffers
+     * {@code m, v} (F32, updated too), by {@link AdamWStep#update}'s arithmetic.
+     */
+    void adamW(DeviceBuffer param, long paramOff, DeviceBuffer grad, long gradOff, DeviceBuffer m, long mOff,
+               DeviceBuffer v, long vOff, long n, AdamWStep step);
 
     @Override
     void close();

@@ -1,5 +1,6 @@
 package org.reflectrm.kernels.device;
 
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 
 import java.lang.foreign.Arena;
@@ -10,6 +11,7 @@ import java.util.Objects;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.cpu.CpuAdamW;
 
 /**
  * The device SPI on host memory, computed by a {@link Backend} (normally the CPU one). The
@@ -339,6 +341,62 @@ public final class HostDevice implements RecordingDevice {
                 o.setAtIndex(JAVA_INT_UNALIGNED, outOff + r, best);
             }
         });
+    }
+
+    // ---- Training ----
+
+    @Override
+    public void matmul(DeviceBuffer a, long aOff, boolean transA, DeviceBuffer b, long bOff, DType bType,
+                       boolean transB, DeviceBuffer c, long cOff, int m, int n, int k, boolean accumulate) {
+        run(() -> backend.matmul(seg(a), aOff, transA, seg(b), bOff, bType, transB, seg(c), cOff, m, n, k, accumulate));
+    }
+
+    @Override
+    public void rmsNormBackward(DeviceBuffer x, long xOff, DeviceBuffer w, long wOff, DType wType,
+                                DeviceBuffer dy, long dyOff, DeviceBuffer dx, long dxOff,
+                                DeviceBuffer dw, long dwOff, int rows, int dim, float eps) {
+        run(() -> backend.rmsNormBackward(seg(x), xOff, seg(w), wOff, wType, seg(dy), dyOff, seg(dx), dxOff,
+                dw == null ? null : seg(dw), dwOff, rows, dim, eps));
+    }
+
+    @Override
+    public void ropeInverse(DeviceBuffer x, long xOff, int rows, int heads, int headDim,
+                            DeviceBuffer positions, long posOff, float theta) {
+        run(() -> backend.ropeInverse(seg(x), xOff, rows, heads, headDim, ints(positions, posOff, rows), theta));
+    }
+
+    @Override
+    public void swigluBackward(DeviceBuffer gate, long gateOff, DeviceBuffer up, long upOff,
+                               DeviceBuffer dOut, long dOutOff, DeviceBuffer dGate, long dGateOff,
+                               DeviceBuffer dUp, long dUpOff, long n) {
+        run(() -> backend.swigluBackward(seg(gate), gateOff, seg(up), upOff, seg(dOut), dOutOff,
+                seg(dGate), dGateOff, seg(dUp), dUpOff, n));
+    }
+
+    @Override
+    public void embeddingBackward(DeviceBuffer ids, long idsOff, int rows, DeviceBuffer dOut, long dOutOff, int dim,
+                                  DeviceBuffer dTable, long dTableOff) {
+        run(() -> backend.embeddingBackward(ints(ids, idsOff, rows), seg(dOut), dOutOff, dim, seg(dTable), dTableOff));
+    }
+
+    @Override
+    public void crossEntropy(DeviceBuffer logits, long off, int rows, int cols, DeviceBuffer targets, long targetsOff,
+                             DeviceBuffer weights, long weightsOff, DeviceBuffer losses, long lossesOff) {
+        run(() -> {
+            float[] w = new float[rows];
+            MemorySegment.copy(seg(weights), JAVA_FLOAT_UNALIGNED, weightsOff * 4, w, 0, rows);
+            double[] loss = new double[rows];
+            backend.crossEntropy(seg(logits), off, rows, cols, ints(targets, targetsOff, rows), w, loss);
+            for (int r = 0; r < rows; r++) {
+                seg(losses).setAtIndex(JAVA_FLOAT_UNALIGNED, lossesOff + r, (float) loss[r]);
+            }
+        });
+    }
+
+    @Override
+    public void adamW(DeviceBuffer param, long paramOff, DeviceBuffer grad, long gradOff, DeviceBuffer m, long mOff,
+                      DeviceBuffer v, long vOff, long n, AdamWStep step) {
+        run(() -> CpuAdamW.update(seg(param), paramOff, seg(grad), gradOff, seg(m), mOff, seg(v), vOff, n, step));
     }
 
     /** The backend is the caller's; nothing else is held. */

@@ -26,7 +26,7 @@ import org.reflectrm.kernels.opencl.OpenClDevice;
  * machines and in CI). Without one the class is skipped, unless {@code REFLECTRM_REQUIRE_OPENCL=1}
  * (CI sets it), where a missing device is a failure.
  */
-public class OpenClDeviceTest extends DeviceContract {
+public class OpenClDeviceTest extends TrainingKernelsContract {
 
     /** Opens the first device of any type, or skips (fails, when OpenCL is required) saying why not. */
     public static OpenClDevice openOrSkip() {

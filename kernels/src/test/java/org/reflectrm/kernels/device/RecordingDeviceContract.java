@@ -16,7 +16,7 @@ import org.reflectrm.kernels.DType;
  * visible keys taken from device positions, and recorded launches that replay with the
  * buffers' contents at replay time.
  */
-public abstract class RecordingDeviceContract extends DeviceContract {
+public abstract class RecordingDeviceContract extends TrainingKernelsContract {
 
     private RecordingDevice recorder() {
         return (RecordingDevice) device;

@@ -1,0 +1,154 @@
+package org.reflectrm.kernels.device;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import java.lang.foreign.MemorySegment;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.reflectrm.kernels.DType;
+
+/**
+ * What every {@link Device} must do for training: the matrix product in every layout, the backward
+ * kernels and the AdamW step, each against the CPU backend (whose backward kernels are tested
+ * against finite differences and torch), with {@link DeviceContract}'s padding and tolerance.
+ * Gradient outputs start from random values, so a kernel that overwrites instead of accumulating
+ * fails.
+ */
+public abstract class TrainingKernelsContract extends DeviceContract {
+
+    @ParameterizedTest(name = "matmul transA={0} transB={1} {2} m={3} n={4} k={5} acc={6}")
+    @CsvSource({
+        // A linear layer's backward: dX = dY·W (W[out, in] as B[k, n]) and dW += dYᵀ·X.
+        "false, false, BF16, 7, 96, 130, true", "false, false, F16, 1, 257, 64, false",
+        "false, false, F32, 70, 33, 200, false", "true, false, F32, 96, 130, 7, true",
+        "true, false, F32, 64, 300, 129, true", "true, false, BF16, 5, 40, 1, false",
+        // The forward's layout, and both transposed.
+        "false, true, BF16, 33, 65, 128, false", "true, true, F32, 17, 18, 19, true",
+        "true, true, F16, 1, 1, 300, false"})
+    void matmul(boolean transA, boolean transB, DType type, int m, int n, int k, boolean accumulate) {
+        MemorySegment ha = host(DType.F32, gaussian(m * k)), hb = host(type, gaussian(k * n));
+        MemorySegment hc = host(DType.F32, gaussian(m * n));
+        try (DeviceBuffer da = onDevice(ha); DeviceBuffer db = onDevice(hb); DeviceBuffer dc = onDevice(hc)) {
+            device.matmul(da, PAD, transA, db, PAD, type, transB, dc, PAD, m, n, k, accumulate);
+            cpu.matmul(ha, PAD, transA, hb, PAD, type, transB, hc, PAD, m, n, k, accumulate);
+            assertClose(readHost(hc, m * n), readDevice(dc, m * n), "matmul");
+        }
+    }
+
+    @ParameterizedTest(name = "rmsNormBackward {0} rows={1} dim={2} dw={3}")
+    @CsvSource({"BF16, 1, 1024, true", "F32, 7, 128, true", "F16, 64, 2560, false", "BF16, 300, 64, true"})
+    void rmsNormBackward(DType type, int rows, int dim, boolean withDw) {
+        MemorySegment hx = host(DType.F32, gaussian(rows * dim)), hw = host(type, gaussian(dim));
+        MemorySegment hdy = host(DType.F32, gaussian(rows * dim)), hdx = host(DType.F32, gaussian(rows * dim));
+        MemorySegment hdw = host(DType.F32, gaussian(dim));
+        try (DeviceBuffer dx = onDevice(hx); DeviceBuffer dw = onDevice(hw); DeviceBuffer ddy = onDevice(hdy);
+             DeviceBuffer ddx = onDevice(hdx); DeviceBuffer ddw = onDevice(hdw)) {
+            device.rmsNormBackward(dx, PAD, dw, PAD, type, ddy, PAD, ddx, PAD, withDw ? ddw : null, PAD, rows, dim,
+                    1e-6f);
+            cpu.rmsNormBackward(hx, PAD, hw, PAD, type, hdy, PAD, hdx, PAD, withDw ? hdw : null, PAD, rows, dim, 1e-6f);
+            assertClose(readHost(hdx, rows * dim), readDevice(ddx, rows * dim), "dx");
+            assertClose(readHost(hdw, dim), readDevice(ddw, dim), "dw");
+        }
+    }
+
+    @ParameterizedTest(name = "ropeInverse rows={0} heads={1} headDim={2}")
+    @CsvSource({"1, 16, 128", "9, 8, 64", "4, 2, 32"})
+    void ropeInverse(int rows, int heads, int headDim) {
+        int n = rows * heads * headDim;
+        int[] pos = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            pos[r] = (r * 7919) % 40_000;
+        }
+        float[] x = gaussian(n);
+        MemorySegment hx = host(DType.F32, x), hpos = hostInts(pos);
+        try (DeviceBuffer dx = onDevice(hx); DeviceBuffer dpos = onDevice(hpos)) {
+            device.ropeInverse(dx, PAD, rows, heads, headDim, dpos, PAD, 1_000_000f);
+            cpu.ropeInverse(hx, PAD, rows, heads, headDim, pos, 1_000_000f);
+            assertClose(readHost(hx, n), readDevice(dx, n), "ropeInverse");
+            // Undoing the rotation gives the input back.
+            device.rope(dx, PAD, rows, heads, headDim, dpos, PAD, 1_000_000f);
+            assertClose(x, readDevice(dx, n), "rope after ropeInverse");
+        }
+    }
+
+    @Test
+    void swigluBackward() {
+        int n = 10_007;
+        MemorySegment gate = host(DType.F32, gaussian(n)), up = host(DType.F32, gaussian(n));
+        MemorySegment dOut = host(DType.F32, gaussian(n));
+        MemorySegment dGate = host(DType.F32, gaussian(n)), dUp = host(DType.F32, gaussian(n));
+        try (DeviceBuffer dg = onDevice(gate); DeviceBuffer du = onDevice(up); DeviceBuffer ddo = onDevice(dOut);
+             DeviceBuffer ddg = onDevice(dGate); DeviceBuffer ddu = onDevice(dUp)) {
+            device.swigluBackward(dg, PAD, du, PAD, ddo, PAD, ddg, PAD, ddu, PAD, n);
+            cpu.swigluBackward(gate, PAD, up, PAD, dOut, PAD, dGate, PAD, dUp, PAD, n);
+            assertClose(readHost(dGate, n), readDevice(ddg, n), "dGate");
+            assertClose(readHost(dUp, n), readDevice(ddu, n), "dUp");
+        }
+    }
+
+    @ParameterizedTest(name = "embeddingBackward dim={0}")
+    @CsvSource({"64", "100", "1024"})
+    void embeddingBackward(int dim) {
+        int vocab = 50;
+        int[] ids = {3, 0, 49, 3, 17, 22, 8, 3, 49};   // repeats sum in order
+        MemorySegment dOut = host(DType.F32, gaussian(ids.length * dim));
+        MemorySegment table = host(DType.F32, gaussian(vocab * dim)), hids = hostInts(ids);
+        try (DeviceBuffer ddo = onDevice(dOut); DeviceBuffer dt = onDevice(table); DeviceBuffer di = onDevice(hids)) {
+            device.embeddingBackward(di, PAD, ids.length, ddo, PAD, dim, dt, PAD);
+            cpu.embeddingBackward(ids, dOut, PAD, dim, table, PAD);
+            // The same additions in the same order: the same bits.
+            assertArrayEquals(readHost(table, vocab * dim), readDevice(dt, vocab * dim));
+        }
+    }
+
+    @ParameterizedTest(name = "crossEntropy rows={0} cols={1}")
+    @CsvSource({"5, 1000", "2, 151936", "33, 64"})
+    void crossEntropy(int rows, int cols) {
+        float[] logits = gaussian(rows * cols);
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] *= 6;
+        }
+        int[] targets = new int[rows];
+        float[] weights = new float[rows];
+        for (int r = 0; r < rows; r++) {
+            targets[r] = (r * 7907 + 11) % cols;
+            weights[r] = r % 3 == 1 ? 0f : 0.25f + r % 4;   // some rows masked out
+        }
+        MemorySegment hl = host(DType.F32, logits), ht = hostInts(targets), hw = host(DType.F32, weights);
+        MemorySegment hloss = host(DType.F32, gaussian(rows));
+        try (DeviceBuffer dl = onDevice(hl); DeviceBuffer dt = onDevice(ht); DeviceBuffer dw = onDevice(hw);
+             DeviceBuffer dloss = onDevice(hloss)) {
+            device.crossEntropy(dl, PAD, rows, cols, dt, PAD, dw, PAD, dloss, PAD);
+            double[] losses = new double[rows];
+            cpu.crossEntropy(hl, PAD, rows, cols, targets, weights, losses);
+            float[] want = new float[rows];
+            for (int r = 0; r < rows; r++) {
+                want[r] = (float) losses[r];
+            }
+            assertClose(want, readDevice(dloss, rows), "losses");
+            assertClose(readHost(hl, rows * cols), readDevice(dl, rows * cols), "gradient");
+        }
+    }
+
+    @ParameterizedTest(name = "adamW beta1={0} decays={1} step={2}")
+    @CsvSource({"0.9, true, 1", "0.9, false, 7", "0.3, true, 3"})
+    void adamW(double beta1, boolean decays, long step) {
+        int n = 10_007;
+        float[] v = gaussian(n);
+        for (int i = 0; i < n; i++) {
+            v[i] = v[i] * v[i] * 1e-3f;   // a second moment is non-negative
+        }
+        MemorySegment hp = host(DType.F32, gaussian(n)), hg = host(DType.F32, gaussian(n));
+        MemorySegment hm = host(DType.F32, gaussian(n)), hv = host(DType.F32, v);
+        AdamWStep s = AdamWStep.of(1e-3, beta1, 0.999, 1e-8, 0.01, step, decays);
+        try (DeviceBuffer dp = onDevice(hp); DeviceBuffer dg = onDevice(hg); DeviceBuffer dm = onDevice(hm);
+             DeviceBuffer dv = onDevice(hv)) {
+            device.adamW(dp, PAD, dg, PAD, dm, PAD, dv, PAD, n, s);
+            org.reflectrm.kernels.cpu.CpuAdamW.update(hp, PAD, hg, PAD, hm, PAD, hv, PAD, n, s);
+            assertClose(readHost(hp, n), readDevice(dp, n), "param");
+            assertClose(readHost(hm, n), readDevice(dm, n), "m");
+            assertClose(readHost(hv, n), readDevice(dv, n), "v");
+        }
+    }
+}
