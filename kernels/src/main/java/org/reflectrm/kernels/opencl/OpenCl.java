@@ -31,11 +31,14 @@ final class OpenCl {
     static final int PLATFORM_VERSION = 0x0901;
     static final int PLATFORM_NAME = 0x0902;
     static final int DEVICE_TYPE = 0x1000;
+    static final int DEVICE_SINGLE_FP_CONFIG = 0x101B;
     static final int DEVICE_GLOBAL_MEM_SIZE = 0x101F;
     static final int DEVICE_NAME = 0x102B;
     static final int DRIVER_VERSION = 0x102D;
     static final int DEVICE_VERSION = 0x102F;
     static final int PROGRAM_BUILD_LOG = 0x1183;
+    /** The CL_DEVICE_SINGLE_FP_CONFIG bit: the device can build with -cl-fp32-correctly-rounded-divide-sqrt. */
+    static final long FP_CORRECTLY_ROUNDED_DIVIDE_SQRT = 1L << 7;
 
     static final int SUCCESS = 0;
     static final int DEVICE_NOT_FOUND = -1;

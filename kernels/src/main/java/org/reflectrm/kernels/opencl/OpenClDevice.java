@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.AdamWStep;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.DeviceBuffer;
 import org.reflectrm.kernels.device.DeviceException;
@@ -20,7 +21,8 @@ import org.reflectrm.kernels.device.DeviceException;
  * The {@link Device} SPI on an OpenCL 1.2 device (an NVIDIA GPU through NVIDIA's ICD; PoCL on
  * a CPU for tests). One context, one in-order queue, and the kernels of {@code opencl/*.cl}
  * built when the device opens: the matmul program once per weight type (F32, F16, BF16) so
- * the weight-streaming loops have no type switch, the rest once.
+ * the weight-streaming loops have no type switch, the rest once. The training kernels, all but
+ * the matmul (which is in the matmul program), are a program of their own, built on first use.
  *
  * <p>Kernel methods only enqueue; {@link #download} and {@link #synchronize} wait. Operand
  * ranges are checked against buffer sizes on the host, so a wrong offset is an
@@ -47,6 +49,8 @@ public final class OpenClDevice implements Device {
     private static final int ATT_QUERY_BLOCK = 16;
     private static final int ATT_SPLIT = 256;
     private static final int ATT_MAX_HEAD_DIM = 128;
+    /** Rows per partial sum of RMSNorm's dw ({@code DW_ROW_BLOCK} in training.cl). */
+    private static final int DW_ROW_BLOCK = 32;
 
     private static final int MODE_STORE = 0;
     private static final int MODE_ACCUMULATE = 1;
@@ -68,6 +72,9 @@ public final class OpenClDevice implements Device {
     private final Map<RopeKey, OpenClBuffer> ropeFrequencies = new HashMap<>();
     /** Split-KV partials of decode attention, grown on demand (in-order queue: safe to reuse). */
     private OpenClBuffer attentionPartials;
+    /** The training kernels' program, built on first use ({@link #training()}), and their scratch, grown on demand. */
+    private OpenClProgram training;
+    private OpenClBuffer trainingScratch;
     private boolean closed;
 
     private record RopeKey(float theta, int half) {
@@ -474,14 +481,20 @@ public final class OpenClDevice implements Device {
     }
 
     private OpenClBuffer attentionPartials(long bytes) {
-        if (attentionPartials == null || attentionPartials.bytes() < bytes) {
-            long size = Math.max(bytes, attentionPartials == null ? 0 : 2 * attentionPartials.bytes());
-            if (attentionPartials != null) {
-                attentionPartials.close();  // freed once the kernels queued on it have run
-            }
-            attentionPartials = (OpenClBuffer) allocate(size);
-        }
+        attentionPartials = atLeast(attentionPartials, bytes);
         return attentionPartials;
+    }
+
+    /** b if it holds {@code bytes}, else a new buffer of {@code max(bytes, 2 · b's size)}, closing b. */
+    private OpenClBuffer atLeast(OpenClBuffer b, long bytes) {
+        if (b != null && b.bytes() >= bytes) {
+            return b;
+        }
+        long size = Math.max(bytes, b == null ? 0 : 2 * b.bytes());
+        if (b != null) {
+            b.close();  // freed once the kernels queued on it have run
+        }
+        return (OpenClBuffer) allocate(size);
     }
 
     /**
@@ -565,55 +578,192 @@ public final class OpenClDevice implements Device {
         return Math.toIntExact((a + b - 1) / b);
     }
 
+    // ---- Training ----
+
+    @Override
+    public synchronized void matmul(DeviceBuffer a, long aOff, boolean transA, DeviceBuffer b, long bOff, DType bType,
+                                    boolean transB, DeviceBuffer c, long cOff, int m, int n, int k,
+                                    boolean accumulate) {
+        ensureOpen();
+        if (m < 0 || n < 0 || k < 0) {
+            throw new IllegalArgumentException("bad matmul shape m=" + m + " n=" + n + " k=" + k);
+        }
+        if (!transA && transB && k > 0) {
+            // linear's layout: its GEMV serves the few-row products the tiled kernel would waste tiles on.
+            project(a, aOff, null, 0, null, 0f, b, bOff, bType, c, cOff, m, n, k,
+                    accumulate ? MODE_ACCUMULATE : MODE_STORE);
+            return;
+        }
+        OpenClBuffer ba = operand(a, aOff, (long) m * k, DType.F32, "a");
+        OpenClBuffer bb = operand(b, bOff, (long) k * n, bType, "b");
+        OpenClBuffer bc = operand(c, cOff, (long) m * n, DType.F32, "c");
+        if (m == 0 || n == 0) {
+            return;
+        }
+        // k = 0 runs too: the kernel then stores zeros (or adds nothing).
+        launch.of(matmul.get(bType).kernel("matmul"))
+                .mem(ba).i64(aOff).i32(transA ? 1 : 0).mem(bb).i64(bOff).i32(transB ? 1 : 0)
+                .mem(bc).i64(cOff).i32(m).i32(n).i32(k).i32(accumulate ? 1 : 0)
+                .groups(ceilDiv(n, GEMM_TILE), ceilDiv(m, GEMM_TILE), GEMM_T, GEMM_T);
+    }
+
+    @Override
+    public synchronized void rmsNormBackward(DeviceBuffer x, long xOff, DeviceBuffer w, long wOff, DType wType,
+                                             DeviceBuffer dy, long dyOff, DeviceBuffer dx, long dxOff,
+                                             DeviceBuffer dw, long dwOff, int rows, int dim, float eps) {
+        ensureOpen();
+        if (rows < 0 || dim < 0) {
+            throw new IllegalArgumentException("bad rmsNormBackward shape rows=" + rows + " dim=" + dim);
+        }
+        long n = (long) rows * dim;
+        OpenClBuffer bx = operand(x, xOff, n, DType.F32, "x");
+        OpenClBuffer bw = operand(w, wOff, dim, wType, "norm weight");
+        OpenClBuffer bdy = operand(dy, dyOff, n, DType.F32, "dy");
+        OpenClBuffer bdx = operand(dx, dxOff, n, DType.F32, "dx");
+        OpenClBuffer bdw = dw == null ? null : operand(dw, dwOff, dim, DType.F32, "dw");
+        if (n == 0) {
+            return;
+        }
+        // Scratch: each row's inverse RMS, then (for dw) one row of column partials per block of rows.
+        int blocks = ceilDiv(rows, DW_ROW_BLOCK);
+        long partials = bdw == null ? 0 : (long) blocks * dim;
+        OpenClBuffer scratch = trainingScratch(4 * (rows + partials));
+        OpenClProgram p = training();
+        launch.of(p.kernel("rms_norm_backward"))
+                .mem(bx).i64(xOff).mem(bw).i64(wOff).i32(typeCode(wType)).mem(bdy).i64(dyOff).mem(bdx).i64(dxOff)
+                .mem(scratch).i32(dim).f32(eps)
+                .groups(rows, 1, ROW_WG, 1);
+        if (bdw == null) {
+            return;
+        }
+        // Two passes over fixed row blocks rather than atomics: the sum's order, so its bits, never varies.
+        launch.of(p.kernel("rms_norm_weight_partials"))
+                .mem(bx).i64(xOff).mem(bdy).i64(dyOff).mem(scratch).i32(rows).i32(dim)
+                .groups(ceilDiv(dim, ELEMENT_WG), blocks, ELEMENT_WG, 1);
+        launch.of(p.kernel("rms_norm_weight_sum"))
+                .mem(scratch).i32(rows).i32(blocks).i32(dim).mem(bdw).i64(dwOff)
+                .elements(dim, ELEMENT_WG);
+    }
+
+    @Override
+    public synchronized void ropeInverse(DeviceBuffer x, long xOff, int rows, int heads, int headDim,
+                                         DeviceBuffer positions, long posOff, float theta) {
+        ensureOpen();
+        requireHeads(heads, heads, headDim);
+        long pairs = (long) rows * heads * (headDim / 2);
+        OpenClBuffer bx = operand(x, xOff, (long) rows * heads * headDim, DType.F32, "x");
+        OpenClBuffer bpos = operand(positions, posOff, rows, DType.I32, "positions");
+        if (pairs == 0) {
+            return;
+        }
+        launch.of(training().kernel("rope_inverse"))
+                .mem(bx).i64(xOff).i32(rows).i32(heads).i32(headDim).mem(bpos).i64(posOff)
+                .mem(ropeFrequencies(theta, headDim / 2))
+                .elements(pairs, ELEMENT_WG);
+    }
+
+    @Override
+    public synchronized void swigluBackward(DeviceBuffer gate, long gateOff, DeviceBuffer up, long upOff,
+                                            DeviceBuffer dOut, long dOutOff, DeviceBuffer dGate, long dGateOff,
+                                            DeviceBuffer dUp, long dUpOff, long n) {
+        ensureOpen();
+        OpenClBuffer bg = operand(gate, gateOff, n, DType.F32, "gate");
+        OpenClBuffer bu = operand(up, upOff, n, DType.F32, "up");
+        OpenClBuffer bdo = operand(dOut, dOutOff, n, DType.F32, "dOut");
+        OpenClBuffer bdg = operand(dGate, dGateOff, n, DType.F32, "dGate");
+        OpenClBuffer bdu = operand(dUp, dUpOff, n, DType.F32, "dUp");
+        if (n == 0) {
+            return;
+        }
+        launch.of(training().kernel("swiglu_backward"))
+                .mem(bg).i64(gateOff).mem(bu).i64(upOff).mem(bdo).i64(dOutOff)
+                .mem(bdg).i64(dGateOff).mem(bdu).i64(dUpOff).i64(n)
+                .elements(n, ELEMENT_WG);
+    }
+
+    @Override
+    public synchronized void embeddingBackward(DeviceBuffer ids, long idsOff, int rows, DeviceBuffer dOut,
+                                               long dOutOff, int dim, DeviceBuffer dTable, long dTableOff) {
+        ensureOpen();
+        if (dim <= 0 || rows < 0) {
+            throw new IllegalArgumentException("bad embeddingBackward shape rows=" + rows + " dim=" + dim);
+        }
+        OpenClBuffer bids = operand(ids, idsOff, rows, DType.I32, "ids");
+        OpenClBuffer bdo = operand(dOut, dOutOff, (long) rows * dim, DType.F32, "dOut");
+        OpenClBuffer bt = operand(dTable, dTableOff, dim, DType.F32, "embedding gradient");
+        // The ids live on the device; the kernel skips any outside the table instead of writing past it.
+        long vocab = (dTable.bytes() / Float.BYTES - dTableOff) / dim;
+        if (rows == 0) {
+            return;
+        }
+        launch.of(training().kernel("embedding_backward"))
+                .mem(bids).i64(idsOff).i32(rows).mem(bdo).i64(dOutOff).i32(dim).i64(vocab).mem(bt).i64(dTableOff)
+                .elements(dim, EMBEDDING_WG);
+    }
+
+    @Override
+    public synchronized void crossEntropy(DeviceBuffer logits, long off, int rows, int cols, DeviceBuffer targets,
+                                          long targetsOff, DeviceBuffer weights, long weightsOff,
+                                          DeviceBuffer losses, long lossesOff) {
+        ensureOpen();
+        if (rows < 0 || cols < 0) {
+            throw new IllegalArgumentException("bad crossEntropy shape rows=" + rows + " cols=" + cols);
+        }
+        OpenClBuffer bl = operand(logits, off, (long) rows * cols, DType.F32, "logits");
+        OpenClBuffer bt = operand(targets, targetsOff, rows, DType.I32, "targets");
+        OpenClBuffer bw = operand(weights, weightsOff, rows, DType.F32, "weights");
+        OpenClBuffer bloss = operand(losses, lossesOff, rows, DType.F32, "losses");
+        if (rows == 0) {
+            return;
+        }
+        launch.of(training().kernel("cross_entropy"))
+                .mem(bl).i64(off).i32(cols).mem(bt).i64(targetsOff).mem(bw).i64(weightsOff)
+                .mem(bloss).i64(lossesOff)
+                .groups(rows, 1, ROW_WG, 1);
+    }
+
+    @Override
+    public synchronized void adamW(DeviceBuffer param, long paramOff, DeviceBuffer grad, long gradOff,
+                                   DeviceBuffer m, long mOff, DeviceBuffer v, long vOff, long n, AdamWStep step) {
+        ensureOpen();
+        OpenClBuffer bp = operand(param, paramOff, n, DType.F32, "param");
+        OpenClBuffer bg = operand(grad, gradOff, n, DType.F32, "grad");
+        OpenClBuffer bm = operand(m, mOff, n, DType.F32, "m");
+        OpenClBuffer bv = operand(v, vOff, n, DType.F32, "v");
+        if (n == 0) {
+            return;
+        }
+        launch.of(training().kernel("adam_w"))
+                .mem(bp).i64(paramOff).mem(bg).i64(gradOff).mem(bm).i64(mOff).mem(bv).i64(vOff).i64(n)
+                .f32(step.decay()).i32(step.smallLerp() ? 1 : 0).f32(step.lerpCoefficient()).f32(step.beta2())
+                .f32(step.oneMinusBeta2()).f32(step.bc2Sqrt()).f32(step.eps()).f32(step.negStepSize())
+                .elements(n, ELEMENT_WG);
+    }
+
+    /**
+     * The training program, built on first use so that inference never compiles it. Where the
+     * device offers correctly rounded float division and sqrt it is built with them, so AdamW's
+     * update rounds as the CPU's (and torch's) does; elsewhere they are OpenCL's few-ulp versions.
+     */
+    private OpenClProgram training() {
+        if (training == null) {
+            boolean exact = (cl.deviceLong(entry.device(), OpenCl.DEVICE_SINGLE_FP_CONFIG)
+                    & OpenCl.FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
+            training = build("training", OpenClProgram.source("prelude.cl") + OpenClProgram.source("training.cl"),
+                    exact ? "-cl-fp32-correctly-rounded-divide-sqrt" : "");
+        }
+        return training;
+    }
+
+    /** A scratch buffer of at least {@code bytes} for the training kernels (in-order queue: safe to reuse). */
+    private OpenClBuffer trainingScratch(long bytes) {
+        trainingScratch = atLeast(trainingScratch, bytes);
+        return trainingScratch;
+    }
+
     // ---- Close ----
 
     /** Waits for queued work, then releases everything the device created; buffers handed out stay the caller's. */
-    // ---- Training (TODO-IN-PROGRESS: replaced by real kernels in this change) ----
-
-    @Override
-    public void matmul(DeviceBuffer a, long aOff, boolean transA, DeviceBuffer b, long bOff, org.reflectrm.kernels.DType bType,
-                       boolean transB, DeviceBuffer c, long cOff, int m, int n, int k, boolean accumulate) {
-        throw new UnsupportedOperationException("matmul");
-    }
-
-    @Override
-    public void rmsNormBackward(DeviceBuffer x, long xOff, DeviceBuffer w, long wOff, org.reflectrm.kernels.DType wType,
-                                DeviceBuffer dy, long dyOff, DeviceBuffer dx, long dxOff,
-                                DeviceBuffer dw, long dwOff, int rows, int dim, float eps) {
-        throw new UnsupportedOperationException("rmsNormBackward");
-    }
-
-    @Override
-    public void ropeInverse(DeviceBuffer x, long xOff, int rows, int heads, int headDim,
-                            DeviceBuffer positions, long posOff, float theta) {
-        throw new UnsupportedOperationException("ropeInverse");
-    }
-
-    @Override
-    public void swigluBackward(DeviceBuffer gate, long gateOff, DeviceBuffer up, long upOff,
-                               DeviceBuffer dOut, long dOutOff, DeviceBuffer dGate, long dGateOff,
-                               DeviceBuffer dUp, long dUpOff, long n) {
-        throw new UnsupportedOperationException("swigluBackward");
-    }
-
-    @Override
-    public void embeddingBackward(DeviceBuffer ids, long idsOff, int rows, DeviceBuffer dOut, long dOutOff, int dim,
-                                  DeviceBuffer dTable, long dTableOff) {
-        throw new UnsupportedOperationException("embeddingBackward");
-    }
-
-    @Override
-    public void crossEntropy(DeviceBuffer logits, long off, int rows, int cols, DeviceBuffer targets, long targetsOff,
-                             DeviceBuffer weights, long weightsOff, DeviceBuffer losses, long lossesOff) {
-        throw new UnsupportedOperationException("crossEntropy");
-    }
-
-    @Override
-    public void adamW(DeviceBuffer param, long paramOff, DeviceBuffer grad, long gradOff, DeviceBuffer m, long mOff,
-                      DeviceBuffer v, long vOff, long n, org.reflectrm.kernels.device.AdamWStep step) {
-        throw new UnsupportedOperationException("adamW");
-    }
-
     @Override
     public synchronized void close() {
         if (closed) {
@@ -632,12 +782,18 @@ public final class OpenClDevice implements Device {
             if (attentionPartials != null) {
                 attentionPartials.close();
             }
+            if (trainingScratch != null) {
+                trainingScratch.close();
+            }
             for (OpenClProgram p : matmul.values()) {
                 p.close();
             }
             matmul.clear();
             if (common != null) {
                 common.close();
+            }
+            if (training != null) {
+                training.close();
             }
             if (queue != null) {
                 cl.releaseQueue(queue);

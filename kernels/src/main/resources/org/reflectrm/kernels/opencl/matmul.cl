@@ -8,6 +8,7 @@
 //    dot products in local memory.
 //  - gemm (prefill): 64x64 output tiles from 16-deep slices of x and W staged in local memory;
 //    each work-item of a 16x16 group keeps a 4x4 register block.
+// matmul is gemm's tiling for training's general product, op(A) . op(B) in any layout.
 // Both can fuse an RMSNorm of x (gammaType >= 0): each work-group computes the inverse RMS of
 // its own x rows (they are short) and applies x * invRms * gamma while loading x.
 
@@ -348,6 +349,87 @@ void gemm_gate_up(__global const float* x, ulong xOff,
             if (m < rows && n < inter) {
                 float g = accG[i][j];
                 y[(size_t)m * inter + n] = g / (1.0f + exp(-g)) * accU[i][j];
+            }
+        }
+    }
+}
+
+// ---- the general product (training) ----
+
+/**
+ * as[k][m] = op(A)[m0+m, k0+k], zero outside the matrix; A is [rows, depth], or [depth, rows] when
+ * transA. Consecutive work-items walk A's stored rows (along k, or along m when transposed), so the
+ * global reads coalesce in both layouts.
+ */
+inline void load_a_tile(__local float (*as)[TILE + 1], __global const float* a, int transA,
+                        int m0, int rows, int depth, int k0) {
+    const int lid = get_local_id(1) * GEMM_T + get_local_id(0);
+    for (int l = 0; l < TILE * TK / (GEMM_T * GEMM_T); l++) {
+        const int e = lid + l * GEMM_T * GEMM_T;
+        const int m = transA ? e % TILE : e / TK;
+        const int k = transA ? e / TILE : e % TK;
+        const int gm = m0 + m, gk = k0 + k;
+        float v = 0.0f;
+        if (gm < rows && gk < depth) {
+            v = transA ? a[(size_t)gk * rows + gm] : a[(size_t)gm * depth + gk];
+        }
+        as[k][m] = v;
+    }
+}
+
+/** bs[k][n] = op(B)[k0+k, n0+n] widened, zero outside; B is [depth, cols], or [cols, depth] when transB. */
+inline void load_b_tile(__local float (*bs)[TILE + 1], __global const wtype* b, int transB,
+                        int n0, int cols, int depth, int k0) {
+    const int lid = get_local_id(1) * GEMM_T + get_local_id(0);
+    for (int l = 0; l < TILE * TK / (GEMM_T * GEMM_T); l++) {
+        const int e = lid + l * GEMM_T * GEMM_T;
+        const int n = transB ? e / TK : e % TILE;
+        const int k = transB ? e % TK : e / TILE;
+        const int gn = n0 + n, gk = k0 + k;
+        float v = 0.0f;
+        if (gn < cols && gk < depth) {
+            v = transB ? LOADW(b, (size_t)gn * depth + gk) : LOADW(b, (size_t)gk * cols + gn);
+        }
+        bs[k][n] = v;
+    }
+}
+
+/**
+ * c[m, n] (=|+=) op(A)[m, k] . op(B)[k, n] in any of the four layouts: gemm's tiling (64x64 output
+ * tiles, 4x4 register blocks), with the transposes resolved while staging the tiles, so the inner
+ * loop is the same for every layout.
+ */
+__kernel __attribute__((reqd_work_group_size(GEMM_T, GEMM_T, 1)))
+void matmul(__global const float* a, ulong aOff, int transA,
+            __global const wtype* b, ulong bOff, int transB,
+            __global float* c, ulong cOff, int m, int n, int k, int accumulate) {
+    __local float as[TK][TILE + 1];
+    __local float bs[TK][TILE + 1];
+    const int tx = get_local_id(0), ty = get_local_id(1);
+    const int n0 = get_group_id(0) * TILE, m0 = get_group_id(1) * TILE;
+    a += aOff;
+    b += bOff;
+    c += cOff;
+    float acc[GEMM_R][GEMM_R];
+    for (int i = 0; i < GEMM_R; i++) {
+        for (int j = 0; j < GEMM_R; j++) {
+            acc[i][j] = 0.0f;
+        }
+    }
+    for (int k0 = 0; k0 < k; k0 += TK) {
+        load_a_tile(as, a, transA, m0, m, k, k0);
+        load_b_tile(bs, b, transB, n0, n, k, k0);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        TILE_MAC(acc, as, bs)
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int i = 0; i < GEMM_R; i++) {
+        const int row = m0 + ty + GEMM_T * i;
+        for (int j = 0; j < GEMM_R; j++) {
+            const int col = n0 + tx + GEMM_T * j;
+            if (row < m && col < n) {
+                __global float* dst = c + (size_t)row * n + col;
+                *dst = accumulate ? *dst + acc[i][j] : acc[i][j];
             }
         }
     }
