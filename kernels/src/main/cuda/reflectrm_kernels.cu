@@ -440,13 +440,16 @@ extern "C" __global__ void rms_norm(const float* x, i64 xOff, const void* w, i64
 // exactly as transformers does (exponent 2i/headDim in F32, theta^exponent rounded to F32, its
 // reciprocal in F32, times the position in F32); cos and sin are evaluated in double and rounded,
 // as the CPU backend does, since at positions in the tens of thousands an ulp of the angle is
-// already visible in the output.
-__device__ __forceinline__ void rope_pair(float& a, float& b, int pos, int i, int half, float theta) {
+// already visible in the output. With inverse, the rotation is by the negative angle (sin negated,
+// exactly, as the CPU's ropeInverse does): RoPE's backward.
+__device__ __forceinline__ void rope_pair(float& a, float& b, int pos, int i, int half, float theta,
+                                          bool inverse = false) {
     const float exponent = (float) (2 * i) / (float) (2 * half);
     const float invFreq = 1.0f / (float) pow((double) theta, (double) exponent);
     const float angle = (float) pos * invFreq;
     const float c = (float) cos((double) angle);
-    const float s = (float) sin((double) angle);
+    const float sn = (float) sin((double) angle);
+    const float s = inverse ? -sn : sn;
     const float x1 = a, x2 = b;
     // Products rounded separately (no FMA contraction), as the CPU computes them.
     a = __fsub_rn(__fmul_rn(x1, c), __fmul_rn(x2, s));
@@ -454,17 +457,28 @@ __device__ __forceinline__ void rope_pair(float& a, float& b, int pos, int i, in
 }
 
 // In place on x[rows, heads, headDim]: one block per (row, head), a thread per pair.
-extern "C" __global__ void rope(float* x, i64 xOff, int heads, int headDim, const int* positions, i64 posOff,
-                                float theta) {
+__device__ __forceinline__ void rope_head(float* x, int heads, int headDim, const int* positions, float theta,
+                                          bool inverse) {
     const int r = blockIdx.x, h = blockIdx.y, half = headDim / 2;
-    float* xh = x + xOff + ((i64) r * heads + h) * headDim;
-    const int pos = positions[posOff + r];
+    float* xh = x + ((i64) r * heads + h) * headDim;
+    const int pos = positions[r];
     for (int i = threadIdx.x; i < half; i += blockDim.x) {
         float a = xh[i], b = xh[i + half];
-        rope_pair(a, b, pos, i, half, theta);
+        rope_pair(a, b, pos, i, half, theta, inverse);
         xh[i] = a;
         xh[i + half] = b;
     }
+}
+
+extern "C" __global__ void rope(float* x, i64 xOff, int heads, int headDim, const int* positions, i64 posOff,
+                                float theta) {
+    rope_head(x + xOff, heads, headDim, positions + posOff, theta, false);
+}
+
+// RoPE's backward: the transpose of a rotation is the rotation by the negative angle.
+extern "C" __global__ void rope_inverse(float* x, i64 xOff, int heads, int headDim, const int* positions,
+                                        i64 posOff, float theta) {
+    rope_head(x + xOff, heads, headDim, positions + posOff, theta, true);
 }
 
 // One block per (row, head of q, k or v): q and k heads get RMSNorm with their gamma and RoPE,
@@ -832,5 +846,253 @@ extern "C" __global__ void attention_merge(const float* part, int splits, int ro
             acc += wgt * p0[s * stride + d];
         }
         out[outOff + (i64) blockIdx.x * headDim + d] = acc * inv;
+    }
+}
+
+// ---- Training: the general matrix product, backward kernels and AdamW ----
+// Gradient outputs accumulate (dx += ...), as Device's training methods say.
+
+// C[m, n] = op(A)[m, k] . op(B)[k, n], or C += ... when accumulate. A is F32, stored [m, k] or
+// (transA) [k, m]; B has type W, stored [k, n] or (transB) [n, k]. The tiles of gemm: 64x64 of C
+// per block of 256 threads, each thread a 4x4 register block (rows ty + 16i, columns tx + 16j).
+// Each 32-deep k slice is loaded walking the stored matrix along its contiguous dimension, so a
+// warp's loads coalesce in either layout; it is stored k-major and padded by one column, so
+// neither walk's stores conflict on banks.
+#define MM_TILE 64
+#define MM_BK 32
+#define MM_THREADS 256
+
+template <class W>
+__device__ __forceinline__ void matmul(const float* __restrict__ a, int transA, const typename W::T* __restrict__ b,
+                                       int transB, float* c, int m, int n, int k, int accumulate) {
+    __shared__ float as[MM_BK][MM_TILE + 1];  // as[kk][i] = op(A)[m0 + i, k0 + kk]
+    __shared__ float bs[MM_BK][MM_TILE + 1];  // bs[kk][j] = op(B)[k0 + kk, n0 + j]
+    const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+    const int m0 = blockIdx.y * MM_TILE, n0 = blockIdx.x * MM_TILE;
+    float acc[4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            acc[i][j] = 0.f;
+        }
+    }
+    for (int k0 = 0; k0 < k; k0 += MM_BK) {
+        for (int e = tid; e < MM_BK * MM_TILE; e += MM_THREADS) {
+            // A stored [k, m] has m contiguous; stored [m, k], k.
+            const int ka = transA ? e / MM_TILE : e % MM_BK;
+            const int i = transA ? e % MM_TILE : e / MM_BK;
+            const int row = m0 + i, pa = k0 + ka;
+            as[ka][i] = (row < m && pa < k) ? a[transA ? (i64) pa * m + row : (i64) row * k + pa] : 0.f;
+            // B stored [n, k] has k contiguous; stored [k, n], n.
+            const int kb = transB ? e % MM_BK : e / MM_TILE;
+            const int j = transB ? e / MM_BK : e % MM_TILE;
+            const int col = n0 + j, pb = k0 + kb;
+            bs[kb][j] = (col < n && pb < k) ? W::at(b, transB ? (i64) col * k + pb : (i64) pb * n + col) : 0.f;
+        }
+        __syncthreads();
+#pragma unroll 8
+        for (int kk = 0; kk < MM_BK; kk++) {
+            float av[4], bv[4];
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                av[i] = as[kk][ty + 16 * i];
+                bv[i] = bs[kk][tx + 16 * i];
+            }
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+                    acc[i][j] += av[i] * bv[j];
+                }
+            }
+        }
+        __syncthreads();  // the tiles are consumed before the next slice overwrites them
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const int row = m0 + ty + 16 * i;
+        if (row >= m) {
+            continue;
+        }
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const int col = n0 + tx + 16 * j;
+            if (col < n) {
+                const i64 o = (i64) row * n + col;
+                c[o] = accumulate ? c[o] + acc[i][j] : acc[i][j];
+            }
+        }
+    }
+}
+
+#define MATMUL_ENTRY(NAME, W)                                                                          \
+    extern "C" __global__ void __launch_bounds__(MM_THREADS)                                           \
+    NAME(const float* a, i64 aOff, int transA, const W::T* b, i64 bOff, int transB, float* c, i64 cOff, \
+         int m, int n, int k, int accumulate) {                                                        \
+        matmul<W>(a + aOff, transA, b + bOff, transB, c + cOff, m, n, k, accumulate);                  \
+    }
+
+MATMUL_ENTRY(matmul_f32, WF32)
+MATMUL_ENTRY(matmul_bf16, WBF16)
+MATMUL_ENTRY(matmul_f16, WF16)
+
+// RMSNorm's backward. Block b takes rows [b * rowsPerBlock, +rowsPerBlock) one after another. Per
+// row, with g = dy * w and r = 1 / sqrt(mean(x^2) + eps) computed as rms_norm does (the same
+// reduction, so the same r for the same block size): dx += g * r - x * (r^3 * mean(g * x)).
+// With partial non-null the block also writes partial[b][j] = the sum over its rows, in row
+// order, of dy_j * x_j * r (F32), and rms_norm_backward_dw sums the partials; the host then
+// passes a fixed rowsPerBlock, so the order of every sum is fixed too. Thread t owns columns
+// t, t + blockDim, ... in every row, so its partial entries need no barrier.
+extern "C" __global__ void rms_norm_backward(const float* x, i64 xOff, const void* w, i64 wOff, int wType,
+                                             const float* dy, i64 dyOff, float* dx, i64 dxOff, float* partial,
+                                             int rows, int rowsPerBlock, int dim, float eps) {
+    __shared__ float scratch[32];
+    const int r0 = blockIdx.x * rowsPerBlock;
+    const int r1 = min(rows, r0 + rowsPerBlock);
+    float* pb = partial != 0 ? partial + (i64) blockIdx.x * dim : 0;
+    for (int r = r0; r < r1; r++) {
+        const float* xr = x + xOff + (i64) r * dim;
+        const float* dyr = dy + dyOff + (i64) r * dim;
+        float* dxr = dx + dxOff + (i64) r * dim;
+        float ss = 0.f, gx = 0.f;
+        for (int k = threadIdx.x; k < dim; k += blockDim.x) {
+            const float v = xr[k];
+            ss += v * v;
+            gx += (dyr[k] * widen_any(w, wType, wOff + k)) * v;
+        }
+        ss = block_sum(ss, scratch);
+        gx = block_sum(gx, scratch);
+        const float inv = 1.0f / sqrtf(ss / dim + eps);
+        const float coef = inv * inv * inv * (gx / dim);
+        for (int k = threadIdx.x; k < dim; k += blockDim.x) {
+            const float v = xr[k], d = dyr[k];
+            const float g = d * widen_any(w, wType, wOff + k);
+            dxr[k] += g * inv - v * coef;
+            if (pb != 0) {
+                const float term = d * v * inv;
+                pb[k] = r == r0 ? term : pb[k] + term;
+            }
+        }
+    }
+}
+
+// dw[j] += column j of the partials, summed in block order in double (as the CPU backend sums its
+// row blocks' partials) and rounded once: one thread per column.
+extern "C" __global__ void rms_norm_backward_dw(const float* partial, int blocks, int dim, float* dw, i64 dwOff) {
+    const int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j < dim) {
+        double total = 0;
+        for (int b = 0; b < blocks; b++) {
+            total += partial[(i64) b * dim + j];
+        }
+        dw[dwOff + j] = (float) ((double) dw[dwOff + j] + total);
+    }
+}
+
+// SwiGLU's backward, as the CPU backend: with s = 1 / (1 + e^-g), dUp += dOut * (g * s) and
+// dGate += (dOut * up) * (s * (1 + g * (1 - s))). Large |g| saturate cleanly: e^-g = inf gives
+// s = 0, e^-g = 0 gives s = 1.
+extern "C" __global__ void swiglu_backward(const float* gate, i64 gateOff, const float* up, i64 upOff,
+                                           const float* dOut, i64 dOutOff, float* dGate, i64 dGateOff,
+                                           float* dUp, i64 dUpOff, i64 n) {
+    for (i64 i = (i64) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+        const float g = gate[gateOff + i];
+        const float s = 1.0f / (1.0f + expf(-g));
+        const float d = dOut[dOutOff + i];
+        dUp[dUpOff + i] += d * (g * s);
+        dGate[dGateOff + i] += (d * up[upOff + i]) * (s * (1.0f + g * (1.0f - s)));
+    }
+}
+
+// dTable[ids[i], :] += dOut[i, :]. One thread per column walks i in order: repeated ids sum in
+// order of i, the CPU backend's additions bit for bit, and no two threads touch one element (no
+// atomics, whose order would vary). An id outside [0, vocab) adds nothing: the ids live on the
+// device, where the host cannot check them.
+extern "C" __global__ void embedding_backward(const int* ids, i64 idsOff, int rows, const float* dOut, i64 dOutOff,
+                                              int dim, float* dTable, i64 dTableOff, i64 vocab) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= dim) {
+        return;
+    }
+    for (int i = 0; i < rows; i++) {
+        const int id = ids[idsOff + i];
+        if (id >= 0 && id < vocab) {
+            dTable[dTableOff + (i64) id * dim + c] += dOut[dOutOff + (i64) i * dim + c];
+        }
+    }
+}
+
+// Softmax cross-entropy, in place, one block per row. A row of weight 0 becomes zero with loss 0
+// (its target unread); else loss = max + log(sum) - x[target] and the row becomes
+// weight * (softmax - onehot(target)), as the CPU backend: exp(x - max) stored with its sum, then
+// scaled by weight / sum, with weight taken off at the target. Each thread sums its exponentials
+// in F32 and the block adds the partials as a tree, so the rounding grows with the log of the
+// row's length (a vocabulary summed in one F32 chain would lose digits of the loss). A target
+// outside the row gives a NaN loss and no onehot.
+extern "C" __global__ void cross_entropy(float* x, i64 xOff, int cols, const int* targets, i64 targetsOff,
+                                         const float* weights, i64 weightsOff, float* losses, i64 lossesOff) {
+    __shared__ float scratch[32];
+    const int r = blockIdx.x;
+    float* xr = x + xOff + (i64) r * cols;
+    const float weight = weights[weightsOff + r];
+    if (weight == 0.f) {  // the same for the whole block, before any barrier
+        for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+            xr[c] = 0.f;
+        }
+        if (threadIdx.x == 0) {
+            losses[lossesOff + r] = 0.f;
+        }
+        return;
+    }
+    const int target = targets[targetsOff + r];
+    const bool valid = target >= 0 && target < cols;
+    // Read before block_max's barriers: no thread has overwritten the row yet.
+    const float targetLogit = valid ? xr[target] : 0.f;
+    float m = -INFINITY;
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+        m = fmaxf(m, xr[c]);
+    }
+    m = block_max(m, scratch);
+    float s = 0.f;
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+        const float e = expf(xr[c] - m);
+        xr[c] = e;
+        s += e;
+    }
+    s = block_sum(s, scratch);
+    const float factor = weight / s;
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+        float g = xr[c] * factor;
+        if (c == target) {
+            g -= weight;
+        }
+        xr[c] = g;
+    }
+    if (threadIdx.x == 0) {
+        // In double, as the CPU backend: log(sum) - (x[target] - max) may cancel.
+        losses[lossesOff + r] = valid ? (float) ((double) m + log((double) s) - (double) targetLogit) : NAN;
+    }
+}
+
+// One AdamW step by AdamWStep's arithmetic, operation by operation as the CPU backend (and torch):
+//   p *= decay; m = fma(g - m, coeff, small ? m : g); v = v * beta2 + (c2 * g) * g;
+//   p += (negStepSize * m) / (sqrt(v) / bc2Sqrt + eps).
+// Products that feed a sum are __fmul_rn/__fadd_rn so that nvcc cannot contract them into FMAs
+// (which round once instead of twice); the lerp is the one fused multiply-add. sqrtf and the
+// divisions are IEEE-rounded (no fast math), so the result is the CPU backend's bits.
+extern "C" __global__ void adamw(float* p, i64 pOff, const float* grad, i64 gradOff, float* m, i64 mOff,
+                                 float* v, i64 vOff, i64 n, float decay, float lerpCoeff, int smallLerp,
+                                 float beta2, float oneMinusBeta2, float bc2Sqrt, float eps, float negStepSize) {
+    for (i64 i = (i64) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+        const float g = grad[gradOff + i];
+        const float pe = __fmul_rn(p[pOff + i], decay);
+        float me = m[mOff + i];
+        me = fmaf(g - me, lerpCoeff, smallLerp ? me : g);
+        const float ve = __fadd_rn(__fmul_rn(v[vOff + i], beta2), __fmul_rn(__fmul_rn(oneMinusBeta2, g), g));
+        const float denom = __fadd_rn(sqrtf(ve) / bc2Sqrt, eps);
+        p[pOff + i] = __fadd_rn(pe, __fmul_rn(negStepSize, me) / denom);
+        m[mOff + i] = me;
+        v[vOff + i] = ve;
     }
 }

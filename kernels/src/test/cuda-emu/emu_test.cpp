@@ -467,6 +467,148 @@ class EmuCudaDevice {
                    [=] { attention_merge(part, splits, rt, d, po, outOff); });
         }
     }
+
+    // ---- Training (CudaDevice's training section) ----
+
+    static constexpr int NORM_BACKWARD_ROWS = 32;
+
+    void matmul(const Buf& a, long long aOff, bool transA, const Buf& b, long long bOff, DType bType, bool transB,
+                const Buf& c, long long cOff, int m, int n, int k, bool accumulate) {
+        if (!transA && transB) {  // the forward's layout goes to linear
+            linearFamily(PLAIN, a, aOff, nullptr, 0, F32, 0.f, b, bOff, bType, c, cOff, m, n, k, accumulate);
+            return;
+        }
+        if (m == 0 || n == 0) {
+            return;
+        }
+        const float* pa = (const float*) at(a, aOff, (long long) m * k, 4, "a");
+        const void* pb = at(b, bOff, (long long) k * n, byteSize(bType), "b");
+        float* pc = (float*) at(c, cOff, (long long) m * n, 4, "c");
+        const char* name = bType == F32 ? "matmul_f32" : bType == BF16 ? "matmul_bf16" : "matmul_f16";
+        int ta = transA ? 1 : 0, tb = transB ? 1 : 0, acc = accumulate ? 1 : 0;
+        launch(name, 256, ceilDivI(n, GEMM_TILE), ceilDivI(m, GEMM_TILE), 1, 256, {{&c, cOff, (long long) m * n, 4}},
+               [=] {
+                   if (bType == F32) {
+                       matmul_f32(pa, aOff, ta, (const float*) pb, bOff, tb, pc, cOff, m, n, k, acc);
+                   } else if (bType == BF16) {
+                       matmul_bf16(pa, aOff, ta, (const unsigned short*) pb, bOff, tb, pc, cOff, m, n, k, acc);
+                   } else {
+                       matmul_f16(pa, aOff, ta, (const unsigned short*) pb, bOff, tb, pc, cOff, m, n, k, acc);
+                   }
+               });
+    }
+
+    void rmsNormBackward(const Buf& x, long long xOff, const Buf& w, long long wOff, DType wType, const Buf& dy,
+                         long long dyOff, const Buf& dx, long long dxOff, const Buf* dw, long long dwOff, int rows,
+                         int dim, float eps) {
+        if (rows == 0 || dim == 0) {
+            return;
+        }
+        int rowsPerBlock = dw ? NORM_BACKWARD_ROWS : 1;
+        int blocks = ceilDivI(rows, rowsPerBlock);
+        float* pdw = dw ? (float*) at(*dw, dwOff, dim, 4, "dw") : nullptr;
+        float* partial = dw ? partials(4LL * blocks * dim) : nullptr;
+        const float* px = (const float*) at(x, xOff, (long long) rows * dim, 4, "x");
+        const void* pw = at(w, wOff, dim, byteSize(wType), "weight");
+        const float* pdy = (const float*) at(dy, dyOff, (long long) rows * dim, 4, "dy");
+        float* pdx = (float*) at(dx, dxOff, (long long) rows * dim, 4, "dx");
+        int wt = (int) wType;
+        std::vector<Region> writes = {{&dx, dxOff, (long long) rows * dim, 4}};
+        if (dw) {
+            writes.push_back({&partialsBuf, 0, (long long) blocks * dim, 4});
+        }
+        launch("rms_norm_backward", 0, blocks, 1, 1, threads(dim, 256), writes, [=] {
+            rms_norm_backward(px, xOff, pw, wOff, wt, pdy, dyOff, pdx, dxOff, partial, rows, rowsPerBlock, dim, eps);
+        });
+        if (dw) {
+            launch("rms_norm_backward_dw", 0, ceilDivI(dim, ELEMENTWISE_BLOCK), 1, 1, ELEMENTWISE_BLOCK,
+                   {{dw, dwOff, dim, 4}}, [=] { rms_norm_backward_dw(partial, blocks, dim, pdw, dwOff); });
+        }
+    }
+
+    void ropeInverse(const Buf& x, long long xOff, int rows, int heads, int headDim, const Buf& positions,
+                     long long posOff, float theta) {
+        if (rows == 0 || heads == 0 || headDim == 0) {
+            return;
+        }
+        float* px = (float*) at(x, xOff, (long long) rows * heads * headDim, 4, "x");
+        const int* pp = (const int*) at(positions, posOff, rows, 4, "positions");
+        launch("rope_inverse", 0, rows, heads, 1, threads(headDim / 2, 128),
+               {{&x, xOff, (long long) rows * heads * headDim, 4}},
+               [=] { rope_inverse(px, xOff, heads, headDim, pp, posOff, theta); });
+    }
+
+    void swigluBackward(const Buf& gate, long long gateOff, const Buf& up, long long upOff, const Buf& dOut,
+                        long long dOutOff, const Buf& dGate, long long dGateOff, const Buf& dUp, long long dUpOff,
+                        long long n) {
+        if (n <= 0) {
+            return;
+        }
+        const float* pg = (const float*) at(gate, gateOff, n, 4, "gate");
+        const float* pu = (const float*) at(up, upOff, n, 4, "up");
+        const float* pd = (const float*) at(dOut, dOutOff, n, 4, "dOut");
+        float* pdg = (float*) at(dGate, dGateOff, n, 4, "dGate");
+        float* pdu = (float*) at(dUp, dUpOff, n, 4, "dUp");
+        launch("swiglu_backward", 0, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK,
+               {{&dGate, dGateOff, n, 4}, {&dUp, dUpOff, n, 4}},
+               [=] { swiglu_backward(pg, gateOff, pu, upOff, pd, dOutOff, pdg, dGateOff, pdu, dUpOff, n); });
+    }
+
+    void embeddingBackward(const Buf& ids, long long idsOff, int rows, const Buf& dOut, long long dOutOff, int dim,
+                           const Buf& dTable, long long dTableOff) {
+        if (rows == 0 || dim == 0) {
+            return;
+        }
+        float* pt = (float*) at(dTable, dTableOff, dim, 4, "dTable");
+        long long vocab = ((long long) dTable.bytes / 4 - dTableOff) / dim;
+        const int* pi = (const int*) at(ids, idsOff, rows, 4, "ids");
+        const float* pd = (const float*) at(dOut, dOutOff, (long long) rows * dim, 4, "dOut");
+        launch("embedding_backward", 0, ceilDivI(dim, ELEMENTWISE_BLOCK), 1, 1, ELEMENTWISE_BLOCK,
+               {{&dTable, dTableOff, vocab * dim, 4}},
+               [=] { embedding_backward(pi, idsOff, rows, pd, dOutOff, dim, pt, dTableOff, vocab); });
+    }
+
+    void crossEntropy(const Buf& logits, long long off, int rows, int cols, const Buf& targets, long long targetsOff,
+                      const Buf& weights, long long weightsOff, const Buf& losses, long long lossesOff) {
+        if (rows == 0) {
+            return;
+        }
+        if (cols == 0) {
+            throw CaseFailure("cross-entropy of an empty row");
+        }
+        float* px = (float*) at(logits, off, (long long) rows * cols, 4, "logits");
+        const int* pt = (const int*) at(targets, targetsOff, rows, 4, "targets");
+        const float* pw = (const float*) at(weights, weightsOff, rows, 4, "weights");
+        float* pl = (float*) at(losses, lossesOff, rows, 4, "losses");
+        launch("cross_entropy", 0, rows, 1, 1, threads(cols, 1024),
+               {{&logits, off, (long long) rows * cols, 4}, {&losses, lossesOff, rows, 4}},
+               [=] { cross_entropy(px, off, cols, pt, targetsOff, pw, weightsOff, pl, lossesOff); });
+    }
+
+    // AdamWStep's scalars, as the Java record holds them.
+    struct AdamWStep {
+        float decay, lerpWeight, beta2, oneMinusBeta2, bc2Sqrt, eps, negStepSize;
+        bool smallLerp() const { return std::fabs(lerpWeight) < 0.5f; }
+        float lerpCoefficient() const { return smallLerp() ? lerpWeight : lerpWeight - 1.f; }
+    };
+
+    void adamW(const Buf& param, long long pOff, const Buf& grad, long long gOff, const Buf& m, long long mOff,
+               const Buf& v, long long vOff, long long n, const AdamWStep& s) {
+        if (n <= 0) {
+            return;
+        }
+        float* pp = (float*) at(param, pOff, n, 4, "param");
+        const float* pg = (const float*) at(grad, gOff, n, 4, "grad");
+        float* pm = (float*) at(m, mOff, n, 4, "m");
+        float* pv = (float*) at(v, vOff, n, 4, "v");
+        float coeff = s.lerpCoefficient();
+        int small = s.smallLerp() ? 1 : 0;
+        launch("adamw", 0, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK,
+               {{&param, pOff, n, 4}, {&m, mOff, n, 4}, {&v, vOff, n, 4}}, [=] {
+                   adamw(pp, pOff, pg, gOff, pm, mOff, pv, vOff, n, s.decay, coeff, small, s.beta2, s.oneMinusBeta2,
+                         s.bc2Sqrt, s.eps, s.negStepSize);
+               });
+    }
 };
 
 // ---- Inputs and checks ----
@@ -586,13 +728,17 @@ std::vector<double> matmulRef(const std::vector<double>& x, const std::vector<do
 
 // RoPE as the CPU backend (RopeTable): the angle in F32 exactly as transformers computes it, cos and
 // sin in double; the rotation itself in double.
-void ropeRef(double* xh, int headDim, int pos, float theta) {
+// inverse: the rotation by the negative angle.
+void ropeRef(double* xh, int headDim, int pos, float theta, bool inverse = false) {
     int half = headDim / 2;
     for (int i = 0; i < half; i++) {
         float exponent = (float) (2 * i) / (float) (2 * half);
         float invFreq = 1.0f / (float) std::pow((double) theta, (double) exponent);
         float angle = (float) pos * invFreq;
         double c = (float) std::cos((double) angle), s = (float) std::sin((double) angle);
+        if (inverse) {
+            s = -s;
+        }
         double a = xh[i], b = xh[i + half];
         xh[i] = a * c - b * s;
         xh[i + half] = b * c + a * s;
@@ -940,6 +1086,308 @@ double attentionCase(int tokens, int start, int heads, int kvHeads, int headDim,
     return assertClose(want, readF32(dout, PAD, want.size()), "attention");
 }
 
+
+// ---- Training kernels ----
+
+void writeF32(Buf& b, long long off, const std::vector<float>& v) { std::memcpy(b.base + 4 * off, v.data(), 4 * v.size()); }
+
+void assertSameBits(const std::vector<float>& want, const std::vector<float>& got, const std::string& what) {
+    for (size_t i = 0; i < want.size(); i++) {
+        if (std::memcmp(&want[i], &got[i], sizeof(float)) != 0) {
+            char msg[256];
+            std::snprintf(msg, sizeof msg, "%s: element %zu is %.9g, expected exactly %.9g", what.c_str(), i,
+                          (double) got[i], (double) want[i]);
+            throw CaseFailure(msg);
+        }
+    }
+}
+
+// matmul in one layout: C = op(A) op(B) (+ C), every operand at element offset off.
+double matmulCase(bool transA, bool transB, DType type, int m, int n, int k, bool accumulate, int off) {
+    Bufs bufs;
+    std::vector<double> a, b, c0;
+    Buf& da = operand(bufs, F32, gaussian((size_t) m * k), &a, off);
+    Buf& db = operand(bufs, type, gaussian((size_t) k * n), &b, off);
+    Buf& dc = operand(bufs, F32, gaussian((size_t) m * n), &c0, off);
+    std::vector<double> want((size_t) m * n);
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+            double sum = accumulate ? c0[(size_t) i * n + j] : 0.0;
+            for (int p = 0; p < k; p++) {
+                double av = transA ? a[(size_t) p * m + i] : a[(size_t) i * k + p];
+                double bv = transB ? b[(size_t) j * k + p] : b[(size_t) p * n + j];
+                sum += av * bv;
+            }
+            want[(size_t) i * n + j] = sum;
+        }
+    }
+    g_dev.matmul(da, off, transA, db, off, type, transB, dc, off, m, n, k, accumulate);
+    return assertClose(want, readF32(dc, off, want.size()), "C");
+}
+
+// dx (and dw) start from random values: the kernels must add. Run twice on the same inputs: the
+// same bits (dw's column sums have a fixed order).
+double rmsNormBackwardCase(DType type, int rows, int dim, bool withDw) {
+    Bufs bufs;
+    size_t n = (size_t) rows * dim;
+    std::vector<double> x, w, dy, dx0, dw0;
+    std::vector<float> dxInit = gaussian(n), dwInit = gaussian(dim);
+    Buf& dX = operand(bufs, F32, gaussian(n), &x);
+    Buf& dW = operand(bufs, type, gaussian(dim), &w);
+    Buf& dDy = operand(bufs, F32, gaussian(n), &dy);
+    Buf& dDx = operand(bufs, F32, dxInit, &dx0);
+    Buf& dDw = operand(bufs, F32, dwInit, &dw0);
+    const float eps = 1e-6f;
+    std::vector<double> wantDx = dx0, wantDw = dw0;
+    for (int r = 0; r < rows; r++) {
+        const double* xr = &x[(size_t) r * dim];
+        const double* dyr = &dy[(size_t) r * dim];
+        double ss = 0, gx = 0;
+        for (int j = 0; j < dim; j++) {
+            ss += xr[j] * xr[j];
+            gx += dyr[j] * w[j] * xr[j];
+        }
+        double inv = 1.0 / std::sqrt(ss / dim + eps);
+        for (int j = 0; j < dim; j++) {
+            wantDx[(size_t) r * dim + j] += dyr[j] * w[j] * inv - xr[j] * inv * inv * inv * gx / dim;
+            wantDw[j] += dyr[j] * xr[j] * inv;
+        }
+    }
+    const Buf* dwArg = withDw ? &dDw : nullptr;
+    g_dev.rmsNormBackward(dX, PAD, dW, PAD, type, dDy, PAD, dDx, PAD, dwArg, PAD, rows, dim, eps);
+    std::vector<float> gotDx = readF32(dDx, PAD, n), gotDw = readF32(dDw, PAD, dim);
+    double worst = assertClose(wantDx, gotDx, "dx");
+    if (withDw) {
+        worst = std::max(worst, assertClose(wantDw, gotDw, "dw"));
+    } else {
+        assertSameBits(dwInit, gotDw, "dw (not passed)");
+    }
+    writeF32(dDx, PAD, dxInit);
+    writeF32(dDw, PAD, dwInit);
+    g_dev.rmsNormBackward(dX, PAD, dW, PAD, type, dDy, PAD, dDx, PAD, dwArg, PAD, rows, dim, eps);
+    assertSameBits(gotDx, readF32(dDx, PAD, n), "dx of a second run");
+    assertSameBits(gotDw, readF32(dDw, PAD, dim), "dw of a second run");
+    return worst;
+}
+
+double ropeInverseCase(int rows, int heads, int headDim) {
+    Bufs bufs;
+    int n = rows * heads * headDim;
+    std::vector<int> pos(rows);
+    std::uniform_int_distribution<int> ud(0, 39999);
+    for (int& p : pos) {
+        p = ud(g_rng);
+    }
+    std::vector<double> x;
+    Buf& dx = operand(bufs, F32, gaussian(n), &x);
+    Buf& dpos = intOperand(bufs, pos);
+    const float theta = 1e6f;
+    std::vector<double> want = x;
+    for (int r = 0; r < rows; r++) {
+        for (int h = 0; h < heads; h++) {
+            ropeRef(&want[((size_t) r * heads + h) * headDim], headDim, pos[r], theta, true);
+        }
+    }
+    g_dev.ropeInverse(dx, PAD, rows, heads, headDim, dpos, PAD, theta);
+    double worst = assertClose(want, readF32(dx, PAD, n), "ropeInverse");
+    g_dev.rope(dx, PAD, rows, heads, headDim, dpos, PAD, theta);  // undoes it
+    return std::max(worst, assertClose(x, readF32(dx, PAD, n), "rope after ropeInverse"));
+}
+
+// Every operand at its own offset; saturating gates (e^-g overflowing or vanishing) stay finite.
+double swigluBackwardCase(int n) {
+    Bufs bufs;
+    std::vector<float> gv = gaussian(n, 3.f);
+    const float extreme[] = {100.f, -100.f, 1e4f, -1e4f, 88.f, -88.f};
+    for (int i = 0; i < n && i < 6; i++) {
+        gv[(size_t) i * (n / 6 > 0 ? n / 6 : 1) % n] = extreme[i];
+    }
+    std::vector<double> g, up, d, dg0, du0;
+    Buf& dGate = operand(bufs, F32, gv, &g, 1);
+    Buf& dUpIn = operand(bufs, F32, gaussian(n), &up, 6);
+    Buf& dOut = operand(bufs, F32, gaussian(n), &d, 0);
+    Buf& dDg = operand(bufs, F32, gaussian(n), &dg0, 7);
+    Buf& dDu = operand(bufs, F32, gaussian(n), &du0, 2);
+    std::vector<double> wantDg = dg0, wantDu = du0;
+    for (int i = 0; i < n; i++) {
+        double s = 1.0 / (1.0 + std::exp(-g[i]));
+        wantDu[i] += d[i] * g[i] * s;
+        wantDg[i] += d[i] * up[i] * s * (1.0 + g[i] * (1.0 - s));
+    }
+    g_dev.swigluBackward(dGate, 1, dUpIn, 6, dOut, 0, dDg, 7, dDu, 2, n);
+    double worst = assertClose(wantDg, readF32(dDg, 7, n), "dGate");
+    return std::max(worst, assertClose(wantDu, readF32(dDu, 2, n), "dUp"));
+}
+
+// Repeated ids sum in order of i: compared bit for bit with F32 additions in that order. The rows
+// of dOut have very different scales, so another order gives other bits (checked, so that this
+// case can tell). Ids outside the table add nothing.
+double embeddingBackwardCase(int dim) {
+    Bufs bufs;
+    const int vocab = 50;
+    std::vector<int> ids = {3, 0, 49, 3, 17, 22, 8, 3, 49, 50, -1, 3, 0};
+    const float scales[] = {1.f, 1e3f, 1e-3f, 37.f};
+    std::vector<float> out = gaussian(ids.size() * dim), table = gaussian((size_t) vocab * dim);
+    for (size_t i = 0; i < ids.size(); i++) {
+        for (int c = 0; c < dim; c++) {
+            out[i * dim + c] *= scales[i % 4];
+        }
+    }
+    Buf& dOut = operand(bufs, F32, out);
+    Buf& dt = operand(bufs, F32, table);
+    Buf& di = intOperand(bufs, ids);
+    g_dev.embeddingBackward(di, PAD, (int) ids.size(), dOut, PAD, dim, dt, PAD);
+    std::vector<float> want = table, reversed = table;
+    for (size_t i = 0; i < ids.size(); i++) {
+        size_t back = ids.size() - 1 - i;
+        for (int c = 0; c < dim; c++) {
+            if (ids[i] >= 0 && ids[i] < vocab) {
+                want[(size_t) ids[i] * dim + c] += out[i * dim + c];
+            }
+            if (ids[back] >= 0 && ids[back] < vocab) {
+                reversed[(size_t) ids[back] * dim + c] += out[back * dim + c];
+            }
+        }
+    }
+    if (std::memcmp(want.data(), reversed.data(), 4 * want.size()) == 0) {
+        throw CaseFailure("embeddingBackward case: the order of the sums does not show in these inputs");
+    }
+    assertSameBits(want, readF32(dt, PAD, want.size()), "dTable");
+    return 0;
+}
+
+// Rows r % 3 == 1 have weight 0 (and NaN logits, unread target); some weights are negative. With
+// badTarget, row 0's target lies outside the row: NaN loss, gradient weight * softmax.
+double crossEntropyCase(int rows, int cols, bool badTarget = false) {
+    Bufs bufs;
+    std::vector<float> logits = gaussian((size_t) rows * cols, 6.f);
+    std::vector<int> targets(rows);
+    std::vector<float> weights(rows);
+    for (int r = 0; r < rows; r++) {
+        targets[r] = (int) (((long long) r * 7907 + 11) % cols);
+        weights[r] = r % 3 == 1 ? 0.f : r % 5 == 4 ? -0.5f : 0.25f + r % 4;
+        if (weights[r] == 0.f) {
+            targets[r] = -7;
+            std::fill(logits.begin() + (size_t) r * cols, logits.begin() + (size_t) (r + 1) * cols, NAN);
+        }
+    }
+    if (badTarget) {
+        weights[0] = 1.f;
+        targets[0] = cols;
+    }
+    std::vector<double> x;
+    Buf& dl = operand(bufs, F32, logits, &x);
+    Buf& dt = intOperand(bufs, targets);
+    Buf& dw = operand(bufs, F32, weights, nullptr, 5);
+    Buf& dloss = operand(bufs, F32, gaussian(rows), nullptr, 1);
+    std::vector<double> wantGrad((size_t) rows * cols, 0.0), wantLoss(rows, 0.0);
+    for (int r = 0; r < rows; r++) {
+        if (weights[r] == 0.f) {
+            continue;
+        }
+        const double* xr = &x[(size_t) r * cols];
+        double m = -INFINITY, sum = 0;
+        for (int c = 0; c < cols; c++) {
+            m = std::max(m, xr[c]);
+        }
+        for (int c = 0; c < cols; c++) {
+            sum += std::exp(xr[c] - m);
+        }
+        bool valid = targets[r] >= 0 && targets[r] < cols;
+        wantLoss[r] = valid ? m + std::log(sum) - xr[targets[r]] : 0.0;
+        for (int c = 0; c < cols; c++) {
+            wantGrad[(size_t) r * cols + c] = weights[r] * (std::exp(xr[c] - m) / sum - (c == targets[r] ? 1.0 : 0.0));
+        }
+    }
+    g_dev.crossEntropy(dl, PAD, rows, cols, dt, PAD, dw, 5, dloss, 1);
+    std::vector<float> grad = readF32(dl, PAD, wantGrad.size()), loss = readF32(dloss, 1, rows);
+    for (int r = 0; r < rows; r++) {
+        if (weights[r] == 0.f) {
+            for (int c = 0; c < cols; c++) {
+                if (grad[(size_t) r * cols + c] != 0.f) {
+                    throw CaseFailure("row " + std::to_string(r) + " of weight 0: gradient not zero");
+                }
+            }
+            if (loss[r] != 0.f) {
+                throw CaseFailure("row " + std::to_string(r) + " of weight 0: loss not zero");
+            }
+        }
+    }
+    if (badTarget) {
+        if (!std::isnan(loss[0])) {
+            throw CaseFailure("a target outside the row should give a NaN loss");
+        }
+        loss[0] = 0.f;
+    }
+    double worst = assertClose(wantGrad, grad, "gradient");
+    return std::max(worst, assertClose(wantLoss, loss, "losses"));
+}
+
+// |got - want| <= rel * scale[i] for every element.
+void assertRelative(const std::vector<double>& want, const std::vector<float>& got, const std::vector<double>& scale,
+                    double rel, const std::string& what) {
+    for (size_t i = 0; i < want.size(); i++) {
+        double err = std::fabs((double) got[i] - want[i]);
+        if (!(err <= rel * scale[i])) {
+            char msg[256];
+            std::snprintf(msg, sizeof msg, "%s: element %zu is %.9g, expected %.9g (error %.3g > %.3g)", what.c_str(), i,
+                          (double) got[i], want[i], err, rel * scale[i]);
+            throw CaseFailure(msg);
+        }
+    }
+}
+
+// One AdamW step against a double reference (tight, relative bounds: the update is ~lr, far below
+// DeviceContract's absolute tolerance), then against AdamWStep's documented F32 operations bit for bit.
+double adamWCase(int n, double beta1, bool decays, long long t) {
+    const double lr = 1e-3, beta2 = 0.999, epsD = 1e-8, weightDecay = 0.01;
+    double bc1 = 1 - std::pow(beta1, (double) t), bc2 = 1 - std::pow(beta2, (double) t);
+    EmuCudaDevice::AdamWStep st{decays ? (float) (1 - lr * weightDecay) : 1.f, (float) (1 - beta1), (float) beta2,
+                                (float) (1 - beta2), (float) std::sqrt(bc2), (float) epsD, (float) -(lr / bc1)};
+    std::vector<float> p = gaussian(n), g = gaussian(n), m = gaussian(n), v = gaussian(n);
+    for (float& e : v) {
+        e = e * e * 1e-3f;  // a second moment is non-negative
+    }
+    Bufs bufs;
+    Buf& dp = operand(bufs, F32, p, nullptr, 1);
+    Buf& dg = operand(bufs, F32, g, nullptr, PAD);
+    Buf& dm = operand(bufs, F32, m, nullptr, 0);
+    Buf& dv = operand(bufs, F32, v, nullptr, 6);
+    g_dev.adamW(dp, 1, dg, PAD, dm, 0, dv, 6, n, st);
+    std::vector<float> gotP = readF32(dp, 1, n), gotM = readF32(dm, 0, n), gotV = readF32(dv, 6, n);
+    std::vector<double> wantP(n), wantM(n), wantV(n), scaleP(n), scaleM(n), scaleV(n);
+    for (int i = 0; i < n; i++) {
+        double decayed = (double) p[i] * st.decay;
+        wantM[i] = m[i] + (double) st.lerpWeight * (g[i] - (double) m[i]);
+        wantV[i] = (double) v[i] * st.beta2 + (double) st.oneMinusBeta2 * g[i] * g[i];
+        double delta = (double) st.negStepSize * wantM[i] / (std::sqrt(wantV[i]) / st.bc2Sqrt + st.eps);
+        wantP[i] = decayed + delta;
+        scaleP[i] = std::fabs(decayed) + std::fabs(delta) + 1e-30;
+        scaleM[i] = std::fabs(m[i]) + std::fabs(g[i]) + 1e-30;
+        scaleV[i] = std::fabs(wantV[i]) + 1e-30;
+    }
+    assertRelative(wantP, gotP, scaleP, 1e-6, "param");
+    assertRelative(wantM, gotM, scaleM, 1e-6, "m");
+    assertRelative(wantV, gotV, scaleV, 1e-6, "v");
+    // AdamWStep's arithmetic in F32 (x86-64 without -mfma: every operation rounds on its own).
+    bool small = st.smallLerp();
+    float coeff = st.lerpCoefficient();
+    std::vector<float> specP(n), specM(n), specV(n);
+    for (int i = 0; i < n; i++) {
+        float pe = p[i] * st.decay;
+        float me = std::fma(g[i] - m[i], coeff, small ? m[i] : g[i]);
+        float ve = v[i] * st.beta2 + (st.oneMinusBeta2 * g[i]) * g[i];
+        float denom = std::sqrt(ve) / st.bc2Sqrt + st.eps;
+        specP[i] = pe + (st.negStepSize * me) / denom;
+        specM[i] = me;
+        specV[i] = ve;
+    }
+    assertSameBits(specP, gotP, "param (AdamWStep's F32 operations)");
+    assertSameBits(specM, gotM, "m (AdamWStep's F32 operations)");
+    assertSameBits(specV, gotV, "v (AdamWStep's F32 operations)");
+    return 0;
+}
+
 void buildCases() {
     const DType types[] = {F32, BF16, F16};
     const char* vname[] = {"linear", "rmsNormLinear", "rmsNormGateUpSwiglu"};
@@ -1083,6 +1531,61 @@ void buildCases() {
             [] { return attentionCase(1, 20, 6, 2, 96, 1, 79); });
     addCase("attention by position prefill tokens=17 start=33 slots=150 heads=8/2 headDim=128",
             [] { return attentionCase(17, 33, 8, 2, 128, 1, 100); });
+    // ---- Training ----
+    // matmul: every layout and B type; odd sizes, tiles cut at every edge, k = 0 and k = 1;
+    // offsets 0 (aligned) and PAD; accumulate on and off. (false, true) goes through linear.
+    {
+        struct MM {
+            int m, n, k;
+        };
+        const MM mm[] = {{7, 96, 130}, {70, 33, 200}, {1, 257, 64}, {65, 130, 33}, {3, 5, 1}, {129, 70, 97}, {4, 6, 0}};
+        int idx = 0;
+        for (int ta = 0; ta < 2; ta++) {
+            for (int tb = 0; tb < 2; tb++) {
+                for (DType t : types) {
+                    for (const MM& s : mm) {
+                        bool acc = idx % 2 == 0;
+                        int off = idx % 3 == 0 ? 0 : PAD;
+                        idx++;
+                        char name[160];
+                        std::snprintf(name, sizeof name, "matmul transA=%d transB=%d %s m=%d n=%d k=%d acc=%d off=%d", ta,
+                                      tb, dtypeName(t), s.m, s.n, s.k, (int) acc, off);
+                        addCase(name, [=] { return matmulCase(ta, tb, t, s.m, s.n, s.k, acc, off); });
+                    }
+                }
+            }
+        }
+    }
+    for (auto [t, rows, dim, withDw] : std::vector<std::tuple<DType, int, int, bool>>{
+             {BF16, 1, 1024, true}, {F32, 7, 128, true}, {F16, 64, 2560, false}, {BF16, 300, 64, true},
+             {F32, 33, 100, true}, {F16, 5, 33, false}, {F16, 40, 257, true}, {F32, 2, 1500, false}}) {
+        addCase(std::string("rmsNormBackward ") + dtypeName(t) + " rows=" + std::to_string(rows) +
+                    " dim=" + std::to_string(dim) + " dw=" + std::to_string((int) withDw),
+                [=] { return rmsNormBackwardCase(t, rows, dim, withDw); });
+    }
+    for (auto [rows, heads, hd] : std::vector<std::tuple<int, int, int>>{{1, 16, 128}, {9, 8, 64}, {4, 2, 32}, {2, 3, 512}}) {
+        addCase("ropeInverse rows=" + std::to_string(rows) + " heads=" + std::to_string(heads) +
+                    " headDim=" + std::to_string(hd),
+                [=] { return ropeInverseCase(rows, heads, hd); });
+    }
+    for (int n : {10007, 5, 300}) {
+        addCase("swigluBackward n=" + std::to_string(n), [=] { return swigluBackwardCase(n); });
+    }
+    for (int dim : {64, 100, 1024, 300, 33}) {
+        addCase("embeddingBackward dim=" + std::to_string(dim) + " (repeated ids, bit-exact order)",
+                [=] { return embeddingBackwardCase(dim); });
+    }
+    for (auto [rows, cols] : std::vector<std::pair<int, int>>{{5, 1000}, {2, 151936}, {33, 64}, {7, 3}, {2, 1}}) {
+        addCase("crossEntropy rows=" + std::to_string(rows) + " cols=" + std::to_string(cols),
+                [=] { return crossEntropyCase(rows, cols); });
+    }
+    addCase("crossEntropy rows=4 cols=777 target outside the row", [] { return crossEntropyCase(4, 777, true); });
+    for (auto [n, beta1, decays, t] : std::vector<std::tuple<int, double, bool, long long>>{
+             {10007, 0.9, true, 1}, {10007, 0.9, false, 7}, {10007, 0.3, true, 3}, {5, 0.9, true, 1000}}) {
+        char name[128];
+        std::snprintf(name, sizeof name, "adamW n=%d beta1=%g decays=%d step=%lld", n, beta1, (int) decays, t);
+        addCase(name, [=] { return adamWCase(n, beta1, decays, t); });
+    }
 }
 
 const char* schedName(emu::Sched s) { return s == emu::FIFO ? "fifo" : s == emu::LIFO ? "lifo" : "random"; }
@@ -1181,7 +1684,9 @@ int main(int argc, char** argv) {
                          "rms_linear_gemm_f32", "rms_linear_gemm_bf16", "rms_linear_gemm_f16", "gate_up_gemm_f32",
                          "gate_up_gemm_bf16", "gate_up_gemm_f16", "rms_norm", "rope", "split_qkv", "embedding_f32",
                          "embedding_bf16", "embedding_f16", "swiglu", "add", "copy_f32", "softmax_rows", "argmax_rows",
-                         "attention", "attention_merge"};
+                         "attention", "attention_merge", "matmul_f32", "matmul_bf16", "matmul_f16",
+                         "rms_norm_backward", "rms_norm_backward_dw", "rope_inverse", "swiglu_backward",
+                         "embedding_backward", "cross_entropy", "adamw"};
     int missing = 0;
     if (!filter) {
         for (const char* k : all) {

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.AdamWStep;
 import org.reflectrm.kernels.device.DeviceBuffer;
 import org.reflectrm.kernels.device.DeviceException;
 import org.reflectrm.kernels.device.DeviceGraph;
@@ -35,13 +36,22 @@ public final class CudaDevice implements RecordingDevice {
     private static final int MAX_SPLITS = 64;
     private static final int MAX_GRID_YZ = 65_535;
     private static final int ELEMENTWISE_BLOCK = 256;
+    /**
+     * Rows per partial sum of RMSNorm's dw (as the CPU backend's row blocks). Fixed, so the order
+     * in which each column is summed does not depend on the GPU.
+     */
+    private static final int NORM_BACKWARD_ROWS = 32;
     private static final long MAX_ELEMENTWISE_BLOCKS = 1L << 20;
 
     private final Gpu gpu;
     private final Arena arena = Arena.ofShared();
     private final KernelArgs args;
-    /** Split-KV partial results of decode attention, grown on demand. */
-    private CudaBuffer partials;
+    /**
+     * Device memory for intermediate results that no caller sees (decode attention's split-KV
+     * partials, RMSNorm backward's per-block dw sums), grown on demand. One buffer serves every
+     * kernel: they run in order on one stream, so each user is done with it before the next starts.
+     */
+    private CudaBuffer scratch;
     private boolean closed;
 
     CudaDevice(Gpu gpu) {
@@ -280,6 +290,12 @@ public final class CudaDevice implements RecordingDevice {
     @Override
     public void rope(DeviceBuffer x, long xOff, int rows, int heads, int headDim,
                      DeviceBuffer positions, long posOff, float theta) {
+        rotate(Kernel.ROPE, x, xOff, rows, heads, headDim, positions, posOff, theta);
+    }
+
+    /** RoPE or its inverse: the same parameters and shape. */
+    private void rotate(Kernel kernel, DeviceBuffer x, long xOff, int rows, int heads, int headDim,
+                        DeviceBuffer positions, long posOff, float theta) {
         requireNonNegative(rows, heads, headDim);
         requireEven(headDim);
         if (rows == 0 || heads == 0 || headDim == 0) {
@@ -289,7 +305,7 @@ public final class CudaDevice implements RecordingDevice {
                 .ptr(at(x, xOff, (long) rows * heads * headDim, 4, "x")).i64(xOff)
                 .i32(heads).i32(headDim)
                 .ptr(at(positions, posOff, rows, 4, "positions")).i64(posOff).f32(theta);
-        launch(Kernel.ROPE, rows, heads, 1, threads(headDim / 2, 128));
+        launch(kernel, rows, heads, 1, threads(headDim / 2, 128));
     }
 
     @Override
@@ -399,7 +415,7 @@ public final class CudaDevice implements RecordingDevice {
             splits = ceilDiv(planKeys, perSplit);
         }
         long rowsTotal = (long) tokens * heads;
-        long part = splits > 1 ? partials(4L * splits * rowsTotal * (d + 2)) : 0;
+        long part = splits > 1 ? scratch(4L * splits * rowsTotal * (d + 2)) : 0;
         long outAddress = at(out, outOff, qCount, 4, "out");
         args.reset()
                 .ptr(at(q, qOff, qCount, 4, "q")).i64(qOff)
@@ -476,20 +492,20 @@ public final class CudaDevice implements RecordingDevice {
         };
     }
 
-    /** The partials buffer, at least {@code bytes} long. */
-    private long partials(long bytes) {
-        if (partials == null || partials.bytes() < bytes) {
-            requireNotRecording("growing attention's partials buffer (run the step once unrecorded first)");
+    /** The scratch buffer, at least {@code bytes} long. */
+    private long scratch(long bytes) {
+        if (scratch == null || scratch.bytes() < bytes) {
+            requireNotRecording("growing the scratch buffer (run the step once unrecorded first)");
             generation++;  // graphs recorded before may use the old buffer
-            if (partials != null) {
-                gpu.synchronize();  // queued attention may still read the old one
-                partials.close();
-                partials = null;
+            if (scratch != null) {
+                gpu.synchronize();  // queued kernels may still use the old one
+                scratch.close();
+                scratch = null;
             }
             long size = Math.max(bytes, 1L << 20);
-            partials = new CudaBuffer(gpu, gpu.allocate(size), size);
+            scratch = new CudaBuffer(gpu, gpu.allocate(size), size);
         }
-        return partials.address(gpu);
+        return scratch.address(gpu);
     }
 
     // ---- Launch plumbing ----
@@ -572,50 +588,131 @@ public final class CudaDevice implements RecordingDevice {
         }
     }
 
-    // ---- Training (TODO-IN-PROGRESS: replaced by real kernels in this change) ----
+    // ---- Training ----
 
     @Override
-    public void matmul(DeviceBuffer a, long aOff, boolean transA, DeviceBuffer b, long bOff, org.reflectrm.kernels.DType bType,
+    public void matmul(DeviceBuffer a, long aOff, boolean transA, DeviceBuffer b, long bOff, DType bType,
                        boolean transB, DeviceBuffer c, long cOff, int m, int n, int k, boolean accumulate) {
-        throw new UnsupportedOperationException("matmul");
+        requireNonNegative(m, n, k);
+        if (!transA && transB) {
+            // The forward's layout is linear's, whose GEMV path serves a few rows far faster.
+            linear(a, aOff, b, bOff, bType, c, cOff, m, n, k, accumulate);
+            return;
+        }
+        if (m == 0 || n == 0) {
+            return;
+        }
+        Kernel kernel = Kernel.matmul(bType);
+        args.reset()
+                .ptr(at(a, aOff, (long) m * k, 4, "a")).i64(aOff).i32(transA ? 1 : 0)
+                .ptr(at(b, bOff, (long) k * n, bType.byteSize(), "b")).i64(bOff).i32(transB ? 1 : 0)
+                .ptr(at(c, cOff, (long) m * n, 4, "c")).i64(cOff)
+                .i32(m).i32(n).i32(k).i32(accumulate ? 1 : 0);
+        launch(kernel, ceilDiv(n, GEMM_TILE), ceilDiv(m, GEMM_TILE), 1, 256);
     }
 
     @Override
-    public void rmsNormBackward(DeviceBuffer x, long xOff, DeviceBuffer w, long wOff, org.reflectrm.kernels.DType wType,
+    public void rmsNormBackward(DeviceBuffer x, long xOff, DeviceBuffer w, long wOff, DType wType,
                                 DeviceBuffer dy, long dyOff, DeviceBuffer dx, long dxOff,
                                 DeviceBuffer dw, long dwOff, int rows, int dim, float eps) {
-        throw new UnsupportedOperationException("rmsNormBackward");
+        requireNonNegative(rows, dim);
+        if (rows == 0 || dim == 0) {
+            return;
+        }
+        int type = typeCode(wType);
+        // Without dw every row is a block of its own; with it, blocks of NORM_BACKWARD_ROWS rows each
+        // sum their dw terms into a scratch row, and a second kernel adds those in block order.
+        int rowsPerBlock = dw == null ? 1 : NORM_BACKWARD_ROWS;
+        int blocks = ceilDiv(rows, rowsPerBlock);
+        long dwAddress = dw == null ? 0 : at(dw, dwOff, dim, 4, "dw");
+        long partial = dw == null ? 0 : scratch(4L * blocks * dim);
+        args.reset()
+                .ptr(at(x, xOff, (long) rows * dim, 4, "x")).i64(xOff)
+                .ptr(at(w, wOff, dim, wType.byteSize(), "weight")).i64(wOff).i32(type)
+                .ptr(at(dy, dyOff, (long) rows * dim, 4, "dy")).i64(dyOff)
+                .ptr(at(dx, dxOff, (long) rows * dim, 4, "dx")).i64(dxOff)
+                .ptr(partial).i32(rows).i32(rowsPerBlock).i32(dim).f32(eps);
+        launch(Kernel.RMS_NORM_BACKWARD, blocks, 1, 1, threads(dim, 256));
+        if (dw != null) {
+            args.reset().ptr(partial).i32(blocks).i32(dim).ptr(dwAddress).i64(dwOff);
+            launch(Kernel.RMS_NORM_BACKWARD_DW, ceilDiv(dim, ELEMENTWISE_BLOCK), 1, 1, ELEMENTWISE_BLOCK);
+        }
     }
 
     @Override
     public void ropeInverse(DeviceBuffer x, long xOff, int rows, int heads, int headDim,
                             DeviceBuffer positions, long posOff, float theta) {
-        throw new UnsupportedOperationException("ropeInverse");
+        rotate(Kernel.ROPE_INVERSE, x, xOff, rows, heads, headDim, positions, posOff, theta);
     }
 
     @Override
     public void swigluBackward(DeviceBuffer gate, long gateOff, DeviceBuffer up, long upOff,
                                DeviceBuffer dOut, long dOutOff, DeviceBuffer dGate, long dGateOff,
                                DeviceBuffer dUp, long dUpOff, long n) {
-        throw new UnsupportedOperationException("swigluBackward");
+        if (n <= 0) {
+            requireNonNegative(n);
+            return;
+        }
+        args.reset()
+                .ptr(at(gate, gateOff, n, 4, "gate")).i64(gateOff)
+                .ptr(at(up, upOff, n, 4, "up")).i64(upOff)
+                .ptr(at(dOut, dOutOff, n, 4, "dOut")).i64(dOutOff)
+                .ptr(at(dGate, dGateOff, n, 4, "dGate")).i64(dGateOff)
+                .ptr(at(dUp, dUpOff, n, 4, "dUp")).i64(dUpOff).i64(n);
+        launch(Kernel.SWIGLU_BACKWARD, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK);
     }
 
     @Override
     public void embeddingBackward(DeviceBuffer ids, long idsOff, int rows, DeviceBuffer dOut, long dOutOff, int dim,
                                   DeviceBuffer dTable, long dTableOff) {
-        throw new UnsupportedOperationException("embeddingBackward");
+        requireNonNegative(rows, dim);
+        if (rows == 0 || dim == 0) {
+            return;
+        }
+        // The ids are on the device: the kernel skips any outside the table's rows, counted here.
+        long tableAddress = at(dTable, dTableOff, dim, 4, "dTable");
+        long vocab = (dTable.bytes() / 4 - dTableOff) / dim;
+        args.reset()
+                .ptr(at(ids, idsOff, rows, 4, "ids")).i64(idsOff).i32(rows)
+                .ptr(at(dOut, dOutOff, (long) rows * dim, 4, "dOut")).i64(dOutOff).i32(dim)
+                .ptr(tableAddress).i64(dTableOff).i64(vocab);
+        launch(Kernel.EMBEDDING_BACKWARD, ceilDiv(dim, ELEMENTWISE_BLOCK), 1, 1, ELEMENTWISE_BLOCK);
     }
 
     @Override
     public void crossEntropy(DeviceBuffer logits, long off, int rows, int cols, DeviceBuffer targets, long targetsOff,
                              DeviceBuffer weights, long weightsOff, DeviceBuffer losses, long lossesOff) {
-        throw new UnsupportedOperationException("crossEntropy");
+        requireNonNegative(rows, cols);
+        if (rows == 0) {
+            return;
+        }
+        if (cols == 0) {
+            throw new IllegalArgumentException("cross-entropy of an empty row");
+        }
+        args.reset()
+                .ptr(at(logits, off, (long) rows * cols, 4, "logits")).i64(off).i32(cols)
+                .ptr(at(targets, targetsOff, rows, 4, "targets")).i64(targetsOff)
+                .ptr(at(weights, weightsOff, rows, 4, "weights")).i64(weightsOff)
+                .ptr(at(losses, lossesOff, rows, 4, "losses")).i64(lossesOff);
+        launch(Kernel.CROSS_ENTROPY, rows, 1, 1, threads(cols, 1024));
     }
 
     @Override
     public void adamW(DeviceBuffer param, long paramOff, DeviceBuffer grad, long gradOff, DeviceBuffer m, long mOff,
-                      DeviceBuffer v, long vOff, long n, org.reflectrm.kernels.device.AdamWStep step) {
-        throw new UnsupportedOperationException("adamW");
+                      DeviceBuffer v, long vOff, long n, AdamWStep step) {
+        if (n <= 0) {
+            requireNonNegative(n);
+            return;
+        }
+        args.reset()
+                .ptr(at(param, paramOff, n, 4, "param")).i64(paramOff)
+                .ptr(at(grad, gradOff, n, 4, "grad")).i64(gradOff)
+                .ptr(at(m, mOff, n, 4, "m")).i64(mOff)
+                .ptr(at(v, vOff, n, 4, "v")).i64(vOff).i64(n)
+                .f32(step.decay()).f32(step.lerpCoefficient()).i32(step.smallLerp() ? 1 : 0)
+                .f32(step.beta2()).f32(step.oneMinusBeta2()).f32(step.bc2Sqrt()).f32(step.eps())
+                .f32(step.negStepSize());
+        launch(Kernel.ADAMW, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK);
     }
 
     @Override
@@ -624,8 +721,8 @@ public final class CudaDevice implements RecordingDevice {
             return;
         }
         try {
-            if (partials != null) {
-                partials.close();
+            if (scratch != null) {
+                scratch.close();
             }
         } finally {
             closed = true;

@@ -45,7 +45,18 @@ enum Kernel {
     SOFTMAX_ROWS("softmax_rows", "pli", 0),
     ARGMAX_ROWS("argmax_rows", "plipl", 0),
     ATTENTION("attention", "plplplplpiiiiifipl", 128),
-    ATTENTION_MERGE("attention_merge", "piiipl", 0);
+    ATTENTION_MERGE("attention_merge", "piiipl", 0),
+    // Training
+    MATMUL_F32("matmul_f32", Sig.MATMUL, 256),
+    MATMUL_BF16("matmul_bf16", Sig.MATMUL, 256),
+    MATMUL_F16("matmul_f16", Sig.MATMUL, 256),
+    RMS_NORM_BACKWARD("rms_norm_backward", "plpliplplpiiif", 0),
+    RMS_NORM_BACKWARD_DW("rms_norm_backward_dw", "piipl", 0),
+    ROPE_INVERSE("rope_inverse", "pliiplf", 0),
+    SWIGLU_BACKWARD("swiglu_backward", "plplplplpll", 0),
+    EMBEDDING_BACKWARD("embedding_backward", "pliplipll", 0),
+    CROSS_ENTROPY("cross_entropy", "pliplplpl", 0),
+    ADAMW("adamw", "plplplpllffifffff", 0);
 
     /** Signatures shared by several entry points. */
     private static final class Sig {
@@ -53,6 +64,8 @@ enum Kernel {
         static final String LINEAR = "plplplifpliiii";
         /** table, tableOff, dim, ids, idsOff, out, outOff. */
         static final String EMBEDDING = "pliplpl";
+        /** a, aOff, transA, b, bOff, transB, c, cOff, m, n, k, accumulate. */
+        static final String MATMUL = "pliplipliiii";
     }
 
     /** The PTX entry name. */
@@ -88,6 +101,11 @@ enum Kernel {
 
     static Kernel embedding(DType type) {
         return values()[EMBEDDING_F32.ordinal() + typeIndex(type)];
+    }
+
+    /** The general matrix product for B of this type. */
+    static Kernel matmul(DType type) {
+        return values()[MATMUL_F32.ordinal() + typeIndex(type)];
     }
 
     /** Position of a weight type among each family's F32, BF16, F16 entries (declared in that order). */

@@ -15,6 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.AdamWStep;
 import org.reflectrm.kernels.device.DeviceBuffer;
 
 /**
@@ -168,6 +169,58 @@ class CudaLaunchTest {
         device.argmax(x, 3, 4, 151_936, ids, 3);
         assertEquals(List.of(Kernel.ARGMAX_ROWS, 4), List.of(last().kernel(), last().gx()));
         assertThrows(IllegalArgumentException.class, () -> device.rope(q, 3, 1, 1, 63, pos, 3, 1e6f));
+    }
+
+    @Test
+    void trainingKernelsLaunchWithTheirSignatures() {
+        DeviceBuffer a = floats(130 * 96), b = device.allocate(2 * (130 * 96 + 3)), c = floats(130 * 96);
+        device.matmul(a, 3, true, b, 3, DType.BF16, false, c, 3, 96, 130, 7, true);
+        assertEquals(List.of(Kernel.MATMUL_BF16, 3, 2, 256), List.of(last().kernel(), last().gx(), last().gy(),
+                last().block()));
+        assertEquals(List.of(1, 0, 96, 130, 7, 1), List.of(last().intArg(2), last().intArg(5), last().intArg(8),
+                last().intArg(9), last().intArg(10), last().intArg(11)));
+        device.matmul(a, 3, false, b, 3, DType.BF16, true, c, 3, 8, 96, 130, false);
+        assertEquals(Kernel.LINEAR_GEMV_BF16, last().kernel(), "the forward's layout is linear's");
+        assertThrows(IndexOutOfBoundsException.class,
+                () -> device.matmul(a, 3, false, b, 3, DType.BF16, false, c, 3, 130, 96, 130, false));
+
+        DeviceBuffer x = floats(300 * 64), dy = floats(300 * 64), dx = floats(300 * 64), w = device.allocate(2 * 67),
+                dw = floats(64);
+        int before = gpu.launches.size();
+        device.rmsNormBackward(x, 3, w, 3, DType.BF16, dy, 3, dx, 3, dw, 3, 300, 64, 1e-6f);
+        assertEquals(before + 2, gpu.launches.size(), "with dw: the rows' kernel, then the column sums");
+        Launch rows = gpu.launches.get(before), sums = last();
+        assertEquals(List.of(Kernel.RMS_NORM_BACKWARD, 10, 64, 32), List.of(rows.kernel(), rows.gx(), rows.block(),
+                rows.intArg(11)));
+        long partial = rows.raw()[9];
+        assertTrue(partial != 0 && gpu.live.get(partial) >= 4L * 10 * 64, "a partial row per block of 32 rows");
+        assertEquals(List.of(Kernel.RMS_NORM_BACKWARD_DW, partial, 10L, 64L, 3L),
+                List.of(sums.kernel(), sums.raw()[0], sums.raw()[1], sums.raw()[2], sums.raw()[4]));
+        device.rmsNormBackward(x, 3, w, 3, DType.BF16, dy, 3, dx, 3, null, 0, 300, 64, 1e-6f);
+        assertEquals(List.of(Kernel.RMS_NORM_BACKWARD, 300, 0L, 1),
+                List.of(last().kernel(), last().gx(), last().raw()[9], last().intArg(11)), "without dw: a block per row");
+
+        DeviceBuffer pos = floats(10);
+        device.ropeInverse(dx, 3, 4, 2, 64, pos, 3, 1e6f);
+        assertEquals(List.of(Kernel.ROPE_INVERSE, 4, 2, 32), List.of(last().kernel(), last().gx(), last().gy(),
+                last().block()));
+        device.swigluBackward(x, 3, dy, 3, dx, 3, a, 3, c, 3, 10_007);
+        assertEquals(List.of(Kernel.SWIGLU_BACKWARD, 40), List.of(last().kernel(), last().gx()));
+
+        DeviceBuffer table = floats(50 * 100), ids = floats(9);
+        device.embeddingBackward(ids, 3, 9, x, 3, 100, table, 3);
+        assertEquals(List.of(Kernel.EMBEDDING_BACKWARD, 1, 256), List.of(last().kernel(), last().gx(), last().block()));
+        assertEquals(50L, last().raw()[8], "the table's rows, against which the kernel checks the ids");
+
+        DeviceBuffer logits = floats(2 * 151_936), losses = floats(2);
+        device.crossEntropy(logits, 3, 2, 151_936, ids, 3, ids, 5, losses, 3);
+        assertEquals(List.of(Kernel.CROSS_ENTROPY, 2, 1024), List.of(last().kernel(), last().gx(), last().block()));
+        assertThrows(IllegalArgumentException.class, () -> device.crossEntropy(logits, 3, 2, 0, ids, 3, ids, 5, losses, 3));
+
+        device.adamW(x, 3, dy, 3, dx, 3, c, 3, 10_007, AdamWStep.of(1e-3, 0.9, 0.999, 1e-8, 0.01, 1, true));
+        assertEquals(List.of(Kernel.ADAMW, 40, 1), List.of(last().kernel(), last().gx(), last().intArg(11)));
+        device.adamW(x, 3, dy, 3, dx, 3, c, 3, 5, AdamWStep.of(1e-3, 0.3, 0.999, 1e-8, 0.01, 1, true));
+        assertEquals(0, last().intArg(11), "lerp weight 0.7: the large-weight form");
     }
 
     @Test
