@@ -359,6 +359,12 @@ public final class OpenClDevice implements Device {
     public synchronized void rope(DeviceBuffer x, long xOff, int rows, int heads, int headDim,
                                   DeviceBuffer positions, long posOff, float theta) {
         ensureOpen();
+        rotate(null, x, xOff, rows, heads, headDim, positions, posOff, theta);
+    }
+
+    /** RoPE's rotation (program null: the forward kernel) or its inverse (the training program's). */
+    private void rotate(OpenClProgram inverse, DeviceBuffer x, long xOff, int rows, int heads, int headDim,
+                        DeviceBuffer positions, long posOff, float theta) {
         requireHeads(heads, heads, headDim);
         long pairs = (long) rows * heads * (headDim / 2);
         OpenClBuffer bx = operand(x, xOff, (long) rows * heads * headDim, DType.F32, "x");
@@ -366,7 +372,7 @@ public final class OpenClDevice implements Device {
         if (pairs == 0) {
             return;
         }
-        launch.of(common.kernel("rope"))
+        launch.of(inverse == null ? common.kernel("rope") : inverse.kernel("rope_inverse"))
                 .mem(bx).i64(xOff).i32(rows).i32(heads).i32(headDim).mem(bpos).i64(posOff)
                 .mem(ropeFrequencies(theta, headDim / 2))
                 .elements(pairs, ELEMENT_WG);
@@ -649,17 +655,7 @@ public final class OpenClDevice implements Device {
     public synchronized void ropeInverse(DeviceBuffer x, long xOff, int rows, int heads, int headDim,
                                          DeviceBuffer positions, long posOff, float theta) {
         ensureOpen();
-        requireHeads(heads, heads, headDim);
-        long pairs = (long) rows * heads * (headDim / 2);
-        OpenClBuffer bx = operand(x, xOff, (long) rows * heads * headDim, DType.F32, "x");
-        OpenClBuffer bpos = operand(positions, posOff, rows, DType.I32, "positions");
-        if (pairs == 0) {
-            return;
-        }
-        launch.of(training().kernel("rope_inverse"))
-                .mem(bx).i64(xOff).i32(rows).i32(heads).i32(headDim).mem(bpos).i64(posOff)
-                .mem(ropeFrequencies(theta, headDim / 2))
-                .elements(pairs, ELEMENT_WG);
+        rotate(training(), x, xOff, rows, heads, headDim, positions, posOff, theta);
     }
 
     @Override
