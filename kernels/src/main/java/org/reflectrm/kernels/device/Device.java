@@ -177,6 +177,21 @@ public interface Device extends AutoCloseable {
                       DeviceBuffer weights, long weightsOff, DeviceBuffer losses, long lossesOff);
 
     /**
+     * Backward of causal GQA self-attention for one sequence, as
+     * {@link org.reflectrm.kernels.Backend#attentionBackward}: {@code shape.startPos()} is 0,
+     * {@code q, out, dOut} are {@code [tokens, heads, headDim]}, {@code k, v} are
+     * {@code [tokens, kvHeads, headDim]} (the sequence's own keys and values) and {@code out} is
+     * the forward's output. Accumulates {@code dq, dk, dv} (same layouts as q, k, v). The
+     * probabilities are recomputed, never stored whole (memory O(tokens), not O(tokens²)), and
+     * every gradient element is summed in a fixed order with no atomics, so results do not
+     * depend on scheduling.
+     */
+    void attentionBackward(DeviceBuffer q, long qOff, DeviceBuffer k, long kOff, DeviceBuffer v, long vOff,
+                           DeviceBuffer out, long outOff, DeviceBuffer dOut, long dOutOff,
+                           DeviceBuffer dq, long dqOff, DeviceBuffer dk, long dkOff, DeviceBuffer dv, long dvOff,
+                           AttentionShape shape);
+
+    /**
      * One AdamW update of n F32 parameters in place, with their gradient and moment buffers
      * {@code m, v} (F32, updated too), by {@link AdamWStep#update}'s arithmetic.
      */

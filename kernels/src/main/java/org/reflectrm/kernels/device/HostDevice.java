@@ -394,6 +394,15 @@ public final class HostDevice implements RecordingDevice {
     }
 
     @Override
+    public void attentionBackward(DeviceBuffer q, long qOff, DeviceBuffer k, long kOff, DeviceBuffer v, long vOff,
+                                  DeviceBuffer out, long outOff, DeviceBuffer dOut, long dOutOff,
+                                  DeviceBuffer dq, long dqOff, DeviceBuffer dk, long dkOff, DeviceBuffer dv, long dvOff,
+                                  AttentionShape shape) {
+        run(() -> backend.attentionBackward(seg(q), qOff, seg(k), kOff, seg(v), vOff, seg(out), outOff,
+                seg(dOut), dOutOff, seg(dq), dqOff, seg(dk), dkOff, seg(dv), dvOff, shape));
+    }
+
+    @Override
     public void adamW(DeviceBuffer param, long paramOff, DeviceBuffer grad, long gradOff, DeviceBuffer m, long mOff,
                       DeviceBuffer v, long vOff, long n, AdamWStep step) {
         run(() -> CpuAdamW.update(seg(param), paramOff, seg(grad), gradOff, seg(m), mOff, seg(v), vOff, n, step));

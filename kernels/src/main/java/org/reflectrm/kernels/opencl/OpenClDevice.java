@@ -719,6 +719,14 @@ public final class OpenClDevice implements Device {
     }
 
     @Override
+    public void attentionBackward(DeviceBuffer q, long qOff, DeviceBuffer k, long kOff, DeviceBuffer v, long vOff,
+                                  DeviceBuffer out, long outOff, DeviceBuffer dOut, long dOutOff,
+                                  DeviceBuffer dq, long dqOff, DeviceBuffer dk, long dkOff, DeviceBuffer dv, long dvOff,
+                                  AttentionShape shape) {
+        throw new UnsupportedOperationException("attentionBackward (TODO-IN-PROGRESS)");
+    }
+
+    @Override
     public synchronized void adamW(DeviceBuffer param, long paramOff, DeviceBuffer grad, long gradOff,
                                    DeviceBuffer m, long mOff, DeviceBuffer v, long vOff, long n, AdamWStep step) {
         ensureOpen();

@@ -6,6 +6,7 @@ import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
 
 /**
@@ -128,6 +129,30 @@ public abstract class TrainingKernelsContract extends DeviceContract {
             }
             assertClose(want, readDevice(dloss, rows), "losses");
             assertClose(readHost(hl, rows * cols), readDevice(dl, rows * cols), "gradient");
+        }
+    }
+
+    @ParameterizedTest(name = "attentionBackward tokens={0} heads={1}/{2} headDim={3}")
+    @CsvSource({
+        "1, 4, 4, 64", "2, 2, 1, 32", "5, 4, 2, 64", "40, 8, 2, 128", "130, 4, 1, 64", "17, 10, 2, 64",
+        "64, 16, 8, 128", "300, 2, 2, 128"})
+    void attentionBackward(int tokens, int heads, int kvHeads, int headDim) {
+        int n = tokens * heads * headDim, kv = tokens * kvHeads * headDim;
+        AttentionShape shape = new AttentionShape(tokens, 0, heads, kvHeads, headDim, (float) (1 / Math.sqrt(headDim)));
+        MemorySegment hq = host(DType.F32, gaussian(n)), hk = host(DType.F32, gaussian(kv));
+        MemorySegment hv = host(DType.F32, gaussian(kv)), hdo = host(DType.F32, gaussian(n));
+        MemorySegment hout = host(DType.F32, new float[n]);
+        cpu.attention(hq, PAD, hk, PAD, hv, PAD, hout, PAD, shape);
+        MemorySegment hdq = host(DType.F32, gaussian(n)), hdk = host(DType.F32, gaussian(kv));
+        MemorySegment hdv = host(DType.F32, gaussian(kv));
+        try (DeviceBuffer dq = onDevice(hq); DeviceBuffer dk = onDevice(hk); DeviceBuffer dv = onDevice(hv);
+             DeviceBuffer dout = onDevice(hout); DeviceBuffer ddo = onDevice(hdo); DeviceBuffer gq = onDevice(hdq);
+             DeviceBuffer gk = onDevice(hdk); DeviceBuffer gv = onDevice(hdv)) {
+            device.attentionBackward(dq, PAD, dk, PAD, dv, PAD, dout, PAD, ddo, PAD, gq, PAD, gk, PAD, gv, PAD, shape);
+            cpu.attentionBackward(hq, PAD, hk, PAD, hv, PAD, hout, PAD, hdo, PAD, hdq, PAD, hdk, PAD, hdv, PAD, shape);
+            assertClose(readHost(hdq, n), readDevice(gq, n), "dq");
+            assertClose(readHost(hdk, kv), readDevice(gk, kv), "dk");
+            assertClose(readHost(hdv, kv), readDevice(gv, kv), "dv");
         }
     }
 
