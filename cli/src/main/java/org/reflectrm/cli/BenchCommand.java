@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.device.Transfers;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.generate.GenerationConfig;
 import org.reflectrm.model.generate.Generator;
@@ -53,6 +54,9 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** Bytes the device received while the model loaded (the weights), set once the runtime is open. */
+    private long loadBytesUp;
+
     @Override
     public Integer call() throws Exception {
         if (promptLen < 1 || decodeTokens < 1 || decodePromptLen < 1 || repeats < 1) {
@@ -68,6 +72,7 @@ final class BenchCommand implements Callable<Integer> {
             Qwen3Model model = runtime.model();
             Backend backend = runtime.backend();
             MemoryUse afterLoad = MemoryUse.now();
+            loadBytesUp = runtime.transfers() == null ? 0 : runtime.transfers().uploadedBytes();
             Generator generator = new Generator(runtime.languageModel());
             SplittableRandom random = new SplittableRandom(42);
             int vocab = model.config().vocabSize();
@@ -110,6 +115,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             if (runtime.deviceModel() != null) {
                 o.put("decode_steps_replayed", runtime.deviceModel().replayedSteps());
+                transfers(runtime, generator, random, vocab, o, err);
             }
             MemoryUse afterRuns = MemoryUse.now();
             o.put("rss_after_load_bytes", afterLoad.rssBytes());
@@ -125,6 +131,28 @@ final class BenchCommand implements Callable<Integer> {
             out.flush();
         }
         return 0;
+    }
+
+    /**
+     * What crosses the bus: the weights' upload (everything moved before the first run) and a
+     * batch-1 decode step's traffic, the difference between a run of {@code decodeTokens} steps
+     * and a prefill-only run of the same prompt, per step.
+     */
+    private void transfers(ModelRuntime runtime, Generator generator, SplittableRandom random, int vocab,
+                           ObjectNode o, PrintWriter err) {
+        Transfers.Count before = runtime.transfers();
+        run(generator, prompts(random, vocab, 1, decodePromptLen), 1);
+        Transfers.Count prefillOnly = runtime.transfers().since(before);
+        before = runtime.transfers();
+        run(generator, prompts(random, vocab, 1, decodePromptLen), decodeTokens + 1);
+        Transfers.Count steps = runtime.transfers().since(before);
+        double up = (steps.uploadedBytes() - prefillOnly.uploadedBytes()) / (double) decodeTokens;
+        double down = (steps.downloadedBytes() - prefillOnly.downloadedBytes()) / (double) decodeTokens;
+        o.put("device_load_bytes_up", loadBytesUp);
+        o.put("decode_step_bytes_up", up);
+        o.put("decode_step_bytes_down", down);
+        err.printf("bench: bus traffic: %.1f MiB up while loading; a decode step moves %.0f bytes up and %.1f KiB down%n",
+                loadBytesUp / (double) (1 << 20), up, down / 1024);
     }
 
     private Generator.Timing run(Generator generator, List<int[]> prompts, int newTokens) {

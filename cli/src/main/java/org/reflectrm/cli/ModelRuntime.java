@@ -5,6 +5,7 @@ import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.DeviceException;
 import org.reflectrm.kernels.device.Devices;
+import org.reflectrm.kernels.device.Transfers;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.device.DeviceQwen3;
 import org.reflectrm.model.generate.CpuLanguageModel;
@@ -141,6 +142,11 @@ final class ModelRuntime implements AutoCloseable {
             }
             return best;
         }
+    }
+
+    /** What the device has moved across the bus so far (the weights' upload included), or null on the CPU. */
+    Transfers.Count transfers() {
+        return device == null ? null : device.transfers();
     }
 
     /** Where this computes, for logs and reports. */

@@ -11,6 +11,7 @@ import org.reflectrm.kernels.device.DeviceBuffer;
 import org.reflectrm.kernels.device.DeviceException;
 import org.reflectrm.kernels.device.DeviceGraph;
 import org.reflectrm.kernels.device.RecordingDevice;
+import org.reflectrm.kernels.device.Transfers;
 
 /**
  * The {@link Device} SPI on an NVIDIA GPU: the kernels of {@code reflectrm_kernels.cu}, loaded as
@@ -44,6 +45,7 @@ public final class CudaDevice implements RecordingDevice {
     private static final long MAX_ELEMENTWISE_BLOCKS = 1L << 20;
 
     private final Gpu gpu;
+    private final Transfers transfers = new Transfers();
     private final Arena arena = Arena.ofShared();
     private final KernelArgs args;
     /**
@@ -112,6 +114,7 @@ public final class CudaDevice implements RecordingDevice {
         requireNotRecording("upload");
         long n = src.byteSize();
         long address = at(dst, dstByteOffset, n, 1, "upload destination") + dstByteOffset;
+        transfers.countUpload(n);
         if (n == 0) {
             return;
         }
@@ -128,10 +131,16 @@ public final class CudaDevice implements RecordingDevice {
     }
 
     @Override
+    public Transfers.Count transfers() {
+        return transfers.snapshot();
+    }
+
+    @Override
     public void download(DeviceBuffer src, long srcByteOffset, MemorySegment dst) {
         requireNotRecording("download");
         long n = dst.byteSize();
         long address = at(src, srcByteOffset, n, 1, "download source") + srcByteOffset;
+        transfers.countDownload(n);
         if (n == 0) {
             gpu.synchronize();
             return;

@@ -47,6 +47,9 @@ public interface Device extends AutoCloseable {
     /** Waits for all queued work. */
     void synchronize();
 
+    /** The bytes {@link #upload} and {@link #download} have moved since the device opened. */
+    Transfers.Count transfers();
+
     // ---- Kernels ----
 
     /**

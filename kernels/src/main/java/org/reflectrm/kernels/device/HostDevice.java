@@ -22,6 +22,7 @@ import org.reflectrm.kernels.cpu.CpuAdamW;
  */
 public final class HostDevice implements RecordingDevice {
     private final Backend backend;
+    private final Transfers transfers = new Transfers();
     /** Kernels recorded since beginRecording, or null when kernels run at once. */
     private List<Runnable> recording;
 
@@ -143,12 +144,19 @@ public final class HostDevice implements RecordingDevice {
     public void upload(MemorySegment src, DeviceBuffer dst, long dstByteOffset) {
         requireNotRecording("upload");
         MemorySegment.copy(src, 0, seg(dst), dstByteOffset, src.byteSize());
+        transfers.countUpload(src.byteSize());
     }
 
     @Override
     public void download(DeviceBuffer src, long srcByteOffset, MemorySegment dst) {
         requireNotRecording("download");
         MemorySegment.copy(seg(src), srcByteOffset, dst, 0, dst.byteSize());
+        transfers.countDownload(dst.byteSize());
+    }
+
+    @Override
+    public Transfers.Count transfers() {
+        return transfers.snapshot();
     }
 
     @Override

@@ -16,6 +16,7 @@ import org.reflectrm.kernels.device.AdamWStep;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.DeviceBuffer;
 import org.reflectrm.kernels.device.DeviceException;
+import org.reflectrm.kernels.device.Transfers;
 
 /**
  * The {@link Device} SPI on an OpenCL 1.2 device (an NVIDIA GPU through NVIDIA's ICD; PoCL on
@@ -75,6 +76,7 @@ public final class OpenClDevice implements Device {
     /** The training kernels' program, built on first use ({@link #training()}), and their scratch, grown on demand. */
     private OpenClProgram training;
     private OpenClBuffer trainingScratch;
+    private final Transfers transfers = new Transfers();
     private boolean closed;
 
     private record RopeKey(float theta, int half) {
@@ -183,6 +185,7 @@ public final class OpenClDevice implements Device {
         ensureOpen();
         OpenClBuffer d = own(dst);
         requireBytes(d, dstByteOffset, src.byteSize(), "upload");
+        transfers.countUpload(src.byteSize());
         if (src.byteSize() == 0) {
             return;
         }
@@ -197,10 +200,16 @@ public final class OpenClDevice implements Device {
     }
 
     @Override
+    public Transfers.Count transfers() {
+        return transfers.snapshot();
+    }
+
+    @Override
     public synchronized void download(DeviceBuffer src, long srcByteOffset, MemorySegment dst) {
         ensureOpen();
         OpenClBuffer s = own(src);
         requireBytes(s, srcByteOffset, dst.byteSize(), "download");
+        transfers.countDownload(dst.byteSize());
         if (dst.byteSize() == 0) {
             synchronize();
             return;

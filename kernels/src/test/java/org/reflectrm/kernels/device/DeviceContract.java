@@ -429,6 +429,18 @@ public abstract class DeviceContract {
         }
     }
 
+    @Test
+    void transfersAreCounted() {
+        Transfers.Count before = device.transfers();
+        try (DeviceBuffer b = device.allocate(4096)) {
+            device.upload(arena.allocate(1000, 64), b, 8);
+            device.upload(MemorySegment.ofArray(new byte[24]), b, 2000);   // a heap segment, staged
+            device.download(b, 16, arena.allocate(300, 64));
+            device.download(b, 0, MemorySegment.ofArray(new byte[5]));
+        }
+        assertEquals(new Transfers.Count(1024, 305), device.transfers().since(before));
+    }
+
     /**
      * The other cases' operands sit at odd offsets; real weights usually start 32-byte aligned,
      * where GPU GEMV kernels switch to single wide vector loads. This covers that path against

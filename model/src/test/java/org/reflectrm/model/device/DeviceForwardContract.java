@@ -18,6 +18,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.reflectrm.kernels.cpu.CpuBackend;
 import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.Transfers;
 import org.reflectrm.model.generate.GenerationConfig;
 import org.reflectrm.model.generate.Generator;
 import org.reflectrm.model.generate.LanguageModel;
@@ -135,6 +136,34 @@ abstract class DeviceForwardContract {
                 Generator.Result single = generator.generate(List.of(prompts.get(p)), greedy).getFirst();
                 assertArrayEquals(want, single.tokens(), name + " prompt " + p + " alone");
                 assertArrayEquals(single.logprobs(), batched.get(p).logprobs(), 1e-4, name + " logprobs, batch vs single");
+            }
+        }
+    }
+
+    /**
+     * Weights cross the bus once, when the model is put on the device; a decode step then moves
+     * only its token ids and positions up (16 bytes for two sequences) and its logits down. A step
+     * that re-sent any weight (the smallest here, a q/k norm, is 32 bytes) would fail.
+     */
+    @Test
+    void weightsMoveOnceAndDecodeStepsMoveOnlyTokensAndLogits() throws IOException {
+        try (Qwen3Model model = Qwen3Model.load(fixture("tiny-bf16-tied"))) {
+            Transfers.Count start = device.transfers();
+            try (DeviceQwen3 onDevice = new DeviceQwen3(model, device);
+                 DeviceQwen3.DeviceSession session = onDevice.open();
+                 LanguageModel.Cache a = session.newCache(16); LanguageModel.Cache b = session.newCache(16)) {
+                Transfers.Count load = device.transfers().since(start);
+                assertTrue(load.uploadedBytes() >= onDevice.weightBytes(),
+                        "the load uploaded " + load.uploadedBytes() + " bytes of " + onDevice.weightBytes() + " of weights");
+                int vocab = model.config().vocabSize();
+                session.forward(List.of(new int[] {5, 9, 14, 2}, new int[] {7, 1, 3}), List.of(a, b));
+                for (int step = 0; step < 6; step++) {
+                    Transfers.Count before = device.transfers();
+                    session.forward(List.of(new int[] {3 + step}, new int[] {20 + step}), List.of(a, b));
+                    Transfers.Count moved = device.transfers().since(before);
+                    assertEquals(16, moved.uploadedBytes(), "decode step " + step + " uploaded (2 ids and 2 positions)");
+                    assertEquals(2L * vocab * Float.BYTES, moved.downloadedBytes(), "decode step " + step + " downloaded");
+                }
             }
         }
     }
