@@ -36,7 +36,7 @@ final class CommonOptions {
         String d = device.toLowerCase(java.util.Locale.ROOT);
         if (d.equals("opencl") || d.equals("cuda")) {
             throw new BadInputException("--device " + device + ": " + command
-                    + " runs on the CPU only (the GPU backends have no backward kernels yet); use --device cpu");
+                    + " runs on the CPU only (the model does not train on the GPU backends yet); use --device cpu");
         }
         if (!org.reflectrm.kernels.device.Devices.KINDS.contains(d)) {
             throw new BadInputException("--device: unknown device '" + device + "': expected one of "
