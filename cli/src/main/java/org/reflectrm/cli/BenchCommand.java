@@ -1,5 +1,6 @@
 package org.reflectrm.cli;
 
+import org.reflectrm.model.ModelRuntime;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
@@ -68,7 +69,7 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         PrintWriter err = spec.commandLine().getErr();
-        try (ModelRuntime runtime = ModelRuntime.open(common, spec.commandLine().getErr())) {
+        try (ModelRuntime runtime = common.openRuntime(spec.commandLine().getErr())) {
             Qwen3Model model = runtime.model();
             Backend backend = runtime.backend();
             MemoryUse afterLoad = MemoryUse.now();

@@ -1,5 +1,7 @@
 package org.reflectrm.cli;
 
+import org.reflectrm.model.TokenizerFiles;
+import org.reflectrm.model.ModelRuntime;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
@@ -81,7 +83,7 @@ final class BenchJudgeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode o = mapper.createObjectNode();
-        try (ModelRuntime runtime = ModelRuntime.open(common, spec.commandLine().getErr())) {
+        try (ModelRuntime runtime = common.openRuntime(spec.commandLine().getErr())) {
             ModelTextGenerator generator = new ModelTextGenerator(runtime.languageModel(), tokenizer);
             Judge judge = new Judge(new Parseable(generator), prompts);
             Judge.Options greedy = new Judge.Options(Judge.Mode.GREEDY, 1, 1.0, 0.1, 1, tokens);

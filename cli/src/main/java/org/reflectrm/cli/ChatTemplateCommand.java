@@ -1,5 +1,6 @@
 package org.reflectrm.cli;
 
+import org.reflectrm.model.TokenizerFiles;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;

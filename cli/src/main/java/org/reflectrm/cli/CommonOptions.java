@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.cpu.CpuBackend;
 import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.ModelRuntime;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import picocli.CommandLine.Option;
 
@@ -50,11 +51,21 @@ final class CommonOptions {
     }
 
     Backend backend() {
-        int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        int n = threadCount();
         if (n < 1) {
             throw new BadInputException("--threads must be at least 1, got " + n);
         }
         return new CpuBackend(n);
+    }
+
+    /** The model on {@code --device}, computing with {@code --threads} (see {@link ModelRuntime#open}). */
+    ModelRuntime openRuntime(java.io.PrintWriter err) {
+        return ModelRuntime.open(model, device, threadCount(), err);
+    }
+
+    /** {@code --threads}, or every core. */
+    int threadCount() {
+        return threads == null ? Runtime.getRuntime().availableProcessors() : threads;
     }
 
     /** Fails with the usual message unless {@code --model} is a folder. */

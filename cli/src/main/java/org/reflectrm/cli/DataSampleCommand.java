@@ -1,5 +1,7 @@
 package org.reflectrm.cli;
 
+import org.reflectrm.model.TokenizerFiles;
+import org.reflectrm.model.ModelRuntime;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -102,7 +104,7 @@ final class DataSampleCommand implements Callable<Integer>, DefaultsToDemoModel 
         if (!pending.isEmpty()) {
             Tokenizer tokenizer = TokenizerFiles.load(common.model, "--model");
             JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, common.model), template);
-            try (ModelRuntime runtime = ModelRuntime.open(common, err);
+            try (ModelRuntime runtime = common.openRuntime(err);
                  RecordAppender out = new RecordAppender(output)) {
                 Judge judge = new Judge(new ModelTextGenerator(runtime.languageModel(), tokenizer), prompts);
                 PairSampler sampler = new PairSampler(judge, n, temperature, seed, maxNewTokens);

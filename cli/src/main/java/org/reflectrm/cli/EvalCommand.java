@@ -1,5 +1,7 @@
 package org.reflectrm.cli;
 
+import org.reflectrm.model.TokenizerFiles;
+import org.reflectrm.model.ModelRuntime;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -168,7 +170,7 @@ final class EvalCommand implements Callable<Integer> {
         Tokenizer tokenizer = TokenizerFiles.load(model, "--model");
         JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, model), template);
         ProgressLine progress = new ProgressLine(err);
-        try (ModelRuntime runtime = ModelRuntime.open(common, err);
+        try (ModelRuntime runtime = common.openRuntime(err);
              RecordAppender sink = new RecordAppender(judgments)) {
             Judge judge = new Judge(new ModelTextGenerator(runtime.languageModel(), tokenizer), prompts);
             List<Comparison> batch = new ArrayList<>();

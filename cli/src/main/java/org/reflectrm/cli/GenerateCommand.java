@@ -1,5 +1,7 @@
 package org.reflectrm.cli;
 
+import org.reflectrm.model.TokenizerFiles;
+import org.reflectrm.model.ModelRuntime;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -127,7 +129,7 @@ final class GenerateCommand implements Callable<Integer>, DefaultsToDemoModel {
             // Structure (the template's own control tokens) may match added tokens; the user's text may not.
             ids = template.encode(messages, true, !noThinking, tokenizer::encode, tokenizer::encodeUntrusted);
         }
-        try (ModelRuntime runtime = ModelRuntime.open(common, spec.commandLine().getErr())) {
+        try (ModelRuntime runtime = common.openRuntime(spec.commandLine().getErr())) {
             Qwen3Model model = runtime.model();
             TokenList.requireInVocabulary(prompt != null ? "--prompt" : "--tokens", ids, model.config().vocabSize(),
                     common.model);

@@ -1,5 +1,6 @@
 package org.reflectrm.cli;
 
+import org.reflectrm.model.TokenizerFiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;

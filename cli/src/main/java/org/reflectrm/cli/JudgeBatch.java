@@ -14,9 +14,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.reflectrm.api.JudgeOptions;
+import org.reflectrm.api.Judgment;
+import org.reflectrm.api.Pair;
+import org.reflectrm.api.ReflectRM;
 import org.reflectrm.model.BadInputException;
-import org.reflectrm.model.judge.ItemSeeds;
-import org.reflectrm.model.judge.Judge;
 import org.reflectrm.model.judge.PairRecord;
 import org.reflectrm.model.safetensors.RecordAppender;
 import org.reflectrm.model.train.data.JsonlLines;
@@ -32,17 +34,15 @@ import org.reflectrm.model.train.data.SftRecordParser.BadRecord;
  */
 final class JudgeBatch {
     private final JudgeCommand command;
-    private final Judge judge;
-    private final Judge.Options options;
+    private final ReflectRM judge;
+    private final JudgeOptions options;
     private final ObjectMapper mapper;
-    private final String templateVersion;
 
-    JudgeBatch(JudgeCommand command, Judge judge, Judge.Options options, ObjectMapper mapper, String templateVersion) {
+    JudgeBatch(JudgeCommand command, ReflectRM judge, JudgeOptions options, ObjectMapper mapper) {
         this.command = command;
         this.judge = judge;
         this.options = options;
         this.mapper = mapper;
-        this.templateVersion = templateVersion;
     }
 
     /**
@@ -157,26 +157,16 @@ final class JudgeBatch {
      * reflections) and appends their records in input order, each written whole and flushed.
      */
     private Tally writeBatch(List<PairRecord> batch, RecordAppender out) throws IOException {
-        List<Judge.Item> items = new ArrayList<>();
-        List<Integer> counts = new ArrayList<>();
-        List<Long> seeds = new ArrayList<>();
-        for (PairRecord p : batch) {
-            List<Judge.Item> mine = command.items(p.conversation(), p.responseA(), p.responseB());
-            items.addAll(mine);
-            counts.add(mine.size());
-            // A seed per pair (its orders share it), so pairs do not repeat each other's draws.
-            mine.forEach(m -> seeds.add(ItemSeeds.of(options.seed(), p.id())));
-        }
-        long t0 = System.nanoTime();
-        List<Judge.Result> results = judge.judgeAll(items, options, seeds.stream().mapToLong(Long::longValue).toArray());
-        double seconds = (System.nanoTime() - t0) / 1e9;
+        // Pairs with ids: each is seeded from its id, so pairs do not repeat each other's draws.
+        List<Judgment> judgments = judge.judgeAll(batch.stream()
+                .map(p -> new Pair(p.id(), p.conversation(), p.responseA(), p.responseB())).toList(), options);
         Tally tally = new Tally();
         StringBuilder lines = new StringBuilder();
-        for (int b = 0, at = 0; b < batch.size(); at += counts.get(b), b++) {
+        for (int b = 0; b < batch.size(); b++) {
             PairRecord pair = batch.get(b);
             ObjectNode record = mapper.createObjectNode();
             record.put("id", pair.id());
-            record.setAll(command.record(results.subList(at, at + counts.get(b)), mapper, templateVersion, seconds));
+            record.setAll(JudgeJson.record(mapper, judgments.get(b)));
             if (pair.subset() != null) {
                 record.put("subset", pair.subset());
             }

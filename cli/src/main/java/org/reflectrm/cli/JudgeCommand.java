@@ -1,8 +1,6 @@
 package org.reflectrm.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -12,16 +10,13 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.reflectrm.kernels.Backend;
+import org.reflectrm.api.JudgeOptions;
+import org.reflectrm.api.Judgment;
+import org.reflectrm.api.Pair;
+import org.reflectrm.api.ReflectRM;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.judge.Judge;
-import org.reflectrm.model.judge.JudgePrompts;
-import org.reflectrm.model.judge.JudgeTemplate;
-import org.reflectrm.model.judge.ModelTextGenerator;
-import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.model.safetensors.AtomicFiles;
-import org.reflectrm.reflect.eval.report.JudgmentPage;
-import org.reflectrm.tokenizer.Tokenizer;
 import org.reflectrm.tokenizer.chat.ChatMessage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -134,22 +129,21 @@ final class JudgeCommand implements Callable<Integer>, DefaultsToDemoModel {
             conversation = prompt != null ? List.of(ChatMessage.user(prompt)) : readMessages(messages);
         }
         JudgeBatch.Input pairs = input == null ? null : JudgeBatch.read(input, options.seed(), dedupe, spec.commandLine().getErr());
-        JudgeTemplate template = settings.template(common.model, spec.commandLine().getErr());
-        Tokenizer tokenizer = TokenizerFiles.load(common.model, "--model");
-        JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, common.model), template);
+        JudgeOptions judgeOptions = settings.judgeOptions(bothOrders);
         ObjectMapper mapper = new ObjectMapper();
-        try (ModelRuntime runtime = ModelRuntime.open(common, spec.commandLine().getErr())) {
-            Judge judge = new Judge(new ModelTextGenerator(runtime.languageModel(), tokenizer), prompts);
+        try (ReflectRM rm = openJudge(common, settings, spec.commandLine().getErr())) {
             if (input != null) {
-                return new JudgeBatch(this, judge, options, mapper, template.version()).run(pairs, output);
+                return new JudgeBatch(this, rm, judgeOptions, mapper).run(pairs, output);
             }
-            long t0 = System.nanoTime();
-            List<Judge.Result> results = judge.judgeAll(items(conversation, responseA, responseB), options);
+            Judgment judgment = rm.judge(new Pair(null, conversation, responseA, responseB), judgeOptions);
             ObjectNode record = mapper.createObjectNode();
             record.put("id", "pair");
-            record.setAll(record(results, mapper, template.version(), (System.nanoTime() - t0) / 1e9));
+            record.setAll(JudgeJson.record(mapper, judgment));
             if (html != null) {
-                writePage(results, conversation, record, options, tokenizer);
+                AtomicFiles.write(html, rm.html(judgment, options.bottomFraction()).getBytes(StandardCharsets.UTF_8));
+                PrintWriter err = spec.commandLine().getErr();
+                err.println("wrote " + html);
+                err.flush();
             }
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
@@ -162,63 +156,11 @@ final class JudgeCommand implements Callable<Integer>, DefaultsToDemoModel {
         return 0;
     }
 
-    /** The --html page of the pair's judgment (its {@link #items} results and record), written atomically. */
-    private void writePage(List<Judge.Result> results, List<ChatMessage> conversation, ObjectNode record,
-                           Judge.Options options, Tokenizer tokenizer) throws IOException {
-        JsonNode verdict = record.get("verdict");
-        JudgmentPage.Judgment judgment = new JudgmentPage.Judgment(new Judge.Item(conversation, responseA, responseB),
-                results, verdict.isNull() ? null : verdict.asText(), record.get("status").asText(), options.bottomFraction());
-        String page = JudgmentPage.html(judgment, id -> ModelTextGenerator.tokenText(tokenizer, id));
-        AtomicFiles.write(html, page.getBytes(StandardCharsets.UTF_8));
-        PrintWriter err = spec.commandLine().getErr();
-        err.println("wrote " + html);
-        err.flush();
-    }
-
-    /** What one pair asks the judge: (A, B), and with --both-orders also (B, A). */
-    List<Judge.Item> items(List<ChatMessage> conversation, String a, String b) {
-        return bothOrders ? List.of(new Judge.Item(conversation, a, b), new Judge.Item(conversation, b, a))
-                : List.of(new Judge.Item(conversation, a, b));
-    }
-
-    /** The record of one pair from the results of its {@link #items}, apart from the id. */
-    ObjectNode record(List<Judge.Result> results, ObjectMapper mapper, String templateVersion, double seconds) {
-        Judge.Result ab = results.getFirst();
-        String first = letter(ab.verdict(), false);
-        String verdict = first;
-        ObjectNode record;
-        if (bothOrders) {
-            Judge.Result ba = results.get(1);
-            String second = letter(ba.verdict(), true);
-            String status = ab.status();
-            if (verdict == null || second == null) {
-                verdict = verdict != null ? verdict : second;
-                status = verdict == null ? "unparseable" : "ok";
-            } else if (!verdict.equals(second)) {
-                verdict = null;
-                status = "inconsistent";
-            }
-            record = mapper.createObjectNode();
-            record.put("verdict", verdict);
-            record.put("status", status);
-            record.put("mode", settings.mode);
-            record.put("template_version", templateVersion);
-            ArrayNode orders = record.putArray("orders");
-            orders.add(JudgeJson.result(mapper, ab, "AB", first));
-            orders.add(JudgeJson.result(mapper, ba, "BA", second));
-        } else {
-            record = JudgeJson.result(mapper, ab, "AB", verdict);
-        }
-        record.putObject("timings").put("seconds", seconds);
-        return record;
-    }
-
-    /** "A" or "B" for a verdict about the shown order; {@code swapped} when B was shown first. */
-    static String letter(Integer verdict, boolean swapped) {
-        if (verdict == null) {
-            return null;
-        }
-        return (verdict == 1) != swapped ? "A" : "B";
+    /** The judge {@code --model} names, on {@code --device}, with the templates of {@code settings}. */
+    static ReflectRM openJudge(CommonOptions common, JudgeSettings settings, PrintWriter err) {
+        return ReflectRM.builder(common.model).device(common.device).threads(common.threadCount())
+                .templateVersion(settings.templates.templateVersion).templateDir(settings.templates.templateDir)
+                .notices(err).open();
     }
 
     private static List<ChatMessage> readMessages(Path file) throws IOException {

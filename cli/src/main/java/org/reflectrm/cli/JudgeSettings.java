@@ -2,6 +2,8 @@ package org.reflectrm.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import org.reflectrm.api.JudgeOptions;
+import org.reflectrm.api.Mode;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.judge.Judge;
 import org.reflectrm.model.judge.JudgeTemplate;
@@ -40,6 +42,17 @@ final class JudgeSettings {
             default -> throw new BadInputException("--mode must be greedy, vote or reflect, got " + mode);
         };
         return new Judge.Options(m, rollouts, temperature, bottomFrac, seed, maxNewTokens);
+    }
+
+    /** The same options for the Java API, which the command judges through. */
+    JudgeOptions judgeOptions(boolean bothOrders) {
+        Judge.Options o = options();
+        Mode m = switch (o.mode()) {
+            case GREEDY -> Mode.GREEDY;
+            case VOTE -> Mode.VOTE;
+            case REFLECT -> Mode.REFLECT;
+        };
+        return new JudgeOptions(m, o.rollouts(), o.temperature(), o.bottomFraction(), o.seed(), o.maxNewTokens(), bothOrders);
     }
 
     /** The prompt templates (see {@link TemplateOptions#template}). */

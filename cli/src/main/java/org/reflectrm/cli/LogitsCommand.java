@@ -1,5 +1,6 @@
 package org.reflectrm.cli;
 
+import org.reflectrm.model.ModelRuntime;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.IOException;
@@ -70,7 +71,7 @@ final class LogitsCommand implements Callable<Integer> {
         } else {
             ids = TokenList.parse(tokens);
         }
-        try (ModelRuntime runtime = ModelRuntime.open(common, spec.commandLine().getErr())) {
+        try (ModelRuntime runtime = common.openRuntime(spec.commandLine().getErr())) {
             Qwen3Model model = runtime.model();
             TokenList.requireInVocabulary(text != null ? "--text" : "--tokens", ids, model.config().vocabSize(), common.model);
             int vocab = model.config().vocabSize();

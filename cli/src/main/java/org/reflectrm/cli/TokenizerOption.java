@@ -1,5 +1,6 @@
 package org.reflectrm.cli;
 
+import org.reflectrm.model.TokenizerFiles;
 import java.nio.file.Path;
 import org.reflectrm.tokenizer.Tokenizer;
 import picocli.CommandLine.Option;

@@ -173,15 +173,6 @@ class JudgeCommandTest {
     }
 
     @Test
-    void letterMapsTheShownOrderBackToAandB() {
-        assertEquals("A", JudgeCommand.letter(1, false));
-        assertEquals("B", JudgeCommand.letter(2, false));
-        assertEquals("B", JudgeCommand.letter(1, true));
-        assertEquals("A", JudgeCommand.letter(2, true));
-        assertEquals(null, JudgeCommand.letter(null, true));
-    }
-
-    @Test
     void badInputExitsWithTwo() {
         CliTest.bad(List.of("judge", "--model", tiny, "--a", "x", "--b", "y"), "--prompt TEXT or --messages FILE");
         CliTest.bad(List.of("judge", "--model", tiny, "--prompt", "q", "--a", "x", "--b", "y", "--mode", "best"), "--mode");

@@ -1,12 +1,13 @@
-package org.reflectrm.cli;
+package org.reflectrm.model;
 
 import java.util.Optional;
+import java.nio.file.Path;
 import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.cpu.CpuBackend;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.DeviceException;
 import org.reflectrm.kernels.device.Devices;
 import org.reflectrm.kernels.device.Transfers;
-import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.device.DeviceQwen3;
 import org.reflectrm.model.generate.CpuLanguageModel;
 import org.reflectrm.model.generate.LanguageModel;
@@ -17,7 +18,7 @@ import org.reflectrm.model.qwen3.Qwen3Model;
  * checkpoint is memory-mapped there), and, for a GPU, the device with the weights copied onto
  * it. Closes everything it opened, in reverse order.
  */
-final class ModelRuntime implements AutoCloseable {
+public final class ModelRuntime implements AutoCloseable {
     private final Backend backend;
     private final Qwen3Model model;
     private final Device device;
@@ -33,20 +34,29 @@ final class ModelRuntime implements AutoCloseable {
     }
 
     /**
-     * Opens the device {@code --device} names and loads the model onto it; a GPU choice is told
-     * on {@code err} (with {@code auto}, so the user knows which one was taken).
+     * Opens the device {@code deviceKind} names ({@code cpu}, {@code opencl}, {@code cuda} or
+     * {@code auto}) and loads the model folder onto it, computing on the host with {@code threads}
+     * threads; a GPU choice is told on {@code err} (with {@code auto}, so the user knows which one
+     * was taken). Bad input (no such folder, an absent device, weights that do not fit) is a
+     * {@link BadInputException}.
      */
-    static ModelRuntime open(CommonOptions common, java.io.PrintWriter err) {
-        Optional<Device> device = openDevice(common.device);
+    public static ModelRuntime open(Path modelDir, String deviceKind, int threads, java.io.PrintWriter err) {
+        Optional<Device> device = openDevice(deviceKind);
         Backend backend = null;
         Qwen3Model model = null;
         try {
-            backend = common.backend();
-            model = common.loadModel();
+            if (threads < 1) {
+                throw new BadInputException("--threads must be at least 1, got " + threads);
+            }
+            if (!java.nio.file.Files.isDirectory(modelDir)) {
+                throw new BadInputException(modelDir + ": not a model folder (expected a directory with config.json)");
+            }
+            backend = new CpuBackend(threads);
+            model = Qwen3Model.load(modelDir);
             if (device.isPresent() && model.weights().quantized()) {
                 String why = "the GPU backends do not read 8-bit (quantized) weights";
-                if (!common.device.equalsIgnoreCase("auto")) {
-                    throw new BadInputException("--device " + common.device + ": " + why
+                if (!deviceKind.equalsIgnoreCase("auto")) {
+                    throw new BadInputException("--device " + deviceKind + ": " + why
                             + "; use --device cpu, or the model before `reflectrm-j quantize`");
                 }
                 err.println("reflectrm-j: " + why + "; computing on the CPU instead");
@@ -55,12 +65,12 @@ final class ModelRuntime implements AutoCloseable {
             }
             if (device.isPresent()) {
                 String misfit = misfit(model.weights().byteSize(), device.get().memoryBytes());
-                if (misfit != null && common.device.equalsIgnoreCase("auto")) {
+                if (misfit != null && deviceKind.equalsIgnoreCase("auto")) {
                     err.println("reflectrm-j: " + misfit + "; computing on the CPU instead");
                     device.get().close();
                     device = Optional.empty();
                 } else if (misfit != null) {
-                    throw new BadInputException("--device " + common.device + ": " + misfit);
+                    throw new BadInputException("--device " + deviceKind + ": " + misfit);
                 }
             }
             DeviceQwen3 onDevice = device.isPresent() ? new DeviceQwen3(model, device.get()) : null;
@@ -87,7 +97,7 @@ final class ModelRuntime implements AutoCloseable {
      * they do. A tenth of the memory is kept for activations, KV caches and the driver, so a model
      * that would fail half-way through its upload is refused before it starts.
      */
-    static String misfit(long weightBytes, long deviceBytes) {
+    public static String misfit(long weightBytes, long deviceBytes) {
         if (weightBytes <= deviceBytes - deviceBytes / 10) {
             return null;
         }
@@ -96,7 +106,7 @@ final class ModelRuntime implements AutoCloseable {
     }
 
     /** A device the user asked for but that is absent is bad usage (exit code 2), with the reason. */
-    static Optional<Device> openDevice(String kind) {
+    public static Optional<Device> openDevice(String kind) {
         try {
             return Devices.open(kind);
         } catch (IllegalArgumentException e) {
@@ -106,20 +116,20 @@ final class ModelRuntime implements AutoCloseable {
         }
     }
 
-    Backend backend() {
+    public Backend backend() {
         return backend;
     }
 
-    Qwen3Model model() {
+    public Qwen3Model model() {
         return model;
     }
 
-    LanguageModel languageModel() {
+    public LanguageModel languageModel() {
         return languageModel;
     }
 
     /** The device model, or null on the CPU. */
-    DeviceQwen3 deviceModel() {
+    public DeviceQwen3 deviceModel() {
         return deviceModel;
     }
 
@@ -127,7 +137,7 @@ final class ModelRuntime implements AutoCloseable {
      * The device's copy bandwidth in bytes/s (read plus write), the best of a few timed copies of
      * a large buffer: the ceiling a memory-bound decode is measured against.
      */
-    double deviceBandwidth() {
+    public double deviceBandwidth() {
         long bytes = Math.min(512L << 20, device.memoryBytes() / 8);
         try (var src = device.allocate(bytes); var dst = device.allocate(bytes)) {
             long floats = bytes / 4;
@@ -145,12 +155,12 @@ final class ModelRuntime implements AutoCloseable {
     }
 
     /** What the device has moved across the bus so far (the weights' upload included), or null on the CPU. */
-    Transfers.Count transfers() {
+    public Transfers.Count transfers() {
         return device == null ? null : device.transfers();
     }
 
     /** Where this computes, for logs and reports. */
-    String deviceName() {
+    public String deviceName() {
         return languageModel.device();
     }
 

@@ -1,4 +1,4 @@
-package org.reflectrm.cli;
+package org.reflectrm.model;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,13 +9,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.reflectrm.model.BadInputException;
 import org.reflectrm.tokenizer.Tokenizer;
 import org.reflectrm.tokenizer.chat.ChatTemplateException;
 import org.reflectrm.tokenizer.chat.Qwen3ChatTemplate;
 
-/** Loads the tokenizer and chat template a command needs, with messages that name the flag and the file. */
-final class TokenizerFiles {
+/**
+ * Loads a model folder's tokenizer and chat template, with messages that name where the path
+ * came from and the file.
+ */
+public final class TokenizerFiles {
     private TokenizerFiles() {
     }
 
@@ -24,7 +26,7 @@ final class TokenizerFiles {
      * {@code tokenizer.json} file. {@code origin} says where the path came from, for messages: "--tokenizer", or
      * "--model (no --tokenizer given)".
      */
-    static Tokenizer load(Path dirOrFile, String origin) {
+    public static Tokenizer load(Path dirOrFile, String origin) {
         if (!Files.exists(dirOrFile)) {
             throw new BadInputException(origin + ": " + dirOrFile + " does not exist (expected a folder with tokenizer.json)");
         }
@@ -37,7 +39,7 @@ final class TokenizerFiles {
 
     /**
      * The files a tokenizer is read from, with their sizes and modification times: equal keys mean equal files.
-     * {@link Main#run} can be called many times in one JVM (tests, embedding), and parsing Qwen3's 11 MB
+     * The command line's entry point and the Java API may load a model many times in one JVM (tests, embedding), and parsing Qwen3's 11 MB
      * tokenizer.json costs more than a small model's whole run, so the last few tokenizers are kept.
      */
     private record Key(List<String> files) {
@@ -86,7 +88,7 @@ final class TokenizerFiles {
     }
 
     /** The folder whose {@code tokenizer_config.json} the tokenizer at {@code dirOrFile} was configured by. */
-    static Path configFile(Path dirOrFile) {
+    public static Path configFile(Path dirOrFile) {
         Path dir = Files.isDirectory(dirOrFile) ? dirOrFile : dirOrFile.toAbsolutePath().getParent();
         return dir.resolve("tokenizer_config.json");
     }
@@ -96,7 +98,7 @@ final class TokenizerFiles {
      * Only the known Qwen3 templates are rendered: there is no general Jinja engine, so another template is an
      * error rather than a silently different prompt.
      */
-    static Qwen3ChatTemplate chatTemplate(Tokenizer tokenizer, Path dirOrFile) {
+    public static Qwen3ChatTemplate chatTemplate(Tokenizer tokenizer, Path dirOrFile) {
         Path config = configFile(dirOrFile);
         Optional<String> source = tokenizer.config().chatTemplate();
         if (source.isEmpty()) {

@@ -1,0 +1,37 @@
+package org.reflectrm.api;
+
+import java.util.List;
+import java.util.Objects;
+import org.reflectrm.tokenizer.chat.ChatMessage;
+
+/**
+ * Two responses to judge and the conversation they continue.
+ *
+ * @param id           optional; when set, the pair's sampling is seeded from the options' seed and
+ *                     this id, so a pair gets the same judgment whatever else is in its batch (as
+ *                     {@code judge --input} does); when null, from the seed alone
+ * @param conversation the messages before the responses, at least one (roles, reasoning and tool
+ *                     calls as Qwen3's chat template renders them)
+ * @param responseA    response A
+ * @param responseB    response B
+ */
+public record Pair(String id, List<ChatMessage> conversation, String responseA, String responseB) {
+    public Pair {
+        conversation = List.copyOf(conversation);
+        if (conversation.isEmpty()) {
+            throw new IllegalArgumentException("a pair needs at least one message before the responses");
+        }
+        Objects.requireNonNull(responseA, "responseA");
+        Objects.requireNonNull(responseB, "responseB");
+    }
+
+    /** A pair answering one user prompt, with no id. */
+    public static Pair of(String prompt, String responseA, String responseB) {
+        return new Pair(null, List.of(ChatMessage.user(prompt)), responseA, responseB);
+    }
+
+    /** This pair with an id (see {@link Pair}). */
+    public Pair withId(String newId) {
+        return new Pair(newId, conversation, responseA, responseB);
+    }
+}
