@@ -45,7 +45,11 @@ public final class OpenClDevice implements Device {
     private static final int QKV_WG = 64;
     private static final int ELEMENT_WG = 256;
     private static final int EMBEDDING_WG = 64;
-    /** Attention ({@code ATT_WG}, {@code BQ}, {@code SPLIT}, {@code MAX_D} in attention.cl). */
+    /**
+     * Attention ({@code ATT_WG}, {@code BQ}, {@code SPLIT}, {@code MAX_D} in attention.cl); its
+     * backward in training.cl uses the same work-group size and largest head dimension
+     * ({@code ATTB_WG}, {@code ATTB_MAX_D}).
+     */
     private static final int ATT_WG = 128;
     private static final int ATT_QUERY_BLOCK = 16;
     private static final int ATT_SPLIT = 256;
@@ -727,12 +731,53 @@ public final class OpenClDevice implements Device {
                 .groups(rows, 1, ROW_WG, 1);
     }
 
+    /**
+     * Two passes (see training.cl): one work-group per (query token, head) saves each row's
+     * statistics (max, 1/sum, D) to the scratch and adds dq; then one per (key, KV head)
+     * recomputes p and ds from them and adds dk, dv. {@code out} is checked but not read: D is
+     * computed from p and dp, as the CPU backend does.
+     */
     @Override
-    public void attentionBackward(DeviceBuffer q, long qOff, DeviceBuffer k, long kOff, DeviceBuffer v, long vOff,
-                                  DeviceBuffer out, long outOff, DeviceBuffer dOut, long dOutOff,
-                                  DeviceBuffer dq, long dqOff, DeviceBuffer dk, long dkOff, DeviceBuffer dv, long dvOff,
-                                  AttentionShape shape) {
-        throw new UnsupportedOperationException("attentionBackward (TODO-IN-PROGRESS)");
+    public synchronized void attentionBackward(DeviceBuffer q, long qOff, DeviceBuffer k, long kOff,
+                                               DeviceBuffer v, long vOff, DeviceBuffer out, long outOff,
+                                               DeviceBuffer dOut, long dOutOff, DeviceBuffer dq, long dqOff,
+                                               DeviceBuffer dk, long dkOff, DeviceBuffer dv, long dvOff,
+                                               AttentionShape s) {
+        ensureOpen();
+        if (s.startPos() != 0) {
+            throw new IllegalArgumentException("attention backward needs startPos 0, got " + s);
+        }
+        int d = s.headDim();
+        if (d > ATT_MAX_HEAD_DIM) {
+            throw new IllegalArgumentException("the OpenCL attention kernels take head_dim <= " + ATT_MAX_HEAD_DIM
+                    + ", not " + d);
+        }
+        long n = (long) s.tokens() * s.heads() * d;
+        long kv = (long) s.tokens() * s.kvHeads() * d;
+        OpenClBuffer bq = operand(q, qOff, n, DType.F32, "q");
+        OpenClBuffer bk = operand(k, kOff, kv, DType.F32, "k");
+        OpenClBuffer bv = operand(v, vOff, kv, DType.F32, "v");
+        operand(out, outOff, n, DType.F32, "out");
+        OpenClBuffer bdo = operand(dOut, dOutOff, n, DType.F32, "dOut");
+        OpenClBuffer bdq = operand(dq, dqOff, n, DType.F32, "dq");
+        OpenClBuffer bdk = operand(dk, dkOff, kv, DType.F32, "dk");
+        OpenClBuffer bdv = operand(dv, dvOff, kv, DType.F32, "dv");
+        if (s.tokens() == 0) {
+            return;
+        }
+        // Three floats per (token, head). The scratch is shared with rmsNormBackward; the in-order
+        // queue runs the second pass, which reads it, before any later call's kernels write it.
+        OpenClBuffer stats = trainingScratch(3L * Float.BYTES * s.tokens() * s.heads());
+        OpenClProgram p = training();
+        launch.of(p.kernel("attention_backward_queries"))
+                .mem(bq).i64(qOff).mem(bk).i64(kOff).mem(bv).i64(vOff).mem(bdo).i64(dOutOff).mem(bdq).i64(dqOff)
+                .mem(stats).i32(s.tokens()).i32(s.heads()).i32(s.kvHeads()).i32(d).f32(s.scale())
+                .groups(s.tokens(), s.heads(), ATT_WG, 1);
+        launch.of(p.kernel("attention_backward_keys"))
+                .mem(bq).i64(qOff).mem(bk).i64(kOff).mem(bv).i64(vOff).mem(bdo).i64(dOutOff).mem(stats)
+                .mem(bdk).i64(dkOff).mem(bdv).i64(dvOff)
+                .i32(s.tokens()).i32(s.heads()).i32(s.kvHeads()).i32(d).f32(s.scale())
+                .groups(s.tokens(), s.kvHeads(), ATT_WG, 1);
     }
 
     @Override

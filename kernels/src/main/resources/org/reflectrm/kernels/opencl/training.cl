@@ -1,5 +1,6 @@
-// Training kernels: the backward passes of the row-wise and element-wise kernels, softmax
-// cross-entropy and the AdamW step (the general matmul is in matmul.cl, built per weight type).
+// Training kernels: the backward passes of the row-wise and element-wise kernels and of
+// attention, softmax cross-entropy and the AdamW step (the general matmul is in matmul.cl, built
+// per weight type).
 // A program of its own, built on first use, so inference never compiles it. Every gradient
 // output accumulates (dx += ...), as in the CPU backend.
 //
@@ -234,4 +235,251 @@ __kernel void adam_w(__global float* param, ulong paramOff, __global const float
     param[paramOff + i] = p;
     m[mOff + i] = mi;
     v[vOff + i] = vi;
+}
+
+// ---- Attention ----
+
+// Backward of causal GQA self-attention over one sequence (startPos 0), in two passes that
+// recompute the probabilities instead of storing them. With s_j = scale*q.k_j, p = softmax(s),
+// dp_j = dOut.v_j, D = sum_j p_j*dp_j and ds_j = p_j*(dp_j - D)*scale:
+//   dq_t += sum_j ds_j*k_j,  dk_j += sum_t ds*q_t,  dv_j += sum_t p*dOut_t.
+// D comes from the very p and dp that ds is made of (not dOut.out), so a row with a single
+// visible key gets ds = 0 exactly, as the softmax's gradient is. Each gradient element is summed
+// by one work-item in a fixed order: no atomics, so the bits never depend on scheduling.
+//  - attention_backward_queries, one work-group per (query token, head): the row's statistics
+//    (max, 1/sum, D), saved to stats[3][tokens*heads], and dq.
+//  - attention_backward_keys, one work-group per (key, KV head): dk and dv over every
+//    (query token >= key, head of the group), with p and ds recomputed from the statistics.
+// Both passes compute s and dp through attb_pairs, so they agree on them bit for bit.
+
+#define ATTB_WG 128
+/** Keys (queries pass) or query rows (keys pass) per tile in local memory; ATTB_WG = 4 * ATTB_TILE. */
+#define ATTB_TILE 32
+/** Largest head dimension, as MAX_D in attention.cl (ATT_MAX_HEAD_DIM on the host). */
+#define ATTB_MAX_D 128
+#define ATTB_PAD (ATTB_MAX_D + 1)   // tile row stride: one work-item per row reads without bank conflicts
+
+inline float attb_dot(__local const float* a, __local const float* b, int from, int to) {
+    float sum = 0.0f;
+    for (int c = from; c < to; c++) {
+        sum += a[c] * b[c];
+    }
+    return sum;
+}
+
+/**
+ * The ATTB_TILE pairs (query row i, key i) of a tile, with row i of q, dO at q + i*qStride and of
+ * k, v at k + i*kStride (stride 0: the one row every pair shares): work-item
+ * (half, kind, i) = lid sums half of the head dimension of q.k (kind 0) or dO.v (kind 1) into
+ * partial[lid]; attb_score and attb_dp add the halves in a fixed order. Needs a barrier after.
+ */
+inline void attb_pairs(__local const float* q, __local const float* dO, int qStride,
+                       __local const float* k, __local const float* v, int kStride, int d,
+                       __local float* partial) {
+    const int lid = get_local_id(0);
+    const int i = lid % ATTB_TILE;
+    const int kind = (lid / ATTB_TILE) & 1;
+    const int mid = (d + 1) / 2;
+    const int from = lid < 2 * ATTB_TILE ? 0 : mid;
+    const int to = lid < 2 * ATTB_TILE ? mid : d;
+    // Pick the operands, then make one call: PoCL 3.1 computed dO.v for both arms of
+    // "kind == 0 ? attb_dot(q, k) : attb_dot(dO, v)" in the keys pass.
+    __local const float* a = (kind == 0 ? q : dO) + i * qStride;
+    __local const float* b = (kind == 0 ? k : v) + i * kStride;
+    partial[lid] = attb_dot(a, b, from, to);
+}
+
+inline float attb_score(__local const float* partial, int i, float scale) {
+    return (partial[i] + partial[2 * ATTB_TILE + i]) * scale;
+}
+
+inline float attb_dp(__local const float* partial, int i) {
+    return partial[ATTB_TILE + i] + partial[3 * ATTB_TILE + i];
+}
+
+/**
+ * Rows first .. first+count (count <= ATTB_TILE) of a and b into tiles of stride ATTB_PAD, zeros
+ * beyond count. Row r lies at ((r / per) * outer + r % per) * d from the base: per = 1 walks
+ * tokens of one KV head, per = group walks (token, head of the group).
+ */
+inline void attb_load(__local float* ta, __local float* tb, __global const float* a, __global const float* b,
+                      int first, int count, int per, size_t outer, int d) {
+    for (int idx = get_local_id(0); idx < ATTB_TILE * d; idx += ATTB_WG) {
+        const int r = idx / d, c = idx % d;
+        float x = 0.0f, y = 0.0f;
+        if (r < count) {
+            const int row = first + r;
+            const size_t at = ((size_t)(row / per) * outer + (size_t)(row % per) * d) + c;
+            x = a[at];
+            y = b[at];
+        }
+        ta[r * ATTB_PAD + c] = x;
+        tb[r * ATTB_PAD + c] = y;
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(ATTB_WG, 1, 1)))
+void attention_backward_queries(__global const float* q, ulong qOff, __global const float* k, ulong kOff,
+                                __global const float* v, ulong vOff, __global const float* dOut, ulong dOutOff,
+                                __global float* dq, ulong dqOff, __global float* stats,
+                                int tokens, int heads, int kvHeads, int d, float scale) {
+    __local float qs[ATTB_MAX_D], dos[ATTB_MAX_D];
+    __local float ks[ATTB_TILE * ATTB_PAD], vs[ATTB_TILE * ATTB_PAD];
+    __local float partial[ATTB_WG];
+    __local float ds[ATTB_TILE];
+    __local float laneMax[ATTB_TILE], laneSum[ATTB_TILE], laneDot[ATTB_TILE];
+    __local float row_stats[3];
+    const int lid = get_local_id(0);
+    const int t = tokens - 1 - get_group_id(0);   // the longest rows first
+    const int h = get_group_id(1);
+    const int g = h / (heads / kvHeads);
+    const size_t rows = (size_t)tokens * heads;
+    const size_t row = (size_t)t * heads + h;
+    __global const float* kg = k + kOff + (size_t)g * d;
+    __global const float* vg = v + vOff + (size_t)g * d;
+    const size_t kvStride = (size_t)kvHeads * d;
+    for (int c = lid; c < d; c += ATTB_WG) {
+        qs[c] = q[qOff + row * d + c];
+        dos[c] = dOut[dOutOff + row * d + c];
+    }
+    const int keys = t + 1;
+
+    // Sweep 1: lane i < ATTB_TILE keeps an online softmax over keys i, i + TILE, ...: its max m,
+    // l = sum e^(s - m) and a = sum e^(s - m)*dp, rescaled when m grows.
+    float m = -INFINITY, l = 0.0f, a = 0.0f;
+    for (int j0 = 0; j0 < keys; j0 += ATTB_TILE) {
+        barrier(CLK_LOCAL_MEM_FENCE);   // the previous tile and partials are no longer read
+        attb_load(ks, vs, kg, vg, j0, min(ATTB_TILE, keys - j0), 1, kvStride, d);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        attb_pairs(qs, dos, 0, ks, vs, ATTB_PAD, d, partial);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lid < ATTB_TILE && j0 + lid < keys) {
+            const float s = attb_score(partial, lid, scale);
+            const float dp = attb_dp(partial, lid);
+            const float mNew = fmax(m, s);
+            const float rescale = exp(m - mNew);   // 0 while m is still -inf
+            const float e = exp(s - mNew);
+            l = l * rescale + e;
+            a = a * rescale + e * dp;
+            m = mNew;
+        }
+    }
+    if (lid < ATTB_TILE) {
+        laneMax[lid] = m;
+        laneSum[lid] = l;
+        laneDot[lid] = a;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) {
+        float mx = -INFINITY;
+        for (int i = 0; i < ATTB_TILE; i++) {
+            mx = fmax(mx, laneMax[i]);
+        }
+        float sum = 0.0f, weighted = 0.0f;
+        for (int i = 0; i < ATTB_TILE; i++) {
+            if (laneMax[i] != -INFINITY) {   // a lane that saw no key adds nothing
+                const float f = exp(laneMax[i] - mx);
+                sum += laneSum[i] * f;
+                weighted += laneDot[i] * f;
+            }
+        }
+        const float inv = 1.0f / sum;
+        // D = sum_j (e_j*inv)*dp_j up to rounding; with one key, e = 1 and inv = 1, so D = dp exactly.
+        const float delta = weighted * inv;
+        row_stats[0] = mx;
+        row_stats[1] = inv;
+        row_stats[2] = delta;
+        stats[row] = mx;
+        stats[rows + row] = inv;
+        stats[2 * rows + row] = delta;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const float mx = row_stats[0], inv = row_stats[1], delta = row_stats[2];
+
+    // Sweep 2: ds per key, then dq[c] += sum_j ds_j*k_j[c] by work-item c, j in order.
+    float acc = 0.0f;
+    for (int j0 = 0; j0 < keys; j0 += ATTB_TILE) {
+        const int count = min(ATTB_TILE, keys - j0);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        attb_load(ks, vs, kg, vg, j0, count, 1, kvStride, d);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        attb_pairs(qs, dos, 0, ks, vs, ATTB_PAD, d, partial);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lid < ATTB_TILE) {
+            float grad = 0.0f;
+            if (lid < count) {
+                const float p = exp(attb_score(partial, lid, scale) - mx) * inv;
+                grad = p * (attb_dp(partial, lid) - delta) * scale;
+            }
+            ds[lid] = grad;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lid < d) {
+            for (int j = 0; j < count; j++) {
+                acc += ds[j] * ks[j * ATTB_PAD + lid];
+            }
+        }
+    }
+    if (lid < d) {
+        dq[dqOff + row * d + lid] += acc;
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(ATTB_WG, 1, 1)))
+void attention_backward_keys(__global const float* q, ulong qOff, __global const float* k, ulong kOff,
+                             __global const float* v, ulong vOff, __global const float* dOut, ulong dOutOff,
+                             __global const float* stats, __global float* dk, ulong dkOff,
+                             __global float* dv, ulong dvOff, int tokens, int heads, int kvHeads, int d,
+                             float scale) {
+    __local float ks[ATTB_MAX_D], vs[ATTB_MAX_D];
+    __local float qs[ATTB_TILE * ATTB_PAD], dos[ATTB_TILE * ATTB_PAD];
+    __local float partial[ATTB_WG];
+    __local float ps[ATTB_TILE], ds[ATTB_TILE];
+    const int lid = get_local_id(0);
+    const int j = get_group_id(0);   // the earliest keys, seen by the most queries, first
+    const int g = get_group_id(1);
+    const int group = heads / kvHeads;
+    const size_t statRows = (size_t)tokens * heads;
+    const size_t kvRow = (size_t)j * kvHeads + g;
+    for (int c = lid; c < d; c += ATTB_WG) {
+        ks[c] = k[kOff + kvRow * d + c];
+        vs[c] = v[vOff + kvRow * d + c];
+    }
+    // Rows (token j + r / group, head g*group + r % group): tokens before j do not see key j.
+    const int rows = (tokens - j) * group;
+    const size_t first = (size_t)j * heads + (size_t)g * group;   // row 0, in [tokens, heads]
+    __global const float* qg = q + qOff + first * d;
+    __global const float* dog = dOut + dOutOff + first * d;
+    const size_t qStride = (size_t)heads * d;
+    float dkAcc = 0.0f, dvAcc = 0.0f;
+    for (int r0 = 0; r0 < rows; r0 += ATTB_TILE) {
+        const int count = min(ATTB_TILE, rows - r0);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        attb_load(qs, dos, qg, dog, r0, count, group, qStride, d);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        attb_pairs(qs, dos, ATTB_PAD, ks, vs, 0, d, partial);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lid < ATTB_TILE) {
+            float p = 0.0f, grad = 0.0f;
+            if (lid < count) {
+                const int r = r0 + lid;
+                const size_t at = first + (size_t)(r / group) * heads + r % group;
+                p = exp(attb_score(partial, lid, scale) - stats[at]) * stats[statRows + at];
+                grad = p * (attb_dp(partial, lid) - stats[2 * statRows + at]) * scale;
+            }
+            ps[lid] = p;
+            ds[lid] = grad;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lid < d) {
+            for (int i = 0; i < count; i++) {
+                dvAcc += ps[i] * dos[i * ATTB_PAD + lid];
+                dkAcc += ds[i] * qs[i * ATTB_PAD + lid];
+            }
+        }
+    }
+    if (lid < d) {
+        dk[dkOff + kvRow * d + lid] += dkAcc;
+        dv[dvOff + kvRow * d + lid] += dvAcc;
+    }
 }

@@ -1,5 +1,6 @@
 package org.reflectrm.kernels.device;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.cpu.CpuBackend;
 import org.reflectrm.kernels.opencl.OpenClDevice;
@@ -104,6 +106,50 @@ public class OpenClDeviceTest extends TrainingKernelsContract {
                     () -> device.add(a, 3, b, 0, b, 0, 8));
             assertTrue(e.getMessage().contains("do not fit"), e.getMessage());
         }
+    }
+
+    @Test
+    void attentionBackwardRefusesAHeadDimItsKernelsCannotHold() {
+        AttentionShape s = new AttentionShape(2, 0, 2, 1, 256, 0.0625f);
+        try (OpenClDevice device = openOrSkip(); DeviceBuffer b = device.allocate(4L * 2 * 2 * 256)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> device.attentionBackward(b, 0, b, 0, b, 0, b, 0, b, 0, b, 0, b, 0, b, 0, s));
+            assertTrue(e.getMessage().contains("head_dim"), e.getMessage());
+        }
+    }
+
+    /**
+     * No atomics and a fixed order per gradient element: a rerun gives the same bits. And the
+     * first token sees one key, so its softmax gradient, hence its dq, is exactly 0.
+     */
+    @Test
+    void attentionBackwardIsBitReproducible() {
+        int tokens = 130, heads = 4, kvHeads = 2, d = 64;
+        int n = tokens * heads * d, kv = tokens * kvHeads * d;
+        AttentionShape s = new AttentionShape(tokens, 0, heads, kvHeads, d, 0.125f);
+        MemorySegment hq = host(DType.F32, gaussian(n)), hk = host(DType.F32, gaussian(kv));
+        MemorySegment hv = host(DType.F32, gaussian(kv)), hdo = host(DType.F32, gaussian(n));
+        MemorySegment hout = host(DType.F32, new float[n]);
+        cpu.attention(hq, PAD, hk, PAD, hv, PAD, hout, PAD, s);
+        float[][] runs = new float[2][];
+        for (int run = 0; run < 2; run++) {
+            try (DeviceBuffer q = onDevice(hq); DeviceBuffer k = onDevice(hk); DeviceBuffer v = onDevice(hv);
+                 DeviceBuffer out = onDevice(hout); DeviceBuffer dOut = onDevice(hdo);
+                 DeviceBuffer dq = onDevice(host(DType.F32, new float[n]));
+                 DeviceBuffer dk = onDevice(host(DType.F32, new float[kv]));
+                 DeviceBuffer dv = onDevice(host(DType.F32, new float[kv]))) {
+                device.attentionBackward(q, PAD, k, PAD, v, PAD, out, PAD, dOut, PAD, dq, PAD, dk, PAD, dv, PAD, s);
+                float[] gq = readDevice(dq, n), gk = readDevice(dk, kv), gv = readDevice(dv, kv);
+                for (int i = 0; i < heads * d; i++) {
+                    assertEquals(0f, gq[i], "dq of the first token, element " + i);
+                }
+                runs[run] = new float[n + 2 * kv];
+                System.arraycopy(gq, 0, runs[run], 0, n);
+                System.arraycopy(gk, 0, runs[run], n, kv);
+                System.arraycopy(gv, 0, runs[run], n + kv, kv);
+            }
+        }
+        assertArrayEquals(runs[0], runs[1]);
     }
 
     /**
