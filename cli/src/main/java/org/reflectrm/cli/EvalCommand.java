@@ -1,7 +1,5 @@
 package org.reflectrm.cli;
 
-import org.reflectrm.model.TokenizerFiles;
-import org.reflectrm.model.ModelRuntime;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -14,13 +12,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.reflectrm.api.JudgeOptions;
+import org.reflectrm.api.Judgment;
+import org.reflectrm.api.Pair;
+import org.reflectrm.api.ReflectRM;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.SettingsDiff;
-import org.reflectrm.model.judge.ItemSeeds;
 import org.reflectrm.model.judge.Judge;
-import org.reflectrm.model.judge.JudgePrompts;
 import org.reflectrm.model.judge.JudgeTemplate;
-import org.reflectrm.model.judge.ModelTextGenerator;
 import org.reflectrm.model.safetensors.AtomicFiles;
 import org.reflectrm.model.safetensors.RecordAppender;
 import org.reflectrm.reflect.eval.Comparison;
@@ -30,7 +29,6 @@ import org.reflectrm.reflect.eval.adapters.BenchmarkFiles;
 import org.reflectrm.reflect.eval.metrics.Metrics;
 import org.reflectrm.reflect.eval.report.EvalReport;
 import org.reflectrm.reflect.eval.report.SummaryTable;
-import org.reflectrm.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -162,17 +160,12 @@ final class EvalCommand implements Callable<Integer> {
                 comparisons.size(), Selection.subsets(comparisons).size(), total, done.size(), judgments,
                 loaded.dropped().isEmpty() ? "" : "; dropped: " + loaded.dropped());
         err.flush();
-        CommonOptions common = new CommonOptions();
-        common.model = model;
-        common.threads = threads;
-        common.device = device;
-        common.verbose = verbose;
-        Tokenizer tokenizer = TokenizerFiles.load(model, "--model");
-        JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, model), template);
+        JudgeOptions judgeOptions = settings.judgeOptions(false);
         ProgressLine progress = new ProgressLine(err);
-        try (ModelRuntime runtime = common.openRuntime(err);
+        try (ReflectRM judge = ReflectRM.builder(model).device(device)
+                     .threads(threads == null ? Runtime.getRuntime().availableProcessors() : threads)
+                     .template(template).notices(err).open();
              RecordAppender sink = new RecordAppender(judgments)) {
-            Judge judge = new Judge(new ModelTextGenerator(runtime.languageModel(), tokenizer), prompts);
             List<Comparison> batch = new ArrayList<>();
             List<String> batchOrders = new ArrayList<>();
             int finished = done.size(), startedWith = done.size();
@@ -186,12 +179,12 @@ final class EvalCommand implements Callable<Integer> {
                     batchOrders.add(order);
                 }
                 if (batch.size() >= batchPairs * orders.size()) {
-                    finished += judgeBatch(judge, options, batch, batchOrders, sink);
+                    finished += judgeBatch(judge, judgeOptions, batch, batchOrders, sink);
                     showProgress(progress, finished, startedWith, total, t0);
                 }
             }
             if (!batch.isEmpty()) {
-                finished += judgeBatch(judge, options, batch, batchOrders, sink);
+                finished += judgeBatch(judge, judgeOptions, batch, batchOrders, sink);
                 showProgress(progress, finished, startedWith, total, t0);
             }
         }
@@ -200,21 +193,15 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     /** Judges the pending items as one batch and appends their records, each written whole; clears the batch. */
-    private int judgeBatch(Judge judge, Judge.Options options, List<Comparison> batch, List<String> orders,
+    private int judgeBatch(ReflectRM judge, JudgeOptions options, List<Comparison> batch, List<String> orders,
                            RecordAppender sink) throws IOException {
-        List<Judge.Item> items = new ArrayList<>();
+        List<Pair> pairs = new ArrayList<>();
         for (int k = 0; k < batch.size(); k++) {
-            items.add(JudgmentRecords.item(batch.get(k), orders.get(k)));
+            // Each order is its own pair, responses as shown; the comparison's id seeds both orders alike.
+            pairs.add(JudgmentRecords.pair(batch.get(k), orders.get(k)));
         }
-        long t0 = System.nanoTime();
-        // A seed per comparison (both orders share it): one seed for all would repeat the same
-        // reflection orders and sampling streams in every comparison.
-        long[] seeds = new long[items.size()];
-        for (int k = 0; k < batch.size(); k++) {
-            seeds[k] = ItemSeeds.of(options.seed(), batch.get(k).id());
-        }
-        List<Judge.Result> results = judge.judgeAll(items, options, seeds);
-        double seconds = (System.nanoTime() - t0) / 1e9 / items.size();
+        List<Judgment> results = judge.judgeAll(pairs, options);
+        double seconds = results.getFirst().seconds() / pairs.size();
         StringBuilder lines = new StringBuilder();
         for (int k = 0; k < batch.size(); k++) {
             lines.append(mapper.writeValueAsString(JudgmentRecords.of(mapper, batch.get(k), orders.get(k), results.get(k),

@@ -33,6 +33,14 @@ public final class Judgment {
         this.results = List.copyOf(results);
     }
 
+    /**
+     * The judgment of {@code pair} from the engine's results of its orders ((A, B), then (B, A)
+     * if judged), for code that runs {@link Judge} itself; {@code seconds} is the call's time.
+     */
+    public static Judgment of(Pair pair, Mode mode, List<Judge.Result> results, double seconds) {
+        return Judgments.of(pair, mode, results, seconds);
+    }
+
     /** The pair judged. */
     public Pair pair() {
         return pair;

@@ -66,6 +66,7 @@ public final class ReflectRM implements AutoCloseable {
         private String templateVersion = JudgeTemplate.DEFAULT_VERSION;
         private Path templateDir;
         private PrintWriter notices = new PrintWriter(System.err, true);
+        private JudgeTemplate template;
 
         private Builder(Path model) {
             this.model = Objects.requireNonNull(model, "model");
@@ -95,6 +96,12 @@ public final class ReflectRM implements AutoCloseable {
             return this;
         }
 
+        /** Templates already chosen (overrides the version and the folder), e.g. by {@link ReflectRM#template}. */
+        public Builder template(JudgeTemplate chosen) {
+            this.template = Objects.requireNonNull(chosen, "template");
+            return this;
+        }
+
         /** Where notices go (the device chosen, a template mismatch); default standard error. */
         public Builder notices(PrintWriter out) {
             this.notices = Objects.requireNonNull(out, "notices");
@@ -103,7 +110,8 @@ public final class ReflectRM implements AutoCloseable {
 
         /** Loads the model onto the device. */
         public ReflectRM open() {
-            JudgeTemplate template = template(model, templateVersion, templateDir, notices);
+            JudgeTemplate template = this.template != null ? this.template
+                    : ReflectRM.template(model, templateVersion, templateDir, notices);
             Tokenizer tokenizer = TokenizerFiles.load(model, "the model folder");
             JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, model), template);
             ModelRuntime runtime = ModelRuntime.open(model, device, threads, notices);
