@@ -1075,6 +1075,210 @@ extern "C" __global__ void cross_entropy(float* x, i64 xOff, int cols, const int
     }
 }
 
+// Attention's backward (causal GQA self-attention of one sequence, startPos 0), in two passes
+// that each recompute the probabilities from q and k (memory O(tokens), never tokens x tokens).
+// For query row (t, h), KV head g = h / group and keys j <= t:
+//   s_j = scale q.k_j, p = softmax(s), dp_j = dOut.v_j, D = sum_j p_j dp_j, ds_j = p_j (dp_j - D)
+//   dq_t += scale sum_j ds_j k_j,   dk_j += scale sum ds_j q_t,   dv_j += sum p_j dOut_t
+// D is sum p dp, as in the CPU backend, not dOut.out: it comes from the very p and dp that ds is
+// made of, so a row with one visible key (the first token) has ds = 0 exactly, as the softmax's
+// gradient has.
+// Each gradient element is summed by one thread in a fixed order (no atomics), so the bits do not
+// depend on scheduling. Pass 1 (attention_backward_q) writes each row's max, 1/sum and D to
+// stats[3][tokens * heads] for pass 2 (attention_backward_kv).
+#define AB_TILE 32
+#define AB_THREADS 128
+
+// a . b over n elements in four chains of explicit FMAs. Both passes compute each score and each
+// dp with it on the same values, and explicit FMAs leave nvcc nothing to contract differently in
+// the two kernels, so they agree to the bit: pass 2's ds of a single-key row is 0 exactly too.
+__device__ __forceinline__ float ab_dot(const float* a, const float* b, int n) {
+    float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+    int d = 0;
+    for (; d + 3 < n; d += 4) {
+        s0 = fmaf(a[d], b[d], s0);
+        s1 = fmaf(a[d + 1], b[d + 1], s1);
+        s2 = fmaf(a[d + 2], b[d + 2], s2);
+        s3 = fmaf(a[d + 3], b[d + 3], s3);
+    }
+    for (; d < n; d++) {
+        s0 = fmaf(a[d], b[d], s0);
+    }
+    return (s0 + s1) + (s2 + s3);
+}
+
+// The scaled score, its product rounded on its own (never fused with the "- max" that follows).
+__device__ __forceinline__ float ab_score(const float* qr, const float* kr, int headDim, float scale) {
+    return __fmul_rn(ab_dot(qr, kr, headDim), scale);
+}
+
+// Pass 1, one block per query row (token t, head h), a thread per head dimension. Keys go through
+// shared memory 32 at a time (rows padded to 129 floats: lane j reading key j walks 32 banks);
+// warp 0 scores them while warp 1 takes dp. Sweep 1 keeps the forward's online max m and sum l,
+// and n = sum e^(s - m) dp rescaled with l, so D = n / l; sweep 2 forms ds and thread d adds
+// scale sum_j ds_j k_j[d] in key order. Blocks start with the last token, which has the most keys.
+extern "C" __global__ void __launch_bounds__(AB_THREADS)
+attention_backward_q(const float* __restrict__ q, i64 qOff, const float* __restrict__ k, i64 kOff,
+                     const float* __restrict__ v, i64 vOff, const float* __restrict__ dOut, i64 dOutOff,
+                     float* dq, i64 dqOff, float* stats, int tokens, int heads, int kvHeads, int headDim,
+                     float scale) {
+    __shared__ float ks[AB_TILE][AT_MAXD + 1];
+    __shared__ float vs[AB_TILE][AT_MAXD + 1];
+    __shared__ float qs[AT_MAXD];
+    __shared__ float dos[AT_MAXD];
+    __shared__ float ps[AB_TILE];
+    __shared__ float dps[AB_TILE];
+    __shared__ float rowStat[3];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int t = tokens - 1 - blockIdx.x, h = blockIdx.y;
+    const int g = h / (heads / kvHeads);
+    const int keys = t + 1;
+    const i64 row = (i64) t * heads + h, rows = (i64) tokens * heads;
+    const i64 kvStride = (i64) kvHeads * headDim;
+    for (int d = tid; d < headDim; d += blockDim.x) {
+        qs[d] = q[qOff + row * headDim + d];
+        dos[d] = dOut[dOutOff + row * headDim + d];
+    }
+    float m = -INFINITY, l = 0.f, n = 0.f;  // warp 0's (every lane holds the same)
+    float acc = 0.f;                        // dq of dimension tid (ds carries the scale)
+    for (int sweep = 0; sweep < 2; sweep++) {
+        float inv = 0.f, delta = 0.f;
+        if (sweep == 1) {
+            m = rowStat[0];
+            inv = rowStat[1];
+            delta = rowStat[2];
+        }
+        for (int j0 = 0; j0 < keys; j0 += AB_TILE) {
+            __syncthreads();  // the previous tile is consumed (the first time: qs, dos, rowStat are written)
+            for (int idx = tid; idx < AB_TILE * headDim; idx += blockDim.x) {
+                const int jj = idx / headDim, d = idx - jj * headDim;
+                const int key = j0 + jj;
+                float kv = 0.f, vv = 0.f;
+                if (key < keys) {
+                    const i64 a = (i64) key * kvStride + (i64) g * headDim + d;
+                    kv = k[kOff + a];
+                    vv = v[vOff + a];
+                }
+                ks[jj][d] = kv;
+                vs[jj][d] = vv;
+            }
+            __syncthreads();
+            const bool visible = j0 + lane < keys;
+            float s = -INFINITY;
+            if (warp == 0 && visible) {
+                s = ab_score(qs, ks[lane], headDim, scale);
+            } else if (warp == 1) {
+                dps[lane] = visible ? ab_dot(dos, vs[lane], headDim) : 0.f;
+            }
+            if (sweep == 0) {
+                __syncthreads();  // dps is written
+                if (warp == 0) {
+                    const float mNew = fmaxf(m, warp_max(s));  // finite: key j0 is visible
+                    const float alpha = expf(m - mNew);       // 0 on the first tile, where l = n = 0
+                    const float e = visible ? expf(s - mNew) : 0.f;
+                    l = l * alpha + warp_sum(e);
+                    n = n * alpha + warp_sum(e * dps[lane]);
+                    m = mNew;
+                }
+            } else {
+                if (warp == 0) {
+                    ps[lane] = visible ? expf(s - m) * inv : 0.f;
+                }
+                __syncthreads();  // ps and dps are written
+                const int nk = min(AB_TILE, keys - j0);
+                if (tid < headDim) {
+                    for (int jj = 0; jj < nk; jj++) {
+                        const float ds = ps[jj] * (dps[jj] - delta) * scale;
+                        acc = fmaf(ds, ks[jj][tid], acc);
+                    }
+                }
+            }
+        }
+        if (sweep == 0 && tid == 0) {
+            const float stat[3] = {m, 1.0f / l, n / l};
+            for (int i = 0; i < 3; i++) {
+                rowStat[i] = stat[i];
+                stats[i * rows + row] = stat[i];
+            }
+        }
+        __syncthreads();  // rowStat is written
+    }
+    if (tid < headDim) {
+        dq[dqOff + row * headDim + tid] += acc;
+    }
+}
+
+// Pass 2, one block per (key j, KV head g), a thread per head dimension: every query row that sees
+// key j, i.e. (t, head of the group) for t = j.. in that order, 32 rows at a time through shared
+// memory. Warp 0 recomputes p from the saved max and 1/sum, warp 1 dp (and fetches D); thread d
+// then adds p dOut[d] to dv and scale ds q[d] to dk, row by row. Early keys, seen by the most
+// rows, are the first blocks.
+extern "C" __global__ void __launch_bounds__(AB_THREADS)
+attention_backward_kv(const float* __restrict__ q, i64 qOff, const float* __restrict__ k, i64 kOff,
+                      const float* __restrict__ v, i64 vOff, const float* __restrict__ dOut, i64 dOutOff,
+                      const float* __restrict__ stats, float* dk, i64 dkOff, float* dv, i64 dvOff, int tokens,
+                      int heads, int kvHeads, int headDim, float scale) {
+    __shared__ float qts[AB_TILE][AT_MAXD + 1];
+    __shared__ float dts[AB_TILE][AT_MAXD + 1];
+    __shared__ float kj[AT_MAXD];
+    __shared__ float vj[AT_MAXD];
+    __shared__ float ps[AB_TILE];
+    __shared__ float dps[AB_TILE];
+    __shared__ float deltas[AB_TILE];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int j = blockIdx.x, g = blockIdx.y, group = heads / kvHeads;
+    const i64 kvAt = ((i64) j * kvHeads + g) * headDim;
+    const i64 allRows = (i64) tokens * heads;
+    const int rows = (tokens - j) * group;
+    for (int d = tid; d < headDim; d += blockDim.x) {
+        kj[d] = k[kOff + kvAt + d];
+        vj[d] = v[vOff + kvAt + d];
+    }
+    float accK = 0.f, accV = 0.f;
+    for (int r0 = 0; r0 < rows; r0 += AB_TILE) {
+        __syncthreads();  // the previous tile is consumed (the first time: kj, vj are written)
+        for (int idx = tid; idx < AB_TILE * headDim; idx += blockDim.x) {
+            const int rr = idx / headDim, d = idx - rr * headDim;
+            const int r = r0 + rr;
+            float qv = 0.f, dov = 0.f;
+            if (r < rows) {
+                const int tt = r / group;
+                const i64 qRow = (i64) (j + tt) * heads + g * group + (r - tt * group);
+                qv = q[qOff + qRow * headDim + d];
+                dov = dOut[dOutOff + qRow * headDim + d];
+            }
+            qts[rr][d] = qv;
+            dts[rr][d] = dov;
+        }
+        __syncthreads();
+        const int r = r0 + lane;
+        if (r < rows && warp < 2) {
+            const int tt = r / group;
+            const i64 qRow = (i64) (j + tt) * heads + g * group + (r - tt * group);
+            if (warp == 0) {
+                ps[lane] = expf(ab_score(qts[lane], kj, headDim, scale) - stats[qRow]) * stats[allRows + qRow];
+            } else {
+                dps[lane] = ab_dot(dts[lane], vj, headDim);
+                deltas[lane] = stats[2 * allRows + qRow];
+            }
+        }
+        __syncthreads();
+        const int nr = min(AB_TILE, rows - r0);
+        if (tid < headDim) {
+            for (int rr = 0; rr < nr; rr++) {
+                const float p = ps[rr];
+                const float ds = p * (dps[rr] - deltas[rr]) * scale;
+                accV = fmaf(p, dts[rr][tid], accV);
+                accK = fmaf(ds, qts[rr][tid], accK);
+            }
+        }
+    }
+    if (tid < headDim) {
+        dk[dkOff + kvAt + tid] += accK;
+        dv[dvOff + kvAt + tid] += accV;
+    }
+}
+
 // One AdamW step by AdamWStep's arithmetic, operation by operation as the CPU backend (and torch):
 //   p *= decay; m = fma(g - m, coeff, small ? m : g); v = v * beta2 + (c2 * g) * g;
 //   p += (negStepSize * m) / (sqrt(v) / bc2Sqrt + eps).

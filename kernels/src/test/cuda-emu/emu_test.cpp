@@ -585,6 +585,41 @@ class EmuCudaDevice {
                [=] { cross_entropy(px, off, cols, pt, targetsOff, pw, weightsOff, pl, lossesOff); });
     }
 
+    static constexpr int ATTENTION_BACKWARD_THREADS = 128;
+
+    // startPos is 0 (the caller's shape); q, out, dOut [tokens, heads, d], k, v [tokens, kvHeads, d].
+    void attentionBackward(const Buf& q, long long qOff, const Buf& k, long long kOff, const Buf& v, long long vOff,
+                           const Buf& out, long long outOff, const Buf& dOut, long long dOutOff, const Buf& dq,
+                           long long dqOff, const Buf& dk, long long dkOff, const Buf& dv, long long dvOff, int tokens,
+                           int heads, int kvHeads, int d, float scale) {
+        if (d > ATTENTION_MAX_HEAD_DIM) {
+            throw CaseFailure("head_dim too large");
+        }
+        if (tokens == 0) {
+            return;
+        }
+        long long qCount = (long long) tokens * heads * d, kvCount = (long long) tokens * kvHeads * d;
+        at(out, outOff, qCount, 4, "out");
+        const float* pq = (const float*) at(q, qOff, qCount, 4, "q");
+        const float* pk = (const float*) at(k, kOff, kvCount, 4, "k");
+        const float* pv = (const float*) at(v, vOff, kvCount, 4, "v");
+        const float* pdo = (const float*) at(dOut, dOutOff, qCount, 4, "dOut");
+        float* pdq = (float*) at(dq, dqOff, qCount, 4, "dq");
+        float* pdk = (float*) at(dk, dkOff, kvCount, 4, "dk");
+        float* pdv = (float*) at(dv, dvOff, kvCount, 4, "dv");
+        float* stats = partials(12LL * tokens * heads);
+        launch("attention_backward_q", 128, tokens, heads, 1, ATTENTION_BACKWARD_THREADS,
+               {{&dq, dqOff, qCount, 4}, {&partialsBuf, 0, 3LL * tokens * heads, 4}}, [=] {
+                   attention_backward_q(pq, qOff, pk, kOff, pv, vOff, pdo, dOutOff, pdq, dqOff, stats, tokens, heads,
+                                        kvHeads, d, scale);
+               });
+        launch("attention_backward_kv", 128, tokens, kvHeads, 1, ATTENTION_BACKWARD_THREADS,
+               {{&dk, dkOff, kvCount, 4}, {&dv, dvOff, kvCount, 4}}, [=] {
+                   attention_backward_kv(pq, qOff, pk, kOff, pv, vOff, pdo, dOutOff, stats, pdk, dkOff, pdv, dvOff,
+                                         tokens, heads, kvHeads, d, scale);
+               });
+    }
+
     // AdamWStep's scalars, as the Java record holds them.
     struct AdamWStep {
         float decay, lerpWeight, beta2, oneMinusBeta2, bc2Sqrt, eps, negStepSize;
@@ -1388,6 +1423,94 @@ double adamWCase(int n, double beta1, bool decays, long long t) {
     return 0;
 }
 
+// Attention backward against the softmax's gradient in double, written out per query row (t, h):
+// p = softmax(scale q.k_j) over j <= t, dp_j = dOut.v_j, ds_j = p_j (dp_j - sum_i p_i dp_i). The
+// gradients start from random values (the kernels add) and every operand has its own offset.
+// Then: the first token's query rows have one visible key, so their dq must keep its initial bits
+// (ds = 0 exactly, not rounding noise), and so must dk when there is one token; and a second run
+// on the same inputs gives the same bits.
+double attentionBackwardCase(int tokens, int heads, int kvHeads, int hd) {
+    Bufs bufs;
+    const int group = heads / kvHeads;
+    const size_t qn = (size_t) tokens * heads * hd, kvn = (size_t) tokens * kvHeads * hd;
+    const int offQ = PAD, offK = 5, offV = 8, offO = 1, offDo = 2, offDq = 7, offDk = 4, offDv = 6;
+    const float scale = (float) (1 / std::sqrt((double) hd));
+    std::vector<double> q, k, v, dOut, dq0, dk0, dv0;
+    Buf& bQ = operand(bufs, F32, gaussian(qn), &q, offQ);
+    Buf& bK = operand(bufs, F32, gaussian(kvn), &k, offK);
+    Buf& bV = operand(bufs, F32, gaussian(kvn), &v, offV);
+    Buf& bDo = operand(bufs, F32, gaussian(qn), &dOut, offDo);
+    std::vector<float> dqInit = gaussian(qn), dkInit = gaussian(kvn), dvInit = gaussian(kvn);
+    Buf& bDq = operand(bufs, F32, dqInit, &dq0, offDq);
+    Buf& bDk = operand(bufs, F32, dkInit, &dk0, offDk);
+    Buf& bDv = operand(bufs, F32, dvInit, &dv0, offDv);
+    std::vector<double> wantDq = dq0, wantDk = dk0, wantDv = dv0;
+    std::vector<float> out(qn);
+    std::vector<double> p(tokens), dp(tokens);
+    for (int t = 0; t < tokens; t++) {
+        for (int h = 0; h < heads; h++) {
+            const int g = h / group;
+            const double* qr = &q[((size_t) t * heads + h) * hd];
+            const double* dor = &dOut[((size_t) t * heads + h) * hd];
+            auto kvRow = [&](const std::vector<double>& x, int j) { return &x[((size_t) j * kvHeads + g) * hd]; };
+            double m = -INFINITY;
+            for (int j = 0; j <= t; j++) {
+                double s = 0, e = 0;
+                for (int d = 0; d < hd; d++) {
+                    s += qr[d] * kvRow(k, j)[d];
+                    e += dor[d] * kvRow(v, j)[d];
+                }
+                p[j] = s * scale;
+                dp[j] = e;
+                m = std::max(m, p[j]);
+            }
+            double sum = 0;
+            for (int j = 0; j <= t; j++) {
+                p[j] = std::exp(p[j] - m);
+                sum += p[j];
+            }
+            double delta = 0;
+            for (int j = 0; j <= t; j++) {
+                p[j] /= sum;
+                delta += p[j] * dp[j];
+            }
+            for (int j = 0; j <= t; j++) {
+                const double ds = p[j] * (dp[j] - delta) * scale;
+                for (int d = 0; d < hd; d++) {
+                    wantDq[((size_t) t * heads + h) * hd + d] += ds * kvRow(k, j)[d];
+                    wantDk[((size_t) j * kvHeads + g) * hd + d] += ds * qr[d];
+                    wantDv[((size_t) j * kvHeads + g) * hd + d] += p[j] * dor[d];
+                    out[((size_t) t * heads + h) * hd + d] += (float) (p[j] * kvRow(v, j)[d]);
+                }
+            }
+        }
+    }
+    Buf& bOut = operand(bufs, F32, out, nullptr, offO);  // the forward's output (the kernels need not read it)
+    auto run = [&] {
+        g_dev.attentionBackward(bQ, offQ, bK, offK, bV, offV, bOut, offO, bDo, offDo, bDq, offDq, bDk, offDk, bDv, offDv,
+                                tokens, heads, kvHeads, hd, scale);
+    };
+    run();
+    std::vector<float> gotDq = readF32(bDq, offDq, qn), gotDk = readF32(bDk, offDk, kvn), gotDv = readF32(bDv, offDv, kvn);
+    double worst = assertClose(wantDq, gotDq, "dq");
+    worst = std::max(worst, assertClose(wantDk, gotDk, "dk"));
+    worst = std::max(worst, assertClose(wantDv, gotDv, "dv"));
+    // Token 0's rows: [0, heads * hd) of dq.
+    assertSameBits(std::vector<float>(dqInit.begin(), dqInit.begin() + (size_t) heads * hd),
+                   std::vector<float>(gotDq.begin(), gotDq.begin() + (size_t) heads * hd), "dq of the first token");
+    if (tokens == 1) {  // pass 2 recomputes that row's ds, which must be 0 exactly there too
+        assertSameBits(dkInit, gotDk, "dk of a single token");
+    }
+    writeF32(bDq, offDq, dqInit);
+    writeF32(bDk, offDk, dkInit);
+    writeF32(bDv, offDv, dvInit);
+    run();
+    assertSameBits(gotDq, readF32(bDq, offDq, qn), "dq of a second run");
+    assertSameBits(gotDk, readF32(bDk, offDk, kvn), "dk of a second run");
+    assertSameBits(gotDv, readF32(bDv, offDv, kvn), "dv of a second run");
+    return worst;
+}
+
 void buildCases() {
     const DType types[] = {F32, BF16, F16};
     const char* vname[] = {"linear", "rmsNormLinear", "rmsNormGateUpSwiglu"};
@@ -1580,6 +1703,16 @@ void buildCases() {
                 [=] { return crossEntropyCase(rows, cols); });
     }
     addCase("crossEntropy rows=4 cols=777 target outside the row", [] { return crossEntropyCase(4, 777, true); });
+    // attentionBackward: tokens 1 (one key), 2, 5, 40, 130 and 333 (eleven key tiles in pass 1, 21
+    // row tiles in pass 2 with a group of 2); groups 1, 2, 5; headDim 32, 64, 128 and 33 (not a
+    // multiple of the dot's four chains).
+    for (auto [tokens, heads, kvHeads, hd] : std::vector<std::tuple<int, int, int, int>>{
+             {1, 4, 4, 64}, {1, 10, 2, 64}, {2, 2, 1, 32}, {5, 4, 2, 64}, {5, 10, 2, 128}, {40, 10, 2, 128}, {40, 2, 2, 33},
+             {130, 4, 2, 64}, {130, 5, 1, 32}, {333, 2, 1, 32}}) {
+        char name[128];
+        std::snprintf(name, sizeof name, "attentionBackward tokens=%d heads=%d/%d headDim=%d", tokens, heads, kvHeads, hd);
+        addCase(name, [=] { return attentionBackwardCase(tokens, heads, kvHeads, hd); });
+    }
     for (auto [n, beta1, decays, t] : std::vector<std::tuple<int, double, bool, long long>>{
              {10007, 0.9, true, 1}, {10007, 0.9, false, 7}, {10007, 0.3, true, 3}, {5, 0.9, true, 1000}}) {
         char name[128];
@@ -1686,7 +1819,8 @@ int main(int argc, char** argv) {
                          "embedding_bf16", "embedding_f16", "swiglu", "add", "copy_f32", "softmax_rows", "argmax_rows",
                          "attention", "attention_merge", "matmul_f32", "matmul_bf16", "matmul_f16",
                          "rms_norm_backward", "rms_norm_backward_dw", "rope_inverse", "swiglu_backward",
-                         "embedding_backward", "cross_entropy", "adamw"};
+                         "embedding_backward", "cross_entropy", "attention_backward_q",
+                         "attention_backward_kv", "adamw"};
     int missing = 0;
     if (!filter) {
         for (const char* k : all) {

@@ -32,6 +32,8 @@ public final class CudaDevice implements RecordingDevice {
     /** Query rows per attention block (AT_WARPS * AT_ROWS) and the largest head the kernel holds (AT_MAXD). */
     private static final int ATTENTION_ROWS = 16;
     private static final int ATTENTION_MAX_HEAD_DIM = 128;
+    /** Attention backward's blocks: a thread per head dimension (AB_THREADS = AT_MAXD). */
+    private static final int ATTENTION_BACKWARD_THREADS = 128;
     /** Decode splits the keys into chunks of at least this many (a multiple of the 32-key tile), at most MAX_SPLITS. */
     private static final int SPLIT_KEYS = 128;
     private static final int MAX_SPLITS = 64;
@@ -50,7 +52,8 @@ public final class CudaDevice implements RecordingDevice {
     private final KernelArgs args;
     /**
      * Device memory for intermediate results that no caller sees (decode attention's split-KV
-     * partials, RMSNorm backward's per-block dw sums), grown on demand. One buffer serves every
+     * partials, RMSNorm backward's per-block dw sums, attention backward's row statistics), grown
+     * on demand. One buffer serves every
      * kernel: they run in order on one stream, so each user is done with it before the next starts.
      */
     private CudaBuffer scratch;
@@ -711,7 +714,37 @@ public final class CudaDevice implements RecordingDevice {
                                   DeviceBuffer out, long outOff, DeviceBuffer dOut, long dOutOff,
                                   DeviceBuffer dq, long dqOff, DeviceBuffer dk, long dkOff, DeviceBuffer dv, long dvOff,
                                   AttentionShape shape) {
-        throw new UnsupportedOperationException("attentionBackward (TODO-IN-PROGRESS)");
+        if (shape.startPos() != 0) {
+            throw new IllegalArgumentException("attention backward needs startPos 0, got " + shape);
+        }
+        int tokens = shape.tokens(), heads = shape.heads(), kvHeads = shape.kvHeads(), d = shape.headDim();
+        if (d > ATTENTION_MAX_HEAD_DIM) {
+            throw new IllegalArgumentException("CUDA attention backward supports head_dim up to "
+                    + ATTENTION_MAX_HEAD_DIM + ", got " + d);
+        }
+        if (tokens == 0) {
+            return;
+        }
+        long qCount = (long) tokens * heads * d;
+        long kvCount = (long) tokens * kvHeads * d;
+        at(out, outOff, qCount, 4, "out");  // not read (D comes from p and dp), but part of the call
+        long qAddress = at(q, qOff, qCount, 4, "q"), kAddress = at(k, kOff, kvCount, 4, "k");
+        long vAddress = at(v, vOff, kvCount, 4, "v"), dOutAddress = at(dOut, dOutOff, qCount, 4, "dOut");
+        long dqAddress = at(dq, dqOff, qCount, 4, "dq"), dkAddress = at(dk, dkOff, kvCount, 4, "dk");
+        long dvAddress = at(dv, dvOff, kvCount, 4, "dv");
+        // Each query row's max, 1/sum and D, from the first launch to the second: [3][tokens * heads].
+        long stats = scratch(12L * tokens * heads);
+        args.reset()
+                .ptr(qAddress).i64(qOff).ptr(kAddress).i64(kOff).ptr(vAddress).i64(vOff)
+                .ptr(dOutAddress).i64(dOutOff).ptr(dqAddress).i64(dqOff).ptr(stats)
+                .i32(tokens).i32(heads).i32(kvHeads).i32(d).f32(shape.scale());
+        launch(Kernel.ATTENTION_BACKWARD_Q, tokens, heads, 1, ATTENTION_BACKWARD_THREADS);
+        args.reset()
+                .ptr(qAddress).i64(qOff).ptr(kAddress).i64(kOff).ptr(vAddress).i64(vOff)
+                .ptr(dOutAddress).i64(dOutOff).ptr(stats)
+                .ptr(dkAddress).i64(dkOff).ptr(dvAddress).i64(dvOff)
+                .i32(tokens).i32(heads).i32(kvHeads).i32(d).f32(shape.scale());
+        launch(Kernel.ATTENTION_BACKWARD_KV, tokens, kvHeads, 1, ATTENTION_BACKWARD_THREADS);
     }
 
     @Override

@@ -56,6 +56,8 @@ enum Kernel {
     SWIGLU_BACKWARD("swiglu_backward", "plplplplpll", 0),
     EMBEDDING_BACKWARD("embedding_backward", "pliplipll", 0),
     CROSS_ENTROPY("cross_entropy", "pliplplpl", 0),
+    ATTENTION_BACKWARD_Q("attention_backward_q", "plplplplplpiiiif", 128),
+    ATTENTION_BACKWARD_KV("attention_backward_kv", "plplplplpplpliiiif", 128),
     ADAMW("adamw", "plplplpllffifffff", 0);
 
     /** Signatures shared by several entry points. */

@@ -217,6 +217,38 @@ class CudaLaunchTest {
         assertEquals(List.of(Kernel.CROSS_ENTROPY, 2, 1024), List.of(last().kernel(), last().gx(), last().block()));
         assertThrows(IllegalArgumentException.class, () -> device.crossEntropy(logits, 3, 2, 0, ids, 3, ids, 5, losses, 3));
 
+        int tokens = 130, heads = 10, kvHeads = 2, d = 64;
+        DeviceBuffer aq = floats(tokens * heads * d), ak = floats(tokens * kvHeads * d), av = floats(tokens * kvHeads * d),
+                ao = floats(tokens * heads * d), ado = floats(tokens * heads * d), adq = floats(tokens * heads * d),
+                adk = floats(tokens * kvHeads * d), adv = floats(tokens * kvHeads * d);
+        AttentionShape shape = new AttentionShape(tokens, 0, heads, kvHeads, d, 0.125f);
+        before = gpu.launches.size();
+        device.attentionBackward(aq, 3, ak, 1, av, 2, ao, 3, ado, 0, adq, 3, adk, 2, adv, 1, shape);
+        assertEquals(before + 2, gpu.launches.size(), "dq and statistics, then dk and dv");
+        Launch qPass = gpu.launches.get(before), kvPass = last();
+        assertEquals(List.of(Kernel.ATTENTION_BACKWARD_Q, tokens, heads, 1, 128),
+                List.of(qPass.kernel(), qPass.gx(), qPass.gy(), qPass.gz(), qPass.block()));
+        assertEquals(List.of(Kernel.ATTENTION_BACKWARD_KV, tokens, kvHeads, 1, 128),
+                List.of(kvPass.kernel(), kvPass.gx(), kvPass.gy(), kvPass.gz(), kvPass.block()));
+        long stats = qPass.raw()[10];
+        assertTrue(stats != 0 && gpu.live.get(stats) >= 12L * tokens * heads, "max, 1/sum and D per query row");
+        assertEquals(stats, kvPass.raw()[8], "the second pass reads the first's statistics");
+        assertEquals(List.of(3L, 1L, 2L, 0L, 3L), List.of(qPass.raw()[1], qPass.raw()[3], qPass.raw()[5],
+                qPass.raw()[7], qPass.raw()[9]), "offsets of q, k, v, dOut, dq");
+        assertEquals(List.of(2L, 1L), List.of(kvPass.raw()[10], kvPass.raw()[12]), "offsets of dk, dv");
+        assertEquals(List.of(tokens, heads, kvHeads, d), List.of(kvPass.intArg(13), kvPass.intArg(14),
+                kvPass.intArg(15), kvPass.intArg(16)));
+        assertThrows(IllegalArgumentException.class, () -> device.attentionBackward(aq, 3, ak, 1, av, 2, ao, 3, ado, 0,
+                adq, 3, adk, 2, adv, 1, new AttentionShape(2, 0, 1, 1, 256, 1f)), "head_dim over 128");
+        assertThrows(IllegalArgumentException.class, () -> device.attentionBackward(aq, 3, ak, 1, av, 2, ao, 3, ado, 0,
+                adq, 3, adk, 2, adv, 1, new AttentionShape(2, 5, heads, kvHeads, d, 1f)), "startPos not 0");
+        assertThrows(IndexOutOfBoundsException.class, () -> device.attentionBackward(aq, 3, ak, 4, av, 2, ao, 3, ado, 0,
+                adq, 3, adk, 2, adv, 1, shape), "k past its buffer");
+        before = gpu.launches.size();
+        device.attentionBackward(aq, 3, ak, 1, av, 2, ao, 3, ado, 0, adq, 3, adk, 2, adv, 1,
+                new AttentionShape(0, 0, heads, kvHeads, d, 1f));
+        assertEquals(before, gpu.launches.size(), "no tokens, no launch");
+
         device.adamW(x, 3, dy, 3, dx, 3, c, 3, 10_007, AdamWStep.of(1e-3, 0.9, 0.999, 1e-8, 0.01, 1, true));
         assertEquals(List.of(Kernel.ADAMW, 40, 1), List.of(last().kernel(), last().gx(), last().intArg(11)));
         device.adamW(x, 3, dy, 3, dx, 3, c, 3, 5, AdamWStep.of(1e-3, 0.3, 0.999, 1e-8, 0.01, 1, true));
