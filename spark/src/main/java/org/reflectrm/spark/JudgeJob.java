@@ -199,7 +199,7 @@ public final class JudgeJob implements Callable<Integer> {
             tally = tally.plus(d.tally());
             already += d.alreadyThere() ? 1 : 0;
         }
-        err.printf("judged %d pairs in %.1f s, %d of %d partitions (%d already in %s, %d malformed lines skipped%s); "
+        err.printf("judged %d pairs in %.1f s, %d of %d partitions (%d partitions already in %s, %d malformed lines skipped%s); "
                         + "%d without a verdict%s%n",
                 tally.judged(), (System.nanoTime() - t0) / 1e9, n - already, n, already, output, lines.malformed(),
                 lines.duplicates() == 0 ? "" : ", " + lines.duplicates() + " duplicate ids dropped", tally.unparseable(),

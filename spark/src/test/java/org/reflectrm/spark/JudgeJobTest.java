@@ -135,7 +135,7 @@ class JudgeJobTest {
         // Nothing left to do: a rerun judges nothing and changes nothing.
         Run again = job(args("--model", tiny, "--input", pairs.toString(), "--output", jobOut.toString(), "--partitions", "2"));
         assertEquals(0, again.code(), again.err());
-        assertTrue(again.err().contains("judged 0 pairs") && again.err().contains("2 already in"), again.err());
+        assertTrue(again.err().contains("judged 0 pairs") && again.err().contains("2 partitions already in"), again.err());
         assertEquals(expected, records(jobOut));
 
         // The same folder cut another way would judge pairs twice: refused.
@@ -181,7 +181,7 @@ class JudgeJobTest {
 
         Run resumed = job(run);
         assertEquals(0, resumed.code(), resumed.err());
-        assertTrue(resumed.err().contains(committed + " already in"), resumed.err());
+        assertTrue(resumed.err().contains(committed + " partitions already in"), resumed.err());
         List<String> ids = ids(records(out));
         assertEquals(List.of("q1", "q2", "q3", "q4", "q5", "q6"), ids, "every pair once, in input order");
         assertEquals(3, partFiles(out).size());
