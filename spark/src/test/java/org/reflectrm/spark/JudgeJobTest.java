@@ -316,4 +316,30 @@ class JudgeJobTest {
         assertFalse(out.get(0).isNullAt(3));
         assertTrue(out.get(1).isNullAt(3));
     }
+
+    /**
+     * The model shipped as an archive (spark-submit --archives, here SparkContext.addArchive): a
+     * relative model name that is no folder where the task runs is looked up in SparkFiles.
+     */
+    @Test
+    void aModelShippedAsAnArchiveIsFoundBySparkFiles() throws IOException {
+        Path zip = shared.resolve("tiny-judge.zip");
+        try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(Files.newOutputStream(zip));
+             Stream<Path> files = Files.list(Path.of(tiny))) {
+            for (Path f : files.sorted().toList()) {
+                z.putNextEntry(new java.util.zip.ZipEntry(f.getFileName().toString()));
+                Files.copy(f, z);
+                z.closeEntry();
+            }
+        }
+        LocalSpark.get().sparkContext().addArchive(zip.toUri() + "#shipped-judge");
+        assertFalse(Files.exists(Path.of("shipped-judge")), "not in the working folder");
+        StructType schema = new StructType().add("id", DataTypes.StringType).add("prompt", DataTypes.StringType)
+                .add("response_a", DataTypes.StringType).add("response_b", DataTypes.StringType);
+        Dataset<Row> df = LocalSpark.get().createDataFrame(List.of(RowFactory.create("s1", "2+2?", "4", "5")), schema);
+        JudgeOptions greedy = JudgeOptions.defaults().withMode(Mode.GREEDY).withMaxNewTokens(4);
+        Row row = SparkJudge.judge(df, "shipped-judge", greedy, 1).collectAsList().getFirst();
+        assertTrue(row.isNullAt(4), row.getString(4));
+        assertEquals("s1", row.getString(0));
+    }
 }
