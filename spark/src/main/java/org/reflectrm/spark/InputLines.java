@@ -84,12 +84,24 @@ record InputLines(Path file, int lines, List<Line> good, int nonBlank, int malfo
     }
 
     /**
-     * The lines of partition {@code p} of {@code n}: those numbered in its share of the file's
-     * lines, so the same file cut into the same number of partitions gives the same partitions.
+     * The lines of each of {@code n} partitions: partition p holds the lines numbered in its
+     * share of the file's lines, [p·L/n, (p+1)·L/n), so the same file cut into the same number of
+     * partitions gives the same partitions. One pass over the lines, in order.
      */
-    List<Line> partition(int p, int n) {
-        long from = (long) p * lines / n, to = (long) (p + 1) * lines / n;
-        return good.stream().filter(l -> l.number() - 1 >= from && l.number() - 1 < to).toList();
+    List<List<Line>> partitions(int n) {
+        List<List<Line>> parts = new ArrayList<>(n);
+        for (int p = 0; p < n; p++) {
+            parts.add(new ArrayList<>());
+        }
+        int p = 0;
+        for (Line line : good) {
+            long index = line.number() - 1;
+            while (index >= (long) (p + 1) * lines / n) {
+                p++;
+            }
+            parts.get(p).add(line);
+        }
+        return parts;
     }
 
     private static String sha256(byte[] data) {

@@ -56,7 +56,7 @@ public final class JudgeJob implements Callable<Integer> {
     @Option(names = "--output", paramLabel = "DIR", required = true, description = "Folder of part files, on storage every executor writes to; a rerun resumes it.")
     Path output;
 
-    @Option(names = "--partitions", paramLabel = "N", description = "Cut the input's lines into N ranges (default: Spark's default parallelism). A rerun must use the same N.")
+    @Option(names = "--partitions", paramLabel = "N", description = "Cut the input's lines into N ranges (default: as the run being resumed did, else Spark's default parallelism). A rerun must use the same N.")
     Integer partitions;
 
     @Option(names = "--batch-pairs", paramLabel = "K", defaultValue = "1", description = "Judge K pairs at a time within a partition (default ${DEFAULT-VALUE}).")
@@ -174,16 +174,19 @@ public final class JudgeJob implements Callable<Integer> {
         InputLines lines = InputLines.read(input, seed, dedupe, err);
         SparkSession session = spark.get();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(session.sparkContext());
-        int n = partitions != null ? partitions : jsc.defaultParallelism();
         ObjectMapper mapper = new ObjectMapper();
+        // Without --partitions a rerun cuts the input as the run it resumes did, not by this cluster's parallelism.
+        Integer previous = PartFiles.previousPartitions(output, mapper);
+        int n = partitions != null ? partitions : previous != null ? previous : jsc.defaultParallelism();
         PartFiles.checkOrWriteManifest(output, lines, n, mapper);
         List<Task> pending = new ArrayList<>();
         int already = 0;
+        List<List<InputLines.Line>> parts = lines.partitions(n);
         for (int p = 0; p < n; p++) {
             if (Files.exists(PartFiles.part(output, p))) {
                 already++;
             } else {
-                pending.add(new Task(p, lines.partition(p, n)));
+                pending.add(new Task(p, parts.get(p)));
             }
         }
         long t0 = System.nanoTime();

@@ -29,8 +29,21 @@ final class PartFiles {
         return output.resolve(String.format(Locale.ROOT, "part-%05d.jsonl", partition));
     }
 
+    /** The partition count of the run whose parts {@code output} holds, or null if none. */
+    static Integer previousPartitions(Path output, ObjectMapper mapper) throws IOException {
+        Path file = output.resolve(MANIFEST);
+        if (!Files.isRegularFile(file)) {
+            return null;
+        }
+        JsonNode partitions = mapper.readTree(Files.readString(file)).get("partitions");
+        return partitions != null && partitions.canConvertToInt() ? partitions.asInt() : null;
+    }
+
     /** Writes the manifest of this run, or checks that the folder's parts come from the same cut. */
     static void checkOrWriteManifest(Path output, InputLines input, int partitions, ObjectMapper mapper) throws IOException {
+        if (Files.exists(output) && !Files.isDirectory(output)) {
+            throw new BadInputException("--output " + output + ": is a file; the job writes a folder of part files");
+        }
         Files.createDirectories(output);
         ObjectNode manifest = mapper.createObjectNode();
         manifest.put("partitions", partitions);
@@ -39,7 +52,7 @@ final class PartFiles {
         Path file = output.resolve(MANIFEST);
         boolean anyPart;
         try (Stream<Path> files = Files.list(output)) {
-            anyPart = files.anyMatch(f -> f.getFileName().toString().matches("part-\\d{5}\\.jsonl"));
+            anyPart = files.anyMatch(f -> f.getFileName().toString().matches("part-\\d{5,}\\.jsonl"));
         }
         if (anyPart) {
             JsonNode previous = Files.exists(file) ? mapper.readTree(Files.readString(file)) : null;

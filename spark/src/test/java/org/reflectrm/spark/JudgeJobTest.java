@@ -132,8 +132,8 @@ class JudgeJobTest {
         assertEquals(expected, records(jobOut));
         assertEquals(2, Files.readAllLines(PartFiles.part(jobOut, 1)).size(), "partition 1 holds lines 3 and 4");
 
-        // Nothing left to do: a rerun judges nothing and changes nothing.
-        Run again = job(args("--model", tiny, "--input", pairs.toString(), "--output", jobOut.toString(), "--partitions", "2"));
+        // Nothing left to do: a rerun (its partitions taken from the run it resumes) judges nothing and changes nothing.
+        Run again = job(args("--model", tiny, "--input", pairs.toString(), "--output", jobOut.toString()));
         assertEquals(0, again.code(), again.err());
         assertTrue(again.err().contains("judged 0 pairs") && again.err().contains("2 partitions already in"), again.err());
         assertEquals(expected, records(jobOut));
@@ -251,7 +251,8 @@ class JudgeJobTest {
                 List.of("--model", tiny, "--input", in, "--output", out.toString(), "--partitions", "0"),
                 List.of("--model", tiny, "--input", in, "--output", out.toString(), "--batch-pairs", "0"),
                 List.of("--model", tiny, "--input", in, "--output", out.toString(), "--rollouts", "many"),
-                List.of("--model", tiny, "--input", shared.resolve("nope.jsonl").toString(), "--output", out.toString()))) {
+                List.of("--model", tiny, "--input", shared.resolve("nope.jsonl").toString(), "--output", out.toString()),
+                List.of("--model", tiny, "--input", in, "--output", in))) {
             Run r = job(bad);
             assertEquals(2, r.code(), bad + ": " + r.err());
             assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
@@ -259,6 +260,13 @@ class JudgeJobTest {
         assertTrue(job(List.of("--input", in, "--output", out.toString())).err().contains("--model"));
         assertTrue(job(List.of("--model", tiny, "--input", in, "--output", out.toString(), "--mode", "best")).err()
                 .contains("--mode must be greedy, vote or reflect"));
+        // A model folder that is not there fails in the executors' first task: bad input all the same, and nothing committed.
+        Path noModelOut = shared.resolve("no-model-out");
+        Run noModel = job(List.of("--model", shared.resolve("no-such-model").toString(), "--input", in, "--output",
+                noModelOut.toString(), "--mode", "greedy"));
+        assertEquals(2, noModel.code(), noModel.err());
+        assertTrue(noModel.err().contains("no-such-model"), noModel.err());
+        assertTrue(partFiles(noModelOut).isEmpty());
         Path dupes = shared.resolve("dupes.jsonl");
         Files.write(dupes, List.of("{\"id\": \"d\", \"prompt\": \"q\", \"response_a\": \"x\", \"response_b\": \"y\"}",
                 "{\"id\": \"d\", \"prompt\": \"r\", \"response_a\": \"x\", \"response_b\": \"y\"}"));
