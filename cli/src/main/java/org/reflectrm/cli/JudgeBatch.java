@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import org.reflectrm.api.JudgeOptions;
 import org.reflectrm.api.Judgment;
+import org.reflectrm.api.JudgmentJson;
 import org.reflectrm.api.Pair;
 import org.reflectrm.api.ReflectRM;
 import org.reflectrm.model.BadInputException;
@@ -158,25 +159,14 @@ final class JudgeBatch {
      */
     private Tally writeBatch(List<PairRecord> batch, RecordAppender out) throws IOException {
         // Pairs with ids: each is seeded from its id, so pairs do not repeat each other's draws.
-        List<Judgment> judgments = judge.judgeAll(batch.stream()
-                .map(p -> new Pair(p.id(), p.conversation(), p.responseA(), p.responseB())).toList(), options);
+        List<Judgment> judgments = judge.judgeAll(batch.stream().map(Pair::from).toList(), options);
         Tally tally = new Tally();
         StringBuilder lines = new StringBuilder();
         for (int b = 0; b < batch.size(); b++) {
             PairRecord pair = batch.get(b);
-            ObjectNode record = mapper.createObjectNode();
-            record.put("id", pair.id());
-            record.setAll(JudgeJson.record(mapper, judgments.get(b)));
-            if (pair.subset() != null) {
-                record.put("subset", pair.subset());
-            }
-            if (pair.placement() != null) {
-                record.put("placement", pair.placement());
-            }
+            ObjectNode record = JudgmentJson.record(mapper, pair, judgments.get(b));
             JsonNode verdict = record.get("verdict");
             if (pair.label() != null) {
-                record.put("label", pair.label());
-                record.put("correct", !verdict.isNull() && verdict.asText().equals(pair.label()));
                 tally.labelled++;
                 tally.correct += record.get("correct").asBoolean() ? 1 : 0;
             }

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.reflectrm.api.JudgeOptions;
 import org.reflectrm.api.Judgment;
+import org.reflectrm.api.JudgmentJson;
 import org.reflectrm.api.Pair;
 import org.reflectrm.api.ReflectRM;
 import org.reflectrm.model.BadInputException;
@@ -138,7 +139,7 @@ final class JudgeCommand implements Callable<Integer>, DefaultsToDemoModel {
             Judgment judgment = rm.judge(new Pair(null, conversation, responseA, responseB), judgeOptions);
             ObjectNode record = mapper.createObjectNode();
             record.put("id", "pair");
-            record.setAll(JudgeJson.record(mapper, judgment));
+            record.setAll(JudgmentJson.record(mapper, judgment));
             if (html != null) {
                 AtomicFiles.write(html, rm.html(judgment, options.bottomFraction()).getBytes(StandardCharsets.UTF_8));
                 PrintWriter err = spec.commandLine().getErr();

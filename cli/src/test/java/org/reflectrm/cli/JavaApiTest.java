@@ -24,6 +24,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.reflectrm.api.JudgeOptions;
 import org.reflectrm.api.Judgment;
+import org.reflectrm.api.JudgmentJson;
 import org.reflectrm.api.Mode;
 import org.reflectrm.api.Pair;
 import org.reflectrm.api.ReflectRM;
@@ -82,7 +83,7 @@ class JavaApiTest {
                     JudgeOptions.defaults().withMode(Mode.VOTE).withRollouts(3).withSeed(7).withBothOrders(true));
             ObjectNode api = new ObjectMapper().createObjectNode();
             api.put("id", "pair");
-            api.setAll(JudgeJson.record(new ObjectMapper(), j));
+            api.setAll(JudgmentJson.record(new ObjectMapper(), j));
             assertEquals(withoutTimes(cli), withoutTimes(api));
         }
     }

@@ -2,6 +2,7 @@ package org.reflectrm.api;
 
 import java.util.List;
 import java.util.Objects;
+import org.reflectrm.model.judge.PairRecord;
 import org.reflectrm.tokenizer.chat.ChatMessage;
 
 /**
@@ -28,6 +29,14 @@ public record Pair(String id, List<ChatMessage> conversation, String responseA, 
     /** A pair answering one user prompt, with no id. */
     public static Pair of(String prompt, String responseA, String responseB) {
         return new Pair(null, List.of(ChatMessage.user(prompt)), responseA, responseB);
+    }
+
+    /**
+     * The pair of a {@code judge --input} line, with its id (so seeded per id, as the command line
+     * and the Spark job judge it); its label, subset and placement stay in the record.
+     */
+    public static Pair from(PairRecord record) {
+        return new Pair(record.id(), record.conversation(), record.responseA(), record.responseB());
     }
 
     /** This pair with an id (see {@link Pair}). */

@@ -1,25 +1,51 @@
-package org.reflectrm.cli;
+package org.reflectrm.api;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Locale;
-import org.reflectrm.api.Analysis;
-import org.reflectrm.api.Judgment;
-import org.reflectrm.api.Mode;
-import org.reflectrm.api.OrderJudgment;
-import org.reflectrm.api.Reflection;
+import org.reflectrm.model.judge.PairRecord;
 
 /**
- * A judgment as the JSON record {@code judge} prints and writes (the id aside): every rollout's
- * analysis, verdict and confidence, for reflect the second stage, and the call's wall time.
+ * A judgment as the JSON record {@code judge} prints and writes: every rollout's analysis,
+ * verdict and confidence, for reflect the second stage, and the call's wall time. The one
+ * writer of these records, shared by the command line and the Spark job so the two cannot drift.
  */
-final class JudgeJson {
-    private JudgeJson() {
+public final class JudgmentJson {
+    private JudgmentJson() {
     }
 
-    /** One order's fields at the top level, or with both orders the combined verdict and an {@code orders} list. */
-    static ObjectNode record(ObjectMapper mapper, Judgment j) {
+    /**
+     * The record {@code judge --input} writes for one pair of its input: {@code id}, the
+     * judgment's fields (see {@link #record(ObjectMapper, Judgment)}), then {@code subset} and
+     * {@code placement} when the pair has them and, for a labelled pair, {@code label} and
+     * {@code correct}.
+     */
+    public static ObjectNode record(ObjectMapper mapper, PairRecord pair, Judgment j) {
+        ObjectNode record = mapper.createObjectNode();
+        record.put("id", pair.id());
+        record.setAll(record(mapper, j));
+        if (pair.subset() != null) {
+            record.put("subset", pair.subset());
+        }
+        if (pair.placement() != null) {
+            record.put("placement", pair.placement());
+        }
+        if (pair.label() != null) {
+            // The verdict as written above (the combined one with both orders).
+            JsonNode verdict = record.get("verdict");
+            record.put("label", pair.label());
+            record.put("correct", !verdict.isNull() && verdict.asText().equals(pair.label()));
+        }
+        return record;
+    }
+
+    /**
+     * The judgment's fields without an id: one order's at the top level, or with both orders the
+     * combined verdict and an {@code orders} list; then {@code timings}.
+     */
+    public static ObjectNode record(ObjectMapper mapper, Judgment j) {
         ObjectNode record;
         if (j.orders().size() == 2) {
             record = mapper.createObjectNode();

@@ -1,0 +1,114 @@
+package org.reflectrm.spark;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.judge.PairRecord;
+import org.reflectrm.model.train.data.JsonlLines;
+import org.reflectrm.model.train.data.SftRecordParser.BadRecord;
+
+/**
+ * The job's input, read and checked on the driver before any judging, as {@code judge --input}
+ * reads it: a malformed line is reported with its number and counted, an id on two lines is an
+ * error naming both (or, with {@code dedupe}, the later line is dropped and reported). The good
+ * lines are kept as text with their numbers: tasks parse them again on the executors (the parsed
+ * form is not serializable, and the text is what a rerun compares).
+ *
+ * @param lines     every line of the file, blank ones included (partitions are ranges of these)
+ * @param good      the lines to judge, in file order
+ * @param nonBlank  lines read, as the command line counts them for its skipped-lines message
+ * @param sha256    the file's digest: a rerun must see the same file to reuse part files
+ */
+record InputLines(Path file, int lines, List<Line> good, int nonBlank, int malformed, int duplicates, String sha256) {
+
+    /** One line to judge: its 1-based number in the file and its text. */
+    record Line(int number, String text) implements Serializable {
+    }
+
+    static InputLines read(Path input, long seed, boolean dedupe, PrintWriter err) throws IOException {
+        byte[] data;
+        try {
+            data = Files.readAllBytes(input);
+        } catch (NoSuchFileException e) {
+            throw new BadInputException("--input " + input + ": no such file");
+        }
+        List<int[]> spans = JsonlLines.split(data);
+        List<Line> good = new ArrayList<>();
+        Map<String, Integer> lineOfId = new HashMap<>();
+        int malformed = 0, duplicates = 0, nonBlank = 0;
+        for (int i = 0; i < spans.size(); i++) {
+            int lineNumber = i + 1;
+            if (spans.get(i)[0] == spans.get(i)[1]) {
+                continue;
+            }
+            nonBlank++;
+            String text;
+            PairRecord pair;
+            try {
+                text = JsonlLines.utf8(data, spans.get(i)[0], spans.get(i)[1]);
+                pair = PairRecord.parse(text, lineNumber, seed);
+            } catch (BadRecord | JsonlLines.NotUtf8 e) {
+                // The command line's words (JudgeBatch.read), so the two report a bad file alike.
+                err.println("reflectrm-j: " + input + " line " + lineNumber + ": " + e.getMessage() + " (skipped)");
+                err.flush();
+                malformed++;
+                continue;
+            }
+            Integer first = lineOfId.putIfAbsent(pair.id(), lineNumber);
+            if (first != null) {
+                if (!dedupe) {
+                    throw new BadInputException(input + " line " + lineNumber + ": pair id \"" + pair.id()
+                            + "\" again (first on line " + first + "); ids key the output records, so each must be "
+                            + "unique: fix the file, or pass --dedupe to judge the first and drop the rest");
+                }
+                err.println("reflectrm-j: " + input + " line " + lineNumber + ": pair id \"" + pair.id()
+                        + "\" again (first on line " + first + "); dropped (--dedupe keeps the first)");
+                err.flush();
+                duplicates++;
+                continue;
+            }
+            good.add(new Line(lineNumber, text));
+        }
+        return new InputLines(input, spans.size(), good, nonBlank, malformed, duplicates, sha256(data));
+    }
+
+    /**
+     * The lines of each of {@code n} partitions: partition p holds the lines numbered in its
+     * share of the file's lines, [p·L/n, (p+1)·L/n), so the same file cut into the same number of
+     * partitions gives the same partitions. One pass over the lines, in order.
+     */
+    List<List<Line>> partitions(int n) {
+        List<List<Line>> parts = new ArrayList<>(n);
+        for (int p = 0; p < n; p++) {
+            parts.add(new ArrayList<>());
+        }
+        int p = 0;
+        for (Line line : good) {
+            long index = line.number() - 1;
+            while (index >= (long) (p + 1) * lines / n) {
+                p++;
+            }
+            parts.get(p).add(line);
+        }
+        return parts;
+    }
+
+    private static String sha256(byte[] data) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

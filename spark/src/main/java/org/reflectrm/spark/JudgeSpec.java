@@ -1,0 +1,48 @@
+package org.reflectrm.spark;
+
+import java.io.Serializable;
+import org.reflectrm.api.JudgeOptions;
+import org.reflectrm.api.Mode;
+
+/**
+ * What every task needs to judge: where the model is, how to open it and how to judge. Spark ships
+ * it to the executors with each task, so it is plain serializable data ({@link JudgeOptions} is
+ * not serializable); an executor opens the model once per JVM ({@link Judges}).
+ *
+ * @param model           the model folder, a path every executor can read (see docs/spark.md)
+ * @param device          cpu, opencl, cuda or auto
+ * @param threads         compute threads per executor JVM, or null for all its cores
+ * @param templateVersion the bundled judge template version
+ * @param templateDir     own templates, or null
+ * @param batchPairs      pairs judged together in one {@code judgeAll}
+ */
+public record JudgeSpec(String model, String device, Integer threads, String templateVersion, String templateDir,
+                        String mode, int rollouts, double temperature, double bottomFraction, long seed,
+                        int maxNewTokens, boolean bothOrders, int batchPairs) implements Serializable {
+
+    public JudgeSpec {
+        if (batchPairs < 1) {
+            throw new IllegalArgumentException("--batch-pairs must be at least 1, got " + batchPairs);
+        }
+        if (threads != null && threads < 1) {
+            throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
+        }
+        Mode.valueOf(mode); // a bad name fails here, on the driver, not in every task
+    }
+
+    /** The spec for {@code options} with the default device (cpu) and templates. */
+    public static JudgeSpec of(String model, JudgeOptions options, int batchPairs, Integer threads) {
+        return new JudgeSpec(model, "cpu", threads, org.reflectrm.model.judge.JudgeTemplate.DEFAULT_VERSION, null,
+                options.mode().name(), options.rollouts(), options.temperature(), options.bottomFraction(),
+                options.seed(), options.maxNewTokens(), options.bothOrders(), batchPairs);
+    }
+
+    /** The threads to compute with here: {@link #threads}, or every core of this JVM. */
+    int threadCount() {
+        return threads != null ? threads : Runtime.getRuntime().availableProcessors();
+    }
+
+    public JudgeOptions options() {
+        return new JudgeOptions(Mode.valueOf(mode), rollouts, temperature, bottomFraction, seed, maxNewTokens, bothOrders);
+    }
+}
