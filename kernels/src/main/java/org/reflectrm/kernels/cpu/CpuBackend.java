@@ -52,6 +52,14 @@ public final class CpuBackend implements Backend {
         matmul.matmul(a, aOff, transA, b, bOff, bType, transB, c, cOff, m, n, k, accumulate);
     }
 
+    /**
+     * A linear layer on a repacked BF16 weight: {@code C[m, n] = A[m, k] · Wᵀ} (see {@link Bf16Panels};
+     * not yet chosen by {@link #matmul}).
+     */
+    public void matmul(MemorySegment a, long aOff, Bf16Panels w, MemorySegment c, long cOff, int m) {
+        w.multiply(a, aOff, m, c, cOff, parallel);
+    }
+
     @Override
     public void embedding(MemorySegment table, long tableOff, DType tableType, int dim, int[] ids,
                           MemorySegment out, long outOff) {
