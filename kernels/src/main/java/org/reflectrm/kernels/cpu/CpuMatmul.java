@@ -31,13 +31,19 @@ final class CpuMatmul {
     private final Parallel parallel;
     private final PackedGemm packed;
     private final DotLinear dot;
+    private final PanelCache panels;
 
     CpuMatmul(Parallel parallel) {
         this(parallel, PackedGemm.DEFAULT);
     }
 
     CpuMatmul(Parallel parallel, PackedGemm.Blocking blocking) {
+        this(parallel, blocking, PanelCache.defaultBudget());
+    }
+
+    CpuMatmul(Parallel parallel, PackedGemm.Blocking blocking, long panelBudgetBytes) {
         this.parallel = parallel;
+        this.panels = new PanelCache(panelBudgetBytes);
         this.packed = new PackedGemm(parallel, blocking);
         this.dot = new DotLinear(parallel);
     }
@@ -60,6 +66,15 @@ final class CpuMatmul {
                 }
             }
             return;
+        }
+        if (!transA && transB && bType == DType.BF16 && !accumulate && m >= PanelCache.MIN_ROWS && m < DOT_MAX_M
+                && n % Bf16Panels.COLUMNS == 0) {
+            // Batched decode: the weight repacked into panels, once (see Bf16Panels), if the budget allows.
+            Bf16Panels p = panels.get(b, bOff, n, k);
+            if (p != null) {
+                p.multiply(a, aOff, m, c, cOff, parallel);
+                return;
+            }
         }
         if (!transA && transB && m < DOT_MAX_M) {
             dot.run(new Gemm(a, aOff, false, b, bOff, bType, true, c, cOff, m, n, k, accumulate));
