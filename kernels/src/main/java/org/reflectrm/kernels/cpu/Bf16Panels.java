@@ -24,8 +24,8 @@ import jdk.incubator.vector.VectorSpecies;
  * AMD EPYC (Zen 5) VM, 8 rows, one thread: 220–240 GFLOPS on a 3072×1024 layer in cache against
  * 100–105 for the row kernel, and 119–123 against 59–62 on the 151936×1024 LM head from memory.
  *
- * <p>The price is a copy of the weights (the same size as BF16), made once. Not yet used by the
- * model: see docs/measurements.md for the plan.
+ * <p>The price is a copy of the weights (the same size as BF16), made once per weight on its
+ * first batched use ({@link PanelCache}, within a memory budget).
  */
 public final class Bf16Panels {
     /** Output columns per panel. */

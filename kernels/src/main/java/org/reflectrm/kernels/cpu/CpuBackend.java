@@ -22,8 +22,16 @@ public final class CpuBackend implements Backend {
     }
 
     public CpuBackend(int threads) {
+        this(threads, PanelCache.defaultBudget());
+    }
+
+    /**
+     * A backend whose batched BF16 decode may repack up to {@code panelBudgetBytes} of weights
+     * into panels ({@link Bf16Panels}; 0 keeps every weight in its row layout).
+     */
+    public CpuBackend(int threads, long panelBudgetBytes) {
         this.parallel = new Parallel(threads);
-        this.matmul = new CpuMatmul(parallel);
+        this.matmul = new CpuMatmul(parallel, PackedGemm.DEFAULT, panelBudgetBytes);
         this.elementwise = new CpuElementwise(parallel);
         this.attention = new CpuAttention(parallel);
         this.elementwiseBackward = new CpuElementwiseBackward(parallel);
@@ -54,7 +62,7 @@ public final class CpuBackend implements Backend {
 
     /**
      * A linear layer on a repacked BF16 weight: {@code C[m, n] = A[m, k] · Wᵀ} (see {@link Bf16Panels};
-     * not yet chosen by {@link #matmul}).
+     * {@link #matmul} picks panels itself for batched decode).
      */
     public void matmul(MemorySegment a, long aOff, Bf16Panels w, MemorySegment c, long cOff, int m) {
         w.multiply(a, aOff, m, c, cOff, parallel);
