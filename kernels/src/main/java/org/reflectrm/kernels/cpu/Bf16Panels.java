@@ -102,6 +102,20 @@ public final class Bf16Panels {
         }
     }
 
+    /**
+     * Steps {@code [p0, p0 + pk)} of panel {@code q} widened to F32 into {@code dst} from
+     * {@code at}, {@link #COLUMNS} floats a step: the layout of {@link PackedGemm}'s packed B, so
+     * a prefill packs a panel with one contiguous widening pass instead of a transposing one.
+     */
+    void widen(int q, int p0, int pk, float[] dst, int at) {
+        long base = ((long) q * k + p0) * L * 4;
+        for (int p = 0; p < pk; p++) {
+            IntVector pairs = IntVector.fromMemorySegment(I, panels, base + (long) p * L * 4, Lanes.LE);
+            Lanes.even(pairs).intoArray(dst, at + p * COLUMNS);
+            Lanes.odd(pairs).intoArray(dst, at + p * COLUMNS + L);
+        }
+    }
+
     /** Up to eight A rows, step-major ({@code ap[p·8 + r]}), missing rows zero. */
     private float[] stepMajor(MemorySegment a, long at, int rows) {
         float[] row = new float[k];

@@ -83,7 +83,9 @@ final class CpuMatmul {
             Gemm g = new Gemm(a, aOff, transA, b, bOff, bType, false, c, cOff, m, n, k, accumulate);
             parallel.forRange(n, 4 * L, (from, to) -> axpyColumns(g, from, to));
         } else {
-            packed.run(new Gemm(a, aOff, transA, b, bOff, bType, transB, c, cOff, m, n, k, accumulate));
+            // A BF16 linear weight packs from its panels (made here on first use, within the budget).
+            Bf16Panels p = transB && bType == DType.BF16 && n % Bf16Panels.COLUMNS == 0 ? panels.get(b, bOff, n, k) : null;
+            packed.run(new Gemm(a, aOff, transA, b, bOff, bType, transB, c, cOff, m, n, k, accumulate), p);
         }
     }
 

@@ -63,6 +63,11 @@ final class PackedGemm {
     }
 
     void run(Gemm g) {
+        run(g, null);
+    }
+
+    /** {@link #run(Gemm)}, packing B from {@code panels} when given (B is then their BF16 weight, transB). */
+    void run(Gemm g, Bf16Panels panels) {
         // Handing work to another thread costs a few microseconds: small products stay on one.
         int threads = (long) g.m() * g.n() * g.k() < MIN_PARALLEL_WORK ? 1 : parallel.threads();
         // Each task packs the A rows and B columns it covers, so the operand that is split across
@@ -84,7 +89,7 @@ final class PackedGemm {
         parallel.forEach(tasks, t -> {
             int i0 = (t / colTasks) * rowChunk;
             int j0 = (t % colTasks) * colChunk;
-            block(g, i0, Math.min(g.m(), i0 + rowChunk), j0, Math.min(g.n(), j0 + colChunk));
+            block(g, panels, i0, Math.min(g.m(), i0 + rowChunk), j0, Math.min(g.n(), j0 + colChunk));
         });
     }
 
@@ -94,12 +99,12 @@ final class PackedGemm {
      */
     void serial(Gemm g) {
         if (g.m() > 0 && g.n() > 0) {
-            block(g, 0, g.m(), 0, g.n());
+            block(g, null, 0, g.m(), 0, g.n());
         }
     }
 
     /** C[i0..i1, j0..j1] in full, looping over k in panels of kc. */
-    private void block(Gemm g, int i0, int i1, int j0, int j1) {
+    private void block(Gemm g, Bf16Panels panels, int i0, int i1, int j0, int j1) {
         int kc = Math.min(blocking.kc(), g.k());
         int mc = blocking.mc();
         float[] bp = buffer(0, kc * roundUp(j1 - j0, NR));
@@ -109,7 +114,14 @@ final class PackedGemm {
             int pk = Math.min(kc, g.k() - p0);
             // The first panel overwrites C unless the caller asked to accumulate.
             boolean add = g.accumulate() || p0 > 0;
-            packB(g, j0, j1, p0, pk, bp);
+            if (panels != null) {
+                // Column blocks start on panel boundaries (colChunk is a multiple of NR = COLUMNS).
+                for (int jr = j0; jr < j1; jr += NR) {
+                    panels.widen(jr / NR, p0, pk, bp, (jr - j0) / NR * pk * NR);
+                }
+            } else {
+                packB(g, j0, j1, p0, pk, bp);
+            }
             for (int ic = i0; ic < i1; ic += mc) {
                 int ie = Math.min(i1, ic + mc);
                 packA(g, ic, ie, p0, pk, ap);

@@ -43,12 +43,15 @@ class MatmulTest {
      * m, n, k. The larger ones are big enough (over 2^18 multiply-adds) to be split across
      * threads: {1, 2500, 130} and {17, 300, 100} on the dot path, {3, 700, 150} on the axpy path,
      * {70, 131, 600} on the packed path. {4, 33, 80} and {8, 67, 1000} are batched decode on the
-     * dot path, with k not a whole number of BF16 pair chunks (80 = 2.5 chunks of 32).
+     * dot path, with k not a whole number of BF16 pair chunks (80 = 2.5 chunks of 32). With n a
+     * multiple of 32, BF16 linear layers run on panels (Bf16Panels): {3, 64, 70} and {9, 96, 33}
+     * in batched decode (tile rows past m unused), {40, 64, 1100} and {70, 160, 300} packing the
+     * GEMM's B from panels, the first across two kc panels of depth (p0 > 0), split across threads.
      */
     private static final int[][] SIZES = {
             {1, 1, 1}, {1, 37, 19}, {1, 67, 1031}, {1, 2500, 130}, {3, 45, 70}, {3, 700, 150},
             {5, 19, 31}, {5, 100, 257}, {17, 45, 130}, {17, 300, 100}, {33, 70, 300}, {70, 131, 600},
-            {4, 33, 80}, {8, 67, 1000},
+            {4, 33, 80}, {8, 67, 1000}, {3, 64, 70}, {9, 96, 33}, {40, 64, 1100}, {70, 160, 300},
     };
 
     static Stream<Arguments> cases() {
