@@ -9,10 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.reflectrm.api.JudgeOptions;
 import org.reflectrm.api.Judgment;
@@ -20,10 +18,9 @@ import org.reflectrm.api.JudgmentJson;
 import org.reflectrm.api.Pair;
 import org.reflectrm.api.ReflectRM;
 import org.reflectrm.model.BadInputException;
+import org.reflectrm.model.judge.PairFile;
 import org.reflectrm.model.judge.PairRecord;
 import org.reflectrm.model.safetensors.RecordAppender;
-import org.reflectrm.model.train.data.JsonlLines;
-import org.reflectrm.model.train.data.SftRecordParser.BadRecord;
 
 /**
  * {@code judge --input FILE --output FILE}: every pair of a JSONL file, one result record per
@@ -61,41 +58,9 @@ final class JudgeBatch {
         } catch (NoSuchFileException e) {
             throw new BadInputException("--input " + input + ": no such file");
         }
-        List<int[]> lines = JsonlLines.split(data);
-        List<PairRecord> pairs = new ArrayList<>();
-        Map<String, Integer> lineOfId = new HashMap<>();
-        int malformed = 0, duplicates = 0, nonBlank = 0;
-        for (int i = 0; i < lines.size(); i++) {
-            int lineNumber = i + 1;
-            if (lines.get(i)[0] == lines.get(i)[1]) {
-                continue;
-            }
-            nonBlank++;
-            PairRecord pair;
-            try {
-                pair = PairRecord.parse(JsonlLines.utf8(data, lines.get(i)[0], lines.get(i)[1]), lineNumber, seed);
-            } catch (BadRecord | JsonlLines.NotUtf8 e) {
-                err.println("reflectrm-j: " + input + " line " + lineNumber + ": " + e.getMessage() + " (skipped)");
-                err.flush();
-                malformed++;
-                continue;
-            }
-            Integer first = lineOfId.putIfAbsent(pair.id(), lineNumber);
-            if (first != null) {
-                if (!dedupe) {
-                    throw new BadInputException(input + " line " + lineNumber + ": pair id \"" + pair.id()
-                            + "\" again (first on line " + first + "); ids key the output records and resuming, so "
-                            + "each must be unique: fix the file, or pass --dedupe to judge the first and drop the rest");
-                }
-                err.println("reflectrm-j: " + input + " line " + lineNumber + ": pair id \"" + pair.id()
-                        + "\" again (first on line " + first + "); dropped (--dedupe keeps the first)");
-                err.flush();
-                duplicates++;
-                continue;
-            }
-            pairs.add(pair);
-        }
-        return new Input(input, pairs, nonBlank, malformed, duplicates);
+        PairFile checked = PairFile.check(input, data, seed, dedupe, err);
+        List<PairRecord> pairs = checked.pairs().stream().map(PairFile.Entry::pair).toList();
+        return new Input(input, pairs, checked.nonBlank(), checked.malformed(), checked.duplicates());
     }
 
     /**

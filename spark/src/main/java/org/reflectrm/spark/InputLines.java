@@ -9,14 +9,10 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import org.reflectrm.model.BadInputException;
-import org.reflectrm.model.judge.PairRecord;
-import org.reflectrm.model.train.data.JsonlLines;
-import org.reflectrm.model.train.data.SftRecordParser.BadRecord;
+import org.reflectrm.model.judge.PairFile;
 
 /**
  * The job's input, read and checked on the driver before any judging, as {@code judge --input}
@@ -43,44 +39,11 @@ record InputLines(Path file, int lines, List<Line> good, int nonBlank, int malfo
         } catch (NoSuchFileException e) {
             throw new BadInputException("--input " + input + ": no such file");
         }
-        List<int[]> spans = JsonlLines.split(data);
-        List<Line> good = new ArrayList<>();
-        Map<String, Integer> lineOfId = new HashMap<>();
-        int malformed = 0, duplicates = 0, nonBlank = 0;
-        for (int i = 0; i < spans.size(); i++) {
-            int lineNumber = i + 1;
-            if (spans.get(i)[0] == spans.get(i)[1]) {
-                continue;
-            }
-            nonBlank++;
-            String text;
-            PairRecord pair;
-            try {
-                text = JsonlLines.utf8(data, spans.get(i)[0], spans.get(i)[1]);
-                pair = PairRecord.parse(text, lineNumber, seed);
-            } catch (BadRecord | JsonlLines.NotUtf8 e) {
-                // The command line's words (JudgeBatch.read), so the two report a bad file alike.
-                err.println("reflectrm-j: " + input + " line " + lineNumber + ": " + e.getMessage() + " (skipped)");
-                err.flush();
-                malformed++;
-                continue;
-            }
-            Integer first = lineOfId.putIfAbsent(pair.id(), lineNumber);
-            if (first != null) {
-                if (!dedupe) {
-                    throw new BadInputException(input + " line " + lineNumber + ": pair id \"" + pair.id()
-                            + "\" again (first on line " + first + "); ids key the output records, so each must be "
-                            + "unique: fix the file, or pass --dedupe to judge the first and drop the rest");
-                }
-                err.println("reflectrm-j: " + input + " line " + lineNumber + ": pair id \"" + pair.id()
-                        + "\" again (first on line " + first + "); dropped (--dedupe keeps the first)");
-                err.flush();
-                duplicates++;
-                continue;
-            }
-            good.add(new Line(lineNumber, text));
-        }
-        return new InputLines(input, spans.size(), good, nonBlank, malformed, duplicates, sha256(data));
+        // The command line's checks and words (PairFile), so the two report a bad file alike.
+        PairFile checked = PairFile.check(input, data, seed, dedupe, err);
+        List<Line> good = checked.pairs().stream().map(e -> new Line(e.lineNumber(), e.text())).toList();
+        return new InputLines(input, checked.lines(), good, checked.nonBlank(), checked.malformed(), checked.duplicates(),
+                sha256(data));
     }
 
     /**
