@@ -372,11 +372,11 @@ public final class OpenClDevice implements Device {
     public synchronized void rope(DeviceBuffer x, long xOff, int rows, int heads, int headDim,
                                   DeviceBuffer positions, long posOff, float theta) {
         ensureOpen();
-        rotate(null, x, xOff, rows, heads, headDim, positions, posOff, theta);
+        rotate(false, x, xOff, rows, heads, headDim, positions, posOff, theta);
     }
 
-    /** RoPE's rotation (program null: the forward kernel) or its inverse (the training program's). */
-    private void rotate(OpenClProgram inverse, DeviceBuffer x, long xOff, int rows, int heads, int headDim,
+    /** RoPE's rotation, or with {@code inverse} the rotation by the negative angle (one kernel, the sine's sign). */
+    private void rotate(boolean inverse, DeviceBuffer x, long xOff, int rows, int heads, int headDim,
                         DeviceBuffer positions, long posOff, float theta) {
         requireHeads(heads, heads, headDim);
         long pairs = (long) rows * heads * (headDim / 2);
@@ -385,9 +385,9 @@ public final class OpenClDevice implements Device {
         if (pairs == 0) {
             return;
         }
-        launch.of(inverse == null ? common.kernel("rope") : inverse.kernel("rope_inverse"))
+        launch.of(common.kernel("rope"))
                 .mem(bx).i64(xOff).i32(rows).i32(heads).i32(headDim).mem(bpos).i64(posOff)
-                .mem(ropeFrequencies(theta, headDim / 2))
+                .mem(ropeFrequencies(theta, headDim / 2)).f32(inverse ? -1f : 1f)
                 .elements(pairs, ELEMENT_WG);
     }
 
@@ -668,7 +668,7 @@ public final class OpenClDevice implements Device {
     public synchronized void ropeInverse(DeviceBuffer x, long xOff, int rows, int heads, int headDim,
                                          DeviceBuffer positions, long posOff, float theta) {
         ensureOpen();
-        rotate(training(), x, xOff, rows, heads, headDim, positions, posOff, theta);
+        rotate(true, x, xOff, rows, heads, headDim, positions, posOff, theta);
     }
 
     @Override

@@ -19,22 +19,26 @@ void rms_norm(__global const float* x, ulong xOff, __global const uchar* w, ulon
 }
 
 /**
- * Rotates pair (i, i + halfDim) of p by angle pos * invFreq[i]. invFreq comes from the host,
- * computed exactly as transformers does, because a float pow here may differ by an ulp and
- * positions in the tens of thousands amplify that into visible error.
+ * Rotates pair (i, i + halfDim) of p by angle pos * invFreq[i], or by its negative when sinSign
+ * is -1 (RoPE's inverse, which maps its output gradient to its input gradient). invFreq comes
+ * from the host, computed exactly as transformers does, because a float pow here may differ by
+ * an ulp and positions in the tens of thousands amplify that into visible error.
  */
 inline void rotate_pair(__global float* p, int i, int halfDim, float n1, float n2, int pos,
-                        __global const float* invFreq) {
+                        __global const float* invFreq, float sinSign) {
     const float angle = (float)pos * invFreq[i];
     const float c = cos(angle);
-    const float s = sin(angle);
+    const float s = sinSign * sin(angle);
     p[i] = n1 * c - n2 * s;
     p[i + halfDim] = n2 * c + n1 * s;
 }
 
-/** Rotate-half RoPE in place on x[rows, heads, headDim]: one work-item per rotated pair. */
+/**
+ * Rotate-half RoPE in place on x[rows, heads, headDim], or its inverse with sinSign -1: one
+ * work-item per rotated pair.
+ */
 __kernel void rope(__global float* x, ulong xOff, int rows, int heads, int headDim,
-                   __global const int* positions, ulong posOff, __global const float* invFreq) {
+                   __global const int* positions, ulong posOff, __global const float* invFreq, float sinSign) {
     const int halfDim = headDim / 2;
     const size_t id = get_global_id(0);
     if (id >= (size_t)rows * heads * halfDim) {
@@ -44,7 +48,7 @@ __kernel void rope(__global float* x, ulong xOff, int rows, int heads, int headD
     const size_t head = id / halfDim;
     const int r = head / heads;
     __global float* p = x + xOff + head * headDim;
-    rotate_pair(p, i, halfDim, p[i], p[i + halfDim], positions[posOff + r], invFreq);
+    rotate_pair(p, i, halfDim, p[i], p[i + halfDim], positions[posOff + r], invFreq, sinSign);
 }
 
 /**
@@ -84,7 +88,7 @@ void split_qkv(__global const float* qkv, ulong qkvOff, int heads, int kvHeads, 
     for (int i = lid; i < halfDim; i += QKV_WG) {
         float n1 = (src[i] * inv) * load_any(gamma, normType, gammaOff + i);
         float n2 = (src[i + halfDim] * inv) * load_any(gamma, normType, gammaOff + i + halfDim);
-        rotate_pair(dst, i, halfDim, n1, n2, pos, invFreq);
+        rotate_pair(dst, i, halfDim, n1, n2, pos, invFreq, 1.0f);
     }
 }
 

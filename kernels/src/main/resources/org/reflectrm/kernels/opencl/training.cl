@@ -88,31 +88,6 @@ __kernel void rms_norm_weight_sum(__global const float* scratch, int rows, int b
     dw[dwOff + j] += total;
 }
 
-// ---- RoPE ----
-
-/**
- * Rotation by the negative angle, in place: rope's layout and angles (invFreq from the host, as
- * rope), with sin negated, which maps RoPE's output gradient to its input gradient.
- */
-__kernel void rope_inverse(__global float* x, ulong xOff, int rows, int heads, int headDim,
-                           __global const int* positions, ulong posOff, __global const float* invFreq) {
-    const int halfDim = headDim / 2;
-    const size_t id = get_global_id(0);
-    if (id >= (size_t)rows * heads * halfDim) {
-        return;
-    }
-    const int i = id % halfDim;
-    const size_t head = id / halfDim;
-    const int r = head / heads;
-    __global float* p = x + xOff + head * headDim;
-    const float angle = (float)positions[posOff + r] * invFreq[i];
-    const float c = cos(angle);
-    const float s = sin(angle);
-    const float x1 = p[i], x2 = p[i + halfDim];
-    p[i] = x1 * c + x2 * s;
-    p[i + halfDim] = x2 * c - x1 * s;
-}
-
 // ---- SwiGLU ----
 
 /**
