@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -17,7 +15,6 @@ import org.reflectrm.api.Judgment;
 import org.reflectrm.api.JudgmentJson;
 import org.reflectrm.api.Pair;
 import org.reflectrm.api.ReflectRM;
-import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.judge.PairFile;
 import org.reflectrm.model.judge.PairRecord;
 import org.reflectrm.model.safetensors.RecordAppender;
@@ -52,12 +49,7 @@ final class JudgeBatch {
     }
 
     static Input read(Path input, long seed, boolean dedupe, PrintWriter err) throws IOException {
-        byte[] data;
-        try {
-            data = Files.readAllBytes(input);
-        } catch (NoSuchFileException e) {
-            throw new BadInputException("--input " + input + ": no such file");
-        }
+        byte[] data = PairFile.bytes(input);
         PairFile checked = PairFile.check(input, data, seed, dedupe, err);
         List<PairRecord> pairs = checked.pairs().stream().map(PairFile.Entry::pair).toList();
         return new Input(input, pairs, checked.nonBlank(), checked.malformed(), checked.duplicates());

@@ -3,15 +3,12 @@ package org.reflectrm.spark;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Serializable;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.judge.PairFile;
 
 /**
@@ -33,12 +30,7 @@ record InputLines(Path file, int lines, List<Line> good, int nonBlank, int malfo
     }
 
     static InputLines read(Path input, long seed, boolean dedupe, PrintWriter err) throws IOException {
-        byte[] data;
-        try {
-            data = Files.readAllBytes(input);
-        } catch (NoSuchFileException e) {
-            throw new BadInputException("--input " + input + ": no such file");
-        }
+        byte[] data = PairFile.bytes(input);
         // The command line's checks and words (PairFile), so the two report a bad file alike.
         PairFile checked = PairFile.check(input, data, seed, dedupe, err);
         List<Line> good = checked.pairs().stream().map(e -> new Line(e.lineNumber(), e.text())).toList();

@@ -67,10 +67,9 @@ final class CpuMatmul {
             }
             return;
         }
-        if (!transA && transB && bType == DType.BF16 && !accumulate && m >= PanelCache.MIN_ROWS && m < DOT_MAX_M
-                && n % Bf16Panels.COLUMNS == 0) {
+        if (!transA && !accumulate && m >= PanelCache.MIN_ROWS && m < DOT_MAX_M) {
             // Batched decode: the weight repacked into panels, once (see Bf16Panels), if the budget allows.
-            Bf16Panels p = panels.get(b, bOff, n, k);
+            Bf16Panels p = panelsOf(b, bOff, bType, transB, n, k);
             if (p != null) {
                 p.multiply(a, aOff, m, c, cOff, parallel);
                 return;
@@ -84,9 +83,14 @@ final class CpuMatmul {
             parallel.forRange(n, 4 * L, (from, to) -> axpyColumns(g, from, to));
         } else {
             // A BF16 linear weight packs from its panels (made here on first use, within the budget).
-            Bf16Panels p = transB && bType == DType.BF16 && n % Bf16Panels.COLUMNS == 0 ? panels.get(b, bOff, n, k) : null;
-            packed.run(new Gemm(a, aOff, transA, b, bOff, bType, transB, c, cOff, m, n, k, accumulate), p);
+            packed.run(new Gemm(a, aOff, transA, b, bOff, bType, transB, c, cOff, m, n, k, accumulate),
+                    panelsOf(b, bOff, bType, transB, n, k));
         }
+    }
+
+    /** The panels of B if it is a BF16 linear weight {@code W[n, k]} they can hold and the budget allows, else null. */
+    private Bf16Panels panelsOf(MemorySegment b, long bOff, DType bType, boolean transB, int n, int k) {
+        return transB && bType == DType.BF16 && n % Bf16Panels.COLUMNS == 0 ? panels.get(b, bOff, n, k) : null;
     }
 
     /**

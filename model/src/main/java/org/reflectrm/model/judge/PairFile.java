@@ -1,6 +1,9 @@
 package org.reflectrm.model.judge;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,6 +30,15 @@ public record PairFile(Path file, int lines, List<Entry> pairs, int nonBlank, in
 
     /** One pair to judge: its 1-based line number, its text and the record parsed from it. */
     public record Entry(int lineNumber, String text, PairRecord pair) {
+    }
+
+    /** The bytes of the {@code --input} file, or a bad-input error when there is none. */
+    public static byte[] bytes(Path input) throws IOException {
+        try {
+            return Files.readAllBytes(input);
+        } catch (NoSuchFileException e) {
+            throw new BadInputException("--input " + input + ": no such file");
+        }
     }
 
     /** Checks {@code data}, the bytes of {@code file}; {@code seed} places chosen/rejected records. */
