@@ -55,9 +55,6 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** Bytes the device received while the model loaded (the weights), set once the runtime is open. */
-    private long loadBytesUp;
-
     @Override
     public Integer call() throws Exception {
         if (promptLen < 1 || decodeTokens < 1 || decodePromptLen < 1 || repeats < 1) {
@@ -73,7 +70,8 @@ final class BenchCommand implements Callable<Integer> {
             Qwen3Model model = runtime.model();
             Backend backend = runtime.backend();
             MemoryUse afterLoad = MemoryUse.now();
-            loadBytesUp = runtime.transfers() == null ? 0 : runtime.transfers().uploadedBytes();
+            // Everything the device received so far is the model's load: its weights.
+            long loadBytesUp = runtime.transfers() == null ? 0 : runtime.transfers().uploadedBytes();
             Generator generator = new Generator(runtime.languageModel());
             SplittableRandom random = new SplittableRandom(42);
             int vocab = model.config().vocabSize();
@@ -116,7 +114,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             if (runtime.deviceModel() != null) {
                 o.put("decode_steps_replayed", runtime.deviceModel().replayedSteps());
-                transfers(runtime, generator, random, vocab, o, err);
+                transfers(runtime, loadBytesUp, generator, random, vocab, o, err);
             }
             MemoryUse afterRuns = MemoryUse.now();
             o.put("rss_after_load_bytes", afterLoad.rssBytes());
@@ -139,8 +137,8 @@ final class BenchCommand implements Callable<Integer> {
      * batch-1 decode step's traffic, the difference between a run of {@code decodeTokens} steps
      * and a prefill-only run of the same prompt, per step.
      */
-    private void transfers(ModelRuntime runtime, Generator generator, SplittableRandom random, int vocab,
-                           ObjectNode o, PrintWriter err) {
+    private void transfers(ModelRuntime runtime, long loadBytesUp, Generator generator, SplittableRandom random,
+                           int vocab, ObjectNode o, PrintWriter err) {
         Transfers.Count before = runtime.transfers();
         run(generator, prompts(random, vocab, 1, decodePromptLen), 1);
         Transfers.Count prefillOnly = runtime.transfers().since(before);
