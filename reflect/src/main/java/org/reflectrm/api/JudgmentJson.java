@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.util.Locale;
 import org.reflectrm.model.judge.PairRecord;
 
 /**
@@ -51,7 +50,7 @@ public final class JudgmentJson {
             record = mapper.createObjectNode();
             record.put("verdict", j.verdict());
             record.put("status", j.status());
-            record.put("mode", mode(j.mode()));
+            record.put("mode", j.mode().label());
             record.put("template_version", j.templateVersion());
             ArrayNode orders = record.putArray("orders");
             j.orders().forEach(o -> orders.add(order(mapper, j, o)));
@@ -67,7 +66,7 @@ public final class JudgmentJson {
         o.put("order", r.order());
         o.put("verdict", r.verdict());
         o.put("status", r.status());
-        o.put("mode", mode(j.mode()));
+        o.put("mode", j.mode().label());
         o.put("template_version", j.templateVersion());
         ArrayNode rollouts = o.putArray("rollouts");
         for (Analysis a : r.rollouts()) {
@@ -100,9 +99,5 @@ public final class JudgmentJson {
             o.put("anchor_voted", r.anchorVoted());
         }
         return o;
-    }
-
-    private static String mode(Mode m) {
-        return m.name().toLowerCase(Locale.ROOT);
     }
 }

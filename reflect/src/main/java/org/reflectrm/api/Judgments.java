@@ -2,7 +2,6 @@ package org.reflectrm.api;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import org.reflectrm.model.judge.Judge;
 
 /** The engine's results of a pair's orders as a {@link Judgment}. */
@@ -54,9 +53,5 @@ final class Judgments {
             return null;
         }
         return (verdict == 1) != swapped ? "A" : "B";
-    }
-
-    static String modeName(Mode mode) {
-        return mode.name().toLowerCase(Locale.ROOT);
     }
 }

@@ -10,5 +10,10 @@ public enum Mode {
      * ReflectRM's two-stage self-reflection: N sampled rollouts, the most confident as anchor,
      * N−1 greedy reflections comparing it with each other rollout, and the winners' majority.
      */
-    REFLECT
+    REFLECT;
+
+    /** The name records and the command line use: {@code greedy}, {@code vote} or {@code reflect}. */
+    public String label() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
 }

@@ -45,7 +45,7 @@ public final class JudgmentRecords {
         if (c.meta() != null) {
             c.meta().properties().forEach(e -> o.set(e.getKey(), e.getValue()));
         }
-        o.put("mode", j.mode().name().toLowerCase(java.util.Locale.ROOT));
+        o.put("mode", j.mode().label());
         o.put("template_version", j.templateVersion());
         ArrayNode verdicts = o.putArray("rollout_verdicts");
         ArrayNode confidences = o.putArray("confidences");
