@@ -566,6 +566,19 @@ extern "C" __global__ void add(const float* a, i64 aOff, const float* b, i64 bOf
     }
 }
 
+// out = a * s; out may alias a.
+extern "C" __global__ void scale(const float* a, i64 aOff, float s, float* out, i64 outOff, i64 n) {
+    for (i64 i = (i64) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+        out[outOff + i] = a[aOff + i] * s;
+    }
+}
+
+extern "C" __global__ void zero_f32(float* x, i64 xOff, i64 n) {
+    for (i64 i = (i64) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+        x[xOff + i] = 0.0f;
+    }
+}
+
 // 16-byte moves where both ends are aligned: one float per thread reaches about two thirds of
 // the memory bandwidth, and this kernel also measures that bandwidth for bench.
 extern "C" __global__ void copy_f32(const float* src, i64 srcOff, float* dst, i64 dstOff, i64 n) {

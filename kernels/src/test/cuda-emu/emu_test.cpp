@@ -386,6 +386,25 @@ class EmuCudaDevice {
                [=] { copy_f32(ps, srcOff, pd, dstOff, n); });
     }
 
+    void scale(const Buf& a, long long aOff, float f, const Buf& out, long long outOff, long long n) {
+        if (n <= 0) {
+            return;
+        }
+        const float* pa = (const float*) at(a, aOff, n, 4, "a");
+        float* po = (float*) at(out, outOff, n, 4, "out");
+        launch("scale", 0, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK, {{&out, outOff, n, 4}},
+               [=] { ::scale(pa, aOff, f, po, outOff, n); });
+    }
+
+    void zero(const Buf& x, long long xOff, long long n) {
+        if (n <= 0) {
+            return;
+        }
+        float* px = (float*) at(x, xOff, n, 4, "x");
+        launch("zero_f32", 0, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK, {{&x, xOff, n, 4}},
+               [=] { zero_f32(px, xOff, n); });
+    }
+
     void softmax(const Buf& x, long long xOff, int rows, int cols) {
         if (rows == 0 || cols == 0) {
             return;
@@ -987,6 +1006,17 @@ double elementwiseCase(int n) {
                 throw CaseFailure("copy " + std::to_string(o[0]) + " -> " + std::to_string(o[1]) + ": element "
                                   + std::to_string(i) + " differs");
             }
+        }
+    }
+    // scale: one F32 multiply, compared exactly; in place; then zero over an inner range only.
+    g_dev.scale(db, PAD, -0.37f, dout, PAD, n);
+    g_dev.scale(dout, PAD, 4.f, dout, PAD, n);
+    g_dev.zero(dout, PAD + 5, n - 10);
+    got = readF32(dout, PAD, n);
+    for (int i = 0; i < n; i++) {
+        float want = (i >= 5 && i < n - 5) ? 0.f : (b[i] * -0.37f) * 4.f;
+        if (got[i] != want) {
+            throw CaseFailure("scale/zero: element " + std::to_string(i) + " differs");
         }
     }
     // In place: out aliases a (add) and gate (swiglu).
@@ -1816,7 +1846,7 @@ int main(int argc, char** argv) {
                          "gate_up_gemv_f16", "linear_gemm_f32", "linear_gemm_bf16", "linear_gemm_f16",
                          "rms_linear_gemm_f32", "rms_linear_gemm_bf16", "rms_linear_gemm_f16", "gate_up_gemm_f32",
                          "gate_up_gemm_bf16", "gate_up_gemm_f16", "rms_norm", "rope", "split_qkv", "embedding_f32",
-                         "embedding_bf16", "embedding_f16", "swiglu", "add", "copy_f32", "softmax_rows", "argmax_rows",
+                         "embedding_bf16", "embedding_f16", "swiglu", "add", "scale", "zero_f32", "copy_f32", "softmax_rows", "argmax_rows",
                          "attention", "attention_merge", "matmul_f32", "matmul_bf16", "matmul_f16",
                          "rms_norm_backward", "rms_norm_backward_dw", "rope_inverse", "swiglu_backward",
                          "embedding_backward", "cross_entropy", "attention_backward_q",

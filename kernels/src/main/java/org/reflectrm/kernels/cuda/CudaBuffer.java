@@ -1,16 +1,20 @@
 package org.reflectrm.kernels.cuda;
 
+import java.lang.foreign.MemorySegment;
 import org.reflectrm.kernels.device.DeviceBuffer;
 
 /** Device memory from {@code cuMemAlloc}; closing it frees the memory (once). */
 final class CudaBuffer implements DeviceBuffer {
     private final Gpu gpu;
+    /** The device that allocated it, for {@link #read} and {@link #write}; null for a device's own scratch. */
+    private final CudaDevice owner;
     private final long address;
     private final long bytes;
     private boolean closed;
 
-    CudaBuffer(Gpu gpu, long address, long bytes) {
+    CudaBuffer(Gpu gpu, CudaDevice owner, long address, long bytes) {
         this.gpu = gpu;
+        this.owner = owner;
         this.address = address;
         this.bytes = bytes;
     }
@@ -18,6 +22,23 @@ final class CudaBuffer implements DeviceBuffer {
     @Override
     public long bytes() {
         return bytes;
+    }
+
+    @Override
+    public void read(long byteOffset, MemorySegment dst) {
+        requireOwner().download(this, byteOffset, dst);
+    }
+
+    @Override
+    public void write(MemorySegment src, long byteOffset) {
+        requireOwner().upload(src, this, byteOffset);
+    }
+
+    private CudaDevice requireOwner() {
+        if (owner == null) {
+            throw new IllegalStateException("buffer " + this + " is a device's internal scratch");
+        }
+        return owner;
     }
 
     /** The device address, for a kernel of the device that allocated it. */

@@ -109,7 +109,7 @@ public final class CudaDevice implements RecordingDevice {
         }
         requireOpen();
         requireNotRecording("allocate");
-        return new CudaBuffer(gpu, gpu.allocate(Math.max(bytes, 1)), bytes);
+        return new CudaBuffer(gpu, this, gpu.allocate(Math.max(bytes, 1)), bytes);
     }
 
     @Override
@@ -357,6 +357,28 @@ public final class CudaDevice implements RecordingDevice {
     }
 
     @Override
+    public void scale(DeviceBuffer a, long aOff, float s, DeviceBuffer out, long outOff, long n) {
+        if (n <= 0) {
+            requireNonNegative(n);
+            return;
+        }
+        args.reset()
+                .ptr(at(a, aOff, n, 4, "a")).i64(aOff).f32(s)
+                .ptr(at(out, outOff, n, 4, "out")).i64(outOff).i64(n);
+        launch(Kernel.SCALE, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK);
+    }
+
+    @Override
+    public void zero(DeviceBuffer x, long xOff, long n) {
+        if (n <= 0) {
+            requireNonNegative(n);
+            return;
+        }
+        args.reset().ptr(at(x, xOff, n, 4, "x")).i64(xOff).i64(n);
+        launch(Kernel.ZERO_F32, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK);
+    }
+
+    @Override
     public void softmax(DeviceBuffer x, long xOff, int rows, int cols) {
         requireNonNegative(rows, cols);
         if (rows == 0 || cols == 0) {
@@ -515,7 +537,7 @@ public final class CudaDevice implements RecordingDevice {
                 scratch = null;
             }
             long size = Math.max(bytes, 1L << 20);
-            scratch = new CudaBuffer(gpu, gpu.allocate(size), size);
+            scratch = new CudaBuffer(gpu, null, gpu.allocate(size), size);
         }
         return scratch.address(gpu);
     }

@@ -42,6 +42,8 @@ enum Kernel {
     SWIGLU("swiglu", "plplpll", 0),
     ADD("add", "plplpll", 0),
     COPY_F32("copy_f32", "plpll", 0),
+    SCALE("scale", "plfpll", 0),
+    ZERO_F32("zero_f32", "pll", 0),
     SOFTMAX_ROWS("softmax_rows", "pli", 0),
     ARGMAX_ROWS("argmax_rows", "plipl", 0),
     ATTENTION("attention", "plplplplpiiiiifipl", 128),

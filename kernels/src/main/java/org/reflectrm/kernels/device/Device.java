@@ -107,6 +107,12 @@ public interface Device extends AutoCloseable {
     /** Copies n F32 elements. */
     void copy(DeviceBuffer src, long srcOff, DeviceBuffer dst, long dstOff, long n);
 
+    /** {@code out = a · s} over n F32 elements; out may alias a. */
+    void scale(DeviceBuffer a, long aOff, float s, DeviceBuffer out, long outOff, long n);
+
+    /** Sets n F32 elements to zero. */
+    void zero(DeviceBuffer x, long xOff, long n);
+
     /** Row-wise softmax in place on {@code x[rows, cols]}. */
     void softmax(DeviceBuffer x, long xOff, int rows, int cols);
 
@@ -119,6 +125,24 @@ public interface Device extends AutoCloseable {
      */
     void attention(DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache, long vOff,
                    DeviceBuffer out, long outOff, AttentionShape shape);
+
+    /**
+     * {@link #attention} for a sequence whose first {@code prefixLength} positions are in caches
+     * it shares with other sequences ({@code prefixK, prefixV}) and the rest in its own
+     * ({@code kCache, vCache}, holding position {@code prefixLength} at row 0), as
+     * {@link org.reflectrm.kernels.Backend#attention(java.lang.foreign.MemorySegment, long,
+     * java.lang.foreign.MemorySegment, long, java.lang.foreign.MemorySegment, long, int,
+     * java.lang.foreign.MemorySegment, long, java.lang.foreign.MemorySegment, long,
+     * java.lang.foreign.MemorySegment, long, AttentionShape)}. Only the host device has it: a
+     * GPU forward gives each sequence its own copy of the prefix instead (see
+     * {@code DeviceKvCache}), so the GPUs refuse it by name.
+     */
+    default void attention(DeviceBuffer q, long qOff, DeviceBuffer prefixK, long prefixKOff, DeviceBuffer prefixV,
+                           long prefixVOff, int prefixLength, DeviceBuffer kCache, long kOff, DeviceBuffer vCache,
+                           long vOff, DeviceBuffer out, long outOff, AttentionShape shape) {
+        throw new UnsupportedOperationException("attention over a shared prefix cache is not implemented on the "
+                + kind() + " device");
+    }
 
     /**
      * {@code out[r] = } the index of the largest element of row r of {@code x[rows, cols]}, as

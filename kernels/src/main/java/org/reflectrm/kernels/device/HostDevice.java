@@ -30,13 +30,23 @@ public final class HostDevice implements RecordingDevice {
         this.backend = Objects.requireNonNull(backend);
     }
 
-    /** Host memory, owned by its own arena. */
+    /**
+     * Host memory: owned by its own arena when the device allocated it, or a view of memory
+     * someone else owns ({@link #wrap}: a mapped checkpoint, a slice of scratch), which closing
+     * leaves alone.
+     */
     private static final class HostBuffer implements DeviceBuffer {
-        private final Arena arena = Arena.ofShared();
+        private final Arena arena;
         private final MemorySegment segment;
 
         HostBuffer(Backend backend, long bytes) {
+            this.arena = Arena.ofShared();
             this.segment = backend.allocate(arena, Math.max(bytes, 1)).asSlice(0, bytes);
+        }
+
+        HostBuffer(MemorySegment view) {
+            this.arena = null;
+            this.segment = view;
         }
 
         @Override
@@ -45,14 +55,50 @@ public final class HostDevice implements RecordingDevice {
         }
 
         @Override
-        public void close() {
-            arena.close();
+        public void read(long byteOffset, MemorySegment dst) {
+            MemorySegment.copy(segment, byteOffset, dst, 0, dst.byteSize());
         }
+
+        @Override
+        public void write(MemorySegment src, long byteOffset) {
+            MemorySegment.copy(src, 0, segment, byteOffset, src.byteSize());
+        }
+
+        @Override
+        public void close() {
+            if (arena != null) {
+                arena.close();
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "HostBuffer[" + segment.byteSize() + " bytes]";
+        }
+    }
+
+    /**
+     * Host memory as a buffer of any host device, without a copy: how mapped weights and scratch
+     * slices become tensors' storage. The caller keeps owning the memory; closing the buffer does
+     * nothing.
+     */
+    public static DeviceBuffer wrap(MemorySegment memory) {
+        return new HostBuffer(memory);
+    }
+
+    /** Whether {@code b} is host memory (from {@link #wrap} or a host device's {@link #allocate}). */
+    public static boolean isHost(DeviceBuffer b) {
+        return b instanceof HostBuffer;
+    }
+
+    /** The host memory of a host buffer; a GPU's buffer is refused by name. */
+    public static MemorySegment segment(DeviceBuffer b) {
+        return seg(b);
     }
 
     private static MemorySegment seg(DeviceBuffer b) {
         if (!(b instanceof HostBuffer h)) {
-            throw new IllegalArgumentException("buffer " + b + " does not belong to a host device");
+            throw new IllegalArgumentException("buffer " + b + " is not host memory");
         }
         return h.segment;
     }
@@ -304,6 +350,16 @@ public final class HostDevice implements RecordingDevice {
     }
 
     @Override
+    public void scale(DeviceBuffer a, long aOff, float s, DeviceBuffer out, long outOff, long n) {
+        run(() -> backend.scale(seg(a), aOff, s, seg(out), outOff, n));
+    }
+
+    @Override
+    public void zero(DeviceBuffer x, long xOff, long n) {
+        run(() -> backend.zero(seg(x), xOff, n));
+    }
+
+    @Override
     public void softmax(DeviceBuffer x, long xOff, int rows, int cols) {
         run(() -> {
             backend.softmax(seg(x), xOff, rows, cols);
@@ -316,6 +372,14 @@ public final class HostDevice implements RecordingDevice {
         run(() -> {
             backend.attention(seg(q), qOff, seg(kCache), kOff, seg(vCache), vOff, seg(out), outOff, shape);
         });
+    }
+
+    @Override
+    public void attention(DeviceBuffer q, long qOff, DeviceBuffer prefixK, long prefixKOff, DeviceBuffer prefixV,
+                          long prefixVOff, int prefixLength, DeviceBuffer kCache, long kOff, DeviceBuffer vCache,
+                          long vOff, DeviceBuffer out, long outOff, AttentionShape shape) {
+        run(() -> backend.attention(seg(q), qOff, seg(prefixK), prefixKOff, seg(prefixV), prefixVOff, prefixLength,
+                seg(kCache), kOff, seg(vCache), vOff, seg(out), outOff, shape));
     }
 
     @Override

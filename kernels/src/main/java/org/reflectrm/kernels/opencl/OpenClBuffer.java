@@ -26,6 +26,16 @@ final class OpenClBuffer implements DeviceBuffer {
         return bytes;
     }
 
+    @Override
+    public void read(long byteOffset, MemorySegment dst) {
+        owner.download(this, byteOffset, dst);
+    }
+
+    @Override
+    public void write(MemorySegment src, long byteOffset) {
+        owner.upload(src, this, byteOffset);
+    }
+
     OpenClDevice owner() {
         return owner;
     }

@@ -429,6 +429,27 @@ public final class OpenClDevice implements Device {
     }
 
     @Override
+    public synchronized void scale(DeviceBuffer a, long aOff, float s, DeviceBuffer out, long outOff, long n) {
+        ensureOpen();
+        OpenClBuffer ba = operand(a, aOff, n, DType.F32, "a");
+        OpenClBuffer bo = operand(out, outOff, n, DType.F32, "out");
+        if (n == 0) {
+            return;
+        }
+        launch.of(common.kernel("scale")).mem(ba).i64(aOff).f32(s).mem(bo).i64(outOff).i64(n).elements(n, ELEMENT_WG);
+    }
+
+    @Override
+    public synchronized void zero(DeviceBuffer x, long xOff, long n) {
+        ensureOpen();
+        OpenClBuffer bx = operand(x, xOff, n, DType.F32, "x");
+        if (n == 0) {
+            return;
+        }
+        launch.of(common.kernel("zero")).mem(bx).i64(xOff).i64(n).elements(n, ELEMENT_WG);
+    }
+
+    @Override
     public synchronized void softmax(DeviceBuffer x, long xOff, int rows, int cols) {
         ensureOpen();
         OpenClBuffer bx = operand(x, xOff, (long) rows * cols, DType.F32, "x");

@@ -109,6 +109,21 @@ __kernel void add(__global const float* a, ulong aOff, __global const float* b, 
     }
 }
 
+/** {@code out = a · s}; out may alias a. */
+__kernel void scale(__global const float* a, ulong aOff, float s, __global float* out, ulong outOff, ulong n) {
+    const size_t i = get_global_id(0);
+    if (i < n) {
+        out[outOff + i] = a[aOff + i] * s;
+    }
+}
+
+__kernel void zero(__global float* x, ulong xOff, ulong n) {
+    const size_t i = get_global_id(0);
+    if (i < n) {
+        x[xOff + i] = 0.0f;
+    }
+}
+
 __kernel void copy(__global const float* src, ulong srcOff, __global float* dst, ulong dstOff, ulong n) {
     const size_t i = get_global_id(0);
     if (i < n) {

@@ -40,7 +40,7 @@ public abstract class DeviceContract {
 
     protected Device device;
     protected Backend cpu;
-    private Arena arena;
+    protected Arena arena;
     private final Random rnd = new Random(20261126);
 
     /** Opens the device under test, or skips the class with an assumption when it is absent. */

@@ -88,6 +88,42 @@ public abstract class TrainingKernelsContract extends DeviceContract {
         }
     }
 
+    @Test
+    void scaleAndZero() {
+        int n = 10_007;
+        MemorySegment a = host(DType.F32, gaussian(n)), out = host(DType.F32, gaussian(n));
+        try (DeviceBuffer da = onDevice(a); DeviceBuffer dout = onDevice(out)) {
+            device.scale(da, PAD, -0.37f, dout, PAD, n);
+            cpu.scale(a, PAD, -0.37f, out, PAD, n);
+            assertArrayEquals(readHost(out, n), readDevice(dout, n), "scale: one rounding, the same bits");
+            device.scale(dout, PAD, 4f, dout, PAD, n);                // in place
+            float[] scaled = readDevice(dout, n);
+            float[] want = readHost(out, n);
+            for (int i = 0; i < n; i++) {
+                want[i] *= 4f;
+            }
+            assertArrayEquals(want, scaled, "scale in place");
+            device.zero(dout, PAD + 10, n - 20);
+            for (int i = 10; i < n - 10; i++) {
+                want[i] = 0f;
+            }
+            assertArrayEquals(want, readDevice(dout, n), "zero touches exactly its range");
+        }
+    }
+
+    @Test
+    void buffersReadAndWriteThemselves() {
+        float[] v = gaussian(300);
+        MemorySegment h = host(DType.F32, v);
+        try (DeviceBuffer b = device.allocate(h.byteSize())) {
+            b.write(h, 0);
+            assertArrayEquals(v, readDevice(b, 300), "write, then the device's download");
+            MemorySegment back = arena.allocate(h.byteSize(), 64);
+            b.read(0, back);
+            assertArrayEquals(v, readHost(back, 300), "read");
+        }
+    }
+
     @ParameterizedTest(name = "embeddingBackward dim={0}")
     @CsvSource({"64", "100", "1024"})
     void embeddingBackward(int dim) {
