@@ -89,7 +89,7 @@ final class BenchTrainCommand implements Callable<Integer> {
                 for (int s = 0; s < warmup + steps; s++) {
                     long t0 = System.nanoTime();
                     adam.zeroGrad();
-                    double loss = Backprop.lossAndGradients(model, backend, scratch, seqs, masks, Backprop.countTargets(masks));
+                    double loss = Backprop.lossAndGradients(model, scratch, seqs, masks, Backprop.countTargets(masks));
                     adam.step(1e-4);
                     double dt = (System.nanoTime() - t0) / 1e9;
                     if (s == 0) {

@@ -37,12 +37,21 @@ final class CommonOptions {
         String d = device.toLowerCase(java.util.Locale.ROOT);
         if (d.equals("opencl") || d.equals("cuda")) {
             throw new BadInputException("--device " + device + ": " + command
-                    + " runs on the CPU only (the model does not train on the GPU backends yet); use --device cpu");
+                    + " runs on the CPU only (on a GPU only grad runs so far: the optimizer step is host-only); use --device cpu");
         }
         if (!org.reflectrm.kernels.device.Devices.KINDS.contains(d)) {
             throw new BadInputException("--device: unknown device '" + device + "': expected one of "
                     + org.reflectrm.kernels.device.Devices.KINDS);
         }
+    }
+
+    /**
+     * Where a command that runs on the one model definition computes: a GPU for {@code opencl},
+     * {@code cuda}, or {@code auto} when one is found; else the host, through {@code backend}.
+     */
+    org.reflectrm.kernels.device.Device computeDevice(Backend backend) {
+        return ModelRuntime.openDevice(device)
+                .orElseGet(() -> new org.reflectrm.kernels.device.HostDevice(backend));
     }
 
     /** For commands that default to the demo judge: {@code --model}, else the demo's folder (said on {@code err}). */

@@ -9,13 +9,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.device.Device;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.model.train.Backprop;
 import org.reflectrm.model.train.FullFineTune;
 import org.reflectrm.model.train.LoraAdapter;
 import org.reflectrm.model.train.ParameterSet;
-import org.reflectrm.tensor.ScratchAllocator;
+import org.reflectrm.tensor.Allocator;
+import org.reflectrm.tensor.DeviceTensors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -25,7 +27,7 @@ import picocli.CommandLine.Spec;
 /** {@code reflectrm-j grad}: the next-token loss of one sequence and the gradient norm of every weight. */
 @Command(name = "grad", mixinStandardHelpOptions = true,
         description = {"Compute the next-token loss of a token sequence and the L2 norm of the gradient of every "
-                + "weight (or of every LoRA tensor with --adapter).",
+                + "weight (or of every LoRA tensor with --adapter), on the CPU or, with --device, on a GPU.",
                 "--loss-mask M: M[t]=1 counts token t+1, predicted at position t; the loss is the mean over "
                         + "counted positions. M has T-1 entries, or T with a last 0. Default: every position counts."})
 final class GradCommand implements Callable<Integer> {
@@ -55,16 +57,22 @@ final class GradCommand implements Callable<Integer> {
             throw new BadInputException("--tokens: a loss needs at least 2 tokens, got " + ids.length);
         }
         boolean[] mask = parseMask(lossMask, ids.length);
-        common.requireCpu("grad");
         try (Backend backend = common.backend();
+             Device device = common.computeDevice(backend);
              Qwen3Model base = common.loadModel();
-             ParameterSet params = new ParameterSet(backend);
-             ScratchAllocator scratch = new ScratchAllocator(backend, 64L << 20)) {
+             DeviceTensors weights = new DeviceTensors(device);
+             ParameterSet params = new ParameterSet(device);
+             Allocator scratch = Allocator.scratch(device, 64L << 20)) {
             TokenList.requireInVocabulary("--tokens", ids, base.config().vocabSize(), common.model);
-            Qwen3Model model = adapter == null ? FullFineTune.of(base, params)
-                    : base.with(base.weights(), LoraAdapter.load(adapter, base.config(), params));
+            Qwen3Model model;
+            if (adapter == null) {
+                model = FullFineTune.of(base, params);
+            } else {
+                Qwen3Model frozen = base.on(weights);
+                model = frozen.with(frozen.weights(), LoraAdapter.load(adapter, base.config(), params));
+            }
             List<boolean[]> masks = List.of(mask);
-            double loss = Backprop.lossAndGradients(model, backend, scratch, List.of(ids), masks,
+            double loss = Backprop.lossAndGradients(model, scratch, List.of(ids), masks,
                     Backprop.countTargets(masks));
             print(loss, params.gradNorms());
         }

@@ -108,7 +108,7 @@ final class LogitsCommand implements Callable<Integer> {
         Qwen3Model model = runtime.model();
         try (ScratchAllocator scratch = new ScratchAllocator(backend, 64L << 20);
              KvCache cache = new KvCache(model.config(), backend, ids.length)) {
-            Tensor logits = model.forward(new Ops(backend, scratch), List.of(ids), List.of(cache), true);
+            Tensor logits = model.forward(new Ops(scratch), List.of(ids), List.of(cache), true);
             return logits.toFloatArray();
         }
     }

@@ -1,15 +1,16 @@
 package org.reflectrm.cli;
 
-import org.reflectrm.model.ModelRuntime;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.reflectrm.kernels.cuda.CudaDevice;
 import org.reflectrm.kernels.opencl.OpenClDevice;
+import org.reflectrm.model.ModelRuntime;
 
 /**
  * {@code --device}: a GPU run gives what the CPU gives (on PoCL in CI), an absent or unknown
@@ -84,9 +85,25 @@ class DeviceOptionTest {
     }
 
     @Test
-    void trainingRefusesAGpuAndAutoTrainsOnTheCpu() {
-        CliTest.bad(List.of("grad", "--model", MODEL, "--tokens", "1,2,3", "--device", "opencl"),
-                "grad runs on the CPU only", "--device cpu");
+    void gradOnTheGpuMatchesTheCpu() throws Exception {
+        assumeOpenCl();
+        List<String> args = List.of("grad", "--model", MODEL, "--tokens", "1,5,9,2,7,3", "--json");
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        JsonNode cpu = json.readTree(CliTest.ok(concat(args, "--device", "cpu")).out());
+        JsonNode gpu = json.readTree(CliTest.ok(concat(args, "--device", "opencl")).out());
+        double loss = cpu.get("loss").asDouble();
+        assertEquals(loss, gpu.get("loss").asDouble(), 1e-5 * loss, "loss");
+        assertEquals(cpu.get("grads").size(), gpu.get("grads").size(), "parameters");
+        cpu.get("grads").fields().forEachRemaining(e -> {
+            double want = e.getValue().get("norm").asDouble();
+            assertEquals(want, gpu.get("grads").get(e.getKey()).get("norm").asDouble(), 1e-4 * want + 1e-12, e.getKey());
+        });
+    }
+
+    @Test
+    void trainingStepsRefuseAGpuAndAutoTrainsOnTheCpu() {
+        CliTest.bad(List.of("bench-train", "--model", MODEL, "--device", "opencl"),
+                "bench-train runs on the CPU only", "--device cpu");
         CliTest.Run auto = CliTest.ok("grad", "--model", MODEL, "--tokens", "1,2,3", "--device", "auto");
         assertTrue(auto.out().contains("loss"), auto.out());
     }

@@ -1,14 +1,14 @@
 package org.reflectrm.tensor;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import org.reflectrm.kernels.AttentionShape;
-import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.DeviceBuffer;
 
 /**
  * The tensor operations a model is written in. Each op checks shapes, allocates its F32 result
@@ -16,26 +16,32 @@ import org.reflectrm.kernels.DType;
  * same model code serves inference and training: given a {@link Tape} that is recording, an op
  * whose inputs need gradients returns a tracked result and records its backward on the tape.
  * Without a tape nothing is recorded and inference pays nothing.
+ *
+ * <p>The kernels are the {@link Device}'s whose memory the allocator hands out: the CPU's through
+ * a {@link org.reflectrm.kernels.device.HostDevice} (mapped weights and scratch wrapped, never
+ * copied), or a GPU's. Every tensor an op touches must live on that device. Small host arrays
+ * an op takes (token ids, positions, targets) are uploaded into the allocator's memory per call.
  */
 public final class Ops {
-    private final Backend backend;
+    private final Device device;
     private final Allocator allocator;
     private final Tape tape;
 
     /** Inference ops: nothing is recorded. */
-    public Ops(Backend backend, Allocator allocator) {
-        this(backend, allocator, null);
+    public Ops(Allocator allocator) {
+        this(allocator, null);
     }
 
     /** Ops that record backward steps on {@code tape} (which may be null). */
-    public Ops(Backend backend, Allocator allocator, Tape tape) {
-        this.backend = backend;
+    public Ops(Allocator allocator, Tape tape) {
+        this.device = allocator.device();
         this.allocator = allocator;
         this.tape = tape;
     }
 
-    public Backend backend() {
-        return backend;
+    /** The device the ops run on. */
+    public Device device() {
+        return device;
     }
 
     /** The tape ops record on, or null for inference ops. */
@@ -70,10 +76,28 @@ public final class Ops {
         return new Tensor(allocator.allocate(Math.max(1, n) * 4), 0, DType.F32, shape);
     }
 
+    /** Int32 values in the device's memory, for the kernels that take ids, positions or targets. */
+    private DeviceBuffer ints(int[] values) {
+        DeviceBuffer b = allocator.allocate(Math.max(1, values.length) * 4L);
+        if (values.length > 0) {
+            b.write(MemorySegment.ofArray(values), 0);
+        }
+        return b;
+    }
+
+    /** F32 values in the device's memory, as {@link #ints}. */
+    private DeviceBuffer floats(float[] values) {
+        DeviceBuffer b = allocator.allocate(Math.max(1, values.length) * 4L);
+        if (values.length > 0) {
+            b.write(MemorySegment.ofArray(values), 0);
+        }
+        return b;
+    }
+
     /** A new F32 tensor of zeros. */
     public Tensor zeros(int... shape) {
         Tensor t = empty(shape);
-        backend.zero(t.segment(), t.offset(), t.numel());
+        device.zero(t.buffer(), t.offset(), t.numel());
         return t;
     }
 
@@ -83,7 +107,7 @@ public final class Ops {
         if (t.numel() != values.length) {
             throw new IllegalArgumentException(values.length + " values for shape " + Arrays.toString(shape));
         }
-        MemorySegment.copy(values, 0, t.segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, t.offset() * 4, values.length);
+        t.buffer().write(MemorySegment.ofArray(values), t.offset() * 4);
         return t;
     }
 
@@ -98,11 +122,13 @@ public final class Ops {
         }
         int dim = table.dim(1);
         Tensor out = empty(ids.length, dim);
-        backend.embedding(table.segment(), table.offset(), table.dtype(), dim, ids, out.segment(), out.offset());
+        device.embedding(table.buffer(), table.offset(), table.dtype(), dim, ints(ids), 0, ids.length,
+                out.buffer(), out.offset());
         int[] saved = ids.clone();
         return recorded(out, dy -> {
             Tensor dTable = tape.gradOf(table);
-            backend.embeddingBackward(saved, dy.segment(), dy.offset(), dim, dTable.segment(), dTable.offset());
+            device.embeddingBackward(ints(saved), 0, saved.length, dy.buffer(), dy.offset(), dim,
+                    dTable.buffer(), dTable.offset());
         }, table);
     }
 
@@ -119,8 +145,8 @@ public final class Ops {
         shape[shape.length - 1] = out;
         Tensor y = empty(shape);
         int rows = x.rows();
-        backend.matmul(x.segment(), x.offset(), false, w.segment(), w.offset(), w.dtype(), true,
-                y.segment(), y.offset(), rows, out, in, false);
+        device.linear(x.buffer(), x.offset(), w.buffer(), w.offset(), w.dtype(),
+                y.buffer(), y.offset(), rows, out, in, false);
         return recorded(y, dy -> {
             linearBackward(dy, x, w, rows, in, out);
         }, x, w);
@@ -130,13 +156,13 @@ public final class Ops {
     private void linearBackward(Tensor dy, Tensor x, Tensor w, int rows, int in, int out) {
         Tensor dx = tape.gradOf(x);
         if (dx != null) {                                         // dx[rows, in] += dy[rows, out] · w[out, in]
-            backend.matmul(dy.segment(), dy.offset(), false, w.segment(), w.offset(), w.dtype(), false,
-                    dx.segment(), dx.offset(), rows, in, out, true);
+            device.matmul(dy.buffer(), dy.offset(), false, w.buffer(), w.offset(), w.dtype(), false,
+                    dx.buffer(), dx.offset(), rows, in, out, true);
         }
         Tensor dw = tape.gradOf(w);
         if (dw != null) {                                         // dw[out, in] += dy[rows, out]ᵀ · x[rows, in]
-            backend.matmul(dy.segment(), dy.offset(), true, x.segment(), x.offset(), DType.F32, false,
-                    dw.segment(), dw.offset(), out, in, rows, true);
+            device.matmul(dy.buffer(), dy.offset(), true, x.buffer(), x.offset(), DType.F32, false,
+                    dw.buffer(), dw.offset(), out, in, rows, true);
         }
     }
 
@@ -149,16 +175,16 @@ public final class Ops {
         }
         Tensor y = empty(x.shape());
         int rows = x.rows();
-        backend.rmsNorm(x.segment(), x.offset(), w.segment(), w.offset(), w.dtype(), y.segment(), y.offset(), rows, dim, eps);
+        device.rmsNorm(x.buffer(), x.offset(), w.buffer(), w.offset(), w.dtype(), y.buffer(), y.offset(), rows, dim, eps);
         return recorded(y, dy -> {
             Tensor dx = tape.gradOf(x);
             Tensor dw = tape.gradOf(w);
             if (dx == null) {
                 dx = zeros(x.shape());                            // the kernel always writes dx
             }
-            backend.rmsNormBackward(x.segment(), x.offset(), w.segment(), w.offset(), w.dtype(),
-                    dy.segment(), dy.offset(), dx.segment(), dx.offset(),
-                    dw == null ? null : dw.segment(), dw == null ? 0 : dw.offset(), rows, dim, eps);
+            device.rmsNormBackward(x.buffer(), x.offset(), w.buffer(), w.offset(), w.dtype(),
+                    dy.buffer(), dy.offset(), dx.buffer(), dx.offset(),
+                    dw == null ? null : dw.buffer(), dw == null ? 0 : dw.offset(), rows, dim, eps);
         }, x, w);
     }
 
@@ -169,14 +195,14 @@ public final class Ops {
             throw new IllegalArgumentException("rope: " + positions.length + " positions for " + x.dim(0) + " tokens");
         }
         Tensor y = empty(x.shape());
-        backend.copy(x.segment(), x.offset(), y.segment(), y.offset(), x.numel());
-        backend.rope(y.segment(), y.offset(), x.dim(0), x.dim(1), x.dim(2), positions, theta);
+        device.copy(x.buffer(), x.offset(), y.buffer(), y.offset(), x.numel());
+        device.rope(y.buffer(), y.offset(), x.dim(0), x.dim(1), x.dim(2), ints(positions), 0, theta);
         int[] saved = positions.clone();
         return recorded(y, dy -> {
             // a rotation: dx = R(-θ) dy
             Tensor rotated = empty(x.shape());
-            backend.copy(dy.segment(), dy.offset(), rotated.segment(), rotated.offset(), x.numel());
-            backend.ropeInverse(rotated.segment(), rotated.offset(), x.dim(0), x.dim(1), x.dim(2), saved, theta);
+            device.copy(dy.buffer(), dy.offset(), rotated.buffer(), rotated.offset(), x.numel());
+            device.ropeInverse(rotated.buffer(), rotated.offset(), x.dim(0), x.dim(1), x.dim(2), ints(saved), 0, theta);
             accumulate(rotated, tape.gradOf(x));
         }, x);
     }
@@ -185,19 +211,19 @@ public final class Ops {
     public Tensor swiglu(Tensor gate, Tensor up) {
         requireSameShape(gate, up, "swiglu");
         Tensor out = empty(gate.shape());
-        backend.swiglu(gate.segment(), gate.offset(), up.segment(), up.offset(), out.segment(), out.offset(), gate.numel());
+        device.swiglu(gate.buffer(), gate.offset(), up.buffer(), up.offset(), out.buffer(), out.offset(), gate.numel());
         return recorded(out, dy -> {
             Tensor dGate = orScratch(tape.gradOf(gate), gate);
             Tensor dUp = orScratch(tape.gradOf(up), up);
-            backend.swigluBackward(gate.segment(), gate.offset(), up.segment(), up.offset(), dy.segment(), dy.offset(),
-                    dGate.segment(), dGate.offset(), dUp.segment(), dUp.offset(), gate.numel());
+            device.swigluBackward(gate.buffer(), gate.offset(), up.buffer(), up.offset(), dy.buffer(), dy.offset(),
+                    dGate.buffer(), dGate.offset(), dUp.buffer(), dUp.offset(), gate.numel());
         }, gate, up);
     }
 
     public Tensor add(Tensor a, Tensor b) {
         requireSameShape(a, b, "add");
         Tensor out = empty(a.shape());
-        backend.add(a.segment(), a.offset(), b.segment(), b.offset(), out.segment(), out.offset(), a.numel());
+        device.add(a.buffer(), a.offset(), b.buffer(), b.offset(), out.buffer(), out.offset(), a.numel());
         return recorded(out, dy -> {
             accumulate(dy, tape.gradOf(a));
             accumulate(dy, tape.gradOf(b));
@@ -208,10 +234,10 @@ public final class Ops {
     public Tensor scale(Tensor x, float s) {
         requireF32(x, "scale");
         Tensor out = empty(x.shape());
-        backend.scale(x.segment(), x.offset(), s, out.segment(), out.offset(), x.numel());
+        device.scale(x.buffer(), x.offset(), s, out.buffer(), out.offset(), x.numel());
         return recorded(out, dy -> {
             Tensor scaled = empty(x.shape());
-            backend.scale(dy.segment(), dy.offset(), s, scaled.segment(), scaled.offset(), x.numel());
+            device.scale(dy.buffer(), dy.offset(), s, scaled.buffer(), scaled.offset(), x.numel());
             accumulate(scaled, tape.gradOf(x));
         }, x);
     }
@@ -219,7 +245,7 @@ public final class Ops {
     public Tensor copy(Tensor x) {
         requireF32(x, "copy");
         Tensor out = empty(x.shape());
-        backend.copy(x.segment(), x.offset(), out.segment(), out.offset(), x.numel());
+        device.copy(x.buffer(), x.offset(), out.buffer(), out.offset(), x.numel());
         return recorded(out, dy -> {
             accumulate(dy, tape.gradOf(x));
         }, x);
@@ -245,7 +271,7 @@ public final class Ops {
         Tensor out = empty(shape);
         for (int i = 0, row = 0; i < parts.size(); row += parts.get(i).dim(0), i++) {
             Tensor dst = out.rows(row, row + parts.get(i).dim(0));
-            backend.copy(parts.get(i).segment(), parts.get(i).offset(), dst.segment(), dst.offset(), dst.numel());
+            device.copy(parts.get(i).buffer(), parts.get(i).offset(), dst.buffer(), dst.offset(), dst.numel());
         }
         List<Tensor> saved = List.copyOf(parts);
         return recorded(out, dy -> {
@@ -273,34 +299,34 @@ public final class Ops {
         int[] shape = x.shape();
         shape[shape.length - 1] = out;
         Tensor y = empty(shape);
-        backend.matmul(x.segment(), x.offset(), false, w.segment(), w.offset(), w.dtype(), true,
-                y.segment(), y.offset(), rows, out, in, false);
+        device.linear(x.buffer(), x.offset(), w.buffer(), w.offset(), w.dtype(),
+                y.buffer(), y.offset(), rows, out, in, false);
         Tensor low = empty(rows, rank);                                           // scale · xa·aᵀ
-        backend.matmul(xa.segment(), xa.offset(), false, a.segment(), a.offset(), a.dtype(), true,
-                low.segment(), low.offset(), rows, rank, in, false);
-        backend.scale(low.segment(), low.offset(), scale, low.segment(), low.offset(), low.numel());
-        backend.matmul(low.segment(), low.offset(), false, b.segment(), b.offset(), b.dtype(), true,
-                y.segment(), y.offset(), rows, out, rank, true);
+        device.linear(xa.buffer(), xa.offset(), a.buffer(), a.offset(), a.dtype(),
+                low.buffer(), low.offset(), rows, rank, in, false);
+        device.scale(low.buffer(), low.offset(), scale, low.buffer(), low.offset(), low.numel());
+        device.linear(low.buffer(), low.offset(), b.buffer(), b.offset(), b.dtype(),
+                y.buffer(), y.offset(), rows, out, rank, true);
         return recorded(y, dy -> {
             linearBackward(dy, x, w, rows, in, out);
             Tensor db = tape.gradOf(b);
             if (db != null) {                                     // db[out, r] += dyᵀ · low
-                backend.matmul(dy.segment(), dy.offset(), true, low.segment(), low.offset(), DType.F32, false,
-                        db.segment(), db.offset(), out, rank, rows, true);
+                device.matmul(dy.buffer(), dy.offset(), true, low.buffer(), low.offset(), DType.F32, false,
+                        db.buffer(), db.offset(), out, rank, rows, true);
             }
             Tensor dLow = empty(rows, rank);                      // d(xa·aᵀ) = scale · dy · b
-            backend.matmul(dy.segment(), dy.offset(), false, b.segment(), b.offset(), b.dtype(), false,
-                    dLow.segment(), dLow.offset(), rows, rank, out, false);
-            backend.scale(dLow.segment(), dLow.offset(), scale, dLow.segment(), dLow.offset(), dLow.numel());
+            device.matmul(dy.buffer(), dy.offset(), false, b.buffer(), b.offset(), b.dtype(), false,
+                    dLow.buffer(), dLow.offset(), rows, rank, out, false);
+            device.scale(dLow.buffer(), dLow.offset(), scale, dLow.buffer(), dLow.offset(), dLow.numel());
             Tensor da = tape.gradOf(a);
             if (da != null) {                                     // da[r, in] += dLowᵀ · xa
-                backend.matmul(dLow.segment(), dLow.offset(), true, xa.segment(), xa.offset(), DType.F32, false,
-                        da.segment(), da.offset(), rank, in, rows, true);
+                device.matmul(dLow.buffer(), dLow.offset(), true, xa.buffer(), xa.offset(), DType.F32, false,
+                        da.buffer(), da.offset(), rank, in, rows, true);
             }
             Tensor dxa = tape.gradOf(xa);
             if (dxa != null) {                                    // dxa += dLow · a
-                backend.matmul(dLow.segment(), dLow.offset(), false, a.segment(), a.offset(), a.dtype(), false,
-                        dxa.segment(), dxa.offset(), rows, in, rank, true);
+                device.matmul(dLow.buffer(), dLow.offset(), false, a.buffer(), a.offset(), a.dtype(), false,
+                        dxa.buffer(), dxa.offset(), rows, in, rank, true);
             }
         }, x, w, xa, a, b);
     }
@@ -322,7 +348,7 @@ public final class Ops {
         try (Tape.NoGrad off = tape.noGrad()) {
             Tensor y = block.apply(this, input.detach());
             requireSameShape(y, out, "checkpointed block output");
-            backend.copy(y.segment(), y.offset(), out.segment(), out.offset(), out.numel());
+            device.copy(y.buffer(), y.offset(), out.buffer(), out.offset(), out.numel());
         } finally {
             release(mark);
         }
@@ -335,9 +361,9 @@ public final class Ops {
             }
             Tensor inputGrad = tape.gradOf(input);                // allocated before the mark: it outlives the block
             long m = mark();
-            Tape inner = new Tape(backend, allocator);
+            Tape inner = new Tape(allocator);
             Tensor leaf = inputGrad == null ? input.detach() : Tensor.parameter(input.detach(), inputGrad);
-            Tensor y = block.apply(new Ops(backend, allocator, inner), leaf);
+            Tensor y = block.apply(new Ops(allocator, inner), leaf);
             if (y.requiresGrad()) {
                 inner.backward(y, dy);
             }
@@ -353,7 +379,7 @@ public final class Ops {
             throw new UnsupportedOperationException("softmax has no backward; use crossEntropy for losses");
         }
         Tensor out = copy(x);
-        backend.softmax(out.segment(), out.offset(), x.rows(), x.dim(-1));
+        device.softmax(out.buffer(), out.offset(), x.rows(), x.dim(-1));
         return out;
     }
 
@@ -374,8 +400,8 @@ public final class Ops {
         }
         AttentionShape shape = new AttentionShape(tokens, startPos, q.dim(1), kCache.dim(1), q.dim(2), scale);
         Tensor out = empty(q.shape());
-        backend.attention(q.segment(), q.offset(), kCache.segment(), kCache.offset(), vCache.segment(), vCache.offset(),
-                out.segment(), out.offset(), shape);
+        device.attention(q.buffer(), q.offset(), kCache.buffer(), kCache.offset(), vCache.buffer(), vCache.offset(),
+                out.buffer(), out.offset(), shape);
         return out;
     }
 
@@ -402,9 +428,9 @@ public final class Ops {
         }
         AttentionShape shape = new AttentionShape(tokens, startPos, q.dim(1), kCache.dim(1), q.dim(2), scale);
         Tensor out = empty(q.shape());
-        backend.attention(q.segment(), q.offset(), prefixK.segment(), prefixK.offset(), prefixV.segment(),
-                prefixV.offset(), prefixLength, kCache.segment(), kCache.offset(), vCache.segment(), vCache.offset(),
-                out.segment(), out.offset(), shape);
+        device.attention(q.buffer(), q.offset(), prefixK.buffer(), prefixK.offset(), prefixV.buffer(),
+                prefixV.offset(), prefixLength, kCache.buffer(), kCache.offset(), vCache.buffer(), vCache.offset(),
+                out.buffer(), out.offset(), shape);
         return out;
     }
 
@@ -423,15 +449,15 @@ public final class Ops {
         }
         AttentionShape shape = new AttentionShape(tokens, 0, q.dim(1), k.dim(1), q.dim(2), scale);
         Tensor out = empty(q.shape());
-        backend.attention(q.segment(), q.offset(), k.segment(), k.offset(), v.segment(), v.offset(),
-                out.segment(), out.offset(), shape);
+        device.attention(q.buffer(), q.offset(), k.buffer(), k.offset(), v.buffer(), v.offset(),
+                out.buffer(), out.offset(), shape);
         return recorded(out, dy -> {
             Tensor dq = orScratch(tape.gradOf(q), q);
             Tensor dk = orScratch(tape.gradOf(k), k);
             Tensor dv = orScratch(tape.gradOf(v), v);
-            backend.attentionBackward(q.segment(), q.offset(), k.segment(), k.offset(), v.segment(), v.offset(),
-                    out.segment(), out.offset(), dy.segment(), dy.offset(),
-                    dq.segment(), dq.offset(), dk.segment(), dk.offset(), dv.segment(), dv.offset(), shape);
+            device.attentionBackward(q.buffer(), q.offset(), k.buffer(), k.offset(), v.buffer(), v.offset(),
+                    out.buffer(), out.offset(), dy.buffer(), dy.offset(),
+                    dq.buffer(), dq.offset(), dk.buffer(), dk.offset(), dv.buffer(), dv.offset(), shape);
         }, q, k, v);
     }
 
@@ -457,14 +483,14 @@ public final class Ops {
     }
 
     private Tensor applyDropout(Tensor x, float p, long seed) {
-        Tensor out = empty(x.shape());
         float keepScale = 1f / (1f - p);
         double threshold = p;
-        for (long i = 0, n = x.numel(); i < n; i++) {
+        float[] v = x.toFloatArray();                  // on a GPU a download and an upload: dropout is rare
+        for (int i = 0; i < v.length; i++) {
             boolean drop = (splitMix64(seed + i) >>> 11) * 0x1.0p-53 < threshold;
-            out.setFloat(i, drop ? 0f : x.getFloat(i) * keepScale);
+            v[i] = drop ? 0f : v[i] * keepScale;
         }
-        return out;
+        return fromArray(v, x.shape());
     }
 
     private static long splitMix64(long z) {
@@ -498,8 +524,7 @@ public final class Ops {
             for (int i = 0; i < n; i++) {
                 wt[i] = weights[rows[i]];
             }
-            double[] losses = new double[n];
-            backend.crossEntropy(logits.segment(), logits.offset(), n, vocab, t, wt, losses);   // logits := dlogits
+            float[] losses = chunkCrossEntropy(logits, n, vocab, t, wt);      // logits := dlogits
             double loss = 0;
             for (int i = 0; i < n; i++) {
                 loss += wt[i] * losses[i];
@@ -534,12 +559,11 @@ public final class Ops {
         }
         return fusedOutputLoss(h, w, targets, counted, (logits, rows, n, vocab, t) -> {
             if (logitScale != 1f) {
-                backend.scale(logits.segment(), logits.offset(), logitScale, logits.segment(), logits.offset(), (long) n * vocab);
+                device.scale(logits.buffer(), logits.offset(), logitScale, logits.buffer(), logits.offset(), (long) n * vocab);
             }
             float[] ones = new float[n];
             Arrays.fill(ones, 1f);
-            double[] ce = new double[n];
-            backend.crossEntropy(logits.segment(), logits.offset(), n, vocab, t, ones, ce);   // logits := softmax - onehot
+            float[] ce = chunkCrossEntropy(logits, n, vocab, t, ones);          // logits := softmax - onehot
             double loss = 0;
             for (int i = 0; i < n; i++) {
                 TokenTerm tt = term.at(rows[i], -ce[i]);
@@ -547,10 +571,20 @@ public final class Ops {
                 // d logp / d logits = onehot - softmax; the scaled logits chain once more through logitScale.
                 float g = (float) (-tt.slope() * logitScale);
                 long row = logits.offset() + (long) i * vocab;
-                backend.scale(logits.segment(), row, g, logits.segment(), row, vocab);
+                device.scale(logits.buffer(), row, g, logits.buffer(), row, vocab);
             }
             return loss;
         });
+    }
+
+    /**
+     * Softmax cross-entropy of a chunk of logits, in place (see {@link Device#crossEntropy}): the
+     * rows' losses come back to the host, where the objective weighs them.
+     */
+    private float[] chunkCrossEntropy(Tensor logits, int n, int vocab, int[] targets, float[] weights) {
+        DeviceBuffer losses = allocator.allocate(4L * n);
+        device.crossEntropy(logits.buffer(), logits.offset(), n, vocab, ints(targets), 0, floats(weights), 0, losses, 0);
+        return new Tensor(losses, 0, DType.F32, n).toFloatArray();
     }
 
     /** Turns a chunk of logits into the loss's gradient by them, in place, and returns the chunk's loss. */
@@ -605,20 +639,20 @@ public final class Ops {
             // Gather the counted rows, a run of consecutive rows per copy.
             for (int i = 0, end; i < n; i = end) {
                 end = runEnd(rowOf, from + i, from + n) - from;
-                backend.copy(h.segment(), h.offset() + (long) rowOf[from + i] * hidden,
-                        x.segment(), x.offset() + (long) i * hidden, (long) (end - i) * hidden);
+                device.copy(h.buffer(), h.offset() + (long) rowOf[from + i] * hidden,
+                        x.buffer(), x.offset() + (long) i * hidden, (long) (end - i) * hidden);
             }
             Tensor logits = empty(n, vocab);
-            backend.matmul(x.segment(), x.offset(), false, w.segment(), w.offset(), w.dtype(), true,
-                    logits.segment(), logits.offset(), n, vocab, hidden, false);
+            device.linear(x.buffer(), x.offset(), w.buffer(), w.offset(), w.dtype(),
+                    logits.buffer(), logits.offset(), n, vocab, hidden, false);
             loss += chunkLoss.apply(logits, chunkRows, n, vocab, t);                    // logits := dlogits
             if (dH != null) {                                   // dH[n, hidden] = dlogits · w
-                backend.matmul(logits.segment(), logits.offset(), false, w.segment(), w.offset(), w.dtype(), false,
-                        dH.segment(), dH.offset() + (long) from * hidden, n, hidden, vocab, false);
+                device.matmul(logits.buffer(), logits.offset(), false, w.buffer(), w.offset(), w.dtype(), false,
+                        dH.buffer(), dH.offset() + (long) from * hidden, n, hidden, vocab, false);
             }
             if (dW != null) {                                   // dW[vocab, hidden] += dlogitsᵀ · x
-                backend.matmul(logits.segment(), logits.offset(), true, x.segment(), x.offset(), DType.F32, false,
-                        dW.segment(), dW.offset(), vocab, hidden, n, true);
+                device.matmul(logits.buffer(), logits.offset(), true, x.buffer(), x.offset(), DType.F32, false,
+                        dW.buffer(), dW.offset(), vocab, hidden, n, true);
             }
             release(mark);
         }
@@ -653,7 +687,7 @@ public final class Ops {
             return x;
         }
         Tensor out = empty(x.shape());
-        backend.scale(x.segment(), x.offset(), s, out.segment(), out.offset(), x.numel());
+        device.scale(x.buffer(), x.offset(), s, out.buffer(), out.offset(), x.numel());
         return out;
     }
 
@@ -667,7 +701,7 @@ public final class Ops {
         if (tracks(src, dst)) {
             throw new UnsupportedOperationException("copyInto overwrites memory and cannot be recorded; use copy or concatRows");
         }
-        backend.copy(src.segment(), src.offset(), dst.segment(), dst.offset(), src.numel());
+        device.copy(src.buffer(), src.offset(), dst.buffer(), dst.offset(), src.numel());
     }
 
     /**
@@ -692,7 +726,7 @@ public final class Ops {
     /** {@code into += g}, skipped when {@code into} is null (the input needs no gradient). */
     private void accumulate(Tensor g, Tensor into) {
         if (into != null) {
-            backend.add(into.segment(), into.offset(), g.segment(), g.offset(), into.segment(), into.offset(), g.numel());
+            device.add(into.buffer(), into.offset(), g.buffer(), g.offset(), into.buffer(), into.offset(), g.numel());
         }
     }
 

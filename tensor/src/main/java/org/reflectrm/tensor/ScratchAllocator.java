@@ -5,17 +5,23 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.DeviceBuffer;
+import org.reflectrm.kernels.device.HostDevice;
 
 /**
  * A bump allocator for short-lived activations: one forward step allocates freely, then
  * {@link #reset()} makes all of it reusable at once. Memory comes in chunks from the backend and
  * is kept across resets, so a steady decode loop allocates nothing after its first step.
- * Tensors handed out before a reset must not be used after it.
+ * Tensors handed out before a reset must not be used after it. Host memory: its ops run on a
+ * {@link HostDevice} over the backend, and each block is a {@link HostDevice#wrap} of a chunk's
+ * slice, so nothing is copied.
  */
 public final class ScratchAllocator implements Allocator, AutoCloseable {
     private static final long ALIGN = 64;
 
     private final Backend backend;
+    private final HostDevice device;
     private final Arena arena = Arena.ofShared();
     private final long chunkBytes;
     private final List<MemorySegment> chunks = new ArrayList<>();
@@ -24,11 +30,22 @@ public final class ScratchAllocator implements Allocator, AutoCloseable {
 
     public ScratchAllocator(Backend backend, long chunkBytes) {
         this.backend = backend;
+        this.device = new HostDevice(backend);
         this.chunkBytes = chunkBytes;
     }
 
     @Override
-    public MemorySegment allocate(long bytes) {
+    public Device device() {
+        return device;
+    }
+
+    @Override
+    public DeviceBuffer allocate(long bytes) {
+        return HostDevice.wrap(slice(bytes));
+    }
+
+    /** The host memory of a new block (what {@link #allocate} wraps). */
+    public MemorySegment slice(long bytes) {
         long size = (bytes + ALIGN - 1) / ALIGN * ALIGN;
         while (chunk < chunks.size()) {
             MemorySegment current = chunks.get(chunk);
@@ -47,7 +64,7 @@ public final class ScratchAllocator implements Allocator, AutoCloseable {
         return fresh.asSlice(0, bytes);
     }
 
-    /** Makes all memory reusable; every tensor allocated so far becomes invalid. */
+    @Override
     public void reset() {
         chunk = 0;
         used = 0;

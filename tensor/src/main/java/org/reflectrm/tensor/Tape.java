@@ -4,8 +4,8 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
-import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.Device;
 
 /**
  * Reverse-mode autograd: while recording, every op whose inputs need a gradient appends its
@@ -24,14 +24,14 @@ public final class Tape {
         void run();
     }
 
-    private final Backend backend;
+    private final Device device;
     private final Allocator allocator;
     private final List<Step> steps = new ArrayList<>();
     private boolean recording = true;
     private boolean consumed;
 
-    public Tape(Backend backend, Allocator allocator) {
-        this.backend = backend;
+    public Tape(Allocator allocator) {
+        this.device = allocator.device();
         this.allocator = allocator;
     }
 
@@ -93,7 +93,7 @@ public final class Tape {
     /** Runs backward from {@code root} with {@code rootGrad} (same shape) as its gradient. */
     public void backward(Tensor root, Tensor rootGrad) {
         Tensor g = seedGradient(root);
-        backend.add(g.segment(), g.offset(), rootGrad.segment(), rootGrad.offset(), g.segment(), g.offset(), g.numel());
+        device.add(g.buffer(), g.offset(), rootGrad.buffer(), rootGrad.offset(), g.buffer(), g.offset(), g.numel());
         replay();
     }
 
@@ -177,7 +177,7 @@ public final class Tape {
         }
         if (slot.grad == null) {
             Tensor g = new Tensor(allocator.allocate(Math.max(1, slot.numel) * 4), 0, DType.F32, (int) slot.numel);
-            backend.zero(g.segment(), g.offset(), slot.numel);
+            device.zero(g.buffer(), g.offset(), slot.numel);
             slot.grad = g;
         }
         return t.gradView();

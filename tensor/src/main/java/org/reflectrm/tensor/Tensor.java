@@ -1,45 +1,70 @@
 package org.reflectrm.tensor;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.Q8Format;
+import org.reflectrm.kernels.device.DeviceBuffer;
+import org.reflectrm.kernels.device.HostDevice;
 
 /**
- * A dense, row-major view of memory: a segment, an element offset into it, a shape and a dtype.
- * The memory may be heap, off-heap or a memory-mapped checkpoint; the tensor never owns it (the
- * arena that allocated it does). Views ({@link #rows}, {@link #reshape}) share memory.
+ * A dense, row-major view of a device's memory: a {@link DeviceBuffer}, an element offset into it,
+ * a shape and a dtype. On the CPU the buffer is host memory (off-heap, or a memory-mapped
+ * checkpoint, wrapped without a copy by {@link HostDevice#wrap}); on a GPU it is device memory,
+ * and reading an element is a download. The tensor never owns its memory (the allocator or
+ * arena that made it does). Views ({@link #rows}, {@link #reshape}) share memory.
  *
  * <p>Under autograd a tensor that needs a gradient carries a {@link GradSlot}, shared with its
  * views; inference tensors have none and pay nothing for it.
  */
 public final class Tensor {
-    private final MemorySegment segment;
+    private final DeviceBuffer buffer;
     private final long offset;
     private final int[] shape;
     private final DType dtype;
     private final GradSlot slot;
 
+    /** A tensor over host memory (mapped weights, an arena's memory), which stays the caller's. */
     public Tensor(MemorySegment segment, long offset, DType dtype, int... shape) {
-        this(segment, offset, dtype, null, shape);
+        this(HostDevice.wrap(segment), offset, dtype, null, shape);
     }
 
-    private Tensor(MemorySegment segment, long offset, DType dtype, GradSlot slot, int... shape) {
+    /** A tensor over a device's buffer. */
+    public Tensor(DeviceBuffer buffer, long offset, DType dtype, int... shape) {
+        this(buffer, offset, dtype, null, shape);
+    }
+
+    private Tensor(DeviceBuffer buffer, long offset, DType dtype, GradSlot slot, int... shape) {
         this.slot = slot;
-        this.segment = segment;
+        this.buffer = buffer;
         this.offset = offset;
         this.dtype = dtype;
         this.shape = shape.clone();
         long needed = dtype.bytes(offset + numel());
-        if (offset < 0 || needed > segment.byteSize()) {
+        if (offset < 0 || needed > buffer.bytes()) {
             throw new IllegalArgumentException("tensor " + Arrays.toString(shape) + " " + dtype + " at element "
-                    + offset + " does not fit in a segment of " + segment.byteSize() + " bytes");
+                    + offset + " does not fit in a buffer of " + buffer.bytes() + " bytes");
         }
     }
 
+    /** The memory the tensor is a view of. */
+    public DeviceBuffer buffer() {
+        return buffer;
+    }
+
+    /** Whether the tensor is in host memory, where {@link #segment} reaches it without a transfer. */
+    public boolean onHost() {
+        return HostDevice.isHost(buffer);
+    }
+
+    /** The host memory of a tensor {@link #onHost}; a tensor on a GPU has none (download it). */
     public MemorySegment segment() {
-        return segment;
+        if (!onHost()) {
+            throw new IllegalStateException(this + " is in device memory (" + buffer + "), not host memory");
+        }
+        return HostDevice.segment(buffer);
     }
 
     /** Offset of the first element, in elements of {@link #dtype()}. */
@@ -85,7 +110,7 @@ public final class Tensor {
         if (n != numel()) {
             throw new IllegalArgumentException("cannot reshape " + Arrays.toString(shape) + " to " + Arrays.toString(newShape));
         }
-        return new Tensor(segment, offset, dtype, slot, newShape);
+        return new Tensor(buffer, offset, dtype, slot, newShape);
     }
 
     /** Rows {@code [from, to)} along the first axis, as a view. */
@@ -96,7 +121,7 @@ public final class Tensor {
         long rowSize = numel() / Math.max(1, shape[0]);
         int[] s = shape.clone();
         s[0] = to - from;
-        return new Tensor(segment, offset + from * rowSize, dtype, slot, s);
+        return new Tensor(buffer, offset + from * rowSize, dtype, slot, s);
     }
 
     /**
@@ -108,7 +133,7 @@ public final class Tensor {
             throw new IllegalArgumentException("gradient " + grad + " for parameter " + value);
         }
         GradSlot slot = new GradSlot(value.offset, value.numel(), true, grad.reshape((int) grad.numel()));
-        return new Tensor(value.segment, value.offset, value.dtype, slot, value.shape);
+        return new Tensor(value.buffer, value.offset, value.dtype, slot, value.shape);
     }
 
     /** Whether a gradient flows into this tensor in backward. */
@@ -118,7 +143,7 @@ public final class Tensor {
 
     /** The same memory, cut off from the graph: no gradient flows through it. */
     public Tensor detach() {
-        return slot == null ? this : new Tensor(segment, offset, dtype, null, shape);
+        return slot == null ? this : new Tensor(buffer, offset, dtype, null, shape);
     }
 
     /** This tensor's gradient (a view of its base's gradient), or null if none was computed. */
@@ -135,18 +160,23 @@ public final class Tensor {
 
     /** A new base tensor over the same memory whose gradient is tracked (an op's output). */
     Tensor tracked() {
-        return new Tensor(segment, offset, dtype, new GradSlot(offset, numel(), false, null), shape);
+        return new Tensor(buffer, offset, dtype, new GradSlot(offset, numel(), false, null), shape);
     }
 
     /** The view of the slot's (allocated) gradient matching this tensor. */
     Tensor gradView() {
         Tensor base = slot.grad;
-        return new Tensor(base.segment, base.offset + (offset - slot.baseOffset), DType.F32, null, shape);
+        return new Tensor(base.buffer, base.offset + (offset - slot.baseOffset), DType.F32, null, shape);
     }
 
-    /** Element {@code i} of the flattened tensor, widened to float. */
+    /** Element {@code i} of the flattened tensor, widened to float (a download when not {@link #onHost}). */
     public float getFloat(long i) {
         long at = offset + i;
+        if (!onHost()) {
+            requireF32OnDevice("getFloat");
+            return readDevice(at, 1)[0];
+        }
+        MemorySegment segment = segment();
         return switch (dtype) {
             case F32 -> segment.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, at);
             case BF16 -> Float.intBitsToFloat((segment.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, at) & 0xffff) << 16);
@@ -160,18 +190,45 @@ public final class Tensor {
         if (dtype != DType.F32) {
             throw new UnsupportedOperationException("setFloat on " + dtype);
         }
-        segment.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, offset + i, v);
+        if (onHost()) {
+            segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, offset + i, v);
+        } else {
+            buffer.write(MemorySegment.ofArray(new float[] {v}), (offset + i) * 4);
+        }
     }
 
-    /** Copies the whole tensor to a new float array (for tests, logits and small outputs). */
+    /** Copies the whole tensor to a new float array (for tests, logits and small outputs; a download off the host). */
     public float[] toFloatArray() {
-        float[] out = new float[Math.toIntExact(numel())];
+        int n = Math.toIntExact(numel());
+        if (!onHost()) {
+            requireF32OnDevice("toFloatArray");
+            return readDevice(offset, n);
+        }
+        float[] out = new float[n];
         if (dtype == DType.F32) {
-            MemorySegment.copy(segment, ValueLayout.JAVA_FLOAT_UNALIGNED, offset * 4, out, 0, out.length);
+            MemorySegment.copy(segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, offset * 4, out, 0, out.length);
         } else {
             for (int i = 0; i < out.length; i++) {
                 out[i] = getFloat(i);
             }
+        }
+        return out;
+    }
+
+    /** Device tensors are read as F32 only: weights in other types are uploaded, never read back. */
+    private void requireF32OnDevice(String what) {
+        if (dtype != DType.F32) {
+            throw new UnsupportedOperationException(what + " on a " + dtype + " tensor in device memory");
+        }
+    }
+
+    /** {@code n} F32 elements from element {@code from} of a device buffer. */
+    private float[] readDevice(long from, int n) {
+        float[] out = new float[n];
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment staging = arena.allocate(4L * n, 64);
+            buffer.read(from * 4, staging);
+            MemorySegment.copy(staging, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, out, 0, n);
         }
         return out;
     }

@@ -53,7 +53,7 @@ class AutogradTest {
         backend = new CpuBackend(2);
         scratch = new ScratchAllocator(backend, 1 << 20);
         store = new ScratchAllocator(backend, 1 << 20);
-        storeOps = new Ops(backend, store);
+        storeOps = new Ops(store);
     }
 
     @AfterEach
@@ -99,7 +99,7 @@ class AutogradTest {
 
     /** A frozen BF16 tensor: the BF16 bits of {@code values} (truncated) written into a segment. */
     private Tensor bf16(float[] values, int... shape) {
-        MemorySegment seg = store.allocate((long) values.length * 2);
+        MemorySegment seg = store.slice((long) values.length * 2);
         for (int i = 0; i < values.length; i++) {
             seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToRawIntBits(values[i]) >>> 16));
         }
@@ -198,8 +198,8 @@ class AutogradTest {
      * {@code projected} is false) w.r.t. every input; returns the analytic gradients.
      */
     private float[][] gradCheck(String name, boolean projected, float eps, Graph graph, Tensor... inputs) throws Exception {
-        Tape tape = new Tape(backend, scratch);
-        Ops ops = new Ops(backend, scratch, tape);
+        Tape tape = new Tape(scratch);
+        Ops ops = new Ops(scratch, tape);
         float[] r;
         if (projected) {
             long mark = scratch.mark();
@@ -396,8 +396,8 @@ class AutogradTest {
         int[] targets = {1, 8, 0, 4};
         float[] weights = {0.5f, 0f, 2f, 1f};
         boolean[] counted = {true, false, true, true};
-        Tape tape = new Tape(backend, scratch);
-        Ops ops = new Ops(backend, scratch, tape);
+        Tape tape = new Tape(scratch);
+        Ops ops = new Ops(scratch, tape);
         double[] seen = new double[4];
         Tensor mine = ops.tokenObjective(h, w, targets, counted, 1f, (r, lp) -> {
             seen[r] = lp;
@@ -406,8 +406,8 @@ class AutogradTest {
         tape.backward(mine, 1f);
         float[] gh = h.grad().toFloatArray(), gw = w.grad().toFloatArray();
         zeroGrads(h, w);
-        Tape tape2 = new Tape(backend, scratch);
-        Tensor ce = new Ops(backend, scratch, tape2).crossEntropy(h, w, targets, weights);
+        Tape tape2 = new Tape(scratch);
+        Tensor ce = new Ops(scratch, tape2).crossEntropy(h, w, targets, weights);
         tape2.backward(ce, 1f);
         assertEquals(ce.getFloat(0), mine.getFloat(0), 1e-5f);
         assertClose("dh", h.grad().toFloatArray(), gh);
@@ -447,8 +447,8 @@ class AutogradTest {
     void crossEntropyWithEveryRowWeightedZero() {
         Tensor h = randParam(1f, 2, 8);
         Tensor w = randParam(0.5f, 5, 8);
-        Tape tape = new Tape(backend, scratch);
-        Ops ops = new Ops(backend, scratch, tape);
+        Tape tape = new Tape(scratch);
+        Ops ops = new Ops(scratch, tape);
         Tensor loss = ops.crossEntropy(h, w, new int[] {1, 2}, new float[] {0f, 0f});
         assertEquals(0f, loss.getFloat(0));
         tape.backward(loss, 1f);
@@ -467,8 +467,8 @@ class AutogradTest {
         int n = 8 * 25;
         float[] xv = randn(n, 1f);
         Tensor x = param(xv, 8, 25);
-        Tape tape = new Tape(backend, scratch);
-        Ops ops = new Ops(backend, scratch, tape);
+        Tape tape = new Tape(scratch);
+        Ops ops = new Ops(scratch, tape);
         Tensor y = ops.dropout(x, p, seed);
         assertTrue(y.requiresGrad());
         assertEquals(1, tape.size());
@@ -505,7 +505,7 @@ class AutogradTest {
         }
 
         // outside recording it is the identity (no tape at all, or inside noGrad)
-        Ops inference = new Ops(backend, scratch);
+        Ops inference = new Ops(scratch);
         assertSame(x, inference.dropout(x, p, seed));
         try (AutoCloseable off = tape.noGrad()) {
             int before = tape.size();
@@ -523,8 +523,8 @@ class AutogradTest {
         // LoRA path after it depends on the dropped values, as in PEFT.
         float[] xv = randn(200, 1f);
         Tensor x = storeOps.fromArray(xv, 8, 25);
-        Tape tape = new Tape(backend, scratch);
-        Ops ops = new Ops(backend, scratch, tape);
+        Tape tape = new Tape(scratch);
+        Ops ops = new Ops(scratch, tape);
         assertTrue(ops.recording());
         float[] y = ops.dropout(x, 0.3f, 99L).toFloatArray();
         int dropped = 0;
@@ -545,8 +545,8 @@ class AutogradTest {
         Tensor nw = randParam(0.3f, 6);
         float[] r = randn(18, 1f);
         Graph graph = ops -> ops.rmsNorm(ops.linear(x, w), nw, 1e-6f);
-        Tape tape = new Tape(backend, scratch);
-        Ops ops = new Ops(backend, scratch, tape);
+        Tape tape = new Tape(scratch);
+        Ops ops = new Ops(scratch, tape);
         float[][] once = analytic(tape, ops, graph, r, 1f, x, w, nw);
         tape.clear();
         assertEquals(0, tape.size());
@@ -593,8 +593,8 @@ class AutogradTest {
         assertSame(x.segment(), xd.segment());
         assertEquals(x.offset(), xd.offset());
 
-        Tape tape = new Tape(backend, scratch);
-        Ops ops = new Ops(backend, scratch, tape);
+        Tape tape = new Tape(scratch);
+        Ops ops = new Ops(scratch, tape);
         float[] r = randn(rows * out, 1f);
         // y = x·wᵀ + detach(x)·wᵀ: x gets one share, w two
         Tensor y = ops.add(ops.linear(x, w), ops.linear(xd, w));
@@ -634,8 +634,8 @@ class AutogradTest {
     @Test
     void noGradRecordsNothing() throws Exception {
         Tensor[] p = bundle();
-        Tape tape = new Tape(backend, scratch);
-        Ops ops = new Ops(backend, scratch, tape);
+        Tape tape = new Tape(scratch);
+        Ops ops = new Ops(scratch, tape);
         assertTrue(tape.recording());
         try (AutoCloseable outer = tape.noGrad()) {
             assertFalse(tape.recording());
@@ -658,19 +658,19 @@ class AutogradTest {
     @Test
     void inferenceOpsNeverRecord() {
         Tensor[] p = bundle();
-        Ops inference = new Ops(backend, scratch);
+        Ops inference = new Ops(scratch);
         assertNull(inference.tape());
         assertFalse(inference.recording());
         for (Tensor t : everyOp(inference, p)) {
             assertFalse(t.requiresGrad(), "inference op returned a tracked " + t);
         }
-        Ops nullTape = new Ops(backend, scratch, null);
+        Ops nullTape = new Ops(scratch, null);
         for (Tensor t : everyOp(nullTape, p)) {
             assertFalse(t.requiresGrad());
         }
         // a recording tape with inputs that need no gradient records nothing either
-        Tape tape = new Tape(backend, scratch);
-        Ops ops = new Ops(backend, scratch, tape);
+        Tape tape = new Tape(scratch);
+        Ops ops = new Ops(scratch, tape);
         Tensor[] frozen = new Tensor[p.length];
         for (int i = 0; i < p.length; i++) {
             frozen[i] = p[i].detach();

@@ -27,7 +27,7 @@ class FusedOpsTest {
     }
 
     private Tensor param(float scale, int... shape) {
-        Ops ops = new Ops(backend, store);
+        Ops ops = new Ops(store);
         int n = 1;
         for (int s : shape) {
             n *= s;
@@ -51,8 +51,8 @@ class FusedOpsTest {
     /** Runs {@code f}, backward with a fixed upstream gradient; returns output and every gradient. */
     private float[][] run(BiFunction<Ops, Tensor[], Tensor> f, Tensor... ps) {
         zeroGrads(ps);
-        Tape tape = new Tape(backend, scratch);
-        Ops ops = new Ops(backend, scratch, tape);
+        Tape tape = new Tape(scratch);
+        Ops ops = new Ops(scratch, tape);
         Tensor y = f.apply(ops, ps);
         float[] up = new float[(int) y.numel()];
         for (int i = 0; i < up.length; i++) {
@@ -94,8 +94,8 @@ class FusedOpsTest {
     @Test
     void loraLinearWithDropoutAndAFrozenBf16Weight() {
         Tensor x = param(1f, 5, 8), a = param(0.3f, 2, 8), b = param(0.3f, 4, 2);
-        Tensor w32 = new Ops(backend, store).fromArray(new float[32], 4, 8);
-        java.lang.foreign.MemorySegment seg = store.allocate(64);
+        Tensor w32 = new Ops(store).fromArray(new float[32], 4, 8);
+        java.lang.foreign.MemorySegment seg = store.slice(64);
         for (int i = 0; i < 32; i++) {
             float v = (float) random.nextGaussian();
             seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToRawIntBits(v) >>> 16));

@@ -12,14 +12,14 @@ class ScratchAllocatorTest {
     @Test
     void resetReusesTheSameMemory() {
         try (CpuBackend backend = new CpuBackend(1); ScratchAllocator scratch = new ScratchAllocator(backend, 4096)) {
-            MemorySegment a = scratch.allocate(100);
-            MemorySegment b = scratch.allocate(100);
+            MemorySegment a = scratch.slice(100);
+            MemorySegment b = scratch.slice(100);
             assertEquals(0, a.address() % 64);
             assertEquals(0, b.address() % 64);
             assertTrue(b.address() >= a.address() + 100, "allocations do not overlap");
             long held = scratch.capacity();
             scratch.reset();
-            assertEquals(a.address(), scratch.allocate(100).address());
+            assertEquals(a.address(), scratch.slice(100).address());
             assertEquals(held, scratch.capacity(), "a steady loop allocates nothing new");
         }
     }
@@ -27,14 +27,14 @@ class ScratchAllocatorTest {
     @Test
     void growsByChunksAndServesOversizedRequests() {
         try (CpuBackend backend = new CpuBackend(1); ScratchAllocator scratch = new ScratchAllocator(backend, 1024)) {
-            scratch.allocate(1000);
-            MemorySegment big = scratch.allocate(10_000);
+            scratch.slice(1000);
+            MemorySegment big = scratch.slice(10_000);
             assertEquals(10_000, big.byteSize());
             assertTrue(scratch.capacity() >= 11_000);
             scratch.reset();
             long held = scratch.capacity();
-            scratch.allocate(1000);
-            scratch.allocate(10_000);
+            scratch.slice(1000);
+            scratch.slice(10_000);
             assertEquals(held, scratch.capacity(), "the second pass fits in the chunks of the first");
         }
     }
@@ -42,12 +42,12 @@ class ScratchAllocatorTest {
     @Test
     void releaseToAMarkReusesWhatCameAfterIt() {
         try (CpuBackend backend = new CpuBackend(1); ScratchAllocator scratch = new ScratchAllocator(backend, 4096)) {
-            MemorySegment kept = scratch.allocate(256);
+            MemorySegment kept = scratch.slice(256);
             long mark = scratch.mark();
-            MemorySegment first = scratch.allocate(1000);
-            scratch.allocate(5000);                       // spills into a second chunk
+            MemorySegment first = scratch.slice(1000);
+            scratch.slice(5000);                       // spills into a second chunk
             scratch.release(mark);
-            MemorySegment again = scratch.allocate(1000);
+            MemorySegment again = scratch.slice(1000);
             assertEquals(first.address(), again.address(), "memory after the mark is handed out again");
             assertTrue(again.address() >= kept.address() + 256, "memory before the mark stays owned");
             org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,

@@ -30,6 +30,11 @@ public final class HostDevice implements RecordingDevice {
         this.backend = Objects.requireNonNull(backend);
     }
 
+    /** The backend whose kernels this device runs. */
+    public Backend backend() {
+        return backend;
+    }
+
     /**
      * Host memory: owned by its own arena when the device allocated it, or a view of memory
      * someone else owns ({@link #wrap}: a mapped checkpoint, a slice of scratch), which closing

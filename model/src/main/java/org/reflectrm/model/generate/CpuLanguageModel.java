@@ -66,7 +66,7 @@ public final class CpuLanguageModel implements LanguageModel {
 
     private final class CpuSession implements Session {
         private final ScratchAllocator scratch = new ScratchAllocator(backend, SCRATCH_CHUNK);
-        private final Ops ops = new Ops(backend, scratch);
+        private final Ops ops = new Ops(scratch);
 
         @Override
         public Cache newCache(int capacity) {

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.safetensors.Checkpoint;
+import org.reflectrm.tensor.DeviceTensors;
 import org.reflectrm.tensor.Ops;
 import org.reflectrm.tensor.Tensor;
 
@@ -57,6 +58,14 @@ public final class Qwen3Model implements AutoCloseable {
      */
     public Qwen3Model with(Qwen3Weights otherWeights, LinearAdapter otherAdapter) {
         return new Qwen3Model(config, otherWeights, null, otherAdapter, checkpointLayers);
+    }
+
+    /**
+     * The same model (not owning the checkpoint) with every weight on {@code memory}'s device,
+     * uploaded once in its stored dtype; on the host device the weights stay where they are.
+     */
+    public Qwen3Model on(DeviceTensors memory) {
+        return new Qwen3Model(config, weights.map((name, t) -> memory.upload(t)), null, adapter, checkpointLayers);
     }
 
     /**

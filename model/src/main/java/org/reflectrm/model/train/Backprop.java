@@ -1,11 +1,10 @@
 package org.reflectrm.model.train;
 
 import java.util.List;
-import org.reflectrm.kernels.Backend;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.tensor.Ops;
-import org.reflectrm.tensor.ScratchAllocator;
+import org.reflectrm.tensor.Allocator;
 import org.reflectrm.tensor.Tape;
 import org.reflectrm.tensor.Tensor;
 
@@ -28,17 +27,18 @@ public final class Backprop {
     /**
      * Runs the loss {@code Σ CE / normalizer} of {@code sequences} forward and backward on
      * {@code model} (whose trainable tensors are parameters), adding the gradients into the
-     * parameters' gradient buffers. Activations live in {@code scratch}, which is reset after.
+     * parameters' gradient buffers. Activations live in {@code scratch} (on the device the
+     * model's tensors are on), which is reset after.
      * Returns the loss.
      */
-    public static double lossAndGradients(Qwen3Model model, Backend backend, ScratchAllocator scratch,
+    public static double lossAndGradients(Qwen3Model model, Allocator scratch,
                                           List<int[]> sequences, List<boolean[]> masks, double normalizer) {
         if (!(normalizer > 0)) {
             throw new BadInputException("the loss mask counts no positions: nothing to train on");
         }
-        Tape tape = new Tape(backend, scratch);
+        Tape tape = new Tape(scratch);
         try {
-            Ops ops = new Ops(backend, scratch, tape);
+            Ops ops = new Ops(scratch, tape);
             Tensor loss = model.loss(ops, sequences, masks, normalizer);
             double value = loss.getFloat(0);
             if (loss.requiresGrad()) {
@@ -52,10 +52,10 @@ public final class Backprop {
     }
 
     /** The loss alone, recording nothing (evaluation). */
-    public static double loss(Qwen3Model model, Backend backend, ScratchAllocator scratch,
+    public static double loss(Qwen3Model model, Allocator scratch,
                               List<int[]> sequences, List<boolean[]> masks, double normalizer) {
         try {
-            return model.loss(new Ops(backend, scratch), sequences, masks, normalizer).getFloat(0);
+            return model.loss(new Ops(scratch), sequences, masks, normalizer).getFloat(0);
         } finally {
             scratch.reset();
         }

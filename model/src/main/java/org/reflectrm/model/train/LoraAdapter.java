@@ -49,9 +49,11 @@ public final class LoraAdapter implements LinearAdapter {
             Tensor a = params.zeros(aName(t.module()), config.rank(), t.in());
             Tensor b = params.zeros(bName(t.module()), t.out(), config.rank());
             double bound = 1.0 / Math.sqrt(t.in());
-            for (long i = 0; i < a.numel(); i++) {
-                a.setFloat(i, (float) rng.nextDouble(-bound, bound));
+            float[] init = new float[Math.toIntExact(a.numel())];
+            for (int i = 0; i < init.length; i++) {
+                init[i] = (float) rng.nextDouble(-bound, bound);
             }
+            a.buffer().write(java.lang.foreign.MemorySegment.ofArray(init), a.offset() * 4);   // one upload on a GPU
             lora.put(t.module(), a, b);
         }
         return lora;

@@ -1,6 +1,5 @@
 package org.reflectrm.model.train;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -8,55 +7,69 @@ import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.reflectrm.kernels.Backend;
-import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.DeviceBuffer;
+import org.reflectrm.kernels.device.HostDevice;
+import org.reflectrm.tensor.DeviceTensors;
 import org.reflectrm.tensor.Tensor;
 import org.reflectrm.tensor.optim.OptimParam;
 
 /**
- * The trainable tensors of a run, by HF name: F32 values with F32 gradients, both owned here.
- * Gradients accumulate over backward calls until {@link #zeroGrad}.
+ * The trainable tensors of a run, by HF name: F32 values with F32 gradients, both owned here,
+ * on one device (host memory for the CPU). Gradients accumulate over backward calls until
+ * {@link #zeroGrad}.
  */
 public final class ParameterSet implements AutoCloseable {
-    private final Backend backend;
-    private final Arena arena = Arena.ofShared();
+    private final Device device;
+    private final DeviceTensors memory;
     private final Map<String, Tensor> params = new LinkedHashMap<>();
 
+    /** Parameters in host memory, computed on by {@code backend}. */
     public ParameterSet(Backend backend) {
-        this.backend = backend;
+        this(new HostDevice(backend));
+    }
+
+    /** Parameters in {@code device}'s memory. */
+    public ParameterSet(Device device) {
+        this.device = device;
+        this.memory = new DeviceTensors(device);
+    }
+
+    /** The device the parameters live on. */
+    public Device device() {
+        return device;
     }
 
     /** A new parameter initialised from {@code initial} (any computable dtype, widened to F32). */
     public Tensor add(String name, Tensor initial) {
-        Tensor value = allocate(initial.shape());
-        // Widening every row of a matrix is an embedding lookup of all its rows: the backend's
-        // vectorised, parallel converter does the copy.
-        int dim = initial.rank() == 0 ? 1 : initial.dim(-1);
-        int[] rows = java.util.stream.IntStream.range(0, (int) (initial.numel() / dim)).toArray();
-        backend.embedding(initial.segment(), initial.offset(), initial.dtype(), dim, rows, value.segment(), value.offset());
+        Tensor value = memory.zeros(initial.shape());
+        // Widening every row of a matrix is an embedding lookup of all its rows: the device's
+        // vectorised, parallel converter does the copy (after one upload of the stored bytes).
+        Tensor source = memory.upload(initial);
+        int dim = source.rank() == 0 ? 1 : source.dim(-1);
+        int rows = (int) (source.numel() / dim);
+        int[] ids = java.util.stream.IntStream.range(0, rows).toArray();
+        try (DeviceBuffer idBuffer = device.allocate(4L * Math.max(1, rows))) {
+            device.upload(MemorySegment.ofArray(ids), idBuffer, 0);
+            device.embedding(source.buffer(), source.offset(), source.dtype(), dim, idBuffer, 0, rows,
+                    value.buffer(), value.offset());
+            device.synchronize();                 // the ids are freed on return
+        }
         return register(name, value);
     }
 
     /** A new zero parameter of the given shape. */
     public Tensor zeros(String name, int... shape) {
-        return register(name, allocate(shape));
+        return register(name, memory.zeros(shape));
     }
 
     private Tensor register(String name, Tensor value) {
         if (params.containsKey(name)) {
             throw new IllegalArgumentException("parameter '" + name + "' registered twice");
         }
-        Tensor p = Tensor.parameter(value, allocate(value.shape()));
+        Tensor p = Tensor.parameter(value, memory.zeros(value.shape()));
         params.put(name, p);
         return p;
-    }
-
-    private Tensor allocate(int... shape) {
-        long n = 1;
-        for (int s : shape) {
-            n *= s;
-        }
-        MemorySegment seg = backend.allocate(arena, Math.max(1, n) * 4);
-        return new Tensor(seg, 0, DType.F32, shape);
     }
 
     public Map<String, Tensor> all() {
@@ -84,6 +97,10 @@ public final class ParameterSet implements AutoCloseable {
      * weight decay, as transformers' Trainer exempts them.
      */
     public List<OptimParam> optimParams() {
+        if (!memory.onHost()) {
+            throw new UnsupportedOperationException("the optimizer steps host parameters only; these are on the "
+                    + device.kind() + " device");
+        }
         List<OptimParam> list = new ArrayList<>();
         for (Map.Entry<String, Tensor> e : params.entrySet()) {
             Tensor p = e.getValue(), g = p.grad();
@@ -96,7 +113,7 @@ public final class ParameterSet implements AutoCloseable {
     public void zeroGrad() {
         for (Tensor p : params.values()) {
             Tensor g = p.grad();
-            backend.zero(g.segment(), g.offset(), g.numel());
+            device.zero(g.buffer(), g.offset(), g.numel());
         }
     }
 
@@ -109,17 +126,29 @@ public final class ParameterSet implements AutoCloseable {
         return out;
     }
 
+    /** Elements read back from a device per download when summing a gradient there. */
+    private static final int DOWNLOAD_CHUNK = 1 << 20;
+
     static double sumOfSquares(Tensor t) {
         double s = 0;
-        for (long i = 0, n = t.numel(); i < n; i++) {
-            double v = t.getFloat(i);
-            s += v * v;
+        if (t.onHost()) {
+            for (long i = 0, n = t.numel(); i < n; i++) {
+                double v = t.getFloat(i);
+                s += v * v;
+            }
+            return s;
+        }
+        Tensor flat = t.reshape(Math.toIntExact(t.numel()));
+        for (int from = 0, n = flat.dim(0); from < n; from += DOWNLOAD_CHUNK) {
+            for (float v : flat.rows(from, Math.min(n, from + DOWNLOAD_CHUNK)).toFloatArray()) {
+                s += (double) v * v;
+            }
         }
         return s;
     }
 
     @Override
     public void close() {
-        arena.close();
+        memory.close();
     }
 }

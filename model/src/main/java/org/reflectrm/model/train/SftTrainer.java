@@ -74,7 +74,7 @@ public final class SftTrainer {
                         session.lora().reseedDropout((options.seed() * 31 + step) * 1024 + i);
                     }
                     MicroBatch mb = batches.get(i);
-                    loss += Backprop.lossAndGradients(model, backend, session.scratch(), mb.sequences(), mb.predictMasks(), targets);
+                    loss += Backprop.lossAndGradients(model, session.scratch(), mb.sequences(), mb.predictMasks(), targets);
                 }
                 double lr = schedule.lr(step);
                 GradClip.Result clip = session.update(step + 1, loss, lr);
@@ -104,7 +104,7 @@ public final class SftTrainer {
         double sum = 0;
         long targets = 0;
         for (MicroBatch mb : batches) {
-            sum += Backprop.loss(model, backend, scratch, mb.sequences(), mb.predictMasks(), 1.0);
+            sum += Backprop.loss(model, scratch, mb.sequences(), mb.predictMasks(), 1.0);
             targets += mb.targetTokens();
         }
         return sum / targets;

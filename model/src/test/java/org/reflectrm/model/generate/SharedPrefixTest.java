@@ -65,7 +65,7 @@ class SharedPrefixTest {
              ScratchAllocator scratch = new ScratchAllocator(backend, 1 << 20);
              KvCache once = new KvCache(model.config(), backend, head);
              KvCache whole = new KvCache(model.config(), backend, capacity)) {
-            Ops ops = new Ops(backend, scratch);
+            Ops ops = new Ops(scratch);
             int[] tail = java.util.Arrays.copyOfRange(prompt, head, prompt.length);
             model.forward(ops, List.of(java.util.Arrays.copyOf(prompt, head)), List.of(once), false);
             try (KvCache own = new KvCache(model.config(), backend, capacity, once, head)) {

@@ -101,7 +101,7 @@ class FixtureParityTest {
              KvCache cache = new KvCache(model.config(), backend, prompt.length)) {
             int vocab = model.config().vocabSize();
             float[] full = logits(model, backend, prompt);
-            Ops ops = new Ops(backend, scratch);
+            Ops ops = new Ops(scratch);
             // Prefill the first 5 tokens, then feed the rest one at a time through the cache.
             int split = 5;
             float[] head = model.forward(ops, List.of(java.util.Arrays.copyOf(prompt, split)), List.of(cache), true).toFloatArray();
@@ -122,7 +122,7 @@ class FixtureParityTest {
     static float[] logits(Qwen3Model model, CpuBackend backend, int[] prompt) {
         try (ScratchAllocator scratch = new ScratchAllocator(backend, 1 << 20);
              KvCache cache = new KvCache(model.config(), backend, prompt.length)) {
-            return model.forward(new Ops(backend, scratch), List.of(prompt), List.of(cache), true).toFloatArray();
+            return model.forward(new Ops(scratch), List.of(prompt), List.of(cache), true).toFloatArray();
         }
     }
 }

@@ -145,7 +145,7 @@ class FormulaModelTest {
     private static float[] fullLogits() {
         try (ScratchAllocator scratch = new ScratchAllocator(backend, 1 << 20);
              KvCache cache = new KvCache(model.config(), backend, INPUT.length)) {
-            return model.forward(new Ops(backend, scratch), List.of(INPUT), List.of(cache), true).toFloatArray();
+            return model.forward(new Ops(scratch), List.of(INPUT), List.of(cache), true).toFloatArray();
         }
     }
 }

@@ -82,7 +82,7 @@ class GradientParityTest {
                  ScratchAllocator scratch = new ScratchAllocator(backend, 1 << 20)) {
                 Qwen3Model model = FullFineTune.of(base, params).withActivationCheckpointing(checkpointing);
                 List<boolean[]> masks = masks(c);
-                double loss = Backprop.lossAndGradients(model, backend, scratch, sequences(c), masks,
+                double loss = Backprop.lossAndGradients(model, scratch, sequences(c), masks,
                         Backprop.countTargets(masks));
                 double want = c.get("loss").asDouble();
                 assertEquals(want, loss, 1e-5 * want, name + ": loss");
@@ -113,7 +113,7 @@ class GradientParityTest {
             LoraAdapter lora = LoraAdapter.load(FIXTURES.resolve("grad").resolve(c.get("adapter").asText()), base.config(), params);
             Qwen3Model model = base.with(base.weights(), lora).withActivationCheckpointing(checkpointing);
             List<boolean[]> masks = masks(c);
-            double loss = Backprop.lossAndGradients(model, backend, scratch, sequences(c), masks, Backprop.countTargets(masks));
+            double loss = Backprop.lossAndGradients(model, scratch, sequences(c), masks, Backprop.countTargets(masks));
             double want = c.get("loss").asDouble();
             assertEquals(want, loss, 1e-5 * want, "LoRA loss");
             assertNorms(c.get("grad_norms"), params.gradNorms(), "LoRA");

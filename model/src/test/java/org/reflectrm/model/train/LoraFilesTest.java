@@ -30,7 +30,7 @@ class LoraFilesTest {
     private static float[] logits(Qwen3Model model, CpuBackend backend, int[] ids) {
         try (ScratchAllocator scratch = new ScratchAllocator(backend, 1 << 20);
              KvCache cache = new KvCache(model.config(), backend, ids.length)) {
-            return model.forward(new Ops(backend, scratch), List.of(ids), List.of(cache), true).toFloatArray();
+            return model.forward(new Ops(scratch), List.of(ids), List.of(cache), true).toFloatArray();
         }
     }
 

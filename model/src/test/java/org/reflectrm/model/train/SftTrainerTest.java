@@ -63,7 +63,7 @@ class SftTrainerTest {
             long n = 0;
             for (SftExample e : examples) {
                 List<boolean[]> masks = List.of(e.predictMask());
-                sum += Backprop.loss(m, backend, scratch, List.of(e.tokens()), masks, 1.0);
+                sum += Backprop.loss(m, scratch, List.of(e.tokens()), masks, 1.0);
                 n += e.targetCount();
             }
             return sum / n;

@@ -1,11 +1,10 @@
 package org.reflectrm.reflect.grpo;
 
 import java.util.List;
-import org.reflectrm.kernels.Backend;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.tensor.Allocator;
 import org.reflectrm.tensor.Ops;
-import org.reflectrm.tensor.ScratchAllocator;
 import org.reflectrm.tensor.Tape;
 import org.reflectrm.tensor.Tensor;
 
@@ -119,11 +118,11 @@ public final class GrpoLoss {
      * the whole step) forward and backward on {@code model}, adding into its parameters'
      * gradients. Returns the loss and the token statistics.
      */
-    public Stats lossAndGradients(Qwen3Model model, Backend backend, ScratchAllocator scratch, List<Sample> samples,
+    public Stats lossAndGradients(Qwen3Model model, Allocator scratch, List<Sample> samples,
                                   double[] weights) {
-        Tape tape = new Tape(backend, scratch);
+        Tape tape = new Tape(scratch);
         try {
-            Ops ops = new Ops(backend, scratch, tape);
+            Ops ops = new Ops(scratch, tape);
             Accumulator acc = new Accumulator(samples, weights);
             Tensor loss = model.tokenObjective(ops, acc.sequences, acc.masks, logitScale(), acc::term);
             if (loss.requiresGrad()) {
@@ -137,10 +136,10 @@ public final class GrpoLoss {
     }
 
     /** The completion tokens' log-probabilities under {@code model} at the loss's temperature, recording nothing. */
-    public double[][] logprobs(Qwen3Model model, Backend backend, ScratchAllocator scratch, List<Sample> samples) {
+    public double[][] logprobs(Qwen3Model model, Allocator scratch, List<Sample> samples) {
         try {
             Accumulator acc = new Accumulator(samples, null);
-            model.tokenObjective(new Ops(backend, scratch), acc.sequences, acc.masks, logitScale(), acc::term);
+            model.tokenObjective(new Ops(scratch), acc.sequences, acc.masks, logitScale(), acc::term);
             return acc.logprobs;
         } finally {
             scratch.reset();

@@ -120,7 +120,7 @@ public final class GrpoTrainer {
                         session.lora().reseedDropout((train.seed() * 31 + step) * 1024 + mb);
                     }
                     List<GrpoLoss.Sample> micro = generation.samples().subList(from, to);
-                    GrpoLoss.Stats stats = loss.lossAndGradients(session.model(), backend, session.scratch(), micro,
+                    GrpoLoss.Stats stats = loss.lossAndGradients(session.model(), session.scratch(), micro,
                             java.util.Arrays.copyOfRange(weights, from, to));
                     stepLoss += stats.loss();
                     klSum += stats.klSum();
@@ -285,7 +285,7 @@ public final class GrpoTrainer {
         double[][] out = new double[samples.size()][];
         for (int from = 0; from < samples.size(); from += options.microBatch()) {
             int to = Math.min(samples.size(), from + options.microBatch());
-            double[][] part = loss.logprobs(model, backend, session.scratch(), samples.subList(from, to));
+            double[][] part = loss.logprobs(model, session.scratch(), samples.subList(from, to));
             System.arraycopy(part, 0, out, from, to - from);
         }
         return out;

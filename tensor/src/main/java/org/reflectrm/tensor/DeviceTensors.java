@@ -1,0 +1,82 @@
+package org.reflectrm.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.DeviceBuffer;
+import org.reflectrm.kernels.device.HostDevice;
+
+/**
+ * Tensors that live on one device for a whole run (weights, parameters, their gradients), and
+ * own their memory there until {@link #close}. {@link #upload} copies a host tensor once; on the
+ * host device nothing is copied, so mapped weights stay mapped.
+ */
+public final class DeviceTensors implements AutoCloseable {
+    private final Device device;
+    private final List<DeviceBuffer> owned = new ArrayList<>();
+    private long bytes;
+
+    public DeviceTensors(Device device) {
+        this.device = Objects.requireNonNull(device);
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    /** Whether tensors in host memory are already this device's (the host device reads them in place). */
+    public boolean onHost() {
+        return device instanceof HostDevice;
+    }
+
+    /**
+     * {@code t} on this device: itself when it is there already (or this is the host), else a
+     * copy in its stored dtype. 8-bit weights stay on the host: the GPU kernels do not read them.
+     */
+    public Tensor upload(Tensor t) {
+        if (onHost() || !t.onHost()) {
+            return t;
+        }
+        DType type = t.dtype();
+        if (type == DType.Q8 || !type.isComputeType()) {
+            throw new IllegalArgumentException(t + ": dtype " + type + " cannot be computed with on a "
+                    + device.kind() + " device (need F32, F16 or BF16)");
+        }
+        long n = type.bytes(t.numel());
+        DeviceBuffer b = allocate(n);
+        MemorySegment src = t.segment().asSlice(type.bytes(t.offset()), n);
+        device.upload(src, b, 0);
+        return new Tensor(b, 0, type, t.shape());
+    }
+
+    /** A new F32 tensor of zeros on this device. */
+    public Tensor zeros(int... shape) {
+        long n = 1;
+        for (int s : shape) {
+            n *= s;
+        }
+        return new Tensor(allocate(Math.max(1, n) * 4), 0, DType.F32, shape);   // device memory comes zeroed
+    }
+
+    private DeviceBuffer allocate(long size) {
+        DeviceBuffer b = device.allocate(size);
+        owned.add(b);
+        bytes += b.bytes();
+        return b;
+    }
+
+    /** Bytes of device memory held. */
+    public long bytes() {
+        return bytes;
+    }
+
+    @Override
+    public void close() {
+        owned.forEach(DeviceBuffer::close);
+        owned.clear();
+        bytes = 0;
+    }
+}
