@@ -117,7 +117,10 @@ class ParquetJobTest {
         assertEquals(written, JudgeJobTest.records(out), "nothing rewritten");
     }
 
-    /** A bad row is reported with its file and row, as a bad JSONL line with its number; the rest is judged; exit 2. */
+    /**
+     * A bad row is reported with its file and row, as a bad JSONL line with its number; the rest
+     * is judged; exit 2. A repeated id, or an input that is not Parquet, exits 2 before judging.
+     */
     @Test
     void badRowsAreReportedWithTheirFileAndRow() throws IOException {
         StructType schema = new StructType().add("id", DataTypes.StringType).add("prompt", DataTypes.StringType)
@@ -141,6 +144,18 @@ class ParquetJobTest {
         assertTrue(r.err().contains("2 of 4 rows skipped as bad") && r.err().contains("judged 2 pairs")
                 && r.err().contains("2 malformed rows skipped"), r.err());
         assertEquals(List.of("g1", "g2"), JudgeJobTest.ids(JudgeJobTest.records(out)));
+
+        // An id again in another file: the first one is named by its file and row.
+        Path twice = shared.resolve("twice-parquet");
+        LocalSpark.get().createDataFrame(List.of(RowFactory.create("d", "q", null, "x", "y"),
+                RowFactory.create("d", "r", null, "x", "y")), schema)
+                .coalesce(1).write().option("maxRecordsPerFile", 1).parquet(twice.toString());
+        List<Path> twiceFiles = parquetFiles(twice);
+        Run dupes = JudgeJobTest.job(List.of("--model", tiny, "--input", twice.toString(), "--output",
+                shared.resolve("never").toString()));
+        assertEquals(2, dupes.code(), dupes.err());
+        assertTrue(dupes.err().contains(twiceFiles.get(1) + " row 1: pair id \"d\" again (first on " + twiceFiles.get(0)
+                + " row 1)"), dupes.err());
 
         Run notParquet = JudgeJobTest.job(List.of("--model", tiny, "--input", pairsJsonl.toString(), "--input-format",
                 "parquet", "--output", shared.resolve("never").toString()));
