@@ -3,9 +3,11 @@
 # Spark install: the job jar and the Spark jars Maven resolved for the build. Builds them when
 # missing or older than the sources (needs the Maven repository once; offline after that).
 #
-#   spark/run-local.sh --model DIR --input FILE --output DIR [--partitions N] [judge options]
+#   spark/run-local.sh --model DIR --input FILE|DIR --output DIR [--partitions N] [--input-format F]
+#                      [--output-format F] [--force] [judge options]
 #
-# Spark runs as local[N] with N = --partitions (local[*] without it). See docs/spark.md.
+# Every option goes to the job as given. Spark runs as local[N] with N = --partitions (local[*]
+# without it). See docs/spark.md.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"

@@ -9,33 +9,45 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.function.Supplier;
+import org.apache.spark.sql.SparkSession;
 import org.reflectrm.model.judge.PairFile;
 
 /**
  * The job's input, read and checked on the driver before any judging, as {@code judge --input}
- * reads it: a malformed line is reported with its number and counted, an id on two lines is an
+ * reads it (a Parquet input's rows as the JSON lines they would be, see {@link ParquetPairs}): a malformed line is reported with its number and counted, an id on two lines is an
  * error naming both (or, with {@code dedupe}, the later line is dropped and reported). The good
  * lines are kept as text with their numbers: tasks parse them again on the executors (the parsed
  * form is not serializable, and the text is what a rerun compares).
  *
- * @param lines     every line of the file, blank ones included (partitions are ranges of these)
+ * @param lines     every line of the file (or row of the Parquet input), blank ones included (partitions are ranges of these)
  * @param good      the lines to judge, in file order
  * @param nonBlank  lines read, as the command line counts them for its skipped-lines message
- * @param sha256    the file's digest: a rerun must see the same file to reuse part files
+ * @param sha256    the file's digest (a Parquet input's: its rows'): a rerun must see the same input to reuse part files
+ * @param unit      what the input holds, for messages: "line" or "row"
  */
-record InputLines(Path file, int lines, List<Line> good, int nonBlank, int malformed, int duplicates, String sha256) {
+record InputLines(Path file, String unit, int lines, List<Line> good, int nonBlank, int malformed, int duplicates, String sha256) {
 
     /** One line to judge: its 1-based number in the file and its text. */
     record Line(int number, String text) implements Serializable {
     }
 
-    static InputLines read(Path input, long seed, boolean dedupe, PrintWriter err) throws IOException {
+    /** Reads {@code input} in {@code format}; a Parquet input is read through the session {@code spark} gives. */
+    static InputLines read(Path input, Format format, long seed, boolean dedupe, PrintWriter err,
+                           Supplier<SparkSession> spark) throws IOException {
+        // The command line's checks and words (PairFile), so the two report a bad line or row alike.
+        if (format == Format.PARQUET) {
+            ParquetPairs rows = ParquetPairs.read(spark.get(), input);
+            return of(PairFile.check(input, rows, seed, dedupe, err), "row", rows.content());
+        }
         byte[] data = PairFile.bytes(input);
-        // The command line's checks and words (PairFile), so the two report a bad file alike.
-        PairFile checked = PairFile.check(input, data, seed, dedupe, err);
+        return of(PairFile.check(input, data, seed, dedupe, err), "line", data);
+    }
+
+    private static InputLines of(PairFile checked, String unit, byte[] content) {
         List<Line> good = checked.pairs().stream().map(e -> new Line(e.lineNumber(), e.text())).toList();
-        return new InputLines(input, checked.lines(), good, checked.nonBlank(), checked.malformed(), checked.duplicates(),
-                sha256(data));
+        return new InputLines(checked.file(), unit, checked.lines(), good, checked.nonBlank(), checked.malformed(),
+                checked.duplicates(), sha256(content));
     }
 
     /**

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Serializable;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,22 +22,23 @@ import org.reflectrm.api.ReflectRM;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.judge.JudgeTemplate;
 import org.reflectrm.model.judge.PairRecord;
-import org.reflectrm.model.safetensors.AtomicFiles;
 import org.reflectrm.model.train.data.SftRecordParser.BadRecord;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code reflectrm-j judge --input} across a Spark cluster: the input's lines are cut into
- * {@code --partitions} ranges, each executor judges its partitions with a model it opens once,
- * and each partition becomes one part file of the output folder, written whole when done. A rerun
- * skips the partitions whose part file exists, so an interrupted job resumes without judging any
- * pair twice. Records are the command line's ({@link org.reflectrm.api.JudgmentJson}); bad lines
- * are reported and counted as it does, and the job exits 2 after judging the rest.
+ * {@code reflectrm-j judge --input} across a Spark cluster: the input's lines (JSONL) or rows
+ * (Parquet) are cut into {@code --partitions} ranges, each executor judges its partitions with a
+ * model it opens once, and each partition becomes one part file of the output folder (JSONL or
+ * Parquet), written whole when done. A rerun skips the partitions whose part file exists, so an
+ * interrupted job resumes without judging any pair twice. Records are the command line's ({@link
+ * org.reflectrm.api.JudgmentJson}); bad lines are reported and counted as it does, and the job
+ * exits 2 after judging the rest.
  */
 @Command(name = "JudgeJob", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Judge every pair of a JSONL file on Spark executors; one part-NNNNN.jsonl per partition (see docs/spark.md).")
+        description = "Judge every pair of a JSONL or Parquet input on Spark executors; one part-NNNNN.jsonl or "
+                + ".parquet per partition (see docs/spark.md).")
 public final class JudgeJob implements Callable<Integer> {
     static final int EXIT_FAILURE = 1;
     static final int EXIT_BAD_INPUT = 2;
@@ -50,13 +50,25 @@ public final class JudgeJob implements Callable<Integer> {
             + "executor can read (shared storage), or the name of an archive given to spark-submit --archives.")
     String model;
 
-    @Option(names = "--input", paramLabel = "FILE", required = true, description = "JSONL pairs, in any shape judge --input reads; read by the driver.")
+    @Option(names = "--input", paramLabel = "FILE", required = true, description = "Pairs, in any shape judge --input reads: "
+            + "a JSONL file, or a Parquet file or folder whose rows are such records; read by the driver.")
     Path input;
+
+    @Option(names = "--input-format", paramLabel = "F", description = "jsonl or parquet (default: parquet for a folder "
+            + "or a .parquet file, else jsonl).")
+    Format inputFormat;
 
     @Option(names = "--output", paramLabel = "DIR", required = true, description = "Folder of part files, on storage every executor writes to; a rerun resumes it.")
     Path output;
 
-    @Option(names = "--partitions", paramLabel = "N", description = "Cut the input's lines into N ranges (default: as the run being resumed did, else Spark's default parallelism). A rerun must use the same N.")
+    @Option(names = "--output-format", paramLabel = "F", defaultValue = "jsonl", description = "jsonl or parquet part files (default ${DEFAULT-VALUE}); a rerun must keep it.")
+    Format outputFormat;
+
+    @Option(names = "--force", description = "Resume an output folder started with other judging options (mode, "
+            + "seed, sampling, template, model) instead of refusing; its records then mix the two.")
+    boolean force;
+
+    @Option(names = "--partitions", paramLabel = "N", description = "Cut the input's lines (or rows) into N ranges (default: as the run being resumed did, else Spark's default parallelism). A rerun must use the same N.")
     Integer partitions;
 
     @Option(names = "--batch-pairs", paramLabel = "K", defaultValue = "1", description = "Judge K pairs at a time within a partition (default ${DEFAULT-VALUE}).")
@@ -126,6 +138,7 @@ public final class JudgeJob implements Callable<Integer> {
         CommandLine cli = new CommandLine(job);
         cli.setOut(err);
         cli.setErr(err);
+        cli.setCaseInsensitiveEnumValuesAllowed(true);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (job.verbose) {
                 e.printStackTrace(err);
@@ -171,19 +184,20 @@ public final class JudgeJob implements Callable<Integer> {
         }
         JudgeSpec spec = new JudgeSpec(model, device, threads, templateVersion, null, mode.toUpperCase(Locale.ROOT),
                 rollouts, temperature, bottomFrac, seed, maxNewTokens, bothOrders, batchPairs);
-        InputLines lines = InputLines.read(input, seed, dedupe, err);
+        InputLines lines = InputLines.read(input, inputFormat != null ? inputFormat : Format.of(input), seed, dedupe, err,
+                spark);
         SparkSession session = spark.get();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(session.sparkContext());
         ObjectMapper mapper = new ObjectMapper();
         // Without --partitions a rerun cuts the input as the run it resumes did, not by this cluster's parallelism.
         Integer previous = PartFiles.previousPartitions(output, mapper);
         int n = partitions != null ? partitions : previous != null ? previous : jsc.defaultParallelism();
-        PartFiles.checkOrWriteManifest(output, lines, n, mapper);
+        PartFiles.checkOrWriteManifest(output, lines, n, outputFormat, spec.judgingOptions(mapper), force, mapper, err);
         List<Task> pending = new ArrayList<>();
         int already = 0;
         List<List<InputLines.Line>> parts = lines.partitions(n);
         for (int p = 0; p < n; p++) {
-            if (Files.exists(PartFiles.part(output, p))) {
+            if (Files.exists(PartFiles.part(output, p, outputFormat))) {
                 already++;
             } else {
                 pending.add(new Task(p, parts.get(p)));
@@ -191,27 +205,28 @@ public final class JudgeJob implements Callable<Integer> {
         }
         long t0 = System.nanoTime();
         String out = output.toAbsolutePath().toString();
+        Format format = outputFormat; // not the field: the task's closure must not capture this job
         List<Done> done = List.of();
         if (!pending.isEmpty()) {
             jsc.setJobDescription("reflectrm-j judge " + input.getFileName() + ": " + pending.size() + " of " + n + " partitions");
             // One task per partition: parallelize puts element i of a list of n in slice i.
-            done = jsc.parallelize(pending, pending.size()).map(t -> judgePartition(spec, out, t)).collect();
+            done = jsc.parallelize(pending, pending.size()).map(t -> judgePartition(spec, out, format, t)).collect();
         }
         PairBatches.Tally tally = PairBatches.Tally.ZERO;
         for (Done d : done) {
             tally = tally.plus(d.tally());
             already += d.alreadyThere() ? 1 : 0;
         }
-        err.printf("judged %d pairs in %.1f s, %d of %d partitions (%d partitions already in %s, %d malformed lines skipped%s); "
+        err.printf("judged %d pairs in %.1f s, %d of %d partitions (%d partitions already in %s, %d malformed %ss skipped%s); "
                         + "%d without a verdict%s%n",
-                tally.judged(), (System.nanoTime() - t0) / 1e9, n - already, n, already, output, lines.malformed(),
+                tally.judged(), (System.nanoTime() - t0) / 1e9, n - already, n, already, output, lines.malformed(), lines.unit(),
                 lines.duplicates() == 0 ? "" : ", " + lines.duplicates() + " duplicate ids dropped", tally.unparseable(),
                 tally.labelled() == 0 ? "" : String.format(Locale.ROOT, "; accuracy %.1f%% of %d labelled",
                         100.0 * tally.correct() / tally.labelled(), tally.labelled()));
         // The command line's rule for skipped lines (SkippedLines): the rest is judged, then exit 2.
         if (lines.malformed() > 0) {
-            err.println("reflectrm-j: error: " + input + ": " + lines.malformed() + " of " + lines.nonBlank() + " line"
-                    + (lines.nonBlank() == 1 ? "" : "s") + " skipped as bad (reported above with their numbers); "
+            err.println("reflectrm-j: error: " + input + ": " + lines.malformed() + " of " + lines.nonBlank() + " "
+                    + lines.unit() + (lines.nonBlank() == 1 ? "" : "s") + " skipped as bad (reported above with their numbers); "
                     + "the other pairs were judged");
             return EXIT_BAD_INPUT;
         }
@@ -219,15 +234,15 @@ public final class JudgeJob implements Callable<Integer> {
     }
 
     /** On an executor: judges one partition in batches and commits its part file. */
-    static Done judgePartition(JudgeSpec spec, String output, Task task) throws IOException {
-        Path part = PartFiles.part(Path.of(output), task.partition());
+    static Done judgePartition(JudgeSpec spec, String output, Format format, Task task) throws IOException {
+        Path part = PartFiles.part(Path.of(output), task.partition(), format);
         if (Files.exists(part)) {
             return new Done(task.partition(), PairBatches.Tally.ZERO, true); // an earlier attempt committed it
         }
         ReflectRM rm = Judges.of(executorSpec(spec));
         JudgeOptions options = spec.options();
         ObjectMapper mapper = new ObjectMapper();
-        StringBuilder text = new StringBuilder();
+        List<ObjectNode> records = new ArrayList<>();
         PairBatches.Tally tally = PairBatches.Tally.ZERO;
         List<InputLines.Line> lines = task.lines();
         for (int from = 0; from < lines.size(); from += spec.batchPairs()) {
@@ -237,12 +252,12 @@ public final class JudgeJob implements Callable<Integer> {
             }
             for (ObjectNode record : PairBatches.judge(rm, options, batch, mapper)) {
                 tally = tally.plus(PairBatches.tally(record));
-                text.append(mapper.writeValueAsString(record)).append('\n');
+                records.add(record);
             }
             stopIfKilled();
         }
         stopIfKilled(); // a task Spark has given up on must not commit after its rerun started
-        AtomicFiles.write(part, text.toString().getBytes(StandardCharsets.UTF_8));
+        PartFiles.write(part, format, records, spec, mapper);
         IntConsumer hook = afterCommit;
         if (hook != null) {
             hook.accept(task.partition());

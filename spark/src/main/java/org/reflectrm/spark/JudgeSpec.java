@@ -1,5 +1,7 @@
 package org.reflectrm.spark;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.Serializable;
 import org.reflectrm.api.JudgeOptions;
 import org.reflectrm.api.Mode;
@@ -40,6 +42,28 @@ public record JudgeSpec(String model, String device, Integer threads, String tem
     /** The threads to compute with here: {@link #threads}, or every core of this JVM. */
     int threadCount() {
         return threads != null ? threads : Runtime.getRuntime().availableProcessors();
+    }
+
+    /**
+     * The options that decide what the records say, which a rerun into the same output folder must
+     * keep: the model (as given), the templates and the judging options. Not the device, threads or
+     * batch size, which change the records at most in their last bits.
+     */
+    ObjectNode judgingOptions(ObjectMapper mapper) {
+        ObjectNode o = mapper.createObjectNode();
+        o.put("model", model);
+        o.put("template_version", templateVersion);
+        if (templateDir != null) {
+            o.put("template_dir", templateDir);
+        }
+        o.put("mode", Mode.valueOf(mode).label());
+        o.put("rollouts", rollouts);
+        o.put("temperature", temperature);
+        o.put("bottom_frac", bottomFraction);
+        o.put("seed", seed);
+        o.put("max_new_tokens", maxNewTokens);
+        o.put("both_orders", bothOrders);
+        return o;
     }
 
     public JudgeOptions options() {

@@ -80,7 +80,7 @@ public final class SparkJudge {
             index++;
             PairRecord pair;
             try {
-                pair = PairRecord.parse(lineOf(row, mapper), index, spec.seed());
+                pair = PairRecord.parse(RowJson.line(row, mapper), index, spec.seed());
                 if (idOf(row) == null) {
                     throw new BadRecord("has no \"id\" (rows are seeded and matched by it)");
                 }
@@ -115,38 +115,6 @@ public final class SparkJudge {
                         record.get("status").asText(), mapper.writeValueAsString(record), null));
             }
         }
-    }
-
-    /**
-     * The row as the JSON line judge --input would read: a null is an absent field (a column a
-     * row lacks, as when spark.read().json merges shapes), a {@code messages} string holds the
-     * messages' JSON.
-     */
-    private static String lineOf(Row row, ObjectMapper mapper) throws BadRecord {
-        try {
-            JsonNode o = dropNulls(mapper.readTree(row.json()));
-            JsonNode messages = o.get("messages");
-            if (messages != null && messages.isTextual()) {
-                ((ObjectNode) o).set("messages", dropNulls(mapper.readTree(messages.asText())));
-            }
-            return mapper.writeValueAsString(o);
-        } catch (IOException e) {
-            throw new BadRecord("\"messages\" is not JSON: " + e.getMessage());
-        }
-    }
-
-    private static JsonNode dropNulls(JsonNode node) {
-        if (node instanceof ObjectNode o) {
-            List<String> nulls = new ArrayList<>();
-            o.properties().forEach(e -> {
-                if (e.getValue().isNull()) {
-                    nulls.add(e.getKey());
-                }
-            });
-            o.remove(nulls);
-        }
-        node.forEach(SparkJudge::dropNulls);
-        return node;
     }
 
     /** The row's id as judge --input finds it: {@code id}, else {@code pair_id} (JudgeBench); null if neither. */

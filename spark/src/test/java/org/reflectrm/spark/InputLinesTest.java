@@ -25,7 +25,7 @@ class InputLinesTest {
         }
         Path file = tmp.resolve("in.jsonl");
         Files.write(file, text);
-        InputLines in = InputLines.read(file, 0, false, new PrintWriter(Writer.nullWriter()));
+        InputLines in = InputLines.read(file, Format.JSONL, 0, false, new PrintWriter(Writer.nullWriter()), LocalSpark::get);
         assertEquals(4, in.malformed());
         for (int n : new int[] {1, 2, 3, 7, 23, 40}) {
             List<List<InputLines.Line>> parts = in.partitions(n);

@@ -25,6 +25,8 @@ import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.reflectrm.api.JudgeOptions;
 import org.reflectrm.api.Mode;
 import org.reflectrm.cli.Main;
@@ -45,20 +47,29 @@ class JudgeJobTest {
     static final List<String> JUDGING = List.of("--mode", "reflect", "--rollouts", "3", "--max-new-tokens", "6",
             "--seed", "5", "--both-orders", "--batch-pairs", "2", "--threads", "2");
 
+    /** The lines of {@link #pairs}. */
+    static final String PAIRS = String.join("\n",
+            "{\"id\": \"p1\", \"prompt\": \"2+2?\", \"response_a\": \"4\", \"response_b\": \"5\", \"label\": \"A\"}",
+            "{\"id\": \"p2\", \"prompt\": \"Name a colour.\", \"chosen\": \"red\", \"rejected\": \"seven\", \"subset\": \"easy\"}",
+            "{\"pair_id\": \"jb-1\", \"question\": \"q\", \"response_A\": \"a\", \"response_B\": \"b\", \"label\": \"B>A\", \"source\": \"mmlu\"}",
+            "{\"id\": \"p4\", \"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", \"content\": \"3+3?\"}], "
+                    + "\"response_a\": \"6\", \"response_b\": \"9\"}",
+            "");
+
     @BeforeAll
     static void tinyModelAndPairs() throws IOException {
-        tiny = shared.resolve("tiny").toString();
+        tiny = tinyModel(shared);
+        pairs = shared.resolve("pairs.jsonl");
+        Files.writeString(pairs, PAIRS);
+        LocalSpark.get();
+    }
+
+    /** Makes the tiny random checkpoint in {@code dir}; returns its folder. */
+    static String tinyModel(Path dir) {
+        String tiny = dir.resolve("tiny").toString();
         assertEquals(0, Main.run(new String[] {"init", "--preset", "tiny", "--seed", "2", "--out", tiny},
                 new PrintWriter(Writer.nullWriter()), new PrintWriter(Writer.nullWriter())));
-        pairs = shared.resolve("pairs.jsonl");
-        Files.writeString(pairs, String.join("\n",
-                "{\"id\": \"p1\", \"prompt\": \"2+2?\", \"response_a\": \"4\", \"response_b\": \"5\", \"label\": \"A\"}",
-                "{\"id\": \"p2\", \"prompt\": \"Name a colour.\", \"chosen\": \"red\", \"rejected\": \"seven\", \"subset\": \"easy\"}",
-                "{\"pair_id\": \"jb-1\", \"question\": \"q\", \"response_A\": \"a\", \"response_B\": \"b\", \"label\": \"B>A\", \"source\": \"mmlu\"}",
-                "{\"id\": \"p4\", \"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", \"content\": \"3+3?\"}], "
-                        + "\"response_a\": \"6\", \"response_b\": \"9\"}",
-                ""));
-        LocalSpark.get();
+        return tiny;
     }
 
     record Run(int code, String err) {
@@ -82,23 +93,31 @@ class JudgeJobTest {
         return a;
     }
 
-    /** The records of a JSONL file, or of a job's part files in partition order, wall-clock fields removed. */
+    /**
+     * The records of a JSONL file, or of a job's part files (JSONL or Parquet, each Parquet row as
+     * JSON without its nulls) in partition order, wall-clock fields removed.
+     */
     static List<JsonNode> records(Path fileOrFolder) throws IOException {
-        List<Path> files;
-        if (Files.isDirectory(fileOrFolder)) {
-            try (Stream<Path> s = Files.list(fileOrFolder)) {
-                files = s.filter(f -> f.getFileName().toString().matches("part-\\d+\\.jsonl")).sorted().toList();
-            }
-        } else {
-            files = List.of(fileOrFolder);
-        }
+        List<Path> files = Files.isDirectory(fileOrFolder) ? partFiles(fileOrFolder) : List.of(fileOrFolder);
         List<JsonNode> out = new ArrayList<>();
         for (Path f : files) {
-            for (String line : Files.readAllLines(f)) {
-                out.add(withoutTimes(JSON.readTree(line)));
+            if (f.toString().endsWith(".parquet")) {
+                // One small file is one split, read in its row order.
+                for (Row row : LocalSpark.get().read().parquet(f.toString()).collectAsList()) {
+                    out.add(withoutTimes(RowJson.dropNulls(JSON.readTree(row.json()))));
+                }
+            } else {
+                for (String line : Files.readAllLines(f)) {
+                    out.add(withoutTimes(JSON.readTree(line)));
+                }
             }
         }
         return out;
+    }
+
+    /** The records without null fields: a Parquet part file holds a JSON null and an absent field both as null. */
+    static List<JsonNode> withoutNulls(List<JsonNode> records) {
+        return records.stream().map(r -> RowJson.dropNulls(r.deepCopy())).toList();
     }
 
     static JsonNode withoutTimes(JsonNode node) {
@@ -126,11 +145,11 @@ class JudgeJobTest {
         Run j = job(args("--model", tiny, "--input", pairs.toString(), "--output", jobOut.toString(), "--partitions", "2"));
         assertEquals(0, j.code(), j.err());
         assertTrue(j.err().contains("judged 4 pairs") && j.err().contains("2 of 2 partitions"), j.err());
-        assertTrue(Files.exists(PartFiles.part(jobOut, 0)) && Files.exists(PartFiles.part(jobOut, 1)));
+        assertTrue(Files.exists(PartFiles.part(jobOut, 0, Format.JSONL)) && Files.exists(PartFiles.part(jobOut, 1, Format.JSONL)));
         List<JsonNode> expected = records(cliOut);
         assertEquals(List.of("p1", "p2", "jb-1", "p4"), ids(expected));
         assertEquals(expected, records(jobOut));
-        assertEquals(2, Files.readAllLines(PartFiles.part(jobOut, 1)).size(), "partition 1 holds lines 3 and 4");
+        assertEquals(2, Files.readAllLines(PartFiles.part(jobOut, 1, Format.JSONL)).size(), "partition 1 holds lines 3 and 4");
 
         // Nothing left to do: a rerun (its partitions taken from the run it resumes) judges nothing and changes nothing.
         Run again = job(args("--model", tiny, "--input", pairs.toString(), "--output", jobOut.toString()));
@@ -149,10 +168,11 @@ class JudgeJobTest {
      * (a hook throws in the task, so Spark aborts the job while other partitions are unfinished),
      * plus the temporary file a kill in the middle of a commit would leave. It does not SIGKILL a
      * JVM; that case rests on the part file being renamed into place whole, which is what a rerun
-     * checks for. After the rerun every pair is there exactly once.
+     * checks for. After the rerun every pair is there exactly once, with JSONL and with Parquet part files.
      */
-    @Test
-    void aCrashBetweenPartitionsResumesWithEveryIdOnce() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Format.class)
+    void aCrashBetweenPartitionsResumesWithEveryIdOnce(Format format) throws Exception {
         Path input = shared.resolve("six.jsonl");
         List<String> lines = new ArrayList<>();
         for (int i = 1; i <= 6; i++) {
@@ -160,9 +180,9 @@ class JudgeJobTest {
                     + "\", \"response_b\": \"" + i + "\"}");
         }
         Files.write(input, lines);
-        Path out = shared.resolve("crash-out");
+        Path out = shared.resolve("crash-out-" + format.extension());
         List<String> run = List.of("--model", tiny, "--input", input.toString(), "--output", out.toString(),
-                "--partitions", "3", "--batch-pairs", "2", "--mode", "greedy", "--max-new-tokens", "4", "--threads", "2");
+                "--output-format", format.extension(), "--partitions", "3", "--batch-pairs", "2", "--mode", "greedy", "--max-new-tokens", "4", "--threads", "2");
         JudgeJob.afterCommit = p -> {
             throw new IllegalStateException("simulated crash after partition " + p + " was committed");
         };
@@ -177,7 +197,7 @@ class JudgeJobTest {
         awaitNoRunningTasks();
         long committed = partFiles(out).size();
         assertTrue(committed >= 1 && committed < 3, "committed " + committed);
-        Files.writeString(out.resolve(".part-00002.jsonl.0123456789abcdef.tmp"), "{\"id\": \"q5\", \"tor");
+        Files.writeString(out.resolve(".part-00002." + format.extension() + ".0123456789abcdef.tmp"), "{\"id\": \"q5\", \"tor");
 
         Run resumed = job(run);
         assertEquals(0, resumed.code(), resumed.err());
@@ -185,10 +205,11 @@ class JudgeJobTest {
         List<String> ids = ids(records(out));
         assertEquals(List.of("q1", "q2", "q3", "q4", "q5", "q6"), ids, "every pair once, in input order");
         assertEquals(3, partFiles(out).size());
+        assertTrue(partFiles(out).stream().allMatch(f -> f.toString().endsWith("." + format.extension())), out::toString);
     }
 
     /** A killed task may still be finishing when a failed job returns; wait so the rerun starts clean. */
-    private static void awaitNoRunningTasks() throws InterruptedException {
+    static void awaitNoRunningTasks() throws InterruptedException {
         for (int i = 0; i < 300; i++) {
             if (Arrays.stream(LocalSpark.get().sparkContext().statusTracker().getExecutorInfos())
                     .mapToInt(e -> e.numRunningTasks()).sum() == 0) {
@@ -199,9 +220,10 @@ class JudgeJobTest {
         throw new AssertionError("tasks still running after 30 s");
     }
 
-    private static List<Path> partFiles(Path out) throws IOException {
+    /** The part files in {@code out}, in partition order. */
+    static List<Path> partFiles(Path out) throws IOException {
         try (Stream<Path> s = Files.list(out)) {
-            return s.filter(f -> f.getFileName().toString().matches("part-\\d+\\.jsonl")).toList();
+            return s.filter(f -> f.getFileName().toString().matches("part-\\d+\\.(jsonl|parquet)")).sorted().toList();
         }
     }
 
