@@ -18,7 +18,6 @@ import org.reflectrm.api.Pair;
 import org.reflectrm.api.ReflectRM;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.SettingsDiff;
-import org.reflectrm.model.judge.Judge;
 import org.reflectrm.model.judge.JudgeTemplate;
 import org.reflectrm.model.safetensors.AtomicFiles;
 import org.reflectrm.model.safetensors.RecordAppender;
@@ -138,7 +137,7 @@ final class EvalCommand implements Callable<Integer> {
         if (batchPairs < 1 || bootstrap < 1) {
             throw new BadInputException("--batch-pairs and --bootstrap must be at least 1");
         }
-        Judge.Options options = settings.options();
+        JudgeOptions options = settings.judgeOptions(false);
         BenchmarkFiles.Loaded loaded = BenchmarkFiles.read(data, benchmark, settings.seed);
         List<Comparison> comparisons = Selection.select(loaded.comparisons(), subset, limit, sample, settings.seed);
         JudgeTemplate template = settings.template(model, err);
@@ -148,7 +147,7 @@ final class EvalCommand implements Callable<Integer> {
         }
     }
 
-    private Integer judgeAndSummarize(PrintWriter err, Judge.Options options, BenchmarkFiles.Loaded loaded,
+    private Integer judgeAndSummarize(PrintWriter err, JudgeOptions options, BenchmarkFiles.Loaded loaded,
                                       List<Comparison> comparisons, JudgeTemplate template) throws IOException {
         checkOrWriteRun(loaded.benchmark(), template.version());
         Path judgments = out.resolve("judgments.jsonl");
@@ -160,7 +159,6 @@ final class EvalCommand implements Callable<Integer> {
                 comparisons.size(), Selection.subsets(comparisons).size(), total, done.size(), judgments,
                 loaded.dropped().isEmpty() ? "" : "; dropped: " + loaded.dropped());
         err.flush();
-        JudgeOptions judgeOptions = settings.judgeOptions(false);
         ProgressLine progress = new ProgressLine(err);
         try (ReflectRM judge = ReflectRM.builder(model).device(device)
                      .threads(threads == null ? Runtime.getRuntime().availableProcessors() : threads)
@@ -179,12 +177,12 @@ final class EvalCommand implements Callable<Integer> {
                     batchOrders.add(order);
                 }
                 if (batch.size() >= batchPairs * orders.size()) {
-                    finished += judgeBatch(judge, judgeOptions, batch, batchOrders, sink);
+                    finished += judgeBatch(judge, options, batch, batchOrders, sink);
                     showProgress(progress, finished, startedWith, total, t0);
                 }
             }
             if (!batch.isEmpty()) {
-                finished += judgeBatch(judge, judgeOptions, batch, batchOrders, sink);
+                finished += judgeBatch(judge, options, batch, batchOrders, sink);
                 showProgress(progress, finished, startedWith, total, t0);
             }
         }

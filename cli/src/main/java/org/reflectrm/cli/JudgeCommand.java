@@ -16,7 +16,6 @@ import org.reflectrm.api.JudgmentJson;
 import org.reflectrm.api.Pair;
 import org.reflectrm.api.ReflectRM;
 import org.reflectrm.model.BadInputException;
-import org.reflectrm.model.judge.Judge;
 import org.reflectrm.model.safetensors.AtomicFiles;
 import org.reflectrm.tokenizer.chat.ChatMessage;
 import picocli.CommandLine.Command;
@@ -96,7 +95,7 @@ final class JudgeCommand implements Callable<Integer>, DefaultsToDemoModel {
     }
 
     private Integer judge() throws IOException {
-        Judge.Options options = settings.options();
+        JudgeOptions options = settings.judgeOptions(bothOrders);
         if (batchPairs < 1) {
             throw new BadInputException("--batch-pairs must be at least 1, got " + batchPairs);
         }
@@ -130,13 +129,12 @@ final class JudgeCommand implements Callable<Integer>, DefaultsToDemoModel {
             conversation = prompt != null ? List.of(ChatMessage.user(prompt)) : readMessages(messages);
         }
         JudgeBatch.Input pairs = input == null ? null : JudgeBatch.read(input, options.seed(), dedupe, spec.commandLine().getErr());
-        JudgeOptions judgeOptions = settings.judgeOptions(bothOrders);
         ObjectMapper mapper = new ObjectMapper();
         try (ReflectRM rm = openJudge(common, settings, spec.commandLine().getErr())) {
             if (input != null) {
-                return new JudgeBatch(this, rm, judgeOptions, mapper).run(pairs, output);
+                return new JudgeBatch(this, rm, options, mapper).run(pairs, output);
             }
-            Judgment judgment = rm.judge(new Pair(null, conversation, responseA, responseB), judgeOptions);
+            Judgment judgment = rm.judge(new Pair(null, conversation, responseA, responseB), options);
             ObjectNode record = mapper.createObjectNode();
             record.put("id", "pair");
             record.setAll(JudgmentJson.record(mapper, judgment));

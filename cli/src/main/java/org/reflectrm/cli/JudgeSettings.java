@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import org.reflectrm.api.JudgeOptions;
 import org.reflectrm.api.Mode;
 import org.reflectrm.model.BadInputException;
-import org.reflectrm.model.judge.Judge;
 import org.reflectrm.model.judge.JudgeTemplate;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -33,26 +32,15 @@ final class JudgeSettings {
     @Mixin
     TemplateOptions templates;
 
-    /** The judge's options; a bad mode or value is an error naming the option. */
-    Judge.Options options() {
-        Judge.Mode m = switch (mode) {
-            case "greedy" -> Judge.Mode.GREEDY;
-            case "vote" -> Judge.Mode.VOTE;
-            case "reflect" -> Judge.Mode.REFLECT;
+    /** The judge's options for the Java API, which the commands judge through; a bad mode or value is an error naming it. */
+    JudgeOptions judgeOptions(boolean bothOrders) {
+        Mode m = switch (mode) {
+            case "greedy" -> Mode.GREEDY;
+            case "vote" -> Mode.VOTE;
+            case "reflect" -> Mode.REFLECT;
             default -> throw new BadInputException("--mode must be greedy, vote or reflect, got " + mode);
         };
-        return new Judge.Options(m, rollouts, temperature, bottomFrac, seed, maxNewTokens);
-    }
-
-    /** The same options for the Java API, which the command judges through. */
-    JudgeOptions judgeOptions(boolean bothOrders) {
-        Judge.Options o = options();
-        Mode m = switch (o.mode()) {
-            case GREEDY -> Mode.GREEDY;
-            case VOTE -> Mode.VOTE;
-            case REFLECT -> Mode.REFLECT;
-        };
-        return new JudgeOptions(m, o.rollouts(), o.temperature(), o.bottomFraction(), o.seed(), o.maxNewTokens(), bothOrders);
+        return new JudgeOptions(m, rollouts, temperature, bottomFrac, seed, maxNewTokens, bothOrders).validated();
     }
 
     /** The prompt templates (see {@link TemplateOptions#template}). */

@@ -1,5 +1,7 @@
 package org.reflectrm.api;
 
+import org.reflectrm.model.judge.Judge;
+
 /**
  * How to judge. Immutable; change a field with the {@code with…} methods.
  *
@@ -20,6 +22,26 @@ public record JudgeOptions(Mode mode, int rollouts, double temperature, double b
             throw new IllegalArgumentException("mode must be given");
         }
         // The engine checks the rest when judging, with the same messages as the command line.
+    }
+
+    /**
+     * These options, with every value checked now rather than when judging (the same checks and
+     * messages: a {@link org.reflectrm.model.BadInputException} naming the value), so a caller can
+     * refuse bad settings before it opens a model.
+     */
+    public JudgeOptions validated() {
+        engine();
+        return this;
+    }
+
+    /** The engine's form of these options (which checks them). */
+    Judge.Options engine() {
+        Judge.Mode m = switch (mode) {
+            case GREEDY -> Judge.Mode.GREEDY;
+            case VOTE -> Judge.Mode.VOTE;
+            case REFLECT -> Judge.Mode.REFLECT;
+        };
+        return new Judge.Options(m, rollouts, temperature, bottomFraction, seed, maxNewTokens);
     }
 
     /** The command line's defaults: reflect, 8 rollouts, temperature 1, bottom 10%, seed 0, 1024 tokens, one order. */

@@ -146,7 +146,7 @@ public final class ReflectRM implements AutoCloseable {
      */
     public synchronized List<Judgment> judgeAll(List<Pair> pairs, JudgeOptions options) {
         requireOpen();
-        Judge.Options o = engineOptions(options);
+        Judge.Options o = options.engine();
         List<Judge.Item> items = new ArrayList<>();
         List<Long> seeds = new ArrayList<>();
         for (Pair p : pairs) {
@@ -195,15 +195,6 @@ public final class ReflectRM implements AutoCloseable {
     /** The model folder. */
     public Path model() {
         return model;
-    }
-
-    private static Judge.Options engineOptions(JudgeOptions o) {
-        Judge.Mode mode = switch (o.mode()) {
-            case GREEDY -> Judge.Mode.GREEDY;
-            case VOTE -> Judge.Mode.VOTE;
-            case REFLECT -> Judge.Mode.REFLECT;
-        };
-        return new Judge.Options(mode, o.rollouts(), o.temperature(), o.bottomFraction(), o.seed(), o.maxNewTokens());
     }
 
     private void requireOpen() {
