@@ -9,7 +9,7 @@ import org.reflectrm.kernels.device.DeviceException;
 import org.reflectrm.kernels.device.Devices;
 import org.reflectrm.kernels.device.Transfers;
 import org.reflectrm.model.device.DeviceQwen3;
-import org.reflectrm.model.generate.CpuLanguageModel;
+import org.reflectrm.model.generate.Qwen3LanguageModel;
 import org.reflectrm.model.generate.LanguageModel;
 import org.reflectrm.model.qwen3.Qwen3Model;
 
@@ -30,7 +30,7 @@ public final class ModelRuntime implements AutoCloseable {
         this.model = model;
         this.device = device;
         this.deviceModel = deviceModel;
-        this.languageModel = deviceModel != null ? deviceModel : new CpuLanguageModel(model, backend);
+        this.languageModel = deviceModel != null ? deviceModel : new Qwen3LanguageModel(model, backend);
     }
 
     /**

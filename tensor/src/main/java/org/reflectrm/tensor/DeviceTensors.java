@@ -1,5 +1,6 @@
 package org.reflectrm.tensor;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,15 +13,18 @@ import org.reflectrm.kernels.device.HostDevice;
 /**
  * Tensors that live on one device for a whole run (weights, parameters, their gradients), and
  * own their memory there until {@link #close}. {@link #upload} copies a host tensor once; on the
- * host device nothing is copied, so mapped weights stay mapped.
+ * host device nothing is copied, so mapped weights stay mapped. On the host all blocks come from
+ * one arena, freed at once: closing an arena per block would cost a thread handshake each.
  */
 public final class DeviceTensors implements AutoCloseable {
     private final Device device;
+    private final Arena hostArena;
     private final List<DeviceBuffer> owned = new ArrayList<>();
     private long bytes;
 
     public DeviceTensors(Device device) {
         this.device = Objects.requireNonNull(device);
+        this.hostArena = device instanceof HostDevice ? Arena.ofShared() : null;
     }
 
     public Device device() {
@@ -62,9 +66,12 @@ public final class DeviceTensors implements AutoCloseable {
     }
 
     private DeviceBuffer allocate(long size) {
+        bytes += size;
+        if (hostArena != null) {
+            return HostDevice.wrap(((HostDevice) device).backend().allocate(hostArena, size));   // zeroed
+        }
         DeviceBuffer b = device.allocate(size);
         owned.add(b);
-        bytes += b.bytes();
         return b;
     }
 
@@ -77,6 +84,9 @@ public final class DeviceTensors implements AutoCloseable {
     public void close() {
         owned.forEach(DeviceBuffer::close);
         owned.clear();
+        if (hostArena != null && hostArena.scope().isAlive()) {
+            hostArena.close();
+        }
         bytes = 0;
     }
 }

@@ -34,7 +34,7 @@ public final class Generator {
     private boolean sharePrefixes = true;
 
     public Generator(Qwen3Model model, Backend backend) {
-        this(new CpuLanguageModel(model, backend));
+        this(new Qwen3LanguageModel(model, backend));
     }
 
     public Generator(LanguageModel model) {

@@ -5,7 +5,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.reflectrm.kernels.Backend;
-import org.reflectrm.model.generate.CpuLanguageModel;
+import org.reflectrm.model.generate.Qwen3LanguageModel;
 import org.reflectrm.model.generate.GenerationConfig;
 import org.reflectrm.model.generate.Generator;
 import org.reflectrm.model.generate.LanguageModel;
@@ -23,7 +23,7 @@ public final class ModelTextGenerator implements TextGenerator {
     private final Set<Integer> stops = new HashSet<>();
 
     public ModelTextGenerator(Qwen3Model model, Backend backend, Tokenizer tokenizer) {
-        this(new CpuLanguageModel(model, backend), tokenizer);
+        this(new Qwen3LanguageModel(model, backend), tokenizer);
     }
 
     /** Generates on any {@link LanguageModel}, e.g. one resident on a GPU. */

@@ -1,20 +1,24 @@
 package org.reflectrm.model.qwen3;
 
-import java.lang.foreign.Arena;
 import org.reflectrm.kernels.Backend;
-import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.HostDevice;
+import org.reflectrm.tensor.DeviceTensors;
 import org.reflectrm.tensor.Tensor;
 
 /**
  * The keys (after q/k-norm and RoPE) and values of one sequence, per layer, as F32
- * {@code [rows, kvHeads, headDim]}. {@link #length()} positions are filled.
+ * {@code [rows, kvHeads, headDim]} in the memory of a device. {@link #length()} positions are
+ * filled.
  *
  * <p>A cache may start with a shared prefix: the first {@link #prefixLength()} positions are read
  * from another cache (the prefill of a prompt that N sequences continue), and only the positions
  * after it are stored here, from row 0. The prefix cache must stay open while this one is used.
+ * Only the host shares: attention over a shared prefix is a CPU kernel, so on a GPU the new cache
+ * starts with a copy of the prefix's rows instead (and has no prefix of its own).
  */
 public final class KvCache implements AutoCloseable {
-    private final Arena arena = Arena.ofShared();
+    private final DeviceTensors memory;
     private final Tensor[] keys;
     private final Tensor[] values;
     private final int capacity;
@@ -22,32 +26,45 @@ public final class KvCache implements AutoCloseable {
     private final int prefixLength;
     private int length;
 
+    /** A host cache, computed on by {@code backend}. */
     public KvCache(Qwen3Config config, Backend backend, int capacity) {
-        this(config, backend, capacity, null, 0);
+        this(config, new HostDevice(backend), capacity, null, 0);
+    }
+
+    /** A host cache that shares {@code prefixLength} positions of {@code prefix} (see below). */
+    public KvCache(Qwen3Config config, Backend backend, int capacity, KvCache prefix, int prefixLength) {
+        this(config, new HostDevice(backend), capacity, prefix, prefixLength);
     }
 
     /**
-     * A cache of {@code capacity} positions whose first {@code prefixLength} are those of
-     * {@code prefix} (shared, not copied); it stores only the other {@code capacity - prefixLength}.
+     * A cache of {@code capacity} positions in {@code device}'s memory whose first
+     * {@code prefixLength} are those of {@code prefix} (null for none): shared, not copied, on the
+     * host, where it stores only the other {@code capacity - prefixLength}; copied on a GPU.
      */
-    public KvCache(Qwen3Config config, Backend backend, int capacity, KvCache prefix, int prefixLength) {
+    public KvCache(Qwen3Config config, Device device, int capacity, KvCache prefix, int prefixLength) {
         if (prefix != null && (prefix.prefix != null || prefixLength > prefix.length || prefixLength > capacity)) {
             throw new IllegalArgumentException("cannot share " + prefixLength + " positions of a cache of "
                     + prefix.length + (prefix.prefix != null ? " that itself has a shared prefix" : "")
                     + " in one of capacity " + capacity);
         }
+        boolean share = prefix != null && device instanceof HostDevice;
+        this.memory = new DeviceTensors(device);
         this.capacity = capacity;
-        this.prefix = prefix;
-        this.prefixLength = prefix == null ? 0 : prefixLength;
-        this.length = this.prefixLength;
+        this.prefix = share ? prefix : null;
+        this.prefixLength = share ? prefixLength : 0;
+        this.length = prefix == null ? 0 : prefixLength;
         int layers = config.numHiddenLayers();
         int rows = Math.max(1, capacity - this.prefixLength);
         this.keys = new Tensor[layers];
         this.values = new Tensor[layers];
-        long bytes = (long) rows * config.kvDim() * 4;
         for (int i = 0; i < layers; i++) {
-            keys[i] = new Tensor(backend.allocate(arena, bytes), 0, DType.F32, rows, config.numKeyValueHeads(), config.headDim());
-            values[i] = new Tensor(backend.allocate(arena, bytes), 0, DType.F32, rows, config.numKeyValueHeads(), config.headDim());
+            keys[i] = memory.zeros(rows, config.numKeyValueHeads(), config.headDim());
+            values[i] = memory.zeros(rows, config.numKeyValueHeads(), config.headDim());
+            if (prefix != null && !share) {
+                long n = (long) prefixLength * config.kvDim();
+                device.copy(prefix.keys[i].buffer(), prefix.keys[i].offset(), keys[i].buffer(), keys[i].offset(), n);
+                device.copy(prefix.values[i].buffer(), prefix.values[i].offset(), values[i].buffer(), values[i].offset(), n);
+            }
         }
     }
 
@@ -96,6 +113,6 @@ public final class KvCache implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
+        memory.close();
     }
 }

@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import org.reflectrm.kernels.Backend;
-import org.reflectrm.model.generate.CpuLanguageModel;
+import org.reflectrm.model.generate.Qwen3LanguageModel;
 import org.reflectrm.model.generate.GenerationConfig;
 import org.reflectrm.model.generate.Generator;
 import org.reflectrm.model.generate.SamplingParams;
@@ -242,7 +242,7 @@ public final class GrpoTrainer {
             prompts.add(data.get(i));
         }
         long t0 = System.nanoTime();
-        Generator generator = new Generator(new CpuLanguageModel(session.model(), backend));
+        Generator generator = new Generator(new Qwen3LanguageModel(session.model(), backend));
         // Each prompt's group samples from streams of its own: prompts of a batch share no random numbers.
         long batchSeed = Shuffle.derive(train.seed(), g);
         long[] seeds = new long[index.length];
