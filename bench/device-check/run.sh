@@ -2,7 +2,8 @@
 # The GPU device check, run from the repo root on a machine with an NVIDIA GPU, its driver,
 # Python with torch + transformers, and no Java, after prepare.sh made bundle.tar.gz:
 #   bash bench/device-check/run.sh [OUT_DIR]
-# It runs (1) the CUDA parity tests, (2) the OpenCL ones when an NVIDIA OpenCL ICD is present,
+# It runs (1) the CUDA parity tests (kernels, the fused forward, and the one model definition's
+# gradients and generation on the GPU), (2) the OpenCL ones when an NVIDIA OpenCL ICD is present,
 # (3) reflectrm-j bench --device cuda on random qwen3-0.6b and qwen3-4b BF16 checkpoints made here
 # with reflectrm-j init, and (4) transformers on torch CUDA (eager attention) on the same
 # checkpoints, decode with every kernel launched one by one (no recorded steps), a kernel-by-kernel
@@ -70,7 +71,8 @@ tests() {  # tests NAME CLASS...: runs JUnit classes, failing (not skipping) whe
 
 if [ "$device" = cuda ]; then
     step "CUDA parity"
-    tests cuda-tests org.reflectrm.kernels.device.CudaDeviceTest org.reflectrm.model.device.CudaForwardTest
+    tests cuda-tests org.reflectrm.kernels.device.CudaDeviceTest org.reflectrm.model.device.CudaForwardTest \
+        org.reflectrm.model.train.CudaTrainingTest org.reflectrm.model.generate.CudaGenerationTest
 fi
 
 
