@@ -3,15 +3,13 @@ package org.reflectrm.model.generate;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.reflectrm.kernels.cpu.CpuBackend;
 import org.reflectrm.kernels.device.Device;
+import org.reflectrm.model.qwen3.Qwen3Config;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.tensor.DeviceTensors;
 
@@ -24,38 +22,21 @@ import org.reflectrm.tensor.DeviceTensors;
 public abstract class DeviceGenerationContract {
     protected abstract Device open();
 
-    private static Path fixture(String name) throws Exception {
-        return Path.of(DeviceGenerationContract.class.getResource("/fixtures/" + name).toURI());
-    }
-
-    /** Two identical prompts (as N rollouts are) and two others, all after one 40-token head. */
-    private static List<int[]> prompts() {
-        SplittableRandom r = new SplittableRandom(11);
-        int[] head = r.ints(40, 0, 512).toArray();
-        List<int[]> out = new ArrayList<>();
-        for (int tail : new int[] {2, 2, 5, 9}) {
-            int[] p = java.util.Arrays.copyOf(head, head.length + tail);
-            for (int i = head.length; i < p.length; i++) {
-                p[i] = out.size() == 1 ? out.get(0)[i] : r.nextInt(512);
-            }
-            out.add(p);
-        }
-        return out;
-    }
-
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"tiny-f32-untied", "tiny-bf16-tied"})
     void generationMatchesTheCpu(String model) throws Exception {
-        List<int[]> prompts = prompts();
+        int vocab = Qwen3Config.load(SharedPrefixTest.fixture(model)).vocabSize();
+        List<int[]> prompts = SharedPrefixTest.prompts().stream()
+                .map(p -> java.util.Arrays.stream(p).map(t -> t % vocab).toArray()).toList();
         for (SamplingParams sampling : new SamplingParams[] {SamplingParams.GREEDY, new SamplingParams(false, 1.0, 0, 1.0, 0.0)}) {
             GenerationConfig config = new GenerationConfig(10, sampling, 7, Set.of());
             for (boolean share : new boolean[] {true, false}) {
                 List<Generator.Result> want;
-                try (CpuBackend backend = new CpuBackend(2); Qwen3Model m = Qwen3Model.load(fixture(model))) {
+                try (CpuBackend backend = new CpuBackend(2); Qwen3Model m = Qwen3Model.load(SharedPrefixTest.fixture(model))) {
                     want = new Generator(new Qwen3LanguageModel(m, backend)).sharePrefixes(share).generate(prompts, config);
                 }
                 List<Generator.Result> got;
-                try (Device device = open(); Qwen3Model m = Qwen3Model.load(fixture(model));
+                try (Device device = open(); Qwen3Model m = Qwen3Model.load(SharedPrefixTest.fixture(model));
                      DeviceTensors weights = new DeviceTensors(device)) {
                     got = new Generator(new Qwen3LanguageModel(m.on(weights), device)).sharePrefixes(share)
                             .generate(prompts, config);

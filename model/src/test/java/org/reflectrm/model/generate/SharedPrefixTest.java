@@ -17,11 +17,12 @@ import org.reflectrm.tensor.ScratchAllocator;
 
 /** Prompts with a common head prefill it once; the results are those of prefilling every prompt whole. */
 class SharedPrefixTest {
-    private static Path fixture(String name) throws Exception {
+    static Path fixture(String name) throws Exception {
         return Path.of(SharedPrefixTest.class.getResource("/fixtures/" + name).toURI());
     }
 
-    private static List<int[]> prompts() {
+    /** Four prompts after one 40-token head, two of them identical (as N rollouts are). */
+    static List<int[]> prompts() {
         SplittableRandom r = new SplittableRandom(5);
         int[] head = r.ints(40, 0, 512).toArray();
         List<int[]> out = new ArrayList<>();
