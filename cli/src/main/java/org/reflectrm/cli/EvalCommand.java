@@ -38,7 +38,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Evaluate a judge on a benchmark file: every comparison is judged in both presentation orders "
                 + "(each with the same seed), and accuracy, positional consistency, order agreement, first-slot and "
-                + "unparseable rates (with bootstrap 95% intervals) and the benchmark's official score are computed per "
+                + "unparseable rates (with bootstrap 95%% intervals) and the benchmark's official score are computed per "
                 + "subset and overall.",
                 "Writes to --out: run.json (the settings), judgments.jsonl (one record per comparison and order, "
                         + "written as each is judged: a rerun with the same settings resumes) and summary.json. "
@@ -82,7 +82,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--batch-pairs", paramLabel = "K", defaultValue = "1", description = "Judge K comparisons (both orders) as one batch (default ${DEFAULT-VALUE}).")
     int batchPairs;
 
-    @Option(names = "--bootstrap", paramLabel = "N", defaultValue = "1000", description = "Bootstrap resamples for the 95% intervals (default ${DEFAULT-VALUE}).")
+    @Option(names = "--bootstrap", paramLabel = "N", defaultValue = "1000", description = "Bootstrap resamples for the 95%% intervals (default ${DEFAULT-VALUE}).")
     int bootstrap;
 
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
