@@ -25,7 +25,8 @@ final class CommonOptions {
     boolean verbose;
 
     @Option(names = "--device", paramLabel = "KIND", defaultValue = "cpu",
-            description = "Where to compute: cpu, opencl, cuda or auto (CUDA, else an OpenCL GPU, else the CPU). "
+            description = "Where to compute: cpu, opencl, cuda, cuda:N (the GPU of ordinal N) or auto (CUDA, else an "
+                    + "OpenCL GPU, else the CPU). "
                     + "Default: ${DEFAULT-VALUE}, the deterministic reference.")
     String device = "cpu";
 
@@ -35,13 +36,13 @@ final class CommonOptions {
      */
     void requireCpu(String command) {
         String d = device.toLowerCase(java.util.Locale.ROOT);
-        if (d.equals("opencl") || d.equals("cuda")) {
+        if (!org.reflectrm.kernels.device.Devices.isKnown(d)) {
+            throw new BadInputException("--device: unknown device '" + device + "': expected one of "
+                    + org.reflectrm.kernels.device.Devices.KINDS + " or cuda:N");
+        }
+        if (!d.equals("cpu") && !d.equals("auto")) {
             throw new BadInputException("--device " + device + ": " + command
                     + " runs on the CPU only (on a GPU only grad runs so far: the optimizer step is host-only); use --device cpu");
-        }
-        if (!org.reflectrm.kernels.device.Devices.KINDS.contains(d)) {
-            throw new BadInputException("--device: unknown device '" + device + "': expected one of "
-                    + org.reflectrm.kernels.device.Devices.KINDS);
         }
     }
 

@@ -88,7 +88,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
     Integer threads;
 
-    @Option(names = "--device", paramLabel = "KIND", defaultValue = "cpu", description = "cpu, opencl, cuda or auto (default ${DEFAULT-VALUE}).")
+    @Option(names = "--device", paramLabel = "KIND", defaultValue = "cpu", description = "cpu, opencl, cuda, cuda:N or auto (default ${DEFAULT-VALUE}).")
     String device;
 
     @Option(names = "--verbose", description = "Print stack traces on errors.")

@@ -101,7 +101,7 @@ public final class JudgeJob implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads per executor (default: all its cores).")
     Integer threads;
 
-    @Option(names = "--device", paramLabel = "KIND", defaultValue = "cpu", description = "cpu, opencl, cuda or auto, on each executor (default ${DEFAULT-VALUE}).")
+    @Option(names = "--device", paramLabel = "KIND", defaultValue = "cpu", description = "cpu, opencl, cuda, cuda:N or auto, on each executor; with GPU scheduling, cuda and auto take the GPU Spark assigns each task (default ${DEFAULT-VALUE}).")
     String device;
 
     @Option(names = "--template-version", paramLabel = "V", defaultValue = JudgeTemplate.DEFAULT_VERSION, description = "Bundled judge templates (default ${DEFAULT-VALUE}).")

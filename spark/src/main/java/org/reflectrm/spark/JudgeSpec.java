@@ -12,7 +12,7 @@ import org.reflectrm.api.Mode;
  * not serializable); an executor opens the model once per JVM ({@link Judges}).
  *
  * @param model           the model folder, a path every executor can read (see docs/spark.md)
- * @param device          cpu, opencl, cuda or auto
+ * @param device          cpu, opencl, cuda, cuda:N or auto
  * @param threads         compute threads per executor JVM, or null for all its cores
  * @param templateVersion the bundled judge template version
  * @param templateDir     own templates, or null
