@@ -30,14 +30,14 @@ final class CommonOptions {
     String device = "cpu";
 
     /**
-     * For commands with no GPU path yet (training): {@code cpu} and {@code auto} run on the CPU,
-     * an explicit GPU is refused rather than silently ignored.
+     * For commands with no GPU path yet (train grpo, merge-lora): {@code cpu} and {@code auto} run
+     * on the CPU, an explicit GPU is refused rather than silently ignored.
      */
     void requireCpu(String command) {
         String d = device.toLowerCase(java.util.Locale.ROOT);
         if (d.equals("opencl") || d.equals("cuda")) {
             throw new BadInputException("--device " + device + ": " + command
-                    + " runs on the CPU only (on a GPU only grad runs so far: the optimizer step is host-only); use --device cpu");
+                    + " runs on the CPU only (on a GPU: grad, train sft and bench-train); use --device cpu");
         }
         if (!org.reflectrm.kernels.device.Devices.KINDS.contains(d)) {
             throw new BadInputException("--device: unknown device '" + device + "': expected one of "
