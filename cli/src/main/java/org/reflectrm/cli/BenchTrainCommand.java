@@ -8,17 +8,14 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.model.train.Backprop;
-import org.reflectrm.model.train.FullFineTune;
 import org.reflectrm.model.train.LoraAdapter;
 import org.reflectrm.model.train.LoraConfig;
 import org.reflectrm.model.train.ParameterSet;
 import org.reflectrm.tensor.Allocator;
-import org.reflectrm.tensor.DeviceTensors;
 import org.reflectrm.tensor.optim.AdamW;
 import org.reflectrm.tensor.optim.OptimParam;
 import picocli.CommandLine.Command;
@@ -68,20 +65,13 @@ final class BenchTrainCommand implements Callable<Integer> {
             throw new BadInputException("--batch >= 1, --seq-len >= 2, --steps >= 1 and --warmup >= 0 are required");
         }
         PrintWriter err = spec.commandLine().getErr();
-        try (Backend backend = common.backend();
-             Device device = common.computeDevice(backend);
-             Qwen3Model base = common.loadModel();
-             DeviceTensors weights = new DeviceTensors(device);
-             ParameterSet params = new ParameterSet(device);
-             Allocator scratch = Allocator.scratch(device, 64L << 20)) {
-            Qwen3Model model;
-            if (loraRank == null) {
-                model = FullFineTune.of(base, params);
-            } else {
-                Qwen3Model frozen = base.on(weights);
-                model = frozen.with(frozen.weights(),
-                        LoraAdapter.create(base.config(), LoraConfig.of(loraRank, 2.0 * loraRank), params, 0));
-            }
+        try (TrainableModel t = new TrainableModel(common)) {
+            Qwen3Model base = t.base;
+            Device device = t.device;
+            ParameterSet params = t.params;
+            Allocator scratch = t.scratch;
+            Qwen3Model model = loraRank == null ? t.full() : t.withLora((config, ps) ->
+                    LoraAdapter.create(config, LoraConfig.of(loraRank, 2.0 * loraRank), ps, 0));
             model = model.withActivationCheckpointing(gradientCheckpointing);
             List<OptimParam> optimParams = params.optimParams();
             SplittableRandom random = new SplittableRandom(7);
@@ -121,7 +111,7 @@ final class BenchTrainCommand implements Callable<Integer> {
             o.put("mode", loraRank == null ? "full" : "lora-r" + loraRank);
             o.put("gradient_checkpointing", gradientCheckpointing);
             o.put("device", device.kind());
-            o.put("threads", backend.threads());
+            o.put("threads", t.backend.threads());
             o.put("batch", batch);
             o.put("seq_len", seqLen);
             o.put("trainable_params", params.count());
