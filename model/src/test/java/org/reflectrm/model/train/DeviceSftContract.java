@@ -173,7 +173,10 @@ public abstract class DeviceSftContract {
     void sgdIsRefusedByName() {
         TrainOptions sgd = new TrainOptions(1, 1, LR, 2, 1, 256, org.reflectrm.model.train.data.SftBatcher.Mode.PAD,
                 "constant", 0, 0, 0.9, 0.999, 1e-8, 1.0, 5, 0, 0, null, null, 0, false, "sgd", 0.9);
-        BadInputException e = assertThrows(BadInputException.class, () -> train(true, sgd, shared.resolve("sgd"), false));
-        assertTrue(e.getMessage().contains("--optimizer sgd runs on the CPU only"), e.getMessage());
+        try (Device device = open(); Qwen3Model model = Qwen3Model.load(base)) {
+            BadInputException e = assertThrows(BadInputException.class, () -> new SftTrainer(base, model, device, sgd,
+                    shared.resolve("sgd"), TrainingListener.NONE).run(examples, List.of(), false));
+            assertTrue(e.getMessage().contains("--optimizer sgd runs on the CPU only"), e.getMessage());
+        }
     }
 }
