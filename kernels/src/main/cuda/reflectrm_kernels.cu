@@ -1292,6 +1292,40 @@ attention_backward_kv(const float* __restrict__ q, i64 qOff, const float* __rest
     }
 }
 
+// ---- Sum of squares (gradient clipping by global norm) ----
+
+#define SQ_THREADS 256
+#define SQ_PER_THREAD 16  // a block sums SumOfSquares.BLOCK = SQ_THREADS * SQ_PER_THREAD elements
+
+// partials[blockIdx.x] = the F32 sum of the squares of its block of x, in SumOfSquares' fixed
+// order (the OpenCL kernel's too): thread t adds elements t, t + 256, ... in turn, then the 256
+// sums are added by halving strides. __fmul_rn/__fadd_rn keep nvcc from contracting into FMAs.
+extern "C" __global__ void __launch_bounds__(SQ_THREADS) sum_of_squares(const float* x, i64 xOff, i64 n,
+                                                                         float* partials) {
+    __shared__ float sums[SQ_THREADS];
+    const int t = threadIdx.x;
+    const i64 base = (i64) blockIdx.x * (SQ_THREADS * SQ_PER_THREAD);
+    float acc = 0.0f;
+    for (int j = 0; j < SQ_PER_THREAD; j++) {
+        const i64 i = base + (i64) j * SQ_THREADS + t;
+        if (i < n) {
+            const float v = x[xOff + i];
+            acc = __fadd_rn(acc, __fmul_rn(v, v));
+        }
+    }
+    sums[t] = acc;
+    __syncthreads();
+    for (int stride = SQ_THREADS / 2; stride > 0; stride >>= 1) {
+        if (t < stride) {
+            sums[t] = __fadd_rn(sums[t], sums[t + stride]);
+        }
+        __syncthreads();
+    }
+    if (t == 0) {
+        partials[blockIdx.x] = sums[0];
+    }
+}
+
 // One AdamW step by AdamWStep's arithmetic, operation by operation as the CPU backend (and torch):
 //   p *= decay; m = fma(g - m, coeff, small ? m : g); v = v * beta2 + (c2 * g) * g;
 //   p += (negStepSize * m) / (sqrt(v) / bc2Sqrt + eps).

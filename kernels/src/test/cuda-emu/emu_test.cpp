@@ -639,6 +639,26 @@ class EmuCudaDevice {
                });
     }
 
+    static constexpr int SUM_OF_SQUARES_BLOCK = 4096;  // SumOfSquares.BLOCK
+    static constexpr int SUM_OF_SQUARES_GROUP = 256;   // SumOfSquares.GROUP
+
+    // The F32 block sums in the partials buffer, then the host's double sum of them in block order.
+    double sumOfSquares(const Buf& x, long long xOff, long long n) {
+        if (n <= 0) {
+            return 0;
+        }
+        long long blocks = (n + SUM_OF_SQUARES_BLOCK - 1) / SUM_OF_SQUARES_BLOCK;
+        const float* px = (const float*) at(x, xOff, n, 4, "x");
+        float* part = partials(4LL * blocks);
+        launch("sum_of_squares", SUM_OF_SQUARES_GROUP, blocks, 1, 1, SUM_OF_SQUARES_GROUP,
+               {{&partialsBuf, 0, blocks, 4}}, [=] { sum_of_squares(px, xOff, n, part); });
+        double sum = 0;
+        for (long long b = 0; b < blocks; b++) {
+            sum += part[b];
+        }
+        return sum;
+    }
+
     // AdamWStep's scalars, as the Java record holds them.
     struct AdamWStep {
         float decay, lerpWeight, beta2, oneMinusBeta2, bc2Sqrt, eps, negStepSize;
@@ -1453,6 +1473,56 @@ double adamWCase(int n, double beta1, bool decays, long long t) {
     return 0;
 }
 
+// The sum of squares against a double reference, then against SumOfSquares' documented F32 order
+// bit for bit (each block: thread t adds elements t, t + 256, ... then the 256 sums pairwise by
+// halving strides; the host adds the block sums in double), then a rerun for the same bits.
+double sumOfSquaresCase(long long n, int off) {
+    std::vector<float> x = gaussian((size_t) n);
+    Bufs bufs;
+    Buf& dx = operand(bufs, F32, x, nullptr, off);
+    double got = g_dev.sumOfSquares(dx, off, n);
+    double want = 0;
+    for (float v : x) {
+        want += (double) v * v;
+    }
+    double err = std::fabs(got - want), bound = 1e-6 * want + 1e-30;
+    if (!(err <= bound)) {
+        char msg[256];
+        std::snprintf(msg, sizeof msg, "sum of squares %.12g, expected %.12g (error %.3g > %.3g)", got, want, err, bound);
+        throw CaseFailure(msg);
+    }
+    const int G = EmuCudaDevice::SUM_OF_SQUARES_GROUP, B = EmuCudaDevice::SUM_OF_SQUARES_BLOCK;
+    double spec = 0;
+    for (long long base = 0; base < n; base += B) {
+        std::vector<float> sums(G, 0.f);
+        for (int t = 0; t < G; t++) {
+            for (int j = 0; j < B / G; j++) {
+                long long i = base + (long long) j * G + t;
+                if (i < n) {
+                    float sq = x[i] * x[i];
+                    sums[t] = sums[t] + sq;
+                }
+            }
+        }
+        for (int stride = G / 2; stride > 0; stride >>= 1) {
+            for (int t = 0; t < stride; t++) {
+                sums[t] = sums[t] + sums[t + stride];
+            }
+        }
+        spec += sums[0];
+    }
+    if (std::memcmp(&spec, &got, sizeof got) != 0) {
+        char msg[256];
+        std::snprintf(msg, sizeof msg, "sum of squares %.17g, expected exactly %.17g (the documented order)", got, spec);
+        throw CaseFailure(msg);
+    }
+    double again = g_dev.sumOfSquares(dx, off, n);
+    if (std::memcmp(&again, &got, sizeof got) != 0) {
+        throw CaseFailure("a second sum of squares gave other bits");
+    }
+    return err / bound;
+}
+
 // Attention backward against the softmax's gradient in double, written out per query row (t, h):
 // p = softmax(scale q.k_j) over j <= t, dp_j = dOut.v_j, ds_j = p_j (dp_j - sum_i p_i dp_i). The
 // gradients start from random values (the kernels add) and every operand has its own offset.
@@ -1749,6 +1819,11 @@ void buildCases() {
         std::snprintf(name, sizeof name, "adamW n=%d beta1=%g decays=%d step=%lld", n, beta1, (int) decays, t);
         addCase(name, [=] { return adamWCase(n, beta1, decays, t); });
     }
+    for (auto [n, off] : std::vector<std::pair<long long, int>>{{1, 0}, {255, 3}, {4096, 1}, {10007, 3}, {70001, 5}}) {
+        char name[128];
+        std::snprintf(name, sizeof name, "sumOfSquares n=%lld off=%d", n, off);
+        addCase(name, [=] { return sumOfSquaresCase(n, off); });
+    }
 }
 
 const char* schedName(emu::Sched s) { return s == emu::FIFO ? "fifo" : s == emu::LIFO ? "lifo" : "random"; }
@@ -1850,7 +1925,7 @@ int main(int argc, char** argv) {
                          "attention", "attention_merge", "matmul_f32", "matmul_bf16", "matmul_f16",
                          "rms_norm_backward", "rms_norm_backward_dw", "rope_inverse", "swiglu_backward",
                          "embedding_backward", "cross_entropy", "attention_backward_q",
-                         "attention_backward_kv", "adamw"};
+                         "attention_backward_kv", "adamw", "sum_of_squares"};
     int missing = 0;
     if (!filter) {
         for (const char* k : all) {

@@ -8,15 +8,14 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.device.Device;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.model.train.Backprop;
-import org.reflectrm.model.train.FullFineTune;
 import org.reflectrm.model.train.LoraAdapter;
 import org.reflectrm.model.train.LoraConfig;
 import org.reflectrm.model.train.ParameterSet;
-import org.reflectrm.tensor.ScratchAllocator;
+import org.reflectrm.tensor.Allocator;
 import org.reflectrm.tensor.optim.AdamW;
 import org.reflectrm.tensor.optim.OptimParam;
 import picocli.CommandLine.Command;
@@ -30,8 +29,8 @@ import picocli.CommandLine.Spec;
  * random token ids, full or LoRA, the same work bench/peer_train.py times in PyTorch.
  */
 @Command(name = "bench-train", mixinStandardHelpOptions = true,
-        description = "Measure training tokens/s (forward + backward + AdamW) on random tokens: median step time "
-                + "after warm-up steps, and the peak resident memory.")
+        description = "Measure training tokens/s (forward + backward + AdamW) on random tokens, on the CPU or, "
+                + "with --device, on a GPU: median step time after warm-up steps, and the peak resident memory.")
 final class BenchTrainCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -66,12 +65,13 @@ final class BenchTrainCommand implements Callable<Integer> {
             throw new BadInputException("--batch >= 1, --seq-len >= 2, --steps >= 1 and --warmup >= 0 are required");
         }
         PrintWriter err = spec.commandLine().getErr();
-        common.requireCpu("bench-train");
-        try (Backend backend = common.backend(); Qwen3Model base = common.loadModel();
-             ParameterSet params = new ParameterSet(backend);
-             ScratchAllocator scratch = new ScratchAllocator(backend, 64L << 20)) {
-            Qwen3Model model = loraRank == null ? FullFineTune.of(base, params)
-                    : base.with(base.weights(), LoraAdapter.create(base.config(), LoraConfig.of(loraRank, 2.0 * loraRank), params, 0));
+        try (TrainableModel t = new TrainableModel(common)) {
+            Qwen3Model base = t.base;
+            Device device = t.device;
+            ParameterSet params = t.params;
+            Allocator scratch = t.scratch;
+            Qwen3Model model = loraRank == null ? t.full() : t.withLora((config, ps) ->
+                    LoraAdapter.create(config, LoraConfig.of(loraRank, 2.0 * loraRank), ps, 0));
             model = model.withActivationCheckpointing(gradientCheckpointing);
             List<OptimParam> optimParams = params.optimParams();
             SplittableRandom random = new SplittableRandom(7);
@@ -85,12 +85,13 @@ final class BenchTrainCommand implements Callable<Integer> {
             }
             double[] seconds = new double[steps];
             double firstLoss = 0, lastLoss = 0;
-            try (AdamW adam = new AdamW(optimParams, AdamW.Config.defaults())) {
+            try (AdamW adam = new AdamW(device, optimParams, AdamW.Config.defaults())) {
                 for (int s = 0; s < warmup + steps; s++) {
                     long t0 = System.nanoTime();
                     adam.zeroGrad();
                     double loss = Backprop.lossAndGradients(model, scratch, seqs, masks, Backprop.countTargets(masks));
                     adam.step(1e-4);
+                    device.synchronize();   // a GPU queues the update: the step ends when it has run
                     double dt = (System.nanoTime() - t0) / 1e9;
                     if (s == 0) {
                         firstLoss = loss;
@@ -109,7 +110,8 @@ final class BenchTrainCommand implements Callable<Integer> {
             o.put("model", common.model.toString());
             o.put("mode", loraRank == null ? "full" : "lora-r" + loraRank);
             o.put("gradient_checkpointing", gradientCheckpointing);
-            o.put("threads", backend.threads());
+            o.put("device", device.kind());
+            o.put("threads", t.backend.threads());
             o.put("batch", batch);
             o.put("seq_len", seqLen);
             o.put("trainable_params", params.count());
@@ -118,7 +120,7 @@ final class BenchTrainCommand implements Callable<Integer> {
             o.put("first_loss", firstLoss);
             o.put("last_loss", lastLoss);
             o.put("peak_rss_bytes", MemoryUse.peakRssBytes());
-            o.put("scratch_bytes", scratch.capacity());
+            o.put("scratch_bytes", scratch.bytes());
             PrintWriter out = spec.commandLine().getOut();
             out.println(json ? mapper.writeValueAsString(o) : mapper.writerWithDefaultPrettyPrinter().writeValueAsString(o));
             out.flush();

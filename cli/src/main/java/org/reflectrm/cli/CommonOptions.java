@@ -31,8 +31,8 @@ final class CommonOptions {
     String device = "cpu";
 
     /**
-     * For commands with no GPU path yet (training): {@code cpu} and {@code auto} run on the CPU,
-     * an explicit GPU is refused rather than silently ignored.
+     * For commands with no GPU path yet (train grpo, merge-lora): {@code cpu} and {@code auto} run
+     * on the CPU, an explicit GPU is refused rather than silently ignored.
      */
     void requireCpu(String command) {
         String d = device.toLowerCase(java.util.Locale.ROOT);
@@ -42,7 +42,7 @@ final class CommonOptions {
         }
         if (!d.equals("cpu") && !d.equals("auto")) {
             throw new BadInputException("--device " + device + ": " + command
-                    + " runs on the CPU only (on a GPU only grad runs so far: the optimizer step is host-only); use --device cpu");
+                    + " runs on the CPU only (on a GPU: grad, train sft and bench-train); use --device cpu");
         }
     }
 

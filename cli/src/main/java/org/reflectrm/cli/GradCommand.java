@@ -8,16 +8,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.reflectrm.kernels.Backend;
-import org.reflectrm.kernels.device.Device;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.model.train.Backprop;
-import org.reflectrm.model.train.FullFineTune;
 import org.reflectrm.model.train.LoraAdapter;
-import org.reflectrm.model.train.ParameterSet;
-import org.reflectrm.tensor.Allocator;
-import org.reflectrm.tensor.DeviceTensors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -57,24 +51,14 @@ final class GradCommand implements Callable<Integer> {
             throw new BadInputException("--tokens: a loss needs at least 2 tokens, got " + ids.length);
         }
         boolean[] mask = parseMask(lossMask, ids.length);
-        try (Backend backend = common.backend();
-             Device device = common.computeDevice(backend);
-             Qwen3Model base = common.loadModel();
-             DeviceTensors weights = new DeviceTensors(device);
-             ParameterSet params = new ParameterSet(device);
-             Allocator scratch = Allocator.scratch(device, 64L << 20)) {
-            TokenList.requireInVocabulary("--tokens", ids, base.config().vocabSize(), common.model);
-            Qwen3Model model;
-            if (adapter == null) {
-                model = FullFineTune.of(base, params);
-            } else {
-                Qwen3Model frozen = base.on(weights);
-                model = frozen.with(frozen.weights(), LoraAdapter.load(adapter, base.config(), params));
-            }
+        try (TrainableModel t = new TrainableModel(common)) {
+            TokenList.requireInVocabulary("--tokens", ids, t.base.config().vocabSize(), common.model);
+            Qwen3Model model = adapter == null ? t.full()
+                    : t.withLora((config, params) -> LoraAdapter.load(adapter, config, params));
             List<boolean[]> masks = List.of(mask);
-            double loss = Backprop.lossAndGradients(model, scratch, List.of(ids), masks,
+            double loss = Backprop.lossAndGradients(model, t.scratch, List.of(ids), masks,
                     Backprop.countTargets(masks));
-            print(loss, params.gradNorms());
+            print(loss, t.params.gradNorms());
         }
         return 0;
     }

@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.HostDevice;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.model.train.SftTrainer;
@@ -145,9 +147,14 @@ final class SftCommand implements Callable<Integer> {
             }
         };
         SftTrainer.Result result;
-        common.requireCpu("train sft");
-        try (Backend backend = common.backend(); Qwen3Model base = common.loadModel()) {
-            result = new SftTrainer(common.model, base, backend, options, tune.out, listener).run(train, eval, tune.resume);
+        try (Backend backend = common.backend();
+             Device device = common.computeDevice(backend);
+             Qwen3Model base = common.loadModel()) {
+            if (!(device instanceof HostDevice)) {
+                err.println("train sft: on " + device.kind() + " (" + device.description() + ")");
+                err.flush();
+            }
+            result = new SftTrainer(common.model, base, device, options, tune.out, listener).run(train, eval, tune.resume);
         } catch (TrainingDivergedException e) {
             progress.finish();
             err.println("reflectrm-j: training stopped: " + e.getMessage());

@@ -14,10 +14,12 @@ import org.reflectrm.model.ModelRuntime;
 
 /**
  * {@code --device}: a GPU run gives what the CPU gives (on PoCL in CI), an absent or unknown
- * device is bad usage (exit code 2, one message), and training refuses a GPU it cannot use.
+ * device is bad usage (exit code 2, one message), SFT trains there as on the CPU, and commands
+ * without a GPU path refuse one.
  */
 class DeviceOptionTest {
     private static final String MODEL = Path.of("../model/src/test/resources/fixtures/tiny-f32-untied").toString();
+    private static final String SFT_DATA = Path.of("../model/src/test/resources/sft/data.jsonl").toString();
 
     @Test
     void openClGeneratesWhatTheCpuGenerates() {
@@ -101,11 +103,53 @@ class DeviceOptionTest {
     }
 
     @Test
-    void trainingStepsRefuseAGpuAndAutoTrainsOnTheCpu() {
-        CliTest.bad(List.of("bench-train", "--model", MODEL, "--device", "opencl"),
-                "bench-train runs on the CPU only", "--device cpu");
+    void commandsWithoutAGpuPathRefuseOneAndAutoRunsOnTheCpu() {
+        CliTest.bad(List.of("merge-lora", "--model", MODEL, "--adapter", "no-adapter", "--out", "no-out",
+                "--device", "opencl"), "merge-lora runs on the CPU only", "grad, train sft and bench-train", "--device cpu");
         CliTest.Run auto = CliTest.ok("grad", "--model", MODEL, "--tokens", "1,2,3", "--device", "auto");
         assertTrue(auto.out().contains("loss"), auto.out());
+    }
+
+    /** The SFT loop on the device: the same losses, gradient norms and learning rates per step as the CPU's. */
+    @Test
+    void trainSftOnOpenClLogsTheCpusMetrics(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        assumeOpenCl();
+        String tiny = dir.resolve("tiny").toString();
+        CliTest.ok("init", "--preset", "tiny", "--seed", "5", "--out", tiny);
+        List<List<String>> runs = new java.util.ArrayList<>();
+        for (String device : List.of("cpu", "opencl")) {
+            Path out = dir.resolve("sft-" + device);
+            CliTest.ok("train", "sft", "--model", tiny, "--data", SFT_DATA, "--out", out.toString(), "--steps", "3",
+                    "--batch", "2", "--lr", "1e-3", "--device", device);
+            runs.add(java.nio.file.Files.readAllLines(out.resolve("metrics.jsonl")));
+        }
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        assertEquals(runs.get(0).size(), runs.get(1).size(), "metrics lines");
+        for (int i = 0; i < runs.get(0).size(); i++) {
+            JsonNode cpu = json.readTree(runs.get(0).get(i)), gpu = json.readTree(runs.get(1).get(i));
+            for (String field : List.of("loss", "grad_norm", "lr")) {
+                double want = cpu.get(field).asDouble();
+                assertEquals(want, gpu.get(field).asDouble(), 1e-4 * Math.abs(want), field + " of step " + (i + 1));
+            }
+        }
+    }
+
+    @Test
+    void sgdOnAGpuIsBadUsage(@org.junit.jupiter.api.io.TempDir Path dir) {
+        assumeOpenCl();
+        String tiny = dir.resolve("tiny").toString();
+        CliTest.ok("init", "--preset", "tiny", "--seed", "5", "--out", tiny);
+        CliTest.bad(List.of("train", "sft", "--model", tiny, "--data", SFT_DATA, "--out", dir.resolve("sgd").toString(),
+                "--steps", "1", "--optimizer", "sgd", "--device", "opencl"), "--optimizer sgd runs on the CPU only");
+    }
+
+    @Test
+    void benchTrainRunsOnOpenCl() {
+        assumeOpenCl();
+        JsonNode r = CliTest.ok("bench-train", "--model", MODEL, "--batch", "1", "--seq-len", "8", "--steps", "1",
+                "--warmup", "0", "--lora-rank", "2", "--device", "opencl", "--json").json();
+        assertEquals("opencl", r.get("device").asText());
+        assertTrue(r.get("last_loss").asDouble() > 0, r.toString());
     }
 
     @Test

@@ -42,6 +42,9 @@ public interface Allocator extends AutoCloseable {
     default void release(long mark) {
     }
 
+    /** Bytes of memory the allocator holds now (for reports). */
+    long bytes();
+
     /** Makes all memory reusable (or frees it); every tensor allocated so far becomes invalid. */
     void reset();
 

@@ -59,6 +59,7 @@ public final class DeviceArena implements Allocator, AutoCloseable {
     }
 
     /** Bytes held now. */
+    @Override
     public long bytes() {
         return bytes;
     }

@@ -90,7 +90,8 @@ public final class ScratchAllocator implements Allocator, AutoCloseable {
     }
 
     /** Bytes held from the backend. */
-    public long capacity() {
+    @Override
+    public long bytes() {
         return chunks.stream().mapToLong(MemorySegment::byteSize).sum();
     }
 

@@ -215,6 +215,33 @@ public final class Tensor {
         return out;
     }
 
+    /**
+     * This tensor in host memory: itself when it is there already, else an F32 copy in
+     * {@code arena}, read from the device in one download. How checkpoints read parameters.
+     */
+    public Tensor toHost(Arena arena) {
+        if (onHost()) {
+            return this;
+        }
+        requireF32OnDevice("toHost");
+        long bytes = numel() * 4;
+        MemorySegment copy = arena.allocate(Math.max(1, bytes), 64).asSlice(0, bytes);
+        buffer.read(offset * 4, copy);
+        return new Tensor(copy, 0, DType.F32, shape);
+    }
+
+    /**
+     * Overwrites every element with {@code src}, which holds exactly the tensor's bytes in its
+     * dtype: a copy in host memory, one upload on a device. How checkpoints restore parameters.
+     */
+    public void write(MemorySegment src) {
+        long bytes = dtype.bytes(numel());
+        if (src.byteSize() != bytes) {
+            throw new IllegalArgumentException(src.byteSize() + " bytes do not fill " + this + " (" + bytes + " bytes)");
+        }
+        buffer.write(src, dtype.bytes(offset));
+    }
+
     /** Device tensors are read as F32 only: weights in other types are uploaded, never read back. */
     private void requireF32OnDevice(String what) {
         if (dtype != DType.F32) {

@@ -17,10 +17,10 @@ class ScratchAllocatorTest {
             assertEquals(0, a.address() % 64);
             assertEquals(0, b.address() % 64);
             assertTrue(b.address() >= a.address() + 100, "allocations do not overlap");
-            long held = scratch.capacity();
+            long held = scratch.bytes();
             scratch.reset();
             assertEquals(a.address(), scratch.slice(100).address());
-            assertEquals(held, scratch.capacity(), "a steady loop allocates nothing new");
+            assertEquals(held, scratch.bytes(), "a steady loop allocates nothing new");
         }
     }
 
@@ -30,12 +30,12 @@ class ScratchAllocatorTest {
             scratch.slice(1000);
             MemorySegment big = scratch.slice(10_000);
             assertEquals(10_000, big.byteSize());
-            assertTrue(scratch.capacity() >= 11_000);
+            assertTrue(scratch.bytes() >= 11_000);
             scratch.reset();
-            long held = scratch.capacity();
+            long held = scratch.bytes();
             scratch.slice(1000);
             scratch.slice(10_000);
-            assertEquals(held, scratch.capacity(), "the second pass fits in the chunks of the first");
+            assertEquals(held, scratch.bytes(), "the second pass fits in the chunks of the first");
         }
     }
 

@@ -11,6 +11,7 @@ import org.reflectrm.kernels.device.DeviceBuffer;
 import org.reflectrm.kernels.device.DeviceException;
 import org.reflectrm.kernels.device.DeviceGraph;
 import org.reflectrm.kernels.device.RecordingDevice;
+import org.reflectrm.kernels.device.SumOfSquares;
 import org.reflectrm.kernels.device.Transfers;
 
 /**
@@ -785,6 +786,20 @@ public final class CudaDevice implements RecordingDevice {
                 .f32(step.beta2()).f32(step.oneMinusBeta2()).f32(step.bc2Sqrt()).f32(step.eps())
                 .f32(step.negStepSize());
         launch(Kernel.ADAMW, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK);
+    }
+
+    @Override
+    public double sumOfSquares(DeviceBuffer x, long xOff, long n) {
+        requireNotRecording("sumOfSquares");   // it returns a value: nothing to replay
+        if (n <= 0) {
+            requireNonNegative(n);
+            return 0;
+        }
+        long blocks = SumOfSquares.blocks(n);
+        long address = at(x, xOff, n, 4, "x");
+        args.reset().ptr(address).i64(xOff).i64(n).ptr(scratch(4L * blocks));
+        launch(Kernel.SUM_OF_SQUARES, blocks, 1, 1, SumOfSquares.GROUP);
+        return SumOfSquares.addBlockSums(this, scratch, blocks);
     }
 
     @Override

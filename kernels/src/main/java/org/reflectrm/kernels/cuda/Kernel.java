@@ -3,6 +3,7 @@ package org.reflectrm.kernels.cuda;
 import java.util.Arrays;
 import java.util.List;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.SumOfSquares;
 
 /**
  * Every entry point of {@code reflectrm_kernels.cu} that the Java side launches, with its
@@ -60,7 +61,8 @@ enum Kernel {
     CROSS_ENTROPY("cross_entropy", "pliplplpl", 0),
     ATTENTION_BACKWARD_Q("attention_backward_q", "plplplplplpiiiif", 128),
     ATTENTION_BACKWARD_KV("attention_backward_kv", "plplplplpplpliiiif", 128),
-    ADAMW("adamw", "plplplpllffifffff", 0);
+    ADAMW("adamw", "plplplpllffifffff", 0),
+    SUM_OF_SQUARES("sum_of_squares", "pllp", SumOfSquares.GROUP);
 
     /** Signatures shared by several entry points. */
     private static final class Sig {

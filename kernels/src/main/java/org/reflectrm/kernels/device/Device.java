@@ -225,6 +225,14 @@ public interface Device extends AutoCloseable {
     void adamW(DeviceBuffer param, long paramOff, DeviceBuffer grad, long gradOff, DeviceBuffer m, long mOff,
                DeviceBuffer v, long vOff, long n, AdamWStep step);
 
+    /**
+     * The sum of the squares of n F32 elements, in double: what clipping by global norm needs,
+     * without downloading the vector. Waits for queued work. Deterministic, in the fixed orders
+     * of {@link SumOfSquares}: the host adds each square in double in element order; a GPU sums
+     * F32 blocks of {@link SumOfSquares#BLOCK} in a fixed tree and downloads only the block sums.
+     */
+    double sumOfSquares(DeviceBuffer x, long xOff, long n);
+
     @Override
     void close();
 }

@@ -485,6 +485,12 @@ public final class HostDevice implements RecordingDevice {
         run(() -> CpuAdamW.update(seg(param), paramOff, seg(grad), gradOff, seg(m), mOff, seg(v), vOff, n, step));
     }
 
+    @Override
+    public double sumOfSquares(DeviceBuffer x, long xOff, long n) {
+        requireNotRecording("sumOfSquares");   // it returns a value: nothing to replay
+        return SumOfSquares.inOrder(seg(x), xOff, n);
+    }
+
     /** The backend is the caller's; nothing else is held. */
     @Override
     public void close() {

@@ -16,6 +16,7 @@ import org.reflectrm.kernels.device.AdamWStep;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.DeviceBuffer;
 import org.reflectrm.kernels.device.DeviceException;
+import org.reflectrm.kernels.device.SumOfSquares;
 import org.reflectrm.kernels.device.Transfers;
 
 /**
@@ -817,6 +818,21 @@ public final class OpenClDevice implements Device {
                 .f32(step.decay()).i32(step.smallLerp() ? 1 : 0).f32(step.lerpCoefficient()).f32(step.beta2())
                 .f32(step.oneMinusBeta2()).f32(step.bc2Sqrt()).f32(step.eps()).f32(step.negStepSize())
                 .elements(n, ELEMENT_WG);
+    }
+
+    @Override
+    public synchronized double sumOfSquares(DeviceBuffer x, long xOff, long n) {
+        ensureOpen();
+        OpenClBuffer bx = operand(x, xOff, n, DType.F32, "x");
+        if (n == 0) {
+            return 0;
+        }
+        long blocks = SumOfSquares.blocks(n);
+        OpenClBuffer partials = trainingScratch(4L * blocks);
+        launch.of(training().kernel("sum_of_squares"))
+                .mem(bx).i64(xOff).i64(n).mem(partials)
+                .groups(blocks, 1, SumOfSquares.GROUP, 1);
+        return SumOfSquares.addBlockSums(this, partials, blocks);
     }
 
     /**

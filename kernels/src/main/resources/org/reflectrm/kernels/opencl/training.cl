@@ -212,6 +212,42 @@ __kernel void adam_w(__global float* param, ulong paramOff, __global const float
     v[vOff + i] = vi;
 }
 
+// ---- Sum of squares (gradient clipping) ----
+
+/** Elements per work-item of sum_of_squares: a block is SumOfSquares.BLOCK = TRAIN_WG * 16 elements. */
+#define SUMSQ_PER_ITEM 16
+
+/**
+ * One work-group per block of TRAIN_WG * SUMSQ_PER_ITEM elements writes the F32 sum of their
+ * squares to partials[block], in SumOfSquares' fixed order (the CUDA kernel's too): work-item t
+ * adds elements t, t + TRAIN_WG, ... in turn, then the sums are added by halving strides.
+ */
+__kernel __attribute__((reqd_work_group_size(TRAIN_WG, 1, 1)))
+void sum_of_squares(__global const float* x, ulong xOff, ulong n, __global float* partials) {
+    __local float sums[TRAIN_WG];
+    const int lid = get_local_id(0);
+    const ulong base = get_group_id(0) * (ulong) (TRAIN_WG * SUMSQ_PER_ITEM);
+    float acc = 0.0f;
+    for (int j = 0; j < SUMSQ_PER_ITEM; j++) {
+        const ulong i = base + (ulong) j * TRAIN_WG + lid;
+        if (i < n) {
+            const float v = x[xOff + i];
+            acc = acc + v * v;
+        }
+    }
+    sums[lid] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int stride = TRAIN_WG / 2; stride > 0; stride >>= 1) {
+        if (lid < stride) {
+            sums[lid] = sums[lid] + sums[lid + stride];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) {
+        partials[get_group_id(0)] = sums[0];
+    }
+}
+
 // ---- Attention ----
 
 // Backward of causal GQA self-attention over one sequence (startPos 0), in two passes that

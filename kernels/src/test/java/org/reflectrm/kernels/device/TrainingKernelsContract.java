@@ -1,6 +1,7 @@
 package org.reflectrm.kernels.device;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
@@ -189,6 +190,26 @@ public abstract class TrainingKernelsContract extends DeviceContract {
             assertClose(readHost(hdq, n), readDevice(gq, n), "dq");
             assertClose(readHost(hdk, kv), readDevice(gk, kv), "dk");
             assertClose(readHost(hdv, kv), readDevice(gv, kv), "dv");
+        }
+    }
+
+    /**
+     * Against the squares added in double: SumOfSquares' F32 blocks lose at most ~1e-6 relative.
+     * A rerun gives the same bits (fixed order, no atomics); only the range is read (NaN padding).
+     */
+    @ParameterizedTest(name = "sumOfSquares n={0}")
+    @CsvSource({"1", "255", "4096", "10007", "70001"})
+    void sumOfSquares(int n) {
+        float[] x = gaussian(n);
+        double want = 0;
+        for (float v : x) {
+            want += (double) v * v;
+        }
+        try (DeviceBuffer dx = onDevice(host(DType.F32, x))) {
+            double got = device.sumOfSquares(dx, PAD, n);
+            assertEquals(want, got, 1e-6 * want, "sum of squares");
+            assertEquals(got, device.sumOfSquares(dx, PAD, n), 0.0, "a rerun");
+            assertEquals(0.0, device.sumOfSquares(dx, PAD, 0), "no elements");
         }
     }
 

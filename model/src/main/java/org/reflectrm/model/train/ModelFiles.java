@@ -89,13 +89,18 @@ public final class ModelFiles {
         }
     }
 
-    /** A copy of {@code t} in {@code dtype}, rounding to nearest even as torch's {@code .to()} does. */
+    /**
+     * A copy of {@code t} in {@code dtype}, rounding to nearest even as torch's {@code .to()} does.
+     * A tensor on a GPU is downloaded once, into memory freed as soon as it is converted.
+     */
     public static TensorSource convert(Arena arena, String name, Tensor t, DType dtype) {
-        long n = t.numel();
-        long[] shape = new long[t.rank()];
-        for (int i = 0; i < shape.length; i++) {
-            shape[i] = t.dim(i);
+        try (Arena staging = Arena.ofConfined()) {
+            return convertHost(arena, name, t.toHost(staging), dtype);
         }
+    }
+
+    private static TensorSource convertHost(Arena arena, String name, Tensor t, DType dtype) {
+        long n = t.numel();
         MemorySegment data = arena.allocate(Math.max(1, n) * dtype.byteSize(), 64);
         for (long i = 0; i < n; i++) {
             float v = t.getFloat(i);
@@ -106,7 +111,16 @@ public final class ModelFiles {
                 default -> throw new IllegalArgumentException("cannot save weights as " + dtype.name().toLowerCase(Locale.ROOT));
             }
         }
-        return new TensorSource(name, dtype, shape, data.asSlice(0, n * dtype.byteSize()));
+        return new TensorSource(name, dtype, shapeOf(t), data.asSlice(0, n * dtype.byteSize()));
+    }
+
+    /** The shape of {@code t} as safetensors writes it. */
+    static long[] shapeOf(Tensor t) {
+        long[] shape = new long[t.rank()];
+        for (int i = 0; i < shape.length; i++) {
+            shape[i] = t.dim(i);
+        }
+        return shape;
     }
 
     /** F32 to BF16 with round-to-nearest-even; NaN stays a (quiet) NaN. */

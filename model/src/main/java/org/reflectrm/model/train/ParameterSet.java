@@ -93,18 +93,14 @@ public final class ParameterSet implements AutoCloseable {
     }
 
     /**
-     * The parameters as an optimizer sees them, in registration order. Norm weights get no
-     * weight decay, as transformers' Trainer exempts them.
+     * The parameters as an optimizer sees them, in registration order, in this set's device
+     * memory. Norm weights get no weight decay, as transformers' Trainer exempts them.
      */
     public List<OptimParam> optimParams() {
-        if (!memory.onHost()) {
-            throw new UnsupportedOperationException("the optimizer steps host parameters only; these are on the "
-                    + device.kind() + " device");
-        }
         List<OptimParam> list = new ArrayList<>();
         for (Map.Entry<String, Tensor> e : params.entrySet()) {
             Tensor p = e.getValue(), g = p.grad();
-            OptimParam op = new OptimParam(e.getKey(), p.segment(), p.offset(), g.segment(), g.offset(), p.numel(), true);
+            OptimParam op = new OptimParam(e.getKey(), p.buffer(), p.offset(), g.buffer(), g.offset(), p.numel(), true);
             list.add(e.getKey().contains("norm") ? op.withoutWeightDecay() : op);
         }
         return list;
@@ -117,34 +113,14 @@ public final class ParameterSet implements AutoCloseable {
         }
     }
 
-    /** The L2 norm of each parameter's gradient, summed in double. */
+    /** The L2 norm of each parameter's gradient, its squares summed on the device ({@link Device#sumOfSquares}). */
     public Map<String, Double> gradNorms() {
         Map<String, Double> out = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : params.entrySet()) {
-            out.put(e.getKey(), Math.sqrt(sumOfSquares(e.getValue().grad())));
+            Tensor g = e.getValue().grad();
+            out.put(e.getKey(), Math.sqrt(device.sumOfSquares(g.buffer(), g.offset(), g.numel())));
         }
         return out;
-    }
-
-    /** Elements read back from a device per download when summing a gradient there. */
-    private static final int DOWNLOAD_CHUNK = 1 << 20;
-
-    static double sumOfSquares(Tensor t) {
-        double s = 0;
-        if (t.onHost()) {
-            for (long i = 0, n = t.numel(); i < n; i++) {
-                double v = t.getFloat(i);
-                s += v * v;
-            }
-            return s;
-        }
-        Tensor flat = t.reshape(Math.toIntExact(t.numel()));
-        for (int from = 0, n = flat.dim(0); from < n; from += DOWNLOAD_CHUNK) {
-            for (float v : flat.rows(from, Math.min(n, from + DOWNLOAD_CHUNK)).toFloatArray()) {
-                s += (double) v * v;
-            }
-        }
-        return s;
     }
 
     @Override

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -105,22 +106,22 @@ public final class PeftAdapterFiles {
         root.putNull("modules_to_save");
         root.putNull("layers_to_transform");
         root.putNull("layers_pattern");
-        List<TensorSource> tensors = new ArrayList<>();
-        for (Map.Entry<String, Tensor[]> e : adapter.modules().entrySet()) {
-            tensors.add(source(LoraAdapter.aName(e.getKey()), e.getValue()[0]));
-            tensors.add(source(LoraAdapter.bName(e.getKey()), e.getValue()[1]));
+        try (Arena arena = Arena.ofConfined()) {
+            List<TensorSource> tensors = new ArrayList<>();
+            for (Map.Entry<String, Tensor[]> e : adapter.modules().entrySet()) {
+                tensors.add(source(arena, LoraAdapter.aName(e.getKey()), e.getValue()[0]));
+                tensors.add(source(arena, LoraAdapter.bName(e.getKey()), e.getValue()[1]));
+            }
+            SafetensorsWriter.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
         }
-        SafetensorsWriter.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
         AtomicFiles.write(dir.resolve(CONFIG),
                 JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
     }
 
-    static TensorSource source(String name, Tensor t) {
-        long[] shape = new long[t.rank()];
-        for (int i = 0; i < shape.length; i++) {
-            shape[i] = t.dim(i);
-        }
-        return new TensorSource(name, DType.F32, shape,
-                t.segment().asSlice(t.offset() * 4, t.numel() * 4));
+    /** An F32 tensor's bytes to write: a view of host memory, or one download into {@code arena}. */
+    static TensorSource source(Arena arena, String name, Tensor t) {
+        Tensor host = t.toHost(arena);
+        return new TensorSource(name, DType.F32, ModelFiles.shapeOf(t),
+                host.segment().asSlice(host.offset() * 4, host.numel() * 4));
     }
 }

@@ -5,11 +5,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.HostDevice;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.model.train.data.MicroBatch;
 import org.reflectrm.model.train.data.SftBatcher;
 import org.reflectrm.model.train.data.SftExample;
-import org.reflectrm.tensor.ScratchAllocator;
+import org.reflectrm.tensor.Allocator;
 import org.reflectrm.tensor.optim.GradClip;
 
 /**
@@ -26,16 +28,23 @@ public final class SftTrainer {
 
     private final Path baseDir;
     private final Qwen3Model base;
-    private final Backend backend;
+    private final Device device;
     private final TrainOptions options;
     private final Path out;
     private final TrainingListener listener;
 
+    /** Training on the CPU with {@code backend}. */
     public SftTrainer(Path baseDir, Qwen3Model base, Backend backend, TrainOptions options, Path out,
+                      TrainingListener listener) {
+        this(baseDir, base, new HostDevice(backend), options, out, listener);
+    }
+
+    /** Training on {@code device} (the caller's: it stays open), with the weights and optimizer there. */
+    public SftTrainer(Path baseDir, Qwen3Model base, Device device, TrainOptions options, Path out,
                       TrainingListener listener) {
         this.baseDir = baseDir;
         this.base = base;
-        this.backend = backend;
+        this.device = device;
         this.options = options;
         this.out = out;
         this.listener = listener;
@@ -50,7 +59,7 @@ public final class SftTrainer {
         List<MicroBatch> evalBatches = eval.isEmpty() ? List.of()
                 : new SftBatcher(eval, options.packing(), options.batch(), options.maxLen(), options.seed()).inOrder();
 
-        try (TrainingSession session = new TrainingSession(baseDir, base, backend, options, options.trajectoryJson(), out,
+        try (TrainingSession session = new TrainingSession(baseDir, base, device, options, options.trajectoryJson(), out,
                 listener)) {
             Qwen3Model model = session.model();
             long step = resume ? session.resume() : session.startFresh();
@@ -100,7 +109,7 @@ public final class SftTrainer {
     }
 
     /** The mean token loss over the evaluation batches. */
-    private double evaluate(Qwen3Model model, ScratchAllocator scratch, List<MicroBatch> batches) {
+    private double evaluate(Qwen3Model model, Allocator scratch, List<MicroBatch> batches) {
         double sum = 0;
         long targets = 0;
         for (MicroBatch mb : batches) {

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
+import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -30,7 +30,8 @@ import org.reflectrm.tensor.optim.Optimizer;
  * written atomically and {@code state.json}, which names the other two, goes last: a crash at
  * any moment leaves either the previous complete state or the new one, never a mix. Random
  * streams (data order, dropout masks) are functions of the seed and the step, so the step is
- * all the RNG state there is.
+ * all the RNG state there is. The files do not depend on the device that trained: a GPU's
+ * parameters and moments are downloaded as F32, so a run may resume on another device.
  */
 final class TrainerState {
     static final String DIR = "trainer_state";
@@ -50,11 +51,14 @@ final class TrainerState {
         Files.createDirectories(dir);
         String paramsFile = String.format("params-%08d.safetensors", step);
         String optimFile = String.format("optimizer-%08d.safetensors", step);
-        List<TensorSource> values = new ArrayList<>();
-        for (Map.Entry<String, Tensor> e : params.all().entrySet()) {
-            values.add(PeftAdapterFiles.source(e.getKey(), e.getValue()));
+        // One download per tensor on a GPU (none on the host), freed once the file is written.
+        try (Arena arena = Arena.ofConfined()) {
+            List<TensorSource> values = new ArrayList<>();
+            for (Map.Entry<String, Tensor> e : params.all().entrySet()) {
+                values.add(PeftAdapterFiles.source(arena, e.getKey(), e.getValue()));
+            }
+            SafetensorsWriter.write(dir.resolve(paramsFile), values, Map.of());
         }
-        SafetensorsWriter.write(dir.resolve(paramsFile), values, Map.of());
         List<TensorSource> moments = new ArrayList<>();
         optimizer.saveState((name, segment) -> moments.add(
                 new TensorSource(name, DType.F32, new long[] {segment.byteSize() / 4}, segment)));
@@ -98,7 +102,7 @@ final class TrainerState {
                 if (stored.dtype() != DType.F32 || stored.numel() != p.numel()) {
                     throw new BadInputException(dir + ": saved parameter '" + e.getKey() + "' does not fit " + p);
                 }
-                MemorySegment.copy(stored.data(), 0, p.segment(), p.offset() * 4, p.numel() * 4);
+                p.write(stored.data());   // an upload on a GPU
             }
             optimizer.loadState(state.get("optimizer_steps").asLong(), name -> moments.find(name).map(TensorEntry::data)
                     .orElseThrow(() -> new BadInputException(dir + ": the saved optimizer state has no '" + name + "'")));

@@ -6,8 +6,11 @@ import java.nio.file.Path;
 import java.util.List;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.HostDevice;
 import org.reflectrm.model.qwen3.Qwen3Model;
-import org.reflectrm.tensor.ScratchAllocator;
+import org.reflectrm.tensor.Allocator;
+import org.reflectrm.tensor.DeviceTensors;
 import org.reflectrm.tensor.optim.GradClip;
 import org.reflectrm.tensor.optim.OptimParam;
 import org.reflectrm.tensor.optim.Optimizer;
@@ -17,28 +20,41 @@ import org.reflectrm.tensor.optim.Optimizer;
  * optimizer, the clipped update that refuses a non-finite loss or gradient, {@code
  * metrics.jsonl}, and the atomic checkpoints a resumed run continues from bit for bit. The
  * method decides only what the loss is and which data each step sees.
+ *
+ * <p>Everything a step touches lives on one {@link Device}: the parameters, their gradients, the
+ * optimizer's moments, the activations and (for LoRA) the frozen base. A step uploads token ids
+ * and downloads losses and a few sums for the gradient norm; only checkpoints move weights
+ * (one download per save, one upload per resume), in files that are the same on every device.
  */
 public final class TrainingSession implements AutoCloseable {
     private final Path baseDir;
-    private final Backend backend;
+    private final Device device;
     private final TrainOptions options;
     private final ObjectNode trajectory;
     private final Path out;
     private final TrainingListener listener;
     private final ParameterSet params;
-    private final ScratchAllocator scratch;
+    private final DeviceTensors frozen;
+    private final Allocator scratch;
     private final LoraAdapter lora;
     private final Qwen3Model model;
     private final List<OptimParam> optimParams;
     private final Optimizer optimizer;
     private final MetricsLog metrics;
 
-    /**
-     * Makes {@code base} trainable as {@code options} say. {@code trajectory} is everything that
-     * shapes the run (a resumed run must match it): {@link TrainOptions#trajectoryJson()} and the
-     * method's own settings.
-     */
+    /** A session on the host, computing with {@code backend} (GRPO's rollouts need the CPU's KV cache). */
     public TrainingSession(Path baseDir, Qwen3Model base, Backend backend, TrainOptions options, ObjectNode trajectory,
+                           Path out, TrainingListener listener) {
+        this(baseDir, base, new HostDevice(backend), options, trajectory, out, listener);
+    }
+
+    /**
+     * Makes {@code base} trainable on {@code device} as {@code options} say. {@code trajectory} is
+     * everything that shapes the run (a resumed run must match it):
+     * {@link TrainOptions#trajectoryJson()} and the method's own settings. The device stays the
+     * caller's.
+     */
+    public TrainingSession(Path baseDir, Qwen3Model base, Device device, TrainOptions options, ObjectNode trajectory,
                            Path out, TrainingListener listener) {
         if (options.lora() != null && base.weights().quantized()) {
             // The backward through a frozen base multiplies by W in layouts that cut 8-bit blocks.
@@ -46,19 +62,31 @@ public final class TrainingSession implements AutoCloseable {
                     + "LoRA training needs gradients through them, which are not supported; "
                     + "train on the model before quantizing (full fine-tuning widens the 8-bit weights to F32)");
         }
+        if (!(device instanceof HostDevice) && base.weights().quantized()) {
+            throw new org.reflectrm.model.BadInputException(baseDir + " has 8-bit weights (reflectrm-j quantize), which "
+                    + "the GPU backends do not read; train on the CPU, or on the model before quantizing");
+        }
+        options.requireRunsOn(device);
         this.baseDir = baseDir;
-        this.backend = backend;
+        this.device = device;
         this.options = options;
         this.trajectory = trajectory;
         this.out = out;
         this.listener = listener;
-        this.params = new ParameterSet(backend);
-        this.scratch = new ScratchAllocator(backend, 64L << 20);
-        this.lora = options.lora() == null ? null : LoraAdapter.create(base.config(), options.lora(), params, options.seed());
-        this.model = (lora == null ? FullFineTune.of(base, params) : base.with(base.weights(), lora))
-                .withActivationCheckpointing(options.checkpointLayers());
+        this.params = new ParameterSet(device);
+        this.frozen = new DeviceTensors(device);
+        this.scratch = Allocator.scratch(device, 64L << 20);
+        if (options.lora() == null) {
+            this.lora = null;
+            this.model = FullFineTune.of(base, params).withActivationCheckpointing(options.checkpointLayers());
+        } else {
+            // The frozen weights go to the device once (on the host they stay mapped, uncopied).
+            Qwen3Model onDevice = base.on(frozen);
+            this.lora = LoraAdapter.create(base.config(), options.lora(), params, options.seed());
+            this.model = onDevice.with(onDevice.weights(), lora).withActivationCheckpointing(options.checkpointLayers());
+        }
         this.optimParams = params.optimParams();
-        this.optimizer = options.newOptimizer(optimParams);
+        this.optimizer = options.newOptimizer(device, optimParams);
         this.metrics = new MetricsLog(out.resolve("metrics.jsonl"));
     }
 
@@ -72,12 +100,14 @@ public final class TrainingSession implements AutoCloseable {
         return lora;
     }
 
-    public ScratchAllocator scratch() {
+    /** Memory for the activations, on the session's device. */
+    public Allocator scratch() {
         return scratch;
     }
 
-    public Backend backend() {
-        return backend;
+    /** Where the session computes and keeps its tensors. */
+    public Device device() {
+        return device;
     }
 
     public TrainOptions options() {
@@ -120,8 +150,8 @@ public final class TrainingSession implements AutoCloseable {
      */
     public GradClip.Result update(long step, double loss, double lr) {
         GradClip.Result clip = options.maxGradNorm() > 0
-                ? GradClip.clipByGlobalNorm(optimParams, options.maxGradNorm())
-                : new GradClip.Result(GradClip.globalNorm(optimParams), 1.0);
+                ? GradClip.clipByGlobalNorm(device, optimParams, options.maxGradNorm())
+                : new GradClip.Result(GradClip.globalNorm(device, optimParams), 1.0);
         if (!Double.isFinite(loss) || !clip.finite()) {
             throw new TrainingDivergedException("step " + step + ": the " + (Double.isFinite(loss) ? "gradient norm" : "loss")
                     + " is " + (Double.isFinite(loss) ? clip.totalNorm() : loss) + "; training stopped, "
@@ -165,7 +195,7 @@ public final class TrainingSession implements AutoCloseable {
 
     @Override
     public void close() {
-        try (params; scratch) {
+        try (params; frozen; scratch) {
             optimizer.close();
         }
     }

@@ -17,14 +17,8 @@ import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.cpu.CpuBackend;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Model;
-import org.reflectrm.model.qwen3.Qwen3Presets;
-import org.reflectrm.model.qwen3.RandomCheckpoint;
-import org.reflectrm.model.train.data.SftDataOptions;
-import org.reflectrm.model.train.data.SftDataset;
 import org.reflectrm.model.train.data.SftExample;
 import org.reflectrm.tensor.ScratchAllocator;
-import org.reflectrm.tokenizer.Tokenizer;
-import org.reflectrm.tokenizer.chat.Qwen3ChatTemplate;
 
 /** The SFT loop end to end on a tiny random Qwen3 with the real tokenizer. */
 class SftTrainerTest {
@@ -35,16 +29,12 @@ class SftTrainerTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        base = shared.resolve("tiny");
-        RandomCheckpoint.write(Qwen3Presets.config("tiny", "bfloat16"), DType.BF16, 3, base);
-        Path data = Path.of(SftTrainerTest.class.getResource("/sft/data.jsonl").toURI());
-        examples = SftDataset.load(data, Tokenizer.qwen3(), Qwen3ChatTemplate.current(), SftDataOptions.lenient(256))
-                .examples();
+        base = SftFixture.tinyModel(shared.resolve("tiny"));
+        examples = SftFixture.examples();
     }
 
     private static TrainOptions options(long steps, double lr) {
-        return new TrainOptions(steps, 1, lr, 2, 2, 256, org.reflectrm.model.train.data.SftBatcher.Mode.PAD, "cosine",
-                1, 0.01, 0.9, 0.999, 1e-8, 1.0, 5, 0, 0, null, null, 0, false, "adamw", 0);
+        return SftFixture.options(steps, lr);
     }
 
     private static SftTrainer.Result train(TrainOptions o, Path out, boolean resume) throws IOException {

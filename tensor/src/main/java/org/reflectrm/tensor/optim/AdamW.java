@@ -3,6 +3,7 @@ package org.reflectrm.tensor.optim;
 import java.util.List;
 import org.reflectrm.kernels.cpu.CpuAdamW;
 import org.reflectrm.kernels.device.AdamWStep;
+import org.reflectrm.kernels.device.Device;
 
 /**
  * torch.optim.AdamW, step for step: decoupled weight decay {@code p *= 1 - lr*wd}, then
@@ -11,7 +12,8 @@ import org.reflectrm.kernels.device.AdamWStep;
  *
  * <p>The arithmetic follows torch's CPU kernels operation by operation ({@link AdamWStep} and
  * {@link CpuAdamW}; the GPU backends apply the same steps), so results agree with torch to an ulp
- * or so rather than merely to a tolerance.
+ * or so rather than merely to a tolerance. The update runs on the parameters' device
+ * ({@link Device#adamW}), where the moments live too: a step moves nothing across the bus.
  * State per parameter: {@code <name>.exp_avg} and {@code <name>.exp_avg_sq}.
  */
 public final class AdamW extends BaseOptimizer {
@@ -38,8 +40,14 @@ public final class AdamW extends BaseOptimizer {
 
     private final Config config;
 
+    /** AdamW over parameters in host memory, stepped on the calling thread. */
     public AdamW(List<OptimParam> params, Config config) {
-        super(params, "exp_avg", "exp_avg_sq");
+        this(HostParams.device(), params, config);
+    }
+
+    /** AdamW over parameters in {@code device}'s memory; the moments are allocated there. */
+    public AdamW(Device device, List<OptimParam> params, Config config) {
+        super(device, params, "exp_avg", "exp_avg_sq");
         this.config = config;
     }
 
@@ -56,7 +64,7 @@ public final class AdamW extends BaseOptimizer {
             OptimParam p = ps.get(i);
             AdamWStep s = AdamWStep.of(lr, config.beta1(), config.beta2(), config.eps(), config.weightDecay(), t,
                     p.weightDecay());
-            CpuAdamW.update(p.value(), p.valueOffset(), p.grad(), p.gradOffset(), state.get(i, 0), 0,
+            device.adamW(p.value(), p.valueOffset(), p.grad(), p.gradOffset(), state.get(i, 0), 0,
                     state.get(i, 1), 0, p.size(), s);
         }
     }

@@ -4,14 +4,25 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import org.reflectrm.kernels.device.Device;
 
-/** What every optimizer here shares: the parameters, the named state tensors and the step count. */
+/**
+ * What every optimizer here shares: the parameters' device, the parameters, the named state
+ * tensors (on that device) and the step count.
+ */
 abstract sealed class BaseOptimizer implements Optimizer permits AdamW, Sgd {
+    protected final Device device;
     protected final StateTensors state;
     protected long steps;
 
-    BaseOptimizer(List<OptimParam> params, String... stateKinds) {
-        this.state = new StateTensors(params, stateKinds);
+    BaseOptimizer(Device device, List<OptimParam> params, String... stateKinds) {
+        this.device = device;
+        this.state = new StateTensors(device, params, stateKinds);
+    }
+
+    @Override
+    public final Device device() {
+        return device;
     }
 
     @Override

@@ -1,17 +1,14 @@
 package org.reflectrm.tensor.optim;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.List;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
+import org.reflectrm.kernels.device.Device;
 
-/** Gradient clipping by the global L2 norm, as torch.nn.utils.clip_grad_norm_(norm_type=2). */
+/**
+ * Gradient clipping by the global L2 norm, as torch.nn.utils.clip_grad_norm_(norm_type=2), on
+ * the gradients' device: the sum of squares and the scaling run there, and only one double per
+ * parameter (a few block sums on a GPU) comes back.
+ */
 public final class GradClip {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
-    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private GradClip() {
     }
@@ -32,21 +29,27 @@ public final class GradClip {
         }
     }
 
-    /**
-     * The L2 norm of all gradients viewed as one vector. The sum of squares runs in double, in one
-     * fixed order (no lane-wise partial sums), so it is exact to the double and deterministic.
-     */
+    /** {@link #globalNorm(Device, List)} of gradients in host memory. */
     public static double globalNorm(List<OptimParam> params) {
+        return globalNorm(HostParams.device(), params);
+    }
+
+    /**
+     * The L2 norm of all gradients viewed as one vector: each parameter's sum of squares in
+     * {@link Device#sumOfSquares}' fixed order (on the host, every square in double in element
+     * order), added in double in parameter order. Deterministic on every device.
+     */
+    public static double globalNorm(Device device, List<OptimParam> params) {
         double sum = 0;
         for (OptimParam p : params) {
-            MemorySegment grad = p.grad();
-            long off = p.gradOffset() * Float.BYTES;
-            for (long i = 0; i < p.size(); i++) {
-                double g = grad.get(FLOAT, off + i * Float.BYTES);
-                sum += g * g;
-            }
+            sum += device.sumOfSquares(p.grad(), p.gradOffset(), p.size());
         }
         return Math.sqrt(sum);
+    }
+
+    /** {@link #clipByGlobalNorm(Device, List, double)} of gradients in host memory. */
+    public static Result clipByGlobalNorm(List<OptimParam> params, double maxNorm) {
+        return clipByGlobalNorm(HostParams.device(), params, maxNorm);
     }
 
     /**
@@ -55,11 +58,11 @@ public final class GradClip {
      * the gradients untouched (torch would multiply them by NaN or 0) and is reported through
      * {@link Result#finite()}, so the caller can skip the step.
      */
-    public static Result clipByGlobalNorm(List<OptimParam> params, double maxNorm) {
+    public static Result clipByGlobalNorm(Device device, List<OptimParam> params, double maxNorm) {
         if (!(maxNorm > 0)) {
             throw new IllegalArgumentException("max norm " + maxNorm + " must be positive");
         }
-        double total = globalNorm(params);
+        double total = globalNorm(device, params);
         if (!Double.isFinite(total)) {
             return new Result(total, 1);
         }
@@ -69,21 +72,8 @@ public final class GradClip {
         }
         float scale = (float) coef;   // torch multiplies float32 gradients by a float32 coefficient
         for (OptimParam p : params) {
-            scale(p.grad(), p.gradOffset() * Float.BYTES, p.size(), scale);
+            device.scale(p.grad(), p.gradOffset(), scale, p.grad(), p.gradOffset(), p.size());
         }
         return new Result(total, scale);
-    }
-
-    private static void scale(MemorySegment grad, long off, long n, float s) {
-        long i = 0;
-        long bound = n - n % F.length();
-        for (; i < bound; i += F.length()) {
-            long b = off + i * Float.BYTES;
-            FloatVector.fromMemorySegment(F, grad, b, NATIVE).mul(s).intoMemorySegment(grad, b, NATIVE);
-        }
-        for (; i < n; i++) {
-            long b = off + i * Float.BYTES;
-            grad.set(FLOAT, b, grad.get(FLOAT, b) * s);
-        }
     }
 }

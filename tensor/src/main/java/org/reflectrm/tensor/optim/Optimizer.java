@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import org.reflectrm.kernels.device.Device;
 
 /**
  * A first-order optimizer over F32 parameters that updates them in place from their gradients.
@@ -15,6 +16,9 @@ import java.util.function.Function;
  * {@link #loadState} copies back, so a resumed run continues bit for bit.
  */
 public interface Optimizer extends AutoCloseable {
+
+    /** The device whose memory holds the parameters, their gradients and the state, and runs the update. */
+    Device device();
 
     /** The parameters, in the order given at construction. */
     List<OptimParam> params();
@@ -30,12 +34,13 @@ public interface Optimizer extends AutoCloseable {
 
     /**
      * Hands each state tensor to {@code sink} as a read-only view of {@code size} native-order F32
-     * values, in {@link #stateNames()} order. The views are live: copy them before the next step.
+     * values, in {@link #stateNames()} order. In host memory the views are live (copy them before
+     * the next step); on a GPU each is a copy, downloaded once.
      */
     void saveState(BiConsumer<String, MemorySegment> sink);
 
     /**
-     * Restores the step count and every state tensor, copying from the segment {@code source}
+     * Restores the step count and every state tensor, copying (uploading) from the segment {@code source}
      * returns for each name. Every tensor is checked (present, exactly {@code size} floats) before
      * anything is copied, so a failed load changes nothing.
      */
@@ -44,7 +49,7 @@ public interface Optimizer extends AutoCloseable {
     /** Sets every gradient to zero, for the next accumulation. */
     default void zeroGrad() {
         for (OptimParam p : params()) {
-            p.gradSlice().fill((byte) 0);
+            device().zero(p.grad(), p.gradOffset(), p.size());
         }
     }
 

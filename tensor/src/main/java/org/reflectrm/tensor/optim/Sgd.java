@@ -6,6 +6,8 @@ import java.nio.ByteOrder;
 import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.HostDevice;
 
 /**
  * torch.optim.SGD with dampening 0 and nesterov off: {@code g += wd*p}; with momentum,
@@ -13,6 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * The arithmetic follows torch's CPU kernels (their vector paths fuse {@code a + alpha*b} into
  * one fma). State per parameter, with momentum only: {@code <name>.momentum_buffer}, which holds
  * zeros until the first step (torch has none yet; the step count tells the two apart).
+ * Host memory only: there is no SGD kernel on the GPUs, which take AdamW.
  */
 public final class Sgd extends BaseOptimizer {
     /** torch.optim.SGD's default learning rate, for callers without a schedule. */
@@ -39,9 +42,23 @@ public final class Sgd extends BaseOptimizer {
 
     private final Config config;
 
+    /** SGD over parameters in host memory. */
     public Sgd(List<OptimParam> params, Config config) {
-        super(params, config.momentum() != 0 ? new String[] {"momentum_buffer"} : new String[0]);
+        this(HostParams.device(), params, config);
+    }
+
+    /** SGD over parameters in {@code device}'s memory, which must be the host's. */
+    public Sgd(Device device, List<OptimParam> params, Config config) {
+        super(requireHost(device), params, config.momentum() != 0 ? new String[] {"momentum_buffer"} : new String[0]);
         this.config = config;
+    }
+
+    private static Device requireHost(Device device) {
+        if (!(device instanceof HostDevice)) {
+            throw new UnsupportedOperationException("SGD runs on the CPU only, not on the " + device.kind()
+                    + " device: use AdamW there");
+        }
+        return device;
     }
 
     public Config config() {
@@ -59,15 +76,15 @@ public final class Sgd extends BaseOptimizer {
         for (int i = 0; i < ps.size(); i++) {
             OptimParam p = ps.get(i);
             float wd = p.weightDecay() ? (float) config.weightDecay() : 0f;
-            update(p, momentum ? state.get(i, 0) : null, first, mom, wd, negLr);
+            update(p, momentum ? HostDevice.segment(state.get(i, 0)) : null, first, mom, wd, negLr);
         }
         steps++;
     }
 
     /** {@code buf} is null without momentum. */
     private static void update(OptimParam p, MemorySegment buf, boolean first, float mom, float wd, float negLr) {
-        MemorySegment value = p.value();
-        MemorySegment grad = p.grad();
+        MemorySegment value = HostDevice.segment(p.value());
+        MemorySegment grad = HostDevice.segment(p.grad());
         long pOff = p.valueOffset() * Float.BYTES;
         long gOff = p.gradOffset() * Float.BYTES;
         long n = p.size();

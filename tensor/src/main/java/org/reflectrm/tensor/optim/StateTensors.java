@@ -8,36 +8,37 @@ import java.util.List;
 import java.util.Set;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.DeviceBuffer;
+import org.reflectrm.kernels.device.HostDevice;
 
 /**
- * The optimizer's own F32 state: for every parameter one zeroed off-heap tensor per kind
- * ({@code exp_avg}, ...), named {@code <param>.<kind>} as torch's state_dict keys would suggest.
- * A shared arena, because trainers may step on a thread other than the one that built them.
+ * The optimizer's own F32 state: for every parameter one zeroed tensor per kind
+ * ({@code exp_avg}, ...) in the memory of the parameters' device, named {@code <param>.<kind>}
+ * as torch's state_dict keys would suggest. Checkpoints download it once per save and upload it
+ * once per load; the steps never move it.
  */
 final class StateTensors implements AutoCloseable {
-    /** Cache-line alignment, so vector loads never straddle a line needlessly. */
-    private static final long ALIGN = 64;
-
-    private final Arena arena = Arena.ofShared();
     private final List<OptimParam> params;
     private final String[] kinds;
-    private final MemorySegment[] tensors;   // [param * kinds.length + kind]
+    private final DeviceBuffer[] tensors;   // [param * kinds.length + kind]
     private final List<String> names = new ArrayList<>();
 
-    StateTensors(List<OptimParam> params, String... kinds) {
+    StateTensors(Device device, List<OptimParam> params, String... kinds) {
         this.params = List.copyOf(params);
         this.kinds = kinds.clone();
-        this.tensors = new MemorySegment[params.size() * kinds.length];
+        this.tensors = new DeviceBuffer[params.size() * kinds.length];
         Set<String> seen = new HashSet<>();
-        for (int p = 0; p < params.size(); p++) {
-            OptimParam param = params.get(p);
+        for (OptimParam param : params) {
             if (!seen.add(param.name())) {
                 throw new IllegalArgumentException("parameter " + param.name() + " is given twice");
             }
+        }
+        for (int p = 0; p < params.size(); p++) {
             for (int k = 0; k < kinds.length; k++) {
-                // Arena.allocate zeroes the memory: torch starts its moments at zero too.
-                tensors[p * kinds.length + k] = arena.allocate(param.size() * Float.BYTES, ALIGN);
-                names.add(param.name() + "." + kinds[k]);
+                // Device memory comes zeroed: torch starts its moments at zero too.
+                tensors[p * kinds.length + k] = device.allocate(params.get(p).size() * Float.BYTES);
+                names.add(params.get(p).name() + "." + kinds[k]);
             }
         }
     }
@@ -46,7 +47,7 @@ final class StateTensors implements AutoCloseable {
         return params;
     }
 
-    MemorySegment get(int param, int kind) {
+    DeviceBuffer get(int param, int kind) {
         return tensors[param * kinds.length + kind];
     }
 
@@ -54,9 +55,21 @@ final class StateTensors implements AutoCloseable {
         return List.copyOf(names);
     }
 
+    /**
+     * Host memory: a live read-only view. Elsewhere: one download into memory the garbage
+     * collector frees once the caller drops it (a checkpoint writes it to a file first).
+     */
     void save(BiConsumer<String, MemorySegment> sink) {
         for (int i = 0; i < tensors.length; i++) {
-            sink.accept(names.get(i), tensors[i].asReadOnly());
+            DeviceBuffer t = tensors[i];
+            MemorySegment host;
+            if (HostDevice.isHost(t)) {
+                host = HostDevice.segment(t);
+            } else {
+                host = Arena.ofAuto().allocate(t.bytes(), 64);
+                t.read(0, host);
+            }
+            sink.accept(names.get(i), host.asReadOnly());
         }
     }
 
@@ -67,18 +80,20 @@ final class StateTensors implements AutoCloseable {
             if (from[i] == null) {
                 throw new IllegalArgumentException("optimizer state " + names.get(i) + " is missing");
             }
-            if (from[i].byteSize() != tensors[i].byteSize()) {
+            if (from[i].byteSize() != tensors[i].bytes()) {
                 throw new IllegalArgumentException("optimizer state " + names.get(i) + " has " + from[i].byteSize()
-                        + " bytes, expected " + tensors[i].byteSize());
+                        + " bytes, expected " + tensors[i].bytes());
             }
         }
         for (int i = 0; i < tensors.length; i++) {
-            MemorySegment.copy(from[i], 0, tensors[i], 0, tensors[i].byteSize());
+            tensors[i].write(from[i], 0);
         }
     }
 
     @Override
     public void close() {
-        arena.close();
+        for (DeviceBuffer t : tensors) {
+            t.close();
+        }
     }
 }

@@ -1,0 +1,52 @@
+package org.reflectrm.kernels.device;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The two fixed summation orders of {@link Device#sumOfSquares}. The host adds every square in
+ * double, element by element ({@link #inOrder}). A GPU cuts the elements into blocks of
+ * {@link #BLOCK}; each block's squares are summed in F32 by one work-group in one fixed order
+ * (work-item t adds elements t, t + 256, ... of its block in turn, then the 256 sums are added
+ * pairwise by halving strides), and the host adds the block sums in double in block order
+ * ({@link #addBlockSums}). So a GPU downloads n / 4096 floats, never the vector itself, and its
+ * result does not depend on scheduling; the OpenCL and CUDA kernels do the same operations.
+ */
+public final class SumOfSquares {
+    /** Elements per block sum on a GPU: 256 work-items of 16 elements each. */
+    public static final int BLOCK = 4096;
+    /** Work-items per block (the kernels' work-group size). */
+    public static final int GROUP = 256;
+
+    private SumOfSquares() {
+    }
+
+    /** How many block sums a GPU writes for n elements. */
+    public static long blocks(long n) {
+        return (n + BLOCK - 1) / BLOCK;
+    }
+
+    /** Every square added in double, in element order: the host's sum. */
+    public static double inOrder(MemorySegment x, long off, long n) {
+        double sum = 0;
+        for (long i = 0; i < n; i++) {
+            double v = x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, off + i);
+            sum += v * v;
+        }
+        return sum;
+    }
+
+    /** Downloads the {@code blocks} F32 block sums at the start of {@code partials} and adds them in double, in order. */
+    public static double addBlockSums(Device device, DeviceBuffer partials, long blocks) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate(4 * blocks, 64);
+            device.download(partials, 0, host);
+            double sum = 0;
+            for (long b = 0; b < blocks; b++) {
+                sum += host.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, b);
+            }
+            return sum;
+        }
+    }
+}
