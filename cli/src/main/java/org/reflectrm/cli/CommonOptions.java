@@ -42,7 +42,7 @@ final class CommonOptions {
         }
         if (!d.equals("cpu") && !d.equals("auto")) {
             throw new BadInputException("--device " + device + ": " + command
-                    + " runs on the CPU only (on a GPU: grad, train sft and bench-train); use --device cpu");
+                    + " runs on the CPU only (on a GPU: grad, train sft, train grpo and bench-train); use --device cpu");
         }
     }
 

@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.device.Device;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.model.train.TrainOptions;
@@ -127,7 +128,6 @@ final class GrpoCommand implements Callable<Integer> {
                 prompts.getFirst().templateVersion());
         err.flush();
         Tokenizer tokenizer = TokenizerFiles.load(common.model, "--model");
-        common.requireCpu("train grpo");
         ProgressLine progress = new ProgressLine(err);
         GrpoTrainer.Listener listener = new GrpoTrainer.Listener() {
             @Override
@@ -140,8 +140,9 @@ final class GrpoCommand implements Callable<Integer> {
             }
         };
         GrpoTrainer.Result result;
-        try (Backend backend = common.backend(); Qwen3Model base = common.loadModel()) {
-            result = new GrpoTrainer(common.model, base, backend, tokenizer,
+        try (Backend backend = common.backend(); Device device = common.computeDevice(backend);
+             Qwen3Model base = common.loadModel()) {
+            result = new GrpoTrainer(common.model, base, device, tokenizer,
                     TokenizerFiles.chatTemplate(tokenizer, common.model), train, options, tune.out, listener)
                     .run(prompts, tune.resume);
         } catch (TrainingDivergedException e) {

@@ -105,7 +105,7 @@ class DeviceOptionTest {
     @Test
     void commandsWithoutAGpuPathRefuseOneAndAutoRunsOnTheCpu() {
         CliTest.bad(List.of("merge-lora", "--model", MODEL, "--adapter", "no-adapter", "--out", "no-out",
-                "--device", "opencl"), "merge-lora runs on the CPU only", "grad, train sft and bench-train", "--device cpu");
+                "--device", "opencl"), "merge-lora runs on the CPU only", "grad, train sft, train grpo and bench-train", "--device cpu");
         CliTest.Run auto = CliTest.ok("grad", "--model", MODEL, "--tokens", "1,2,3", "--device", "auto");
         assertTrue(auto.out().contains("loss"), auto.out());
     }

@@ -38,11 +38,14 @@ public final class TrainingSession implements AutoCloseable {
     private final Allocator scratch;
     private final LoraAdapter lora;
     private final Qwen3Model model;
+    private final Qwen3Model base;
+    /** The frozen starting model on the device, made on first use (see {@link #reference}). */
+    private Qwen3Model reference;
     private final List<OptimParam> optimParams;
     private final Optimizer optimizer;
     private final MetricsLog metrics;
 
-    /** A session on the host, computing with {@code backend} (GRPO's rollouts need the CPU's KV cache). */
+    /** A session on the host, computing with {@code backend}. */
     public TrainingSession(Path baseDir, Qwen3Model base, Backend backend, TrainOptions options, ObjectNode trajectory,
                            Path out, TrainingListener listener) {
         this(baseDir, base, new HostDevice(backend), options, trajectory, out, listener);
@@ -76,12 +79,14 @@ public final class TrainingSession implements AutoCloseable {
         this.params = new ParameterSet(device);
         this.frozen = new DeviceTensors(device);
         this.scratch = Allocator.scratch(device, 64L << 20);
+        this.base = base;
         if (options.lora() == null) {
             this.lora = null;
             this.model = FullFineTune.of(base, params).withActivationCheckpointing(options.checkpointLayers());
         } else {
             // The frozen weights go to the device once (on the host they stay mapped, uncopied).
             Qwen3Model onDevice = base.on(frozen);
+            this.reference = onDevice;
             this.lora = LoraAdapter.create(base.config(), options.lora(), params, options.seed());
             this.model = onDevice.with(onDevice.weights(), lora).withActivationCheckpointing(options.checkpointLayers());
         }
@@ -93,6 +98,19 @@ public final class TrainingSession implements AutoCloseable {
     /** The model being trained: its trainable tensors are this session's parameters. */
     public Qwen3Model model() {
         return model;
+    }
+
+    /**
+     * The model training started from, frozen, on the session's device (GRPO's reference for its
+     * KL term). For LoRA it is the device's frozen base without the adapter, shared with
+     * {@link #model()}; for full fine-tuning the base's weights, uploaded on first use (a second
+     * copy on a GPU; on the host they stay mapped, uncopied).
+     */
+    public Qwen3Model reference() {
+        if (reference == null) {
+            reference = base.on(frozen);
+        }
+        return reference;
     }
 
     /** The LoRA adapter being trained, or null for full fine-tuning. */

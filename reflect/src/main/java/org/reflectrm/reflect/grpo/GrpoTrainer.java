@@ -10,9 +10,11 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import org.reflectrm.kernels.Backend;
-import org.reflectrm.model.generate.Qwen3LanguageModel;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.HostDevice;
 import org.reflectrm.model.generate.GenerationConfig;
 import org.reflectrm.model.generate.Generator;
+import org.reflectrm.model.generate.Qwen3LanguageModel;
 import org.reflectrm.model.generate.SamplingParams;
 import org.reflectrm.model.judge.JudgePrompts;
 import org.reflectrm.model.judge.ModelTextGenerator;
@@ -56,7 +58,7 @@ public final class GrpoTrainer {
 
     private final Path baseDir;
     private final Qwen3Model base;
-    private final Backend backend;
+    private final Device device;
     private final Tokenizer tokenizer;
     private final Qwen3ChatTemplate chat;
     private final TrainOptions train;
@@ -65,11 +67,21 @@ public final class GrpoTrainer {
     private final Path out;
     private final Listener listener;
 
+    /** A trainer on the host, computing with {@code backend}. */
     public GrpoTrainer(Path baseDir, Qwen3Model base, Backend backend, Tokenizer tokenizer, Qwen3ChatTemplate chat,
+                       TrainOptions train, GrpoOptions options, Path out, Listener listener) {
+        this(baseDir, base, new HostDevice(backend), tokenizer, chat, train, options, out, listener);
+    }
+
+    /**
+     * A trainer on {@code device}: the rollouts, the reference and old log-probabilities, and the
+     * update all run there, on the one model definition. The device stays the caller's.
+     */
+    public GrpoTrainer(Path baseDir, Qwen3Model base, Device device, Tokenizer tokenizer, Qwen3ChatTemplate chat,
                        TrainOptions train, GrpoOptions options, Path out, Listener listener) {
         this.baseDir = baseDir;
         this.base = base;
-        this.backend = backend;
+        this.device = device;
         this.tokenizer = tokenizer;
         this.chat = chat;
         this.train = train;
@@ -93,7 +105,7 @@ public final class GrpoTrainer {
         }
         long totalSteps = totalSteps(data.size());
         MetricsLog rolloutLog = options.logRollouts() == null ? null : new MetricsLog(options.logRollouts());
-        try (TrainingSession session = new TrainingSession(baseDir, base, backend, train, trajectory(), out, listener)) {
+        try (TrainingSession session = new TrainingSession(baseDir, base, device, train, trajectory(), out, listener)) {
             long step = resume ? session.resume() : session.startFresh();
             // The rollout log may be a file of the user's outside --out: only a resume trims it.
             if (resume && rolloutLog != null) {
@@ -242,7 +254,7 @@ public final class GrpoTrainer {
             prompts.add(data.get(i));
         }
         long t0 = System.nanoTime();
-        Generator generator = new Generator(new Qwen3LanguageModel(session.model(), backend));
+        Generator generator = new Generator(new Qwen3LanguageModel(session.model(), session.device()));
         // Each prompt's group samples from streams of its own: prompts of a batch share no random numbers.
         long batchSeed = Shuffle.derive(train.seed(), g);
         long[] seeds = new long[index.length];
@@ -269,7 +281,7 @@ public final class GrpoTrainer {
                     null, null));
         }
         double[][] old = options.numIterations() > 1 ? logprobs(session.model(), session, samples) : null;
-        double[][] ref = options.loss().beta() != 0 ? logprobs(base, session, samples) : null;
+        double[][] ref = options.loss().beta() != 0 ? logprobs(session.reference(), session, samples) : null;
         if (old != null || ref != null) {
             for (int i = 0; i < samples.size(); i++) {
                 GrpoLoss.Sample s = samples.get(i);

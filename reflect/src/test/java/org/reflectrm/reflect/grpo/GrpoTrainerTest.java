@@ -18,6 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.cpu.CpuBackend;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.opencl.OpenClDevice;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.judge.JudgeTemplate;
 import org.reflectrm.model.judge.Verdict;
@@ -99,6 +101,36 @@ class GrpoTrainerTest {
         try (CpuBackend backend = new CpuBackend(2); Qwen3Model model = Qwen3Model.load(judge)) {
             return new GrpoTrainer(judge, model, backend, TOKENIZER, CHAT, t, g, out, new GrpoTrainer.Listener() {
             }).run(data, resume);
+        }
+    }
+
+    /**
+     * GRPO on OpenCL (PoCL in CI), the one model definition on the device: rollouts, reference
+     * log-probabilities (β > 0) and updates there give the CPU's run, step by step.
+     */
+    @Test
+    void grpoOnTheGpuFollowsTheCpu() throws IOException {
+        boolean required = "1".equals(System.getenv("REFLECTRM_REQUIRE_OPENCL"));
+        org.junit.jupiter.api.Assumptions.assumeTrue(required || !OpenClDevice.list().isEmpty(), "no OpenCL device");
+        Path cpuOut = shared.resolve("grpo-cpu"), gpuOut = shared.resolve("grpo-opencl");
+        run(train(2e-3), grpo(3, 0.04, 0, null), cpuOut, false);
+        try (CpuBackend backend = new CpuBackend(2); Device device = OpenClDevice.open(false);
+             Qwen3Model model = Qwen3Model.load(judge)) {
+            new GrpoTrainer(judge, model, device, TOKENIZER, CHAT, train(2e-3), grpo(3, 0.04, 0, null), gpuOut,
+                    new GrpoTrainer.Listener() {
+                    }).run(data, false);
+        }
+        List<JsonNode> cpu = lines(cpuOut.resolve("metrics.jsonl")), gpu = lines(gpuOut.resolve("metrics.jsonl"));
+        assertEquals(cpu.size(), gpu.size());
+        for (int i = 0; i < cpu.size(); i++) {
+            // The same rollouts (sampled from the same streams): the same rewards and parse rates.
+            for (String field : new String[] {"reward_mean", "parse_rate"}) {
+                assertEquals(cpu.get(i).get(field).asDouble(), gpu.get(i).get(field).asDouble(), "step " + i + " " + field);
+            }
+            for (String field : new String[] {"loss", "kl"}) {
+                double want = cpu.get(i).get(field).asDouble();
+                assertEquals(want, gpu.get(i).get(field).asDouble(), 1e-4 * Math.abs(want) + 1e-6, "step " + i + " " + field);
+            }
         }
     }
 
