@@ -25,7 +25,7 @@ jlink --add-modules java.base,jdk.incubator.vector,java.sql,jdk.unsupported \
 cp cli/target/reflectrm-j.jar "$out/"
 cp -r kernels/target/test-classes "$out/kernels-tests"
 cp -r model/target/test-classes "$out/model-tests"
-cp bench/peer_transformers.py "$out/"
+cp bench/peer_transformers.py bench/peer_train_gpu.py "$out/"
 
 tar czf bench/device-check/bundle.tar.gz -C "$out" .
 rm -rf "$out"

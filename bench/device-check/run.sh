@@ -10,7 +10,8 @@
 # GPU profile of decode (REFLECTRM_CUDA_PROFILE), bench on OpenCL when an OpenCL GPU is listed,
 # and bench-judge and judge (ReflectRM reflect) on the 0.6b one. Results and logs go to OUT_DIR
 # (default $OUT, else ./device-check-out); at most 8 files, as the device tool returns. Each step
-# has a time limit so the whole check stays under 8 minutes. For a shorter check: SKIP_OPENCL_TESTS=1
+# has a time limit so the whole check stays under 8 minutes (add about 2 for the training steps,
+# bench-train --device cuda against PyTorch + peft; TRAIN=0 skips them). For a shorter check: SKIP_OPENCL_TESTS=1
 # skips (2), NOGRAPHS=0 the decode without recorded steps, PROFILE=0 the profiles, PEER_PRESETS
 # names the presets that get a peer run, JUDGE_PAIRS=0 skips the 8-pair judge runs.
 #
@@ -97,6 +98,23 @@ for preset in $presets; do
             --prompt-len 512 --decode-tokens 64 --batch 1,8 --repeats 3 \
             > "$work/peer-$preset.json" 2>> "$out/peer.log" || { step "peer $preset failed"; tail -4 "$out/peer.log" | tee -a "$out/summary.txt"; status=1; }
         cat "$work/peer-$preset.json" | tee -a "$out/summary.txt"
+    fi
+    if [ "$device" = cuda ] && [ "${TRAIN:-1}" = 1 ]; then
+        # Training steps on the GPU (forward, backward, clipping-free AdamW update), ours then PyTorch
+        # eager + peft on the same checkpoint and batch: tokens/s and peak device memory.
+        modes="lora"
+        [ "$preset" = qwen3-0.6b ] && modes="lora full"
+        for m in $modes; do
+            step "bench-train $preset $m on the GPU, 1 x 256 tokens"
+            lora_flag=(); [ "$m" = lora ] && lora_flag=(--lora-rank 16)
+            timeout 150 "$java" "${flags[@]}" -Xmx4g -jar "$app" bench-train --model "$model" --device cuda \
+                "${lora_flag[@]}" --batch 1 --seq-len 256 --steps 5 --warmup 2 --json \
+                > "$work/train-$preset-$m.json" 2>> "$out/train.log" || { step "bench-train $preset $m failed"; tail -4 "$out/train.log" | tee -a "$out/summary.txt"; status=1; }
+            cat "$work/train-$preset-$m.json" | tee -a "$out/summary.txt"
+            timeout 150 python3 "$work/peer_train_gpu.py" --model "$model" --mode "$m" --batch 1 --seq-len 256 \
+                > "$work/peer-train-$preset-$m.json" 2>> "$out/peer.log" || { step "peer training $preset $m failed"; tail -4 "$out/peer.log" | tee -a "$out/summary.txt"; status=1; }
+            cat "$work/peer-train-$preset-$m.json" | tee -a "$out/summary.txt"
+        done
     fi
     if [ "$device" = cuda ] && [ "${PROFILE:-1}" = 1 ]; then
         for b in 1 8; do

@@ -121,6 +121,10 @@ final class BenchTrainCommand implements Callable<Integer> {
             o.put("last_loss", lastLoss);
             o.put("peak_rss_bytes", MemoryUse.peakRssBytes());
             o.put("scratch_bytes", scratch.bytes());
+            if (!(device instanceof org.reflectrm.kernels.device.HostDevice)) {
+                // Weights, parameters, gradients, moments and the activations' peak: torch's max_memory_allocated.
+                o.put("device_peak_bytes", device.allocations().peak());
+            }
             PrintWriter out = spec.commandLine().getOut();
             out.println(json ? mapper.writeValueAsString(o) : mapper.writerWithDefaultPrettyPrinter().writeValueAsString(o));
             out.flush();

@@ -150,6 +150,16 @@ class DeviceOptionTest {
                 "--warmup", "0", "--lora-rank", "2", "--device", "opencl", "--json").json();
         assertEquals("opencl", r.get("device").asText());
         assertTrue(r.get("last_loss").asDouble() > 0, r.toString());
+        // At least the frozen base (the tiny fixture's F32 weights) and the adapter were on the device at once.
+        long weights = 0;
+        try (var files = java.nio.file.Files.list(Path.of(MODEL))) {
+            for (Path f : files.filter(f -> f.toString().endsWith(".safetensors")).toList()) {
+                weights += java.nio.file.Files.size(f);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        assertTrue(r.get("device_peak_bytes").asLong() > weights * 9 / 10, r + " against " + weights + " bytes of weights");
     }
 
     @Test

@@ -57,6 +57,9 @@ final class CudaBuffer implements DeviceBuffer {
         if (!closed) {
             closed = true;
             gpu.free(address);
+            if (owner != null) {
+                owner.allocations().freed(bytes);
+            }
         }
     }
 

@@ -7,6 +7,7 @@ import java.util.List;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.device.AdamWStep;
+import org.reflectrm.kernels.device.Allocations;
 import org.reflectrm.kernels.device.DeviceBuffer;
 import org.reflectrm.kernels.device.DeviceException;
 import org.reflectrm.kernels.device.DeviceGraph;
@@ -49,6 +50,7 @@ public final class CudaDevice implements RecordingDevice {
 
     private final Gpu gpu;
     private final Transfers transfers = new Transfers();
+    private final Allocations allocations = new Allocations();
     private final Arena arena = Arena.ofShared();
     private final KernelArgs args;
     /**
@@ -110,7 +112,9 @@ public final class CudaDevice implements RecordingDevice {
         }
         requireOpen();
         requireNotRecording("allocate");
-        return new CudaBuffer(gpu, this, gpu.allocate(Math.max(bytes, 1)), bytes);
+        CudaBuffer b = new CudaBuffer(gpu, this, gpu.allocate(Math.max(bytes, 1)), bytes);
+        allocations.allocated(bytes);
+        return b;
     }
 
     @Override
@@ -137,6 +141,11 @@ public final class CudaDevice implements RecordingDevice {
     @Override
     public Transfers.Count transfers() {
         return transfers.snapshot();
+    }
+
+    @Override
+    public Allocations allocations() {
+        return allocations;
     }
 
     @Override

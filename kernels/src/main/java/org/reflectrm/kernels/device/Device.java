@@ -50,6 +50,9 @@ public interface Device extends AutoCloseable {
     /** The bytes {@link #upload} and {@link #download} have moved since the device opened. */
     Transfers.Count transfers();
 
+    /** The memory held through {@link #allocate}, now and at the most (the device's own scratch aside). */
+    Allocations allocations();
+
     // ---- Kernels ----
 
     /**

@@ -23,6 +23,7 @@ import org.reflectrm.kernels.cpu.CpuAdamW;
 public final class HostDevice implements RecordingDevice {
     private final Backend backend;
     private final Transfers transfers = new Transfers();
+    private final Allocations allocations = new Allocations();
     /** Kernels recorded since beginRecording, or null when kernels run at once. */
     private List<Runnable> recording;
 
@@ -43,15 +44,20 @@ public final class HostDevice implements RecordingDevice {
     private static final class HostBuffer implements DeviceBuffer {
         private final Arena arena;
         private final MemorySegment segment;
+        /** The count this buffer is in, or null for a view. */
+        private final Allocations allocations;
 
-        HostBuffer(Backend backend, long bytes) {
+        HostBuffer(Backend backend, long bytes, Allocations allocations) {
             this.arena = Arena.ofShared();
             this.segment = backend.allocate(arena, Math.max(bytes, 1)).asSlice(0, bytes);
+            this.allocations = allocations;
+            allocations.allocated(bytes);
         }
 
         HostBuffer(MemorySegment view) {
             this.arena = null;
             this.segment = view;
+            this.allocations = null;
         }
 
         @Override
@@ -71,8 +77,9 @@ public final class HostDevice implements RecordingDevice {
 
         @Override
         public void close() {
-            if (arena != null) {
+            if (arena != null && arena.scope().isAlive()) {
                 arena.close();
+                allocations.freed(segment.byteSize());
             }
         }
 
@@ -188,7 +195,7 @@ public final class HostDevice implements RecordingDevice {
     @Override
     public DeviceBuffer allocate(long bytes) {
         requireNotRecording("allocate");
-        return new HostBuffer(backend, bytes);
+        return new HostBuffer(backend, bytes, allocations);
     }
 
     @Override
@@ -208,6 +215,11 @@ public final class HostDevice implements RecordingDevice {
     @Override
     public Transfers.Count transfers() {
         return transfers.snapshot();
+    }
+
+    @Override
+    public Allocations allocations() {
+        return allocations;
     }
 
     @Override

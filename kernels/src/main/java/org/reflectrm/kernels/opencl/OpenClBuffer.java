@@ -53,6 +53,7 @@ final class OpenClBuffer implements DeviceBuffer {
         if (mem != null) {
             MemorySegment m = mem;
             mem = null;
+            owner.allocations().freed(bytes);
             OpenCl.check(cl.releaseMemObject(m), "clReleaseMemObject");
         }
     }

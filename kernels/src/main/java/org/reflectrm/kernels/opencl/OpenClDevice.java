@@ -14,6 +14,7 @@ import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.device.AdamWStep;
 import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.Allocations;
 import org.reflectrm.kernels.device.DeviceBuffer;
 import org.reflectrm.kernels.device.DeviceException;
 import org.reflectrm.kernels.device.SumOfSquares;
@@ -82,6 +83,7 @@ public final class OpenClDevice implements Device {
     private OpenClProgram training;
     private OpenClBuffer trainingScratch;
     private final Transfers transfers = new Transfers();
+    private final Allocations allocations = new Allocations();
     private boolean closed;
 
     private record RopeKey(float theta, int half) {
@@ -176,6 +178,7 @@ public final class OpenClDevice implements Device {
         // OpenCL has no empty buffers, and the fill pattern is 4 bytes: round up, report what was asked for.
         long size = Math.max(4, (bytes + 3) & ~3L);
         OpenClBuffer b = new OpenClBuffer(cl, this, cl.createBuffer(context, size), bytes);
+        allocations.allocated(bytes);
         try {
             cl.fill(queue, b.handle(), zeroPattern, size);
         } catch (RuntimeException e) {
@@ -207,6 +210,11 @@ public final class OpenClDevice implements Device {
     @Override
     public Transfers.Count transfers() {
         return transfers.snapshot();
+    }
+
+    @Override
+    public Allocations allocations() {
+        return allocations;
     }
 
     @Override

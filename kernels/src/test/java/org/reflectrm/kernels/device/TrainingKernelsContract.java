@@ -2,6 +2,7 @@ package org.reflectrm.kernels.device;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
@@ -110,6 +111,20 @@ public abstract class TrainingKernelsContract extends DeviceContract {
             }
             assertArrayEquals(want, readDevice(dout, n), "zero touches exactly its range");
         }
+    }
+
+    @Test
+    void allocationsCountLiveAndPeakBytes() {
+        long live = device.allocations().live(), peak = device.allocations().peak();
+        DeviceBuffer a = device.allocate(1000);
+        try (DeviceBuffer b = device.allocate(3000)) {
+            assertEquals(live + 4000, device.allocations().live());
+            a.close();
+            a.close();                                    // twice: counted once
+            assertEquals(live + 3000, device.allocations().live());
+            assertEquals(Math.max(peak, live + 4000), device.allocations().peak());
+        }
+        assertEquals(live, device.allocations().live());
     }
 
     @Test
