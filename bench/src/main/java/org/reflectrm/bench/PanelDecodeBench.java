@@ -22,9 +22,10 @@ import org.reflectrm.kernels.cpu.Panels;
 /**
  * Batched decode's linear layer on BF16 or 8-bit weights in their row layout ({@code rows}, a
  * backend with no panel budget) against the same weights repacked into panels ({@code panels},
- * see {@link Panels}, which the backend picks for 3 to 31 rows), side by side. Operations/s times {@code 2·rows·n·1024} is the FLOP rate.
- * Shapes: Qwen3-0.6B's gate/up projection (its 6 MB stay in cache) and its LM head (311 MB,
- * read from memory).
+ * see {@link Panels}, which the backend picks for 3 (BF16) or 2 (8-bit) to 31 rows), side by
+ * side. Operations/s times {@code 2·rows·n·1024} is the FLOP rate. Shapes: Qwen3-0.6B's gate/up
+ * projection (its 6 MB stay in cache) and its LM head (311 MB in BF16, 175 MB in 8 bits, read
+ * from memory). {@code -p type=Q8} runs the 8-bit cases only.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
