@@ -7,6 +7,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.Q8Format;
 
@@ -28,6 +32,9 @@ public final class Q8Panels extends Panels {
     private static final int PANEL_BLOCK_BYTES = COLUMNS * Q8Format.BLOCK_BYTES;
     /** Where a panel block's scales start, after its quants. */
     private static final int SCALES = COLUMNS * BLOCK;
+
+    /** L quants as longs: see {@link #quants}. */
+    private static final VectorSpecies<Long> QUANT_BITS = VectorSpecies.of(long.class, VectorShape.forBitSize(L * 8));
 
     private Q8Panels(MemorySegment panels, int n, int k) {
         super(panels, n, k);
@@ -65,7 +72,7 @@ public final class Q8Panels extends Panels {
                     // The little-endian scale, byte for byte.
                     System.arraycopy(rows, src + BLOCK, block, SCALES + Float.BYTES * j, Float.BYTES);
                 }
-                MemorySegment.copy(block, 0, out, ValueLayout.JAVA_BYTE, (long) (q * blocks + b) * PANEL_BLOCK_BYTES,
+                MemorySegment.copy(block, 0, out, ValueLayout.JAVA_BYTE, ((long) q * blocks + b) * PANEL_BLOCK_BYTES,
                         PANEL_BLOCK_BYTES);
             }
         }
@@ -82,13 +89,25 @@ public final class Q8Panels extends Panels {
         return FloatVector.fromMemorySegment(F, panels, block + SCALES + (long) Float.BYTES * column, Lanes.LE);
     }
 
+    /**
+     * L quants at byte {@code at} widened to F32. They are loaded as longs and reinterpreted as
+     * bytes (free), not through {@link Lanes#q8}, so that {@code ByteVector.fromMemorySegment}
+     * keeps seeing only the model's mapped weights: once it had also seen these native panels,
+     * the batch-1 row kernel ({@link DotLinear}) compiled after it ran at 50–80% speed (batch-1
+     * decode 15–40 tokens/s instead of 45–55), measured with and without panels in one JVM.
+     */
+    private FloatVector quants(long at) {
+        return (FloatVector) LongVector.fromMemorySegment(QUANT_BITS, panels, at, Lanes.LE).reinterpretAsBytes()
+                .convertShape(VectorOperators.B2F, F, 0);
+    }
+
     @Override
     void widen(int q, int p0, int pk, float[] dst, int at) {
         for (int p = p0; p < p0 + pk; p++, at += COLUMNS) {
             long block = blockAt(q, p / BLOCK);
             long step = block + (long) (p % BLOCK) * COLUMNS;
-            Lanes.q8(panels, step).mul(scales(block, 0)).intoArray(dst, at);
-            Lanes.q8(panels, step + L).mul(scales(block, L)).intoArray(dst, at + L);
+            quants(step).mul(scales(block, 0)).intoArray(dst, at);
+            quants(step + L).mul(scales(block, L)).intoArray(dst, at + L);
         }
     }
 
@@ -111,9 +130,11 @@ public final class Q8Panels extends Panels {
      *       accumulators plus temporaries, more than the registers, so it ran as two 4-row
      *       passes: 184 GFLOPS in cache but 20–25% slower from memory;</li>
      *   <li>widening 256 steps into an F32 buffer and running {@link PackedGemm}'s F32 kernel on
-     *       it (no second kernel to maintain): 62 GFLOPS, the separate pass costs as much as the
-     *       FMAs, as it did for {@link Q8Panel}.</li>
+     *       it (no second kernel to maintain): 62 GFLOPS against 112 for this kernel in the same
+     *       run; the separate pass costs as much as the FMAs, as it did for {@link Q8Panel}.</li>
      * </ul>
+     * The eight rows' FMAs repeat {@link Bf16Panels#tile}'s on purpose: sharing them would carry
+     * the vectors through a call or a merge of two decoders, which C2 boxes (see {@link Panels}).
      */
     @Override
     void tile(float[] ap, int q, float[] tile) {
@@ -126,8 +147,8 @@ public final class Q8Panels extends Panels {
             FloatVector s1 = scales(block, L);
             for (int p = 0; p < BLOCK; p++) {
                 long step = block + (long) p * COLUMNS;
-                FloatVector b0 = Lanes.q8(panels, step).mul(s0);
-                FloatVector b1 = Lanes.q8(panels, step + L).mul(s1);
+                FloatVector b0 = quants(step).mul(s0);
+                FloatVector b1 = quants(step + L).mul(s1);
                 int at = (p0 + p) * ROWS;
                 FloatVector x = FloatVector.broadcast(F, ap[at]);
                 c00 = b0.fma(x, c00);
