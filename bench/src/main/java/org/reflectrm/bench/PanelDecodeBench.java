@@ -16,15 +16,16 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.reflectrm.kernels.DType;
-import org.reflectrm.kernels.cpu.Bf16Panels;
 import org.reflectrm.kernels.cpu.CpuBackend;
+import org.reflectrm.kernels.cpu.Panels;
 
 /**
- * Batched decode's linear layer on BF16 weights in their row layout ({@code rows}, a backend
- * with no panel budget) against the same weights repacked into panels ({@code panels}, see
- * {@link Bf16Panels}, which the backend picks for 3 to 31 rows), side by side. Operations/s times {@code 2·rows·n·1024} is the FLOP rate.
- * Shapes: Qwen3-0.6B's gate/up projection (its 6 MB stay in cache) and its LM head (311 MB,
- * read from memory).
+ * Batched decode's linear layer on BF16 or 8-bit weights in their row layout ({@code rows}, a
+ * backend with no panel budget) against the same weights repacked into panels ({@code panels},
+ * see {@link Panels}, which the backend picks for 3 (BF16) or 2 (8-bit) to 31 rows), side by
+ * side. Operations/s times {@code 2·rows·n·1024} is the FLOP rate. Shapes: Qwen3-0.6B's gate/up
+ * projection (its 6 MB stay in cache) and its LM head (311 MB in BF16, 175 MB in 8 bits, read
+ * from memory). {@code -p type=Q8} runs the 8-bit cases only.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -44,12 +45,16 @@ public class PanelDecodeBench {
     @Param({"2"})
     public int threads;
 
+    /** The stored weight type: BF16 or Q8. */
+    @Param({"BF16", "Q8"})
+    public DType type;
+
     private Arena arena;
     private CpuBackend backend;
     private CpuBackend rowsOnly;
     private MemorySegment x;
     private MemorySegment w;
-    private Bf16Panels panels;
+    private Panels panels;
     private MemorySegment y;
 
     @Setup
@@ -58,8 +63,8 @@ public class PanelDecodeBench {
         backend = new CpuBackend(threads);
         rowsOnly = new CpuBackend(threads, 0);
         x = BenchData.f32(arena, (long) batch * K, 1);
-        w = BenchData.bf16(arena, (long) n * K, 2);
-        panels = Bf16Panels.pack(w, 0, n, K, arena);
+        w = type == DType.Q8 ? BenchData.q8(arena, (long) n * K, 2) : BenchData.bf16(arena, (long) n * K, 2);
+        panels = Panels.pack(type, w, 0, n, K, arena);
         y = arena.allocate(4L * batch * n, 64);
     }
 
@@ -72,7 +77,7 @@ public class PanelDecodeBench {
 
     @Benchmark
     public void rows() {
-        rowsOnly.matmul(x, 0, false, w, 0, DType.BF16, true, y, 0, batch, n, K, false);
+        rowsOnly.matmul(x, 0, false, w, 0, type, true, y, 0, batch, n, K, false);
     }
 
     @Benchmark

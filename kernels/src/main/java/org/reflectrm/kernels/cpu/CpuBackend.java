@@ -26,8 +26,8 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * A backend whose batched BF16 decode may repack up to {@code panelBudgetBytes} of weights
-     * into panels ({@link Bf16Panels}; 0 keeps every weight in its row layout).
+     * A backend whose batched decode may repack up to {@code panelBudgetBytes} of BF16 and 8-bit
+     * weights into panels ({@link Panels}; 0 keeps every weight in its row layout).
      */
     public CpuBackend(int threads, long panelBudgetBytes) {
         this.parallel = new Parallel(threads);
@@ -61,10 +61,10 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * A linear layer on a repacked BF16 weight: {@code C[m, n] = A[m, k] · Wᵀ} (see {@link Bf16Panels};
+     * A linear layer on a repacked weight: {@code C[m, n] = A[m, k] · Wᵀ} (see {@link Panels};
      * {@link #matmul} picks panels itself for batched decode).
      */
-    public void matmul(MemorySegment a, long aOff, Bf16Panels w, MemorySegment c, long cOff, int m) {
+    public void matmul(MemorySegment a, long aOff, Panels w, MemorySegment c, long cOff, int m) {
         w.multiply(a, aOff, m, c, cOff, parallel);
     }
 

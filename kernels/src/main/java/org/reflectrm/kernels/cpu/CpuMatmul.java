@@ -67,9 +67,9 @@ final class CpuMatmul {
             }
             return;
         }
-        if (!transA && !accumulate && m >= PanelCache.MIN_ROWS && m < DOT_MAX_M) {
-            // Batched decode: the weight repacked into panels, once (see Bf16Panels), if the budget allows.
-            Bf16Panels p = panelsOf(b, bOff, bType, transB, n, k);
+        if (!transA && !accumulate && m >= PanelCache.minRows(bType) && m < DOT_MAX_M) {
+            // Batched decode: the weight repacked into panels, once (see Panels), if the budget allows.
+            Panels p = panelsOf(b, bOff, bType, transB, n, k);
             if (p != null) {
                 p.multiply(a, aOff, m, c, cOff, parallel);
                 return;
@@ -82,15 +82,15 @@ final class CpuMatmul {
             Gemm g = new Gemm(a, aOff, transA, b, bOff, bType, false, c, cOff, m, n, k, accumulate);
             parallel.forRange(n, 4 * L, (from, to) -> axpyColumns(g, from, to));
         } else {
-            // A BF16 linear weight packs from its panels (made here on first use, within the budget).
+            // A BF16 or 8-bit linear weight packs from its panels (made here on first use, within the budget).
             packed.run(new Gemm(a, aOff, transA, b, bOff, bType, transB, c, cOff, m, n, k, accumulate),
                     panelsOf(b, bOff, bType, transB, n, k));
         }
     }
 
-    /** The panels of B if it is a BF16 linear weight {@code W[n, k]} they can hold and the budget allows, else null. */
-    private Bf16Panels panelsOf(MemorySegment b, long bOff, DType bType, boolean transB, int n, int k) {
-        return transB && bType == DType.BF16 && n % Bf16Panels.COLUMNS == 0 ? panels.get(b, bOff, n, k) : null;
+    /** The panels of B if it is a linear weight {@code W[n, k]} they can hold and the budget allows, else null. */
+    private Panels panelsOf(MemorySegment b, long bOff, DType bType, boolean transB, int n, int k) {
+        return transB && Panels.fits(bType, n) ? panels.get(b, bOff, bType, n, k) : null;
     }
 
     /**

@@ -72,6 +72,7 @@ final class DotLinear {
         int perStream = ROWS / STREAMS;
         int part = PackedGemm.roundUp(PackedGemm.ceilDiv(to - from, STREAMS), perStream);
         float[] sums = new float[ROWS * ROWS];
+        float[] park = new float[ROWS * L];
         int[] cols = new int[ROWS];
         long[] w = new long[ROWS];
         for (int b = 0; b < part; b += perStream) {
@@ -83,12 +84,15 @@ final class DotLinear {
                 // The first slot is always inside the range; a dead slot reads that row again.
                 w[q] = g.bOff() + (long) (col < end ? col : cols[0]) * g.k();
             }
-            block(g, a, cols, w, sums);
+            block(g, a, cols, w, sums, park);
         }
     }
 
-    /** All rows of C for the four W rows at {@code w} (columns {@code cols}, -1 where unused). */
-    private void block(Gemm g, float[] a, int[] cols, long[] w, float[] sums) {
+    /**
+     * All rows of C for the four W rows at {@code w} (columns {@code cols}, -1 where unused);
+     * {@code park} holds a kernel's four accumulators between its loop and their reduction.
+     */
+    private void block(Gemm g, float[] a, int[] cols, long[] w, float[] sums, float[] park) {
         MemorySegment src = g.b();
         DType type = g.bType();
         if (type == DType.F16) {
@@ -107,7 +111,8 @@ final class DotLinear {
         if (type == DType.Q8) {
             // k is a whole number of blocks (checked by CpuMatmul), so there is no tail.
             for (int i = 0; i < g.m(); i++) {
-                q8Block1x4(a, i * g.k(), src, w, g.k(), sums);
+                q8Block1x4(a, i * g.k(), src, w, g.k(), park);
+                reduce4(park, sums);
                 finish(g, a, i, 1, cols, src, type, w, sums);
             }
             return;
@@ -242,8 +247,14 @@ final class DotLinear {
      * sign-extending byte-to-float conversion and multiplied into a per-block sum, which is then
      * scaled into the row's accumulator with one FMA: one multiply per block instead of one per
      * value. A and W are in natural order (no de-interleaving), so the A copy is plain.
+     *
+     * <p>The accumulators leave through {@code park} ({@link #reduce4} sums them): when they were
+     * passed to the reduction as vectors, C2 sometimes compiled this kernel without inlining it
+     * and boxed the accumulators in the loop, and batch-1 decode of an 8-bit qwen3-0.6b ran at
+     * 15–16 tokens/s instead of 45–55 in about one run of three (seen once 8-bit panels changed
+     * what was compiled when; JFR showed the time in the reduction's call).
      */
-    private static void q8Block1x4(float[] a, int a0, MemorySegment w, long[] wr, int k, float[] out) {
+    private static void q8Block1x4(float[] a, int a0, MemorySegment w, long[] wr, int k, float[] park) {
         long w0 = Q8Format.blockOffset(wr[0]), w1 = Q8Format.blockOffset(wr[1]);
         long w2 = Q8Format.blockOffset(wr[2]), w3 = Q8Format.blockOffset(wr[3]);
         FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
@@ -264,7 +275,16 @@ final class DotLinear {
             c2 = t2.fma(Lanes.q8Scale(w, w2), c2);
             c3 = t3.fma(Lanes.q8Scale(w, w3), c3);
         }
-        store4(out, 0, c0, c1, c2, c3);
+        c0.intoArray(park, 0);
+        c1.intoArray(park, L);
+        c2.intoArray(park, 2 * L);
+        c3.intoArray(park, 3 * L);
+    }
+
+    /** The lane sums of the four accumulators parked at {@code park[0 .. 4L)} into {@code out[0 .. 3]}. */
+    private static void reduce4(float[] park, float[] out) {
+        Lanes.sum4(FloatVector.fromArray(F, park, 0), FloatVector.fromArray(F, park, L),
+                FloatVector.fromArray(F, park, 2 * L), FloatVector.fromArray(F, park, 3 * L), out, 0);
     }
 
     private static void store4(float[] out, int at, FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3) {

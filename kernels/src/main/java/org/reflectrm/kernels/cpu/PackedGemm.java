@@ -66,8 +66,8 @@ final class PackedGemm {
         run(g, null);
     }
 
-    /** {@link #run(Gemm)}, packing B from {@code panels} when given (B is then their BF16 weight, transB). */
-    void run(Gemm g, Bf16Panels panels) {
+    /** {@link #run(Gemm)}, packing B from {@code panels} when given (B is then their weight, transB). */
+    void run(Gemm g, Panels panels) {
         // Handing work to another thread costs a few microseconds: small products stay on one.
         int threads = (long) g.m() * g.n() * g.k() < MIN_PARALLEL_WORK ? 1 : parallel.threads();
         // Each task packs the A rows and B columns it covers, so the operand that is split across
@@ -104,7 +104,7 @@ final class PackedGemm {
     }
 
     /** C[i0..i1, j0..j1] in full, looping over k in panels of kc. */
-    private void block(Gemm g, Bf16Panels panels, int i0, int i1, int j0, int j1) {
+    private void block(Gemm g, Panels panels, int i0, int i1, int j0, int j1) {
         int kc = Math.min(blocking.kc(), g.k());
         int mc = blocking.mc();
         float[] bp = buffer(0, kc * roundUp(j1 - j0, NR));

@@ -6,27 +6,34 @@ import java.lang.ref.ReferenceQueue;
 import java.lang.ref.WeakReference;
 import java.util.HashMap;
 import java.util.Map;
+import org.reflectrm.kernels.DType;
 
 /**
- * The BF16 weights this backend has repacked into {@link Bf16Panels} for batched decode, made on
- * a weight's first batched use and kept while its memory segment object is alive.
+ * The BF16 and 8-bit weights this backend has repacked into {@link Panels} for batched decode,
+ * made on a weight's first batched use and kept while its memory segment object is alive.
  *
  * <p>Keys are the weight's segment <em>object</em> and offset, not its address: a model that is
  * closed and another mapped at the same address must not find the first one's panels. A
  * segment that is no longer reachable drops its entries, and their memory (an automatic arena)
  * goes with them. Weights are assumed not to change while their panels live; the model's BF16
- * weights are read-only mappings, and fine-tuning widens them to F32, which is never repacked.
+ * and 8-bit weights are read-only mappings, and fine-tuning widens them to F32, which is never repacked.
  *
  * <p>A budget bounds the extra memory: once it is spent, further weights keep the row kernel.
  * Packing happens in first-use order, so a run decides the same way every time on a machine.
  */
 final class PanelCache {
-    /** The smallest batch the panels serve: below it the row kernel is faster (see Bf16Panels). */
+    /** The smallest batch BF16 panels serve: below it the row kernel is faster (see Bf16Panels). */
     static final int MIN_ROWS = 3;
+    /**
+     * The smallest batch 8-bit panels serve: at 2 rows they match the row path ({@link Q8Panel})
+     * on a layer in cache and run 1.8× as fast on the LM head from memory; 1 row keeps the row
+     * kernel, which reads each weight once with no padded tile.
+     */
+    static final int MIN_ROWS_Q8 = 2;
 
     private final long budgetBytes;
     private long usedBytes;
-    private final Map<Key, Bf16Panels> panels = new HashMap<>();
+    private final Map<Key, Panels> panels = new HashMap<>();
     private final ReferenceQueue<MemorySegment> dead = new ReferenceQueue<>();
 
     /** The system property that sets the budget, in MiB (0 turns the panels off). */
@@ -34,7 +41,7 @@ final class PanelCache {
 
     /**
      * The budget: {@value #BUDGET_PROPERTY} if set, else a quarter of the machine's memory, so a
-     * model whose BF16 weights fit in it decodes batches on panels, doubling its weights' memory.
+     * model whose weights fit in it decodes batches on panels, doubling its weights' memory.
      */
     static long defaultBudget() {
         String set = System.getProperty(BUDGET_PROPERTY);
@@ -48,6 +55,11 @@ final class PanelCache {
         var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         long total = os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getTotalMemorySize() : 0;
         return total / 4;
+    }
+
+    /** The smallest batch the panels of a weight of this type serve. */
+    static int minRows(DType type) {
+        return type == DType.Q8 ? MIN_ROWS_Q8 : MIN_ROWS;
     }
 
     PanelCache(long budgetBytes) {
@@ -79,20 +91,21 @@ final class PanelCache {
     }
 
     /**
-     * The panels of the BF16 weight {@code W[n, k]} at {@code off} of {@code w}, packed now if this
-     * is its first use and the budget allows; null when it does not (the caller keeps the rows).
+     * The panels of the weight {@code W[n, k]} of {@code type} (BF16 or Q8, see
+     * {@link Panels#fits}) at {@code off} of {@code w}, packed now if this is its first use and
+     * the budget allows; null when it does not (the caller keeps the rows).
      */
-    synchronized Bf16Panels get(MemorySegment w, long off, int n, int k) {
+    synchronized Panels get(MemorySegment w, long off, DType type, int n, int k) {
         purge();
-        long bytes = 2L * n * k;
-        Bf16Panels p = panels.get(new Key(w, off, bytes, null));
-        if (p != null && p.n() == n && p.k() == k) {
+        long bytes = Panels.bytes(type, n, k);
+        Panels p = panels.get(new Key(w, off, bytes, null));
+        if (p != null && p.type() == type && p.n() == n && p.k() == k) {
             return p;
         }
         if (p != null || usedBytes + bytes > budgetBytes) {
             return null;
         }
-        p = Bf16Panels.pack(w, off, n, k, Arena.ofAuto());
+        p = Panels.pack(type, w, off, n, k, Arena.ofAuto());
         panels.put(new Key(w, off, bytes, dead), p);
         usedBytes += bytes;
         return p;

@@ -9,7 +9,8 @@ import jdk.incubator.vector.FloatVector;
 import org.reflectrm.kernels.Q8Format;
 
 /**
- * Batched decode with 8-bit weights: four W rows against every A row of a small batch. Widening
+ * Batched decode with 8-bit weights left in their row layout (when the panel budget refuses
+ * {@link Q8Panels}, which are about twice as fast): four W rows against every A row. Widening
  * a Q8 block (a byte-to-float conversion per L values and the scale) costs more than the FMAs it
  * feeds, so with two or more A rows the four rows are dequantised once per {@link #DEPTH}-deep
  * panel into F32, and every A row then runs a plain F32 kernel against the panel. (For BF16 the

@@ -43,18 +43,6 @@ class Q8MatmulTest {
         two.close();
     }
 
-    /** Reference dequantisation of {@code n} values stored from byte 0 of {@code seg}. */
-    private static float[] dequantize(MemorySegment seg, int n) {
-        float[] out = new float[n];
-        for (int b = 0; b < n / 32; b++) {
-            float scale = seg.get(JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), b * 36L + 32);
-            for (int i = 0; i < 32; i++) {
-                out[b * 32 + i] = seg.get(JAVA_BYTE, b * 36L + i) * scale;
-            }
-        }
-        return out;
-    }
-
     private static MemorySegment quantized(Arena arena, float[] v) {
         MemorySegment seg = arena.allocate(Q8Format.bytes(v.length) + 64);
         Q8Format.quantize(v, 0, v.length, seg, 0);
@@ -71,7 +59,7 @@ class Q8MatmulTest {
         v[100] = -7.5f; // a negative block maximum
         try (Arena arena = Arena.ofShared()) {
             MemorySegment seg = quantized(arena, v);
-            float[] back = dequantize(seg, v.length);
+            float[] back = Ref.dequantizeQ8(seg, v.length);
             for (int b = 0; b < v.length / 32; b++) {
                 float max = 0;
                 int at = 0;
@@ -110,10 +98,16 @@ class Q8MatmulTest {
         }
     }
 
-    /** m, n, k: decode (dot path, one row and batches, odd and even), and prefill (packed path). */
+    /**
+     * m, n, k: decode (dot path, one row and batches, odd and even), and prefill (packed path).
+     * With n a multiple of 32 the weights are repacked into panels ({@link Q8Panels}): batched
+     * decode {2, 64, 64}, {3, 64, 96}, {9, 96, 64}, {31, 160, 320} (without accumulate; with it
+     * the dot path),
+     * and prefill packing from panels {40, 64, 1088} (two kc panels of depth) and {70, 160, 320}.
+     */
     private static final int[][] SIZES = {
             {1, 37, 64}, {1, 2500, 128}, {2, 5, 32}, {3, 45, 96}, {8, 67, 1024}, {17, 300, 160}, {33, 70, 320},
-            {70, 131, 608},
+            {70, 131, 608}, {2, 64, 64}, {3, 64, 96}, {9, 96, 64}, {31, 160, 320}, {40, 64, 1088}, {70, 160, 320},
     };
 
     static Stream<Arguments> cases() {
@@ -137,13 +131,17 @@ class Q8MatmulTest {
                 m, n, k, transA, acc);
     }
 
-    /** Panels of 7 values: the packed path dequantises partial blocks at both ends of a panel. */
-    @Test
-    void packedPathWithPanelsThatCutBlocks() {
+    /**
+     * Depth panels of 7 values: the packed path dequantises partial blocks at both ends of a
+     * panel, from the row layout (n = 50) and from {@link Q8Panels} (n = 64).
+     */
+    @ParameterizedTest(name = "n={0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {50, 64})
+    void packedPathWithPanelsThatCutBlocks(int n) {
         try (Parallel parallel = new Parallel(2)) {
             CpuMatmul mm = new CpuMatmul(parallel, new PackedGemm.Blocking(7, PackedGemm.MR * 2, PackedGemm.NR * 2));
             for (boolean acc : new boolean[] {false, true}) {
-                check((a, w, c) -> mm.matmul(a, 3, false, w, 32, DType.Q8, true, c, 2, 37, 50, 96, acc), 37, 50, 96, false, acc);
+                check((a, w, c) -> mm.matmul(a, 3, false, w, 32, DType.Q8, true, c, 2, 37, n, 96, acc), 37, n, 96, false, acc);
             }
         }
     }
@@ -158,7 +156,7 @@ class Q8MatmulTest {
             float[] av = Ref.gaussian(rnd, m * k);
             float[] wv = Ref.gaussian(rnd, 32 + n * k); // one leading block, so the weights start at offset 32
             MemorySegment w = quantized(arena, wv);
-            float[] wq = dequantize(w, wv.length);
+            float[] wq = Ref.dequantizeQ8(w, wv.length);
             float[] c0 = Ref.gaussian(rnd, m * n);
             MemorySegment a = Ref.f32(arena, av, 3);
             MemorySegment c = Ref.f32(arena, c0, 2);
@@ -206,7 +204,7 @@ class Q8MatmulTest {
         try (Arena arena = Arena.ofShared()) {
             float[] table = Ref.gaussian(rnd, 5 * 64);
             MemorySegment t = quantized(arena, table);
-            float[] tq = dequantize(t, table.length);
+            float[] tq = Ref.dequantizeQ8(t, table.length);
             MemorySegment out = arena.allocate(4L * 2 * 64);
             two.embedding(t, 0, DType.Q8, 64, new int[] {3, 1}, out, 0);
             float[] got = Ref.read(out, 0, 128);

@@ -8,6 +8,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.Q8Format;
 
 /**
  * Test support: random operands in native memory, and the comparison every kernel test uses.
@@ -54,9 +55,21 @@ final class Ref {
     record Weights(MemorySegment seg, float[] values) {
     }
 
-    /** Random weights rounded to {@code type}, so the widened values are known exactly. */
+    /**
+     * Random weights rounded to {@code type}, so the widened values are known exactly. For Q8,
+     * n and pad are whole blocks, and the values are the quantised ones dequantised from the
+     * stored bytes by {@link #dequantizeQ8}.
+     */
     static Weights weights(Arena arena, Random rnd, int n, DType type, int pad) {
         float[] v = gaussian(rnd, n);
+        if (type == DType.Q8) {
+            float[] all = new float[pad + n];
+            java.util.Arrays.fill(all, 0, pad, 1000f);
+            System.arraycopy(v, 0, all, pad, n);
+            MemorySegment seg = arena.allocate(Q8Format.bytes(all.length) + 64, 64);
+            Q8Format.quantize(all, 0, all.length, seg, 0);
+            return new Weights(seg, java.util.Arrays.copyOfRange(dequantizeQ8(seg, all.length), pad, all.length));
+        }
         if (type == DType.F32) {
             return new Weights(f32(arena, v, pad), v);
         }
@@ -66,6 +79,22 @@ final class Ref {
             v[i] = widen(type, bits[i]);
         }
         return new Weights(shorts(arena, bits, pad), v);
+    }
+
+    /**
+     * Reference dequantisation of the {@code n} 8-bit values stored from byte 0 of {@code seg}, from
+     * the raw bytes (quants, then a little-endian F32 scale per 32 values), not through the code
+     * under test.
+     */
+    static float[] dequantizeQ8(MemorySegment seg, int n) {
+        float[] out = new float[n];
+        for (int b = 0; b < n / 32; b++) {
+            float scale = seg.get(JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), b * 36L + 32);
+            for (int i = 0; i < 32; i++) {
+                out[b * 32 + i] = seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, b * 36L + i) * scale;
+            }
+        }
+        return out;
     }
 
     static MemorySegment shorts(Arena arena, short[] bits, int pad) {
