@@ -78,18 +78,19 @@ public final class Ops {
 
     /** Int32 values in the device's memory, for the kernels that take ids, positions or targets. */
     private DeviceBuffer ints(int[] values) {
-        DeviceBuffer b = allocator.allocate(Math.max(1, values.length) * 4L);
-        if (values.length > 0) {
-            b.write(MemorySegment.ofArray(values), 0);
-        }
-        return b;
+        return uploaded(MemorySegment.ofArray(values));
     }
 
-    /** F32 values in the device's memory, as {@link #ints}. */
+    /** F32 values in the device's memory (cross-entropy's row weights). */
     private DeviceBuffer floats(float[] values) {
-        DeviceBuffer b = allocator.allocate(Math.max(1, values.length) * 4L);
-        if (values.length > 0) {
-            b.write(MemorySegment.ofArray(values), 0);
+        return uploaded(MemorySegment.ofArray(values));
+    }
+
+    /** A copy of small host values in scratch: on the host a copy, on a GPU an upload. */
+    private DeviceBuffer uploaded(MemorySegment values) {
+        DeviceBuffer b = allocator.allocate(Math.max(4, values.byteSize()));
+        if (values.byteSize() > 0) {
+            b.write(values, 0);
         }
         return b;
     }
