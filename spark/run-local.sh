@@ -11,7 +11,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
-jar="$here/target/reflectrm-spark-job.jar"
+jar="$here/target/reflectrm-j-spark.jar"
 classpath_file="$here/target/spark-classpath.txt"
 
 java_bin=""
