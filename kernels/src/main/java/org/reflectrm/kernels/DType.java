@@ -43,6 +43,11 @@ public enum DType {
         return this == F32 || this == F16 || this == BF16 || this == Q8;
     }
 
+    /** True for the types the GPU kernels read weights in: F32, F16 and BF16 (not {@link #Q8}). */
+    public boolean isGpuComputeType() {
+        return this == F32 || this == F16 || this == BF16;
+    }
+
     /** The type for a safetensors dtype string, or empty when the string names no known type. */
     public static Optional<DType> fromSafetensors(String name) {
         for (DType t : values()) {

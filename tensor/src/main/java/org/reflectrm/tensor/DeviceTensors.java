@@ -45,7 +45,7 @@ public final class DeviceTensors implements AutoCloseable {
             return t;
         }
         DType type = t.dtype();
-        if (type == DType.Q8 || !type.isComputeType()) {
+        if (!type.isGpuComputeType()) {
             throw new IllegalArgumentException(t + ": dtype " + type + " cannot be computed with on a "
                     + device.kind() + " device (need F32, F16 or BF16)");
         }

@@ -77,7 +77,7 @@ final class DeviceWeights implements AutoCloseable {
     private Weight upload(Device device, String what, Tensor... parts) {
         sameType(what, parts);
         DType type = parts[0].dtype();
-        if (!type.isComputeType() || type == DType.Q8) {
+        if (!type.isGpuComputeType()) {
             throw new BadInputException(what + ": dtype " + type + " cannot be computed with on a GPU (need F32, F16 or BF16)");
         }
         long total = 0;
