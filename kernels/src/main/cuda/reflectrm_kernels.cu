@@ -601,10 +601,10 @@ extern "C" __global__ void copy_f32(const float* src, i64 srcOff, float* dst, i6
 // ---- Row reductions: one block per row ----
 
 // In place: max, exp(x - max) stored with its sum, then scaled by 1 / sum (the CPU's order).
-extern "C" __global__ void softmax_rows(float* x, i64 xOff, int cols) {
-    __shared__ float scratch[32];
-    float* xr = x + xOff + (i64) blockIdx.x * cols;
-    float m = -INFINITY;
+// The row's max m (to the block), each element replaced by exp(x - m), and the sum of those: the
+// unnormalised softmax that softmax_rows and cross_entropy share.
+__device__ __forceinline__ float exp_row(float* xr, int cols, float* scratch, float& m) {
+    m = -INFINITY;
     for (int c = threadIdx.x; c < cols; c += blockDim.x) {
         m = fmaxf(m, xr[c]);
     }
@@ -615,7 +615,14 @@ extern "C" __global__ void softmax_rows(float* x, i64 xOff, int cols) {
         xr[c] = e;
         s += e;
     }
-    s = block_sum(s, scratch);
+    return block_sum(s, scratch);
+}
+
+extern "C" __global__ void softmax_rows(float* x, i64 xOff, int cols) {
+    __shared__ float scratch[32];
+    float* xr = x + xOff + (i64) blockIdx.x * cols;
+    float m;
+    const float s = exp_row(xr, cols, scratch, m);
     const float inv = 1.0f / s;
     for (int c = threadIdx.x; c < cols; c += blockDim.x) {
         xr[c] *= inv;
@@ -1060,20 +1067,10 @@ extern "C" __global__ void cross_entropy(float* x, i64 xOff, int cols, const int
     }
     const int target = targets[targetsOff + r];
     const bool valid = target >= 0 && target < cols;
-    // Read before block_max's barriers: no thread has overwritten the row yet.
+    // Read before exp_row's barriers: no thread has overwritten the row yet.
     const float targetLogit = valid ? xr[target] : 0.f;
-    float m = -INFINITY;
-    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
-        m = fmaxf(m, xr[c]);
-    }
-    m = block_max(m, scratch);
-    float s = 0.f;
-    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
-        const float e = expf(xr[c] - m);
-        xr[c] = e;
-        s += e;
-    }
-    s = block_sum(s, scratch);
+    float m;
+    const float s = exp_row(xr, cols, scratch, m);
     const float factor = weight / s;
     for (int c = threadIdx.x; c < cols; c += blockDim.x) {
         float g = xr[c] * factor;
