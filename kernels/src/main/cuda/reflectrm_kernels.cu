@@ -1323,6 +1323,24 @@ extern "C" __global__ void __launch_bounds__(SQ_THREADS) sum_of_squares(const fl
     }
 }
 
+// One SGD step by SgdStep's arithmetic: d = fma(p, wd, g); with momentum d = first ? d : buf * m + d
+// (__fmul_rn/__fadd_rn: a product and a sum, never contracted), stored to buf; p = fma(d, negLr, p).
+// Without momentum buf is not touched.
+extern "C" __global__ void sgd(float* p, i64 pOff, const float* grad, i64 gradOff, float* buf, i64 bufOff, i64 n,
+                               int hasMomentum, int first, float momentum, float wd, float negLr) {
+    for (i64 i = (i64) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+        const float pe = p[pOff + i];
+        float d = fmaf(pe, wd, grad[gradOff + i]);
+        if (hasMomentum) {
+            if (!first) {
+                d = __fadd_rn(__fmul_rn(buf[bufOff + i], momentum), d);
+            }
+            buf[bufOff + i] = d;
+        }
+        p[pOff + i] = fmaf(d, negLr, pe);
+    }
+}
+
 // One AdamW step by AdamWStep's arithmetic, operation by operation as the CPU backend (and torch):
 //   p *= decay; m = fma(g - m, coeff, small ? m : g); v = v * beta2 + (c2 * g) * g;
 //   p += (negStepSize * m) / (sqrt(v) / bc2Sqrt + eps).

@@ -666,6 +666,25 @@ class EmuCudaDevice {
         float lerpCoefficient() const { return smallLerp() ? lerpWeight : lerpWeight - 1.f; }
     };
 
+    // SgdStep; without momentum the gradient stands in for the untouched buffer, as CudaDevice passes it.
+    void sgd(const Buf& param, long long pOff, const Buf& grad, long long gOff, const Buf* buf, long long bOff,
+             long long n, bool first, float momentum, float wd, float negLr) {
+        if (n <= 0) {
+            return;
+        }
+        float* pp = (float*) at(param, pOff, n, 4, "param");
+        const float* pg = (const float*) at(grad, gOff, n, 4, "grad");
+        float* pb = buf ? (float*) at(*buf, bOff, n, 4, "momentum") : (float*) pg;
+        long long bo = buf ? bOff : gOff;
+        int has = momentum != 0.f ? 1 : 0, fst = first ? 1 : 0;
+        std::vector<Region> written{{&param, pOff, n, 4}};
+        if (buf) {
+            written.push_back({buf, bOff, n, 4});
+        }
+        launch("sgd", 0, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK, written,
+               [=] { ::sgd(pp, pOff, pg, gOff, pb, bo, n, has, fst, momentum, wd, negLr); });
+    }
+
     void adamW(const Buf& param, long long pOff, const Buf& grad, long long gOff, const Buf& m, long long mOff,
                const Buf& v, long long vOff, long long n, const AdamWStep& s) {
         if (n <= 0) {
@@ -1473,6 +1492,33 @@ double adamWCase(int n, double beta1, bool decays, long long t) {
     return 0;
 }
 
+// One SGD step against SgdStep's documented F32 operations bit for bit (fma, then a product and a
+// sum for the momentum, then fma), with and without momentum, on the first step and after.
+double sgdCase(int n, float momentum, float wd, bool first) {
+    std::vector<float> p = gaussian(n), g = gaussian(n), b = gaussian(n);
+    const float negLr = -1e-2f;
+    Bufs bufs;
+    Buf& dp = operand(bufs, F32, p, nullptr, 1);
+    Buf& dg = operand(bufs, F32, g, nullptr, PAD);
+    Buf& db = operand(bufs, F32, b, nullptr, 2);
+    g_dev.sgd(dp, 1, dg, PAD, momentum != 0.f ? &db : nullptr, 2, n, first, momentum, wd, negLr);
+    std::vector<float> gotP = readF32(dp, 1, n), gotB = readF32(db, 2, n), specP(n), specB(b);
+    for (int i = 0; i < n; i++) {
+        float d = std::fma(p[i], wd, g[i]);
+        if (momentum != 0.f) {
+            if (!first) {
+                float prod = b[i] * momentum;
+                d = prod + d;
+            }
+            specB[i] = d;
+        }
+        specP[i] = std::fma(d, negLr, p[i]);
+    }
+    assertSameBits(specP, gotP, "param (SgdStep's F32 operations)");
+    assertSameBits(specB, gotB, momentum != 0.f ? "momentum buffer" : "untouched buffer");
+    return 0;
+}
+
 // The sum of squares against a double reference, then against SumOfSquares' documented F32 order
 // bit for bit (each block: thread t adds elements t, t + 256, ... then the 256 sums pairwise by
 // halving strides; the host adds the block sums in double), then a rerun for the same bits.
@@ -1819,6 +1865,12 @@ void buildCases() {
         std::snprintf(name, sizeof name, "adamW n=%d beta1=%g decays=%d step=%lld", n, beta1, (int) decays, t);
         addCase(name, [=] { return adamWCase(n, beta1, decays, t); });
     }
+    for (auto [n, momentum, wd, first] : std::vector<std::tuple<int, float, float, bool>>{
+             {10007, 0.f, 0.f, true}, {10007, 0.f, 0.01f, false}, {10007, 0.9f, 0.01f, true}, {37, 0.9f, 0.f, false}}) {
+        char name[128];
+        std::snprintf(name, sizeof name, "sgd n=%d momentum=%g wd=%g first=%d", n, momentum, wd, (int) first);
+        addCase(name, [=] { return sgdCase(n, momentum, wd, first); });
+    }
     for (auto [n, off] : std::vector<std::pair<long long, int>>{{1, 0}, {255, 3}, {4096, 1}, {10007, 3}, {70001, 5}}) {
         char name[128];
         std::snprintf(name, sizeof name, "sumOfSquares n=%lld off=%d", n, off);
@@ -1925,7 +1977,7 @@ int main(int argc, char** argv) {
                          "attention", "attention_merge", "matmul_f32", "matmul_bf16", "matmul_f16",
                          "rms_norm_backward", "rms_norm_backward_dw", "rope_inverse", "swiglu_backward",
                          "embedding_backward", "cross_entropy", "attention_backward_q",
-                         "attention_backward_kv", "adamw", "sum_of_squares"};
+                         "attention_backward_kv", "adamw", "sgd", "sum_of_squares"};
     int missing = 0;
     if (!filter) {
         for (const char* k : all) {

@@ -135,15 +135,6 @@ class DeviceOptionTest {
     }
 
     @Test
-    void sgdOnAGpuIsBadUsage(@org.junit.jupiter.api.io.TempDir Path dir) {
-        assumeOpenCl();
-        String tiny = dir.resolve("tiny").toString();
-        CliTest.ok("init", "--preset", "tiny", "--seed", "5", "--out", tiny);
-        CliTest.bad(List.of("train", "sft", "--model", tiny, "--data", SFT_DATA, "--out", dir.resolve("sgd").toString(),
-                "--steps", "1", "--optimizer", "sgd", "--device", "opencl"), "--optimizer sgd runs on the CPU only");
-    }
-
-    @Test
     void benchTrainRunsOnOpenCl() {
         assumeOpenCl();
         JsonNode r = CliTest.ok("bench-train", "--model", MODEL, "--batch", "1", "--seq-len", "8", "--steps", "1",

@@ -9,6 +9,7 @@ import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.device.AdamWStep;
 import org.reflectrm.kernels.device.Allocations;
 import org.reflectrm.kernels.device.DeviceBuffer;
+import org.reflectrm.kernels.device.SgdStep;
 import org.reflectrm.kernels.device.DeviceException;
 import org.reflectrm.kernels.device.DeviceGraph;
 import org.reflectrm.kernels.device.RecordingDevice;
@@ -795,6 +796,26 @@ public final class CudaDevice implements RecordingDevice {
                 .f32(step.beta2()).f32(step.oneMinusBeta2()).f32(step.bc2Sqrt()).f32(step.eps())
                 .f32(step.negStepSize());
         launch(Kernel.ADAMW, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK);
+    }
+
+    @Override
+    public void sgd(DeviceBuffer param, long paramOff, DeviceBuffer grad, long gradOff, DeviceBuffer momentum,
+                    long momentumOff, long n, SgdStep step) {
+        step.requireBuffer(momentum);
+        if (n <= 0) {
+            requireNonNegative(n);
+            return;
+        }
+        long g = at(grad, gradOff, n, 4, "grad");
+        // Without momentum the kernel never reads its buffer argument: the gradient stands in.
+        args.reset()
+                .ptr(at(param, paramOff, n, 4, "param")).i64(paramOff)
+                .ptr(g).i64(gradOff)
+                .ptr(momentum == null ? g : at(momentum, momentumOff, n, 4, "momentum"))
+                .i64(momentum == null ? gradOff : momentumOff).i64(n)
+                .i32(step.hasMomentum() ? 1 : 0).i32(step.first() ? 1 : 0)
+                .f32(step.momentum()).f32(step.weightDecay()).f32(step.negLr());
+        launch(Kernel.SGD, elementwiseBlocks(n), 1, 1, ELEMENTWISE_BLOCK);
     }
 
     @Override

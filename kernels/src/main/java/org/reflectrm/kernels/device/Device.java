@@ -236,6 +236,14 @@ public interface Device extends AutoCloseable {
      */
     double sumOfSquares(DeviceBuffer x, long xOff, long n);
 
+    /**
+     * One SGD update of n F32 parameters in place, with their gradient and, when
+     * {@code step.hasMomentum()}, their momentum buffer (F32, updated too; null otherwise), by
+     * {@link SgdStep}'s arithmetic.
+     */
+    void sgd(DeviceBuffer param, long paramOff, DeviceBuffer grad, long gradOff, DeviceBuffer momentum, long momentumOff,
+             long n, SgdStep step);
+
     @Override
     void close();
 }

@@ -12,6 +12,7 @@ import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.cpu.CpuAdamW;
+import org.reflectrm.kernels.cpu.CpuSgd;
 
 /**
  * The device SPI on host memory, computed by a {@link Backend} (normally the CPU one). The
@@ -501,6 +502,14 @@ public final class HostDevice implements RecordingDevice {
     public double sumOfSquares(DeviceBuffer x, long xOff, long n) {
         requireNotRecording("sumOfSquares");   // it returns a value: nothing to replay
         return SumOfSquares.inOrder(seg(x), xOff, n);
+    }
+
+    @Override
+    public void sgd(DeviceBuffer param, long paramOff, DeviceBuffer grad, long gradOff, DeviceBuffer momentum,
+                    long momentumOff, long n, SgdStep step) {
+        step.requireBuffer(momentum);
+        run(() -> CpuSgd.update(seg(param), paramOff, seg(grad), gradOff, momentum == null ? null : seg(momentum),
+                momentumOff, n, step));
     }
 
     /** The backend is the caller's; nothing else is held. */

@@ -16,6 +16,7 @@ import org.reflectrm.kernels.device.AdamWStep;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.Allocations;
 import org.reflectrm.kernels.device.DeviceBuffer;
+import org.reflectrm.kernels.device.SgdStep;
 import org.reflectrm.kernels.device.DeviceException;
 import org.reflectrm.kernels.device.SumOfSquares;
 import org.reflectrm.kernels.device.Transfers;
@@ -825,6 +826,25 @@ public final class OpenClDevice implements Device {
                 .mem(bp).i64(paramOff).mem(bg).i64(gradOff).mem(bm).i64(mOff).mem(bv).i64(vOff).i64(n)
                 .f32(step.decay()).i32(step.smallLerp() ? 1 : 0).f32(step.lerpCoefficient()).f32(step.beta2())
                 .f32(step.oneMinusBeta2()).f32(step.bc2Sqrt()).f32(step.eps()).f32(step.negStepSize())
+                .elements(n, ELEMENT_WG);
+    }
+
+    @Override
+    public synchronized void sgd(DeviceBuffer param, long paramOff, DeviceBuffer grad, long gradOff,
+                                 DeviceBuffer momentum, long momentumOff, long n, SgdStep step) {
+        ensureOpen();
+        step.requireBuffer(momentum);
+        OpenClBuffer bp = operand(param, paramOff, n, DType.F32, "param");
+        OpenClBuffer bg = operand(grad, gradOff, n, DType.F32, "grad");
+        // Without momentum the kernel never reads its buffer argument: the gradient stands in.
+        OpenClBuffer bb = momentum == null ? bg : operand(momentum, momentumOff, n, DType.F32, "momentum");
+        if (n == 0) {
+            return;
+        }
+        launch.of(training().kernel("sgd"))
+                .mem(bp).i64(paramOff).mem(bg).i64(gradOff).mem(bb).i64(momentum == null ? gradOff : momentumOff).i64(n)
+                .i32(step.hasMomentum() ? 1 : 0).i32(step.first() ? 1 : 0).f32(step.momentum())
+                .f32(step.weightDecay()).f32(step.negLr())
                 .elements(n, ELEMENT_WG);
     }
 

@@ -212,6 +212,29 @@ __kernel void adam_w(__global float* param, ulong paramOff, __global const float
     v[vOff + i] = vi;
 }
 
+/**
+ * One SGD step (SgdStep's arithmetic, FP_CONTRACT off above): d = fma(p, wd, g); with momentum,
+ * d = first ? d : buf * momentum + d (a product and a sum), stored to buf; p = fma(d, negLr, p).
+ * Without momentum buf is any buffer and is not touched.
+ */
+__kernel void sgd(__global float* param, ulong paramOff, __global const float* grad, ulong gradOff,
+                  __global float* buf, ulong bufOff, ulong n, int hasMomentum, int first, float momentum,
+                  float wd, float negLr) {
+    const size_t i = get_global_id(0);
+    if (i >= n) {
+        return;
+    }
+    const float p = param[paramOff + i];
+    float d = fma(p, wd, grad[gradOff + i]);
+    if (hasMomentum) {
+        if (!first) {
+            d = buf[bufOff + i] * momentum + d;
+        }
+        buf[bufOff + i] = d;
+    }
+    param[paramOff + i] = fma(d, negLr, p);
+}
+
 // ---- Sum of squares (gradient clipping) ----
 
 /** Elements per work-item of sum_of_squares: a block is SumOfSquares.BLOCK = TRAIN_WG * 16 elements. */

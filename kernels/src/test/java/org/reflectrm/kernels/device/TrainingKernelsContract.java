@@ -113,6 +113,21 @@ public abstract class TrainingKernelsContract extends DeviceContract {
         }
     }
 
+    @ParameterizedTest(name = "sgd n={0} momentum={1} wd={2} first={3}")
+    @CsvSource({"10007, 0, 0, true", "10007, 0, 0.01, false", "10007, 0.9, 0.01, true", "37, 0.9, 0, false"})
+    void sgd(int n, float momentum, float wd, boolean first) {
+        SgdStep step = new SgdStep(wd, momentum, first, -1e-2f);
+        MemorySegment hp = host(DType.F32, gaussian(n)), hg = host(DType.F32, gaussian(n)), hb = host(DType.F32, gaussian(n));
+        try (DeviceBuffer dp = onDevice(hp); DeviceBuffer dg = onDevice(hg); DeviceBuffer db = onDevice(hb)) {
+            boolean keeps = step.hasMomentum();
+            device.sgd(dp, PAD, dg, PAD, keeps ? db : null, PAD, n, step);
+            org.reflectrm.kernels.cpu.CpuSgd.update(hp, PAD, hg, PAD, keeps ? hb : null, PAD, n, step);
+            // The same operations in the same order: the same bits.
+            assertArrayEquals(readHost(hp, n), readDevice(dp, n), "param");
+            assertArrayEquals(readHost(hb, n), readDevice(db, n), keeps ? "momentum buffer" : "untouched buffer");
+        }
+    }
+
     @Test
     void allocationsCountLiveAndPeakBytes() {
         long live = device.allocations().live(), peak = device.allocations().peak();

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.device.Device;
-import org.reflectrm.kernels.device.HostDevice;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.train.data.SftBatcher;
 import java.util.List;
@@ -81,17 +80,8 @@ public record TrainOptions(long steps, double epochs, double lr, int batch, int 
                 beta1, beta2, adamEps, maxGradNorm, seed, saveEvery, evalEvery, saveDtype, lora, stopAfter, on, optimizer, momentum);
     }
 
-    /** Fails, before anything is allocated, when these options cannot train on {@code device}. */
-    public void requireRunsOn(Device device) {
-        if (optimizer.equals("sgd") && !(device instanceof HostDevice)) {
-            throw new BadInputException("--optimizer sgd runs on the CPU only (there is no SGD kernel on the "
-                    + device.kind() + " device); use --optimizer adamw there, or --device cpu");
-        }
-    }
-
     /** The optimizer these options describe, over {@code params} in {@code device}'s memory. */
     public Optimizer newOptimizer(Device device, List<OptimParam> params) {
-        requireRunsOn(device);
         return optimizer.equals("sgd") ? new Sgd(device, params, new Sgd.Config(momentum, weightDecay))
                 : new AdamW(device, params, new AdamW.Config(beta1, beta2, adamEps, weightDecay));
     }

@@ -69,7 +69,6 @@ public final class TrainingSession implements AutoCloseable {
             throw new org.reflectrm.model.BadInputException(baseDir + " has 8-bit weights (reflectrm-j quantize), which "
                     + "the GPU backends do not read; train on the CPU, or on the model before quantizing");
         }
-        options.requireRunsOn(device);
         this.baseDir = baseDir;
         this.device = device;
         this.options = options;

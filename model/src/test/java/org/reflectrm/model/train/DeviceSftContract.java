@@ -1,7 +1,6 @@
 package org.reflectrm.model.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -21,7 +20,6 @@ import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.HostDevice;
 import org.reflectrm.kernels.device.SumOfSquares;
 import org.reflectrm.kernels.device.Transfers;
-import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.model.safetensors.Checkpoint;
 import org.reflectrm.model.safetensors.TensorEntry;
@@ -170,13 +168,9 @@ public abstract class DeviceSftContract {
     }
 
     @Test
-    void sgdIsRefusedByName() {
-        TrainOptions sgd = new TrainOptions(1, 1, LR, 2, 1, 256, org.reflectrm.model.train.data.SftBatcher.Mode.PAD,
-                "constant", 0, 0, 0.9, 0.999, 1e-8, 1.0, 5, 0, 0, null, null, 0, false, "sgd", 0.9);
-        try (Device device = open(); Qwen3Model model = Qwen3Model.load(base)) {
-            BadInputException e = assertThrows(BadInputException.class, () -> new SftTrainer(base, model, device, sgd,
-                    shared.resolve("sgd"), TrainingListener.NONE).run(examples, List.of(), false));
-            assertTrue(e.getMessage().contains("--optimizer sgd runs on the CPU only"), e.getMessage());
-        }
+    void sgdWithMomentumAndDecayMatchesTheCpu() throws IOException {
+        TrainOptions sgd = new TrainOptions(3, 1, LR, 2, 1, 256, org.reflectrm.model.train.data.SftBatcher.Mode.PAD,
+                "constant", 0, 0.01, 0.9, 0.999, 1e-8, 1.0, 5, 0, 0, null, null, 0, false, "sgd", 0.9);
+        assertSameRun(sgd, "sgd");
     }
 }
