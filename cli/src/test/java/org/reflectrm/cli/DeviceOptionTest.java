@@ -135,6 +135,15 @@ class DeviceOptionTest {
     }
 
     @Test
+    void eightBitWeightsAreRefusedOnTheGpuByName(@org.junit.jupiter.api.io.TempDir Path dir) {
+        assumeOpenCl();
+        String q8 = dir.resolve("q8").toString();
+        CliTest.ok("quantize", "--model", MODEL, "--out", q8);
+        CliTest.bad(List.of("grad", "--model", q8, "--tokens", "1,2,3", "--device", "opencl"),
+                "dtype Q8 cannot be computed with on the opencl device");
+    }
+
+    @Test
     void benchTrainRunsOnOpenCl() {
         assumeOpenCl();
         JsonNode r = CliTest.ok("bench-train", "--model", MODEL, "--batch", "1", "--seq-len", "8", "--steps", "1",

@@ -46,7 +46,7 @@ public final class DeviceTensors implements AutoCloseable {
         }
         DType type = t.dtype();
         if (!type.isGpuComputeType()) {
-            throw new IllegalArgumentException(t + ": dtype " + type + " cannot be computed with on a "
+            throw new IllegalArgumentException(t + ": dtype " + type + " cannot be computed with on the "
                     + device.kind() + " device (need F32, F16 or BF16)");
         }
         long n = type.bytes(t.numel());
