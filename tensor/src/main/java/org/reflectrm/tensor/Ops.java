@@ -108,7 +108,7 @@ public final class Ops {
         if (t.numel() != values.length) {
             throw new IllegalArgumentException(values.length + " values for shape " + Arrays.toString(shape));
         }
-        t.buffer().write(MemorySegment.ofArray(values), t.offset() * 4);
+        t.write(MemorySegment.ofArray(values));
         return t;
     }
 

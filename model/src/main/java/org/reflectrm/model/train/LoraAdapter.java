@@ -53,7 +53,7 @@ public final class LoraAdapter implements LinearAdapter {
             for (int i = 0; i < init.length; i++) {
                 init[i] = (float) rng.nextDouble(-bound, bound);
             }
-            a.buffer().write(java.lang.foreign.MemorySegment.ofArray(init), a.offset() * 4);   // one upload on a GPU
+            a.write(java.lang.foreign.MemorySegment.ofArray(init));   // one upload on a GPU
             lora.put(t.module(), a, b);
         }
         return lora;
