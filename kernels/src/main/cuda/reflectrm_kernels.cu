@@ -414,6 +414,189 @@ LINEAR_ENTRY(gate_up_gemm_f32, gemm, WF32, MODE_GATEUP, GM_THREADS)
 LINEAR_ENTRY(gate_up_gemm_bf16, gemm, WBF16, MODE_GATEUP, GM_THREADS)
 LINEAR_ENTRY(gate_up_gemm_f16, gemm, WF16, MODE_GATEUP, GM_THREADS)
 
+// ---- Tensor-core GEMM: prefill with BF16 weights (Hopper PTX) ----
+
+// mma.sync.m16n8k16 with BF16 operands and F32 accumulation. The weights are BF16 already. Each
+// activation x is split into two BF16 numbers, hi = bf16(x) and lo = bf16(x - hi), and both go
+// through the tensor cores: the products then keep about 16 bits of x's mantissa (a relative
+// error near 2^-17 per term, against 2^-9 for x rounded to BF16 alone), so logits stay within the
+// parity tolerance of the F32 CPU backend, at twice the tensor-core work of a plain BF16 GEMM.
+// Tiles: 64x64 outputs per block of 4 warps (2x2; each warp 32x32 = 2 m16 x 4 n8 MMA tiles);
+// k advances 32 at a time through shared memory whose rows are padded to 40 BF16 (80 bytes), so
+// the 32 lanes of a fragment load (rows g, words t) fall in 32 different banks. The loads mirror
+// the SIMT GEMM's: a warp loads 32-wide k slices of 16 x rows, which also gives it their sums of
+// squares for the fused RMSNorm. Only the Hopper PTX has tensor cores here; the portable
+// (compute_75) build keeps the entry points as traps, and CudaDevice launches them only on
+// compute capability 9.0 or newer.
+#define TC_BM 64
+#define TC_BN 64
+#define TC_BK 32
+#define TC_PAD 40
+#define TC_THREADS 128
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#define HAVE_MMA 1
+// d += a . b for one m16n8k16 tile; fragments as the PTX ISA lays them out (see cuda_emu.h).
+__device__ __forceinline__ void mma_bf16_16816(float d[4], const unsigned a[4], const unsigned b[2]) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+#elif defined(REFLECTRM_CUDA_EMU)
+#define HAVE_MMA 1  // cuda_emu.h computes mma_bf16_16816 from the same fragment layout
+#else
+#define HAVE_MMA 0
+#endif
+
+// The BF16 bits nearest to x, ties to even (x is finite: an activation).
+__device__ __forceinline__ unsigned bf16_rne(float x) {
+    const unsigned u = __float_as_uint(x);
+    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+
+// Two consecutive BF16 values of a shared row as one register, the lower index in the low half.
+__device__ __forceinline__ unsigned bf16_pair(const unsigned short* p) {
+    return *(const unsigned*) p;
+}
+
+template <class W, int MODE>
+__device__ __forceinline__ void gemm_tc(const float* __restrict__ x, const typename W::T* __restrict__ w,
+                                        const void* __restrict__ gamma, i64 gOff, int gType, float eps,
+                                        float* y, int rows, int out, int in, int accumulate) {
+#if HAVE_MMA
+    __shared__ unsigned short xh[TC_BM][TC_PAD] __attribute__((aligned(16)));
+    __shared__ unsigned short xl[TC_BM][TC_PAD] __attribute__((aligned(16)));
+    __shared__ unsigned short ws[TC_BN][TC_PAD] __attribute__((aligned(16)));
+    __shared__ unsigned short us[MODE == MODE_GATEUP ? TC_BN : 1][TC_PAD] __attribute__((aligned(16)));
+    __shared__ float invs[TC_BM];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int g = lane >> 2, t = lane & 3;                    // the fragment coordinates of this lane
+    const int wm = (warp >> 1) * 32, wn = (warp & 1) * 32;    // this warp's 32x32 corner of the tile
+    const int m0 = blockIdx.y * TC_BM, n0 = blockIdx.x * TC_BN;
+    float acc[2][4][4], accU[2][4][4], ss[TC_BM / 4];
+#pragma unroll
+    for (int mi = 0; mi < 2; mi++) {
+#pragma unroll
+        for (int ni = 0; ni < 4; ni++) {
+#pragma unroll
+            for (int c = 0; c < 4; c++) {
+                acc[mi][ni][c] = 0.f;
+                accU[mi][ni][c] = 0.f;
+            }
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < TC_BM / 4; i++) {
+        ss[i] = 0.f;
+    }
+    for (int k0 = 0; k0 < in; k0 += TC_BK) {
+        const int k = k0 + lane;
+        const bool kin = k < in;
+        const float gk = (MODE != MODE_LINEAR && kin) ? widen_any(gamma, gType, gOff + k) : 1.f;
+#pragma unroll
+        for (int i = 0; i < TC_BM / 4; i++) {
+            const int r = warp + 4 * i;  // this warp's rows (and weight rows) of the tile
+            const int m = m0 + r, n = n0 + r;
+            float xv = (kin && m < rows) ? x[(i64) m * in + k] : 0.f;
+            if (MODE != MODE_LINEAR) {
+                ss[i] += xv * xv;
+                xv *= gk;
+            }
+            const unsigned hi = bf16_rne(xv);
+            xh[r][lane] = (unsigned short) hi;
+            xl[r][lane] = (unsigned short) bf16_rne(xv - __uint_as_float(hi << 16));
+            ws[r][lane] = (kin && n < out) ? w[(i64) n * in + k] : (unsigned short) 0;
+            if (MODE == MODE_GATEUP) {
+                us[r][lane] = (kin && n < out) ? w[((i64) out + n) * in + k] : (unsigned short) 0;
+            }
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < TC_BK; kk += 16) {
+            unsigned ah[2][4], al[2][4];
+#pragma unroll
+            for (int mi = 0; mi < 2; mi++) {
+                const int r = wm + mi * 16 + g, c = kk + 2 * t;
+                ah[mi][0] = bf16_pair(&xh[r][c]);
+                ah[mi][1] = bf16_pair(&xh[r + 8][c]);
+                ah[mi][2] = bf16_pair(&xh[r][c + 8]);
+                ah[mi][3] = bf16_pair(&xh[r + 8][c + 8]);
+                al[mi][0] = bf16_pair(&xl[r][c]);
+                al[mi][1] = bf16_pair(&xl[r + 8][c]);
+                al[mi][2] = bf16_pair(&xl[r][c + 8]);
+                al[mi][3] = bf16_pair(&xl[r + 8][c + 8]);
+            }
+#pragma unroll
+            for (int ni = 0; ni < 4; ni++) {
+                const int n = wn + ni * 8 + g, c = kk + 2 * t;
+                const unsigned b[2] = {bf16_pair(&ws[n][c]), bf16_pair(&ws[n][c + 8])};
+#pragma unroll
+                for (int mi = 0; mi < 2; mi++) {
+                    mma_bf16_16816(acc[mi][ni], ah[mi], b);
+                    mma_bf16_16816(acc[mi][ni], al[mi], b);
+                }
+                if (MODE == MODE_GATEUP) {
+                    const unsigned bu[2] = {bf16_pair(&us[n][c]), bf16_pair(&us[n][c + 8])};
+#pragma unroll
+                    for (int mi = 0; mi < 2; mi++) {
+                        mma_bf16_16816(accU[mi][ni], ah[mi], bu);
+                        mma_bf16_16816(accU[mi][ni], al[mi], bu);
+                    }
+                }
+            }
+        }
+        __syncthreads();
+    }
+    if (MODE != MODE_LINEAR) {
+#pragma unroll
+        for (int i = 0; i < TC_BM / 4; i++) {
+            const float s = warp_sum(ss[i]);
+            if (lane == 0) {
+                invs[warp + 4 * i] = 1.0f / sqrtf(s / in + eps);
+            }
+        }
+        __syncthreads();
+    }
+    // Accumulator c of tile (mi, ni) is row g (+8 for c >= 2), column 2t + (c & 1) of the tile.
+#pragma unroll
+    for (int mi = 0; mi < 2; mi++) {
+#pragma unroll
+        for (int c = 0; c < 4; c++) {
+            const int rl = wm + mi * 16 + g + (c >= 2 ? 8 : 0);
+            const int m = m0 + rl;
+            if (m >= rows) {
+                continue;
+            }
+            const float inv = MODE != MODE_LINEAR ? invs[rl] : 1.f;
+#pragma unroll
+            for (int ni = 0; ni < 4; ni++) {
+                const int n = n0 + wn + ni * 8 + 2 * t + (c & 1);
+                if (n >= out) {
+                    continue;
+                }
+                const i64 o = (i64) m * out + n;
+                const float v = acc[mi][ni][c];
+                if (MODE == MODE_LINEAR) {
+                    y[o] = accumulate ? y[o] + v : v;
+                } else if (MODE == MODE_RMS) {
+                    y[o] = v * inv;
+                } else {
+                    y[o] = silu(v * inv) * (accU[mi][ni][c] * inv);
+                }
+            }
+        }
+    }
+#else
+    asm volatile("trap;");
+#endif
+}
+
+LINEAR_ENTRY(linear_tc_bf16, gemm_tc, WBF16, MODE_LINEAR, TC_THREADS)
+LINEAR_ENTRY(rms_linear_tc_bf16, gemm_tc, WBF16, MODE_RMS, TC_THREADS)
+LINEAR_ENTRY(gate_up_tc_bf16, gemm_tc, WBF16, MODE_GATEUP, TC_THREADS)
+
 // ---- Normalisation and RoPE ----
 
 // One block per row (blockDim a multiple of 32); may run in place (each thread rewrites only

@@ -23,6 +23,9 @@
 // (-fsanitize=undefined: misaligned float4/uint4 loads, out-of-bounds shared-array indices).
 #pragma once
 
+// Tells reflectrm_kernels.cu that it runs here (it then takes mma_bf16_16816 from this file).
+#define REFLECTRM_CUDA_EMU 1
+
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -89,9 +92,10 @@ struct Fiber {
 
 struct WarpSync {
     int arrived = 0;
-    int kind = -1;       // 0: __syncwarp, 1: shuffle
+    int kind = -1;       // see sync_name
     int param = 0;       // lane mask of an xor shuffle
     unsigned long long buf[2][32];
+    unsigned frag[2][32][6];  // each lane's MMA fragments: A's four registers, then B's two
 };
 
 // Extern-linkage globals: the compiler must assume the context switch (an opaque call) changes them.
@@ -189,7 +193,13 @@ inline void syncthreads() {
     yield_to_scheduler();
 }
 
-// A warp-synchronous point of kind (0 syncwarp, 1 shuffle) with param; returns once all 32 lanes arrived.
+inline const char* sync_name(int kind) {
+    static const char* names[] = {"__syncwarp", "shfl_xor", "shfl_down", "mma"};
+    return kind >= 0 && kind < 4 ? names[kind] : "?";
+}
+
+// A warp-synchronous point of kind (0 __syncwarp, 1 shfl_xor, 2 shfl_down, 3 mma) with param;
+// returns once all 32 lanes arrived.
 inline void warp_sync(int kind, int param) {
     Fiber* f = g_cur;
     const int warp = f->tid.x >> 5;
@@ -200,7 +210,7 @@ inline void warp_sync(int kind, int param) {
     } else if (w.kind != kind || w.param != param) {
         char msg[160];
         std::snprintf(msg, sizeof msg, "lanes of warp %d disagree at a warp-synchronous point: %s(%d) vs %s(%d)",
-                      warp, w.kind ? "shfl_xor" : "__syncwarp", w.param, kind ? "shfl_xor" : "__syncwarp", param);
+                      warp, sync_name(w.kind), w.param, sync_name(kind), param);
         fail("%s", msg);
     }
     f->state = Fiber::AT_WARP_SYNC;
@@ -261,6 +271,54 @@ inline T shfl_down(unsigned mask, T v, unsigned delta, int width) {
     const unsigned long long got = w.buf[p][src];
     std::memcpy(&r, &got, sizeof(T));
     return r;
+}
+
+// mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32: d (16x8, F32) += a (16x16) . b (16x8),
+// a warp-wide operation. Every lane hands in its fragments and gets its four accumulators back,
+// laid out as the PTX ISA's "Matrix Fragments for mma.m16n8k16" gives them, with g = lane >> 2
+// and t = lane % 4 (two BF16 per register, the first in the low half):
+//   A registers 0..3: (row g, cols 2t, 2t+1), (row g+8, cols 2t, 2t+1), (row g, cols 2t+8, 2t+9),
+//                     (row g+8, cols 2t+8, 2t+9)
+//   B registers 0..1: (rows 2t, 2t+1 of col g), (rows 2t+8, 2t+9 of col g)
+//   D/C d0..d3:       (row g, cols 2t, 2t+1), (row g+8, cols 2t, 2t+1)
+// A product of two BF16 numbers is exact in F32; the 16 products are added to c in k order in
+// F32 (the tensor cores' order and internal width are unspecified: the tests' bound covers it).
+inline void mma_bf16_16816(float d[4], const unsigned a[4], const unsigned b[2]) {
+    Fiber* f = g_cur;
+    const int lane = f->tid.x & 31;
+    WarpSync& w = (*g_warps)[f->tid.x >> 5];
+    const unsigned p = f->parity;
+    f->parity ^= 1;
+    for (int i = 0; i < 4; i++) {
+        w.frag[p][lane][i] = a[i];
+    }
+    w.frag[p][lane][4] = b[0];
+    w.frag[p][lane][5] = b[1];
+    warp_sync(3, 0);
+    auto half = [](unsigned reg, int high) {
+        unsigned bits = high ? (reg & 0xffff0000u) : (reg << 16);
+        float v;
+        std::memcpy(&v, &bits, 4);
+        return v;
+    };
+    auto A = [&](int row, int k) {
+        const int src = (row & 7) * 4 + (k & 7) / 2, reg = (row >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0);
+        return half(w.frag[p][src][reg], k & 1);
+    };
+    auto B = [&](int k, int col) {
+        const int src = col * 4 + (k & 7) / 2, reg = 4 + (k >= 8 ? 1 : 0);
+        return half(w.frag[p][src][reg], k & 1);
+    };
+    const int g = lane >> 2, t = lane & 3;
+    for (int c = 0; c < 4; c++) {
+        const int row = g + (c >= 2 ? 8 : 0), col = 2 * t + (c & 1);
+        float s = d[c];
+        for (int k = 0; k < 16; k++) {
+            volatile float prod = A(row, k) * B(k, col);
+            s += prod;
+        }
+        d[c] = s;
+    }
 }
 
 // ---- Running a block ----
@@ -428,6 +486,7 @@ template <class T>
 static inline T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32) {
     return emu::shfl_down(mask, v, delta, width);
 }
+static inline void mma_bf16_16816(float d[4], const unsigned a[4], const unsigned b[2]) { emu::mma_bf16_16816(d, a, b); }
 
 // ---- Math and bit built-ins ----
 

@@ -223,6 +223,10 @@ const NamedLinear kLinear[3][2][3] = {
     {{LIN(gate_up_gemv_f32, float), LIN(gate_up_gemv_bf16, unsigned short), LIN(gate_up_gemv_f16, unsigned short)},
      {LIN(gate_up_gemm_f32, float), LIN(gate_up_gemm_bf16, unsigned short), LIN(gate_up_gemm_f16, unsigned short)}}};
 
+// The tensor-core GEMMs (BF16 weights only), per variant, as CudaDevice picks them on Hopper.
+const NamedLinear kLinearTc[3] = {LIN(linear_tc_bf16, unsigned short), LIN(rms_linear_tc_bf16, unsigned short),
+                                  LIN(gate_up_tc_bf16, unsigned short)};
+
 enum Variant { PLAIN = 0, RMS = 1, GATE_UP = 2 };
 
 class EmuCudaDevice {
@@ -230,6 +234,9 @@ class EmuCudaDevice {
     static constexpr int GEMV_MAX_ROWS_J = 8;
     static constexpr int GEMV_COLUMNS = 8;
     static constexpr int GEMM_TILE = 64;
+    static constexpr int TC_BLOCK = 128;
+    /** CudaDevice.tensorCores: the Hopper PTX is loaded, so BF16 GEMMs go to the tensor cores. */
+    bool tensorCores = false;
     static constexpr int ATTENTION_ROWS = 16;
     static constexpr int ATTENTION_MAX_HEAD_DIM = 128;
     static constexpr int SPLIT_KEYS = 128;
@@ -261,7 +268,8 @@ class EmuCudaDevice {
             return;
         }
         bool gemv = rows <= GEMV_MAX_ROWS_J;
-        const NamedLinear& k = kLinear[variant][gemv ? 0 : 1][wType];
+        bool tc = !gemv && tensorCores && wType == BF16;
+        const NamedLinear& k = tc ? kLinearTc[variant] : kLinear[variant][gemv ? 0 : 1][wType];
         long long weightRows = variant == GATE_UP ? 2LL * out : out;
         const float* px = (const float*) at(x, xOff, (long long) rows * in, 4, "x");
         const void* pw = at(w, wOff, weightRows * in, byteSize(wType), "weight");
@@ -281,6 +289,8 @@ class EmuCudaDevice {
         std::vector<Region> writes = {{&y, yOff, (long long) rows * out, 4}};
         if (gemv) {
             launch(k.name, 256, ceilDivI(out, GEMV_COLUMNS), 1, 1, 256, writes, body);
+        } else if (tc) {
+            launch(k.name, TC_BLOCK, ceilDivI(out, GEMM_TILE), ceilDivI(rows, GEMM_TILE), 1, TC_BLOCK, writes, body);
         } else {
             launch(k.name, 256, ceilDivI(out, GEMM_TILE), ceilDivI(rows, GEMM_TILE), 1, 256, writes, body);
         }
@@ -1684,6 +1694,31 @@ void buildCases() {
             }
         }
     }
+    // The same family on the tensor-core GEMM (Hopper, BF16 weights): GEMM row counts around the
+    // 64-row tile and its 16-row MMA tiles, widths around the 8-column MMA tiles, k around the
+    // 32-wide shared slices and the 16-wide MMA steps.
+    const Shape tcShapes[] = {{9, 65, 200}, {16, 8, 16}, {37, 200, 160}, {64, 64, 32}, {70, 130, 33},
+                              {129, 96, 64}, {17, 24, 40}, {65, 72, 1024}};
+    for (int variant = 0; variant < 3; variant++) {
+        for (const Shape& s : tcShapes) {
+            for (int off : {PAD, 8}) {
+                std::vector<bool> accs = variant == PLAIN ? std::vector<bool>{false, true} : std::vector<bool>{false};
+                for (bool acc : accs) {
+                    char name[160];
+                    std::snprintf(name, sizeof name, "%s tensor cores bf16 rows=%d out=%d in=%d off=%d acc=%d",
+                                  vname[variant], s.rows, s.out, s.in, off, (int) acc);
+                    Variant v = (Variant) variant;
+                    addCase(name, [=] {
+                        g_dev.tensorCores = true;
+                        struct Restore {
+                            ~Restore() { g_dev.tensorCores = false; }
+                        } restore;
+                        return linearCase(v, BF16, s.rows, s.out, s.in, acc, off);
+                    });
+                }
+            }
+        }
+    }
     // splitQkv (DeviceContract's shapes), each norm type.
     const int sq[][5] = {{1, 4, 2, 64, 9}, {7, 4, 2, 128, 0}, {5, 16, 8, 128, 1000}, {3, 2, 2, 32, 3}, {2, 8, 1, 256, 40000}};
     for (auto& c : sq) {
@@ -1972,7 +2007,8 @@ int main(int argc, char** argv) {
                          "rms_linear_gemv_bf16", "rms_linear_gemv_f16", "gate_up_gemv_f32", "gate_up_gemv_bf16",
                          "gate_up_gemv_f16", "linear_gemm_f32", "linear_gemm_bf16", "linear_gemm_f16",
                          "rms_linear_gemm_f32", "rms_linear_gemm_bf16", "rms_linear_gemm_f16", "gate_up_gemm_f32",
-                         "gate_up_gemm_bf16", "gate_up_gemm_f16", "rms_norm", "rope", "split_qkv", "embedding_f32",
+                         "gate_up_gemm_bf16", "gate_up_gemm_f16", "linear_tc_bf16", "rms_linear_tc_bf16",
+                         "gate_up_tc_bf16", "rms_norm", "rope", "split_qkv", "embedding_f32",
                          "embedding_bf16", "embedding_f16", "swiglu", "add", "scale", "zero_f32", "copy_f32", "softmax_rows", "argmax_rows",
                          "attention", "attention_merge", "matmul_f32", "matmul_bf16", "matmul_f16",
                          "rms_norm_backward", "rms_norm_backward_dw", "rope_inverse", "swiglu_backward",

@@ -31,6 +31,7 @@ final class CudaContext implements Gpu {
     private final MemorySegment[] functions = new MemorySegment[Kernel.values().length];
     private CudaProfiler profiler;  // null unless REFLECTRM_CUDA_PROFILE is set
     private CudaGraphs graphs;  // bound on first use
+    private boolean tensorCores;
     private boolean closed;
 
     /** The GPU at {@code ordinal}, or a {@link DeviceException} saying why not. */
@@ -76,6 +77,7 @@ final class CudaContext implements Gpu {
             stream = cuda.createStream();
             // Hopper and newer get PTX for their own virtual architecture; the rest the portable one.
             String ptx = major >= 9 ? PTX_HOPPER : PTX_PORTABLE;
+            tensorCores = major >= 9;
             module = cuda.loadModule(readPtx(ptx), ptx);
             for (Kernel k : Kernel.values()) {
                 functions[k.ordinal()] = cuda.function(module, k.symbol);
@@ -96,6 +98,11 @@ final class CudaContext implements Gpu {
         } catch (IOException e) {
             throw new DeviceException("could not read the CUDA kernels' PTX resource " + name, e);
         }
+    }
+
+    @Override
+    public boolean tensorCores() {
+        return tensorCores;
     }
 
     /** Makes the context current on this thread unless this class already did. */

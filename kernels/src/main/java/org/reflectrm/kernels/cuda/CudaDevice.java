@@ -30,8 +30,15 @@ public final class CudaDevice implements RecordingDevice {
     static final int GEMV_MAX_ROWS = 8;
     /** Output columns per GEMV block: one per warp of its 256 threads (GEMV_WARPS). */
     private static final int GEMV_COLUMNS = 8;
-    /** GEMM output tile edge (GM_BM = GM_BN). */
+    /** GEMM output tile edge (GM_BM = GM_BN, and TC_BM = TC_BN for the tensor-core GEMM). */
     private static final int GEMM_TILE = 64;
+    /** The tensor-core GEMM's block: 4 warps (TC_THREADS). */
+    private static final int TENSOR_CORE_BLOCK = 128;
+    /**
+     * {@code -Dreflectrm.cuda.tensorCores=false} keeps BF16 GEMMs on the F32 SIMT kernel even where
+     * tensor cores are there (to compare the two; the device check does).
+     */
+    static final String TENSOR_CORES_PROPERTY = "reflectrm.cuda.tensorCores";
     /** Query rows per attention block (AT_WARPS * AT_ROWS) and the largest head the kernel holds (AT_MAXD). */
     private static final int ATTENTION_ROWS = 16;
     private static final int ATTENTION_MAX_HEAD_DIM = 128;
@@ -50,6 +57,8 @@ public final class CudaDevice implements RecordingDevice {
     private static final long MAX_ELEMENTWISE_BLOCKS = 1L << 20;
 
     private final Gpu gpu;
+    /** BF16 GEMMs (prefill) run on the tensor cores: the GPU has them and the property allows it. */
+    private final boolean tensorCores;
     private final Transfers transfers = new Transfers();
     private final Allocations allocations = new Allocations();
     private final Arena arena = Arena.ofShared();
@@ -66,6 +75,8 @@ public final class CudaDevice implements RecordingDevice {
     CudaDevice(Gpu gpu) {
         this.gpu = gpu;
         this.args = new KernelArgs(arena);
+        this.tensorCores = gpu.tensorCores()
+                && Boolean.parseBoolean(System.getProperty(TENSOR_CORES_PROPERTY, "true"));
     }
 
     /**
@@ -214,7 +225,8 @@ public final class CudaDevice implements RecordingDevice {
             return;
         }
         boolean gemv = rows <= GEMV_MAX_ROWS;
-        Kernel kernel = Kernel.linear(variant, gemv, wType);
+        boolean tc = !gemv && tensorCores && wType == DType.BF16;
+        Kernel kernel = tc ? Kernel.tensorCoreLinear(variant) : Kernel.linear(variant, gemv, wType);
         long weightRows = variant == Kernel.Linear.GATE_UP ? 2L * out : out;
         args.reset()
                 .ptr(at(x, xOff, (long) rows * in, 4, "x")).i64(xOff)
@@ -229,7 +241,7 @@ public final class CudaDevice implements RecordingDevice {
         if (gemv) {
             launch(kernel, ceilDiv(out, GEMV_COLUMNS), 1, 1, 256);
         } else {
-            launch(kernel, ceilDiv(out, GEMM_TILE), ceilDiv(rows, GEMM_TILE), 1, 256);
+            launch(kernel, ceilDiv(out, GEMM_TILE), ceilDiv(rows, GEMM_TILE), 1, tc ? TENSOR_CORE_BLOCK : 256);
         }
     }
 

@@ -26,6 +26,14 @@ interface Gpu extends AutoCloseable {
 
     void synchronize();
 
+    /**
+     * Whether the loaded kernels have tensor cores: the Hopper PTX (compute capability 9.0 or
+     * newer), whose BF16 GEMMs use {@code mma.sync}; the portable PTX's are traps.
+     */
+    default boolean tensorCores() {
+        return false;
+    }
+
     /** Queues {@code kernel} with {@code args} on a 1-D block of {@code block} threads. */
     void launch(Kernel kernel, int gridX, int gridY, int gridZ, int block, KernelArgs args);
 

@@ -34,6 +34,9 @@ enum Kernel {
     GATE_UP_GEMM_F32("gate_up_gemm_f32", Sig.LINEAR, 256),
     GATE_UP_GEMM_BF16("gate_up_gemm_bf16", Sig.LINEAR, 256),
     GATE_UP_GEMM_F16("gate_up_gemm_f16", Sig.LINEAR, 256),
+    LINEAR_TC_BF16("linear_tc_bf16", Sig.LINEAR, 128),
+    RMS_LINEAR_TC_BF16("rms_linear_tc_bf16", Sig.LINEAR, 128),
+    GATE_UP_TC_BF16("gate_up_tc_bf16", Sig.LINEAR, 128),
     RMS_NORM("rms_norm", "plpliplif", 0),
     ROPE("rope", "pliiplf", 0),
     SPLIT_QKV("split_qkv", "pliiiplplifplfplplplii", 0),
@@ -104,6 +107,15 @@ enum Kernel {
             case GATE_UP -> gemv ? GATE_UP_GEMV_F32.ordinal() : GATE_UP_GEMM_F32.ordinal();
         };
         return values()[base + t];
+    }
+
+    /** The tensor-core GEMM of a variant (BF16 weights, Hopper PTX only). */
+    static Kernel tensorCoreLinear(Linear variant) {
+        return switch (variant) {
+            case PLAIN -> LINEAR_TC_BF16;
+            case RMS -> RMS_LINEAR_TC_BF16;
+            case GATE_UP -> GATE_UP_TC_BF16;
+        };
     }
 
     static Kernel embedding(DType type) {

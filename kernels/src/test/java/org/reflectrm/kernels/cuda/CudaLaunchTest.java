@@ -39,6 +39,12 @@ class CudaLaunchTest {
         final List<Launch> launches = new ArrayList<>();
         long next = 0x7000_0000_0000L;
         int syncs;
+        boolean tensorCores;
+
+        @Override
+        public boolean tensorCores() {
+            return tensorCores;
+        }
 
         @Override
         public String description() {
@@ -142,6 +148,40 @@ class CudaLaunchTest {
         // gate/up reads 2 * inter weight rows: one too many must be refused before launch.
         assertThrows(IndexOutOfBoundsException.class,
                 () -> device.rmsNormGateUpSwiglu(x, 3, g, 3, type, 1e-6f, w, 3, type, y, 3, 1, 151, 300));
+    }
+
+    /** With tensor cores (the Hopper PTX), BF16 GEMMs go to the MMA kernels; GEMV and other types do not. */
+    @Test
+    void bf16GemmsUseTheTensorCoresWhereThereAreSome() {
+        RecordingGpu hopper = new RecordingGpu();
+        hopper.tensorCores = true;
+        CudaDevice d = new CudaDevice(hopper);
+        DeviceBuffer x = d.allocate(4L * 129 * 300), y = d.allocate(4L * 129 * 300),
+                w16 = d.allocate(2L * 300 * 300), w32 = d.allocate(4L * 300 * 300), g = d.allocate(2L * 300);
+        d.linear(x, 0, w16, 0, DType.BF16, y, 0, 37, 200, 160, true);
+        Launch l = hopper.launches.getLast();
+        assertEquals(Kernel.LINEAR_TC_BF16, l.kernel());
+        assertEquals(List.of(4, 1, 128), List.of(l.gx(), l.gy(), l.block()));
+        assertEquals(1, l.intArg(13), "accumulate");
+        d.rmsNormLinear(x, 0, g, 0, DType.BF16, 1e-6f, w16, 0, DType.BF16, y, 0, 129, 96, 64);
+        assertEquals(Kernel.RMS_LINEAR_TC_BF16, hopper.launches.getLast().kernel());
+        assertEquals(List.of(2, 3), List.of(hopper.launches.getLast().gx(), hopper.launches.getLast().gy()));
+        d.rmsNormGateUpSwiglu(x, 0, g, 0, DType.BF16, 1e-6f, w16, 0, DType.BF16, y, 0, 70, 96, 64);
+        assertEquals(Kernel.GATE_UP_TC_BF16, hopper.launches.getLast().kernel());
+        d.linear(x, 0, w16, 0, DType.BF16, y, 0, 8, 200, 160, false);
+        assertEquals(Kernel.LINEAR_GEMV_BF16, hopper.launches.getLast().kernel(), "decode stays on the GEMV");
+        d.linear(x, 0, w32, 0, DType.F32, y, 0, 37, 200, 160, false);
+        assertEquals(Kernel.LINEAR_GEMM_F32, hopper.launches.getLast().kernel(), "F32 weights have no MMA kernel");
+        System.setProperty(CudaDevice.TENSOR_CORES_PROPERTY, "false");
+        try {
+            new CudaDevice(hopper).linear(x, 0, w16, 0, DType.BF16, y, 0, 37, 200, 160, false);
+            assertEquals(Kernel.LINEAR_GEMM_BF16, hopper.launches.getLast().kernel(), "switched off by the property");
+        } finally {
+            System.clearProperty(CudaDevice.TENSOR_CORES_PROPERTY);
+        }
+        device.linear(floats(37 * 160), 0, device.allocate(2L * 200 * 160), 0, DType.BF16, floats(37 * 200), 0, 37, 200,
+                160, false);
+        assertEquals(Kernel.LINEAR_GEMM_BF16, last().kernel(), "no tensor cores: the SIMT GEMM");
     }
 
     @Test
