@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.device.Allocations;
 import org.reflectrm.kernels.device.Transfers;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.generate.GenerationConfig;
@@ -93,7 +94,13 @@ final class BenchCommand implements Callable<Integer> {
             o.put("prompt_len", promptLen);
             o.put("prefill_tokens_per_s", median(prefill));
             ObjectNode decode = o.putObject("decode_tokens_per_s");
+            // On a device: the most memory held while each batch size ran (weights, caches, scratch).
+            Allocations allocations = runtime.allocations();
+            ObjectNode peaks = allocations == null ? null : o.putObject("device_peak_bytes");
             for (int b : batches) {
+                if (allocations != null) {
+                    allocations.resetPeak();
+                }
                 double[] speeds = new double[repeats];
                 for (int r = 0; r < repeats; r++) {
                     Generator.Timing t = run(generator, prompts(random, vocab, b, decodePromptLen), decodeTokens + 1);
@@ -101,6 +108,9 @@ final class BenchCommand implements Callable<Integer> {
                     err.printf("bench: decode batch %d: %.2f tokens/s%n", b, speeds[r]);
                 }
                 decode.put(Integer.toString(b), median(speeds));
+                if (peaks != null) {
+                    peaks.put(Integer.toString(b), allocations.peak());
+                }
             }
             double bandwidth = runtime.deviceModel() != null ? runtime.deviceBandwidth()
                     : ReadBandwidth.measure(backend.threads());

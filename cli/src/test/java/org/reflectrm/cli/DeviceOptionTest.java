@@ -49,6 +49,18 @@ class DeviceOptionTest {
         }
     }
 
+    /** bench on a device reports the most device memory held per batch size: more sequences, more KV cache. */
+    @Test
+    void benchReportsPeakDeviceMemoryPerBatch() {
+        assumeOpenCl();
+        JsonNode o = CliTest.ok("bench", "--model", MODEL, "--device", "opencl", "--prompt-len", "8", "--decode-tokens", "4",
+                "--batch", "1,8", "--repeats", "1", "--json").json();
+        JsonNode peaks = o.get("device_peak_bytes");
+        long weights = o.get("device_load_bytes_up").asLong();
+        assertTrue(peaks.get("1").asLong() > weights, o.toString());
+        assertTrue(peaks.get("8").asLong() > peaks.get("1").asLong(), o.toString());
+    }
+
     /** The whole judging pipeline on the device: greedy and reflect give the CPU's analyses and verdicts. */
     @Test
     void openClJudgesAsTheCpuDoes(@org.junit.jupiter.api.io.TempDir Path dir) {

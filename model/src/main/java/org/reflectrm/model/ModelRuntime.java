@@ -159,6 +159,11 @@ public final class ModelRuntime implements AutoCloseable {
         return device == null ? null : device.transfers();
     }
 
+    /** The device's count of the memory it holds, or null on the CPU. */
+    public org.reflectrm.kernels.device.Allocations allocations() {
+        return device == null ? null : device.allocations();
+    }
+
     /** Where this computes, for logs and reports. */
     public String deviceName() {
         return languageModel.device();

@@ -26,7 +26,12 @@ public final class Allocations {
         return live;
     }
 
-    /** The most bytes held at once so far. */
+    /** Starts a new peak from what is held now (to measure one phase of a run). */
+    public synchronized void resetPeak() {
+        peak = live;
+    }
+
+    /** The most bytes held at once so far (since the last {@link #resetPeak}). */
     public synchronized long peak() {
         return peak;
     }
