@@ -58,8 +58,28 @@ final class DemoDataCommand implements Callable<Integer> {
             + "the toy's stand-in for what a real judge's base model knows (default ${DEFAULT-VALUE}).")
     double factFraction;
 
-    @Option(names = "--vocab", paramLabel = "V", defaultValue = "500", description = "Tokenizer vocabulary before the added tokens (default ${DEFAULT-VALUE}).")
+    @Option(names = "--vocab", paramLabel = "V", defaultValue = "500", description = "Tokenizer vocabulary before the added tokens (default ${DEFAULT-VALUE}; "
+            + "--split llama3 needs about 800 for every two-digit number to become one token).")
     int vocab;
+
+    /** The tokenizer's pre-tokenizer: how text is cut before BPE merges within the pieces. */
+    enum Split {
+        /** Qwen2/Qwen3's: every digit its own piece, so 12 is two tokens. */
+        qwen2(BpeTrainer.QWEN2_SPLIT_REGEX),
+        /** Llama 3's: runs of up to three digits stay one piece, so BPE can make 12 one token. */
+        llama3(BpeTrainer.LLAMA3_SPLIT_REGEX);
+
+        final String regex;
+
+        Split(String regex) {
+            this.regex = regex;
+        }
+    }
+
+    @Option(names = "--split", paramLabel = "S", defaultValue = "qwen2", description = "The tokenizer's pre-tokenizer: "
+            + "qwen2 cuts every digit apart, as Qwen3 does; llama3 keeps up to three digits in one piece, so a number "
+            + "can be one token (tried for the demo: a weaker judge, see docs/toy-world.md) (default ${DEFAULT-VALUE}).")
+    Split split;
 
     @Spec
     CommandSpec spec;
@@ -95,7 +115,7 @@ final class DemoDataCommand implements Callable<Integer> {
             corpus.add(e.prompt());
             corpus.add(e.target());
         }
-        BpeTrainer.Result tokenizer = BpeTrainer.qwen3Style(vocab).train(corpus);
+        BpeTrainer.Result tokenizer = BpeTrainer.qwen3Style(vocab, split.regex).train(corpus);
         AtomicFiles.write(out.resolve("tokenizer/tokenizer.json"), tokenizer.toJson().getBytes(StandardCharsets.UTF_8));
         AtomicFiles.write(out.resolve("tokenizer/tokenizer_config.json"), tokenizerConfig(tokenizer.addedTokens()));
         long reflections = sft.stream().filter(e -> e.kind().equals("refl")).count();

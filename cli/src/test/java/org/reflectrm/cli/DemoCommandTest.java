@@ -64,6 +64,15 @@ class DemoCommandTest {
         String target = JSON.readTree(Files.readAllLines(a.resolve("sft.jsonl")).getFirst()).get("messages").get(1).get("content").asText();
         assertEquals(target, t.decode(t.encode(target), false));
         assertEquals(1, t.encode("<|im_end|>").length);
+        // Qwen3's split by default: every digit its own token. With --split llama3 and room for the
+        // merges, the numbers of the sums become single tokens.
+        assertEquals(2, t.encode("12").length);
+        Path q = dir.resolve("q");
+        CliTest.ok("demo", "data", "--out", q.toString(), "--seed", "7", "--train-pairs", "300", "--held-out-pairs", "60",
+                "--split", "llama3", "--vocab", "800");
+        String pre = JSON.readTree(q.resolve("tokenizer/tokenizer.json").toFile()).get("pre_tokenizer").toString();
+        assertTrue(pre.contains(JSON.writeValueAsString(org.reflectrm.tokenizer.BpeTrainer.LLAMA3_SPLIT_REGEX)), pre);
+        assertEquals(1, Tokenizer.load(q.resolve("tokenizer")).encode("12").length);
         String model = dir.resolve("model").toString();
         CliTest.ok("init", "--preset", "tiny", "--tokenizer", a.resolve("tokenizer").toString(), "--dtype", "f32", "--out", model);
         CliTest.Run sft = CliTest.ok("train", "sft", "--model", model, "--data", a.resolve("sft.jsonl").toString(), "--out",

@@ -17,7 +17,7 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Trains a small byte-level BPE with Qwen3's components (NFC, the Qwen2 split regex then {@code ByteLevel}
+ * Trains a small byte-level BPE with Qwen3's components (NFC, the Qwen2 split regex, or Llama 3's, then {@code ByteLevel}
  * without its own regex, a {@code ByteLevel} decoder) and writes it in {@code tokenizer.json} format, so that
  * {@link Tokenizer#load} reads it. It follows Hugging Face {@code tokenizers}' {@code BpeTrainer} step by step,
  * with the initial alphabet set to all 256 byte-level characters and {@code min_frequency} 0 by default:
@@ -31,13 +31,17 @@ import java.util.TreeSet;
  * texts are not split out, as in HF, where the trainer sees only the normalizer and pre-tokenizer.
  */
 public final class BpeTrainer {
-    /** The Qwen2/Qwen3 split regex, as it appears in {@code tokenizer.json}. */
+    /** The Qwen2/Qwen3 split regex, as it appears in {@code tokenizer.json}: every digit its own piece. */
     public static final String QWEN2_SPLIT_REGEX = LlamaStyleSplitter.QWEN2_PATTERN;
+    /** Llama 3's split regex: the same, except that runs of up to three digits stay one piece. */
+    public static final String LLAMA3_SPLIT_REGEX = LlamaStyleSplitter.LLAMA3_PATTERN;
 
     private final int vocabSize;
     private final long minFrequency;
     private final List<String> specialTokens;
     private final List<String> addedTokens;
+    private final String splitRegex;
+    private final PreTokenizer preTokenizer;
 
     /**
      * @param vocabSize     the size the trained vocabulary grows to, special tokens included (added tokens come
@@ -47,13 +51,27 @@ public final class BpeTrainer {
      * @param addedTokens   non-special added tokens (e.g. {@code <think>}), ids after the trained vocabulary
      */
     public BpeTrainer(int vocabSize, long minFrequency, List<String> specialTokens, List<String> addedTokens) {
+        this(vocabSize, minFrequency, specialTokens, addedTokens, QWEN2_SPLIT_REGEX);
+    }
+
+    /** As above, with the pre-tokenizer's split regex: {@link #QWEN2_SPLIT_REGEX} or {@link #LLAMA3_SPLIT_REGEX}. */
+    public BpeTrainer(int vocabSize, long minFrequency, List<String> specialTokens, List<String> addedTokens,
+                      String splitRegex) {
         if (vocabSize < 1) {
             throw new IllegalArgumentException("vocabSize must be positive: " + vocabSize);
+        }
+        LlamaStyleSplitter splitter = LlamaStyleSplitter.forRegex(splitRegex);
+        if (splitter == null) {
+            throw new IllegalArgumentException("the split regex must be Qwen2's or Llama 3's, not " + splitRegex);
         }
         this.vocabSize = vocabSize;
         this.minFrequency = minFrequency;
         this.specialTokens = List.copyOf(specialTokens);
         this.addedTokens = List.copyOf(addedTokens);
+        this.splitRegex = splitRegex;
+        this.preTokenizer = new PreTokenizer.Sequence(List.of(
+                new PreTokenizer.Split(splitter, PreTokenizer.SplitBehavior.ISOLATED, false),
+                PreTokenizer.ByteLevel.of(false, false)));
     }
 
     /** ChatML's special tokens, as Qwen3 has them. */
@@ -64,7 +82,12 @@ public final class BpeTrainer {
 
     /** A trainer with ChatML's specials and Qwen3's added tokens. */
     public static BpeTrainer qwen3Style(int vocabSize) {
-        return new BpeTrainer(vocabSize, 0, CHATML_SPECIALS, QWEN3_ADDED);
+        return qwen3Style(vocabSize, QWEN2_SPLIT_REGEX);
+    }
+
+    /** A trainer with ChatML's specials, Qwen3's added tokens and the given split regex. */
+    public static BpeTrainer qwen3Style(int vocabSize, String splitRegex) {
+        return new BpeTrainer(vocabSize, 0, CHATML_SPECIALS, QWEN3_ADDED, splitRegex);
     }
 
     /**
@@ -73,8 +96,9 @@ public final class BpeTrainer {
      * @param vocab       token strings (byte-level characters) by id, special tokens included
      * @param merges      merges in rank order, each {@code {left, right}}
      * @param addedTokens {@code tokenizer.json}'s {@code added_tokens}: the specials, then the added tokens
+     * @param splitRegex  the pre-tokenizer's split regex
      */
-    public record Result(List<String> vocab, List<String[]> merges, List<AddedToken> addedTokens) {
+    public record Result(List<String> vocab, List<String[]> merges, List<AddedToken> addedTokens, String splitRegex) {
         /** The {@code tokenizer.json} text, laid out as Python's {@code json.dump(indent=1, ensure_ascii=False)}. */
         public String toJson() {
             return TokenizerJsonWriter.write(this);
@@ -92,10 +116,6 @@ public final class BpeTrainer {
     }
 
     private static final TextNormalizer NORMALIZER = new TextNormalizer.Unicode(Normalizer.Form.NFC);
-    private static final PreTokenizer PRE_TOKENIZER = new PreTokenizer.Sequence(List.of(
-            new PreTokenizer.Split(LlamaStyleSplitter.forRegex(QWEN2_SPLIT_REGEX), PreTokenizer.SplitBehavior.ISOLATED,
-                    false),
-            PreTokenizer.ByteLevel.of(false, false)));
 
     /** HF's queue entry: a pair of ids, its count when queued, and the words it was seen in. */
     private static final class Merge {
@@ -127,7 +147,7 @@ public final class BpeTrainer {
             if (normalized.isEmpty()) {
                 continue;
             }
-            PRE_TOKENIZER.preTokenize(normalized, 0, normalized.length(),
+            preTokenizer.preTokenize(normalized, 0, normalized.length(),
                     (t, s, e) -> wordCounts.merge(t.substring(s, e), 1L, Long::sum));
         }
 
@@ -234,7 +254,7 @@ public final class BpeTrainer {
             Integer id = wordToId.get(token);
             added.add(new AddedToken(id != null ? id : nextId++, token, false, false, false, false, false));
         }
-        return new Result(List.copyOf(idToWord), List.copyOf(merges), List.copyOf(added));
+        return new Result(List.copyOf(idToWord), List.copyOf(merges), List.copyOf(added), splitRegex);
     }
 
     private static void drainInto(Map<Long, Set<Integer>> whereToUpdate, Map<Long, Long> pairCounts,

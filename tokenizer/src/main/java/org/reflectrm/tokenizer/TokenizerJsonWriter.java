@@ -33,7 +33,7 @@ final class TokenizerJsonWriter {
         }
         top.put("added_tokens", added);
         top.put("normalizer", Map.of("type", "NFC"));
-        Map<String, Object> pattern = Map.of("Regex", BpeTrainer.QWEN2_SPLIT_REGEX);
+        Map<String, Object> pattern = Map.of("Regex", bpe.splitRegex());
         Map<String, Object> split = new LinkedHashMap<>();
         split.put("type", "Split");
         split.put("pattern", pattern);

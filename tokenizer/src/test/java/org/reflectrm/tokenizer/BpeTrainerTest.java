@@ -14,11 +14,14 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Java BPE trainer against HF tokenizers' BpeTrainer on the same corpus and settings
- * (make_bpe_trainer_fixture.py wrote bpe-trainer/tokenizer.json and encodings.json with tokenizers 0.23.2).
+ * (make_bpe_trainer_fixture.py wrote bpe-trainer/tokenizer.json and encodings.json with tokenizers 0.23.2), with
+ * Qwen2's split regex and, in bpe-trainer/llama3/, Llama 3's (digits kept together up to three).
  */
 class BpeTrainerTest {
     private static final int VOCAB_SIZE = 400;
@@ -35,57 +38,65 @@ class BpeTrainerTest {
         return Arrays.stream(text("corpus.txt").split("\n")).filter(s -> !s.isEmpty()).toList();
     }
 
-    private static BpeTrainer.Result trained() {
-        return BpeTrainer.qwen3Style(VOCAB_SIZE).train(corpus());
+    /** The fixture folders: Qwen2's split regex (the top folder) and Llama 3's (llama3/). */
+    private static final String LLAMA3 = "llama3/";
+
+    private static BpeTrainer.Result trained(String variant) {
+        String regex = variant.equals(LLAMA3) ? BpeTrainer.LLAMA3_SPLIT_REGEX : BpeTrainer.QWEN2_SPLIT_REGEX;
+        return BpeTrainer.qwen3Style(VOCAB_SIZE, regex).train(corpus());
     }
 
-    private static JsonNode hf() throws IOException {
-        return Fixtures.JSON.readTree(text("tokenizer.json"));
+    private static JsonNode hf(String variant) throws IOException {
+        return Fixtures.JSON.readTree(text(variant + "tokenizer.json"));
     }
 
-    @Test
-    void vocabularyMatchesHfIdForId() throws IOException {
-        JsonNode hfVocab = hf().get("model").get("vocab");
+    @ParameterizedTest
+    @ValueSource(strings = {"", LLAMA3})
+    void vocabularyMatchesHfIdForId(String variant) throws IOException {
+        JsonNode hfVocab = hf(variant).get("model").get("vocab");
         List<String> expected = new ArrayList<>();
         hfVocab.fieldNames().forEachRemaining(expected::add);
         for (int id = 0; id < expected.size(); id++) {
             assertEquals(id, hfVocab.get(expected.get(id)).asInt());
         }
-        assertEquals(expected, trained().vocab());
+        assertEquals(expected, trained(variant).vocab());
     }
 
-    @Test
-    void mergesMatchHfInOrder() throws IOException {
+    @ParameterizedTest
+    @ValueSource(strings = {"", LLAMA3})
+    void mergesMatchHfInOrder(String variant) throws IOException {
         List<String> expected = new ArrayList<>();
-        for (JsonNode m : hf().get("model").get("merges")) {
+        for (JsonNode m : hf(variant).get("model").get("merges")) {
             expected.add(m.get(0).asText() + " " + m.get(1).asText());
         }
-        List<String> actual = trained().merges().stream().map(m -> m[0] + " " + m[1]).toList();
+        List<String> actual = trained(variant).merges().stream().map(m -> m[0] + " " + m[1]).toList();
         assertEquals(VOCAB_SIZE - 3 - 256, actual.size());
         assertEquals(expected, actual);
     }
 
-    @Test
-    void fileIsHfsByteForByte() throws IOException {
-        String json = trained().toJson();
-        assertEquals(hf(), Fixtures.JSON.readTree(json));
-        assertEquals(text("tokenizer.json"), json);
+    @ParameterizedTest
+    @ValueSource(strings = {"", LLAMA3})
+    void fileIsHfsByteForByte(String variant) throws IOException {
+        String json = trained(variant).toJson();
+        assertEquals(hf(variant), Fixtures.JSON.readTree(json));
+        assertEquals(text(variant + "tokenizer.json"), json);
     }
 
-    @Test
-    void loaderEncodesAsHf(@TempDir Path dir) throws IOException {
+    @ParameterizedTest
+    @ValueSource(strings = {"", LLAMA3})
+    void loaderEncodesAsHf(String variant, @TempDir Path dir) throws IOException {
         Path file = dir.resolve("tokenizer.json");
-        trained().write(file);
+        trained(variant).write(file);
         Tokenizer tokenizer = Tokenizer.load(file);
         assertEquals(VOCAB_SIZE + 6, tokenizer.vocabSize());
-        for (JsonNode probe : Fixtures.JSON.readTree(text("encodings.json"))) {
+        for (JsonNode probe : Fixtures.JSON.readTree(text(variant + "encodings.json"))) {
             String s = probe.get("text").asText();
             int[] ids = tokenizer.encode(s);
             assertArrayEquals(Fixtures.ints(probe.get("ids")), ids, s);
             // Byte-level BPE decodes to the normalized text.
             assertEquals(java.text.Normalizer.normalize(s, java.text.Normalizer.Form.NFC), tokenizer.decode(ids, false), s);
         }
-        assertEquals(Files.readString(file), trained().toJson());
+        assertEquals(Files.readString(file), trained(variant).toJson());
     }
 
     @Test
