@@ -18,9 +18,11 @@ mvn -q -B -ntp -DskipTests package
 mvn -q -B -ntp dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:$JUNIT \
     -DoutputDirectory="$out" -Dmdep.stripVersion=true
 
-# The modules the jar needs (jdeps: java.sql for Jackson's date types; java.desktop only for
-# Jackson's optional java.beans support, which it does without).
-jlink --add-modules java.base,jdk.incubator.vector,java.sql,jdk.unsupported \
+# The modules the jar needs (jdeps: java.sql for Jackson's date types; java.management and
+# jdk.management for the CPU backend's panel budget, a share of the machine's memory; java.desktop
+# only for Jackson's optional java.beans support, which it does without). Without java.management
+# every command that opens a model failed in the bundle (NoClassDefFoundError).
+jlink --add-modules java.base,jdk.incubator.vector,java.sql,jdk.unsupported,java.management,jdk.management \
     --strip-debug --no-header-files --no-man-pages --compress zip-9 --output "$out/jre"
 cp cli/target/reflectrm-j.jar "$out/"
 cp -r kernels/target/test-classes "$out/kernels-tests"

@@ -93,24 +93,24 @@ throughput() {  # throughput PRESET MODEL: the GPU-throughput measurements (issu
         timeout 90 "$java" "${flags[@]}" -Xmx4g -Dreflectrm.cuda.tensorCores=$tc -jar "$app" bench --model "$model" \
             --device "$device" --prompt-len 512 --decode-tokens 1 --batch 1 --repeats 5 --json \
             > "$work/prefill-$tc.json" 2>> "$out/bench.log" || { step "prefill (tensor cores $tc) failed"; status=1; }
-        grep -o '"prefill_tokens_per_s":[0-9.]*' "$work/prefill-$tc.json" | sed "s/^/tensor cores $tc: /" | tee -a "$out/summary.txt"
+        grep -oE '"prefill_tokens_per_s": *[0-9.]+' "$work/prefill-$tc.json" | sed "s/^/tensor cores $tc: /" | tee -a "$out/summary.txt"
     done
     for attn in sdpa eager; do
         timeout 120 python3 "$work/peer_transformers.py" --model "$model" --device "$peer_device" --attn $attn \
             --prompt-len 512 --decode-tokens 1 --batch 1 --repeats 5 > "$work/peer-prefill-$attn.json" 2>> "$out/peer.log" \
             || { step "peer prefill ($attn) failed"; status=1; }
-        grep -o '"prefill_tokens_per_s":[0-9.]*' "$work/peer-prefill-$attn.json" | sed "s/^/transformers $attn: /" | tee -a "$out/summary.txt"
+        grep -oE '"prefill_tokens_per_s": *[0-9.]+' "$work/peer-prefill-$attn.json" | sed "s/^/transformers $attn: /" | tee -a "$out/summary.txt"
     done
     step "throughput $preset: decode at batch 1, 8 and 64 (tokens/s, peak device memory)"
     timeout 150 "$java" "${flags[@]}" -Xmx8g -jar "$app" bench --model "$model" --device "$device" --prompt-len 16 \
         --decode-prompt-len 64 --decode-tokens 64 --batch 1,8,64 --repeats 2 --json \
         > "$work/batches.json" 2>> "$out/bench.log" || { step "batched decode $preset failed"; status=1; }
-    grep -oE '"(decode_tokens_per_s|device_peak_bytes)":\{[^}]*\}|"decode_batch1_fraction_of_limit":[0-9.]*|"read_bandwidth_gb_per_s":[0-9.]*' \
+    grep -oE '"(decode_tokens_per_s|device_peak_bytes)": *\{[^}]*\}|"(decode_batch1_fraction_of_limit|read_bandwidth_gb_per_s)": *[0-9.]+' \
         "$work/batches.json" | tee -a "$out/summary.txt"
     timeout 120 python3 "$work/peer_transformers.py" --model "$model" --device "$peer_device" --attn sdpa --prompt-len 16 \
         --decode-prompt-len 64 --decode-tokens 64 --batch 1,8,64 --repeats 2 > "$work/peer-batches.json" 2>> "$out/peer.log" \
         || { step "peer batched decode failed"; status=1; }
-    grep -oE '"decode_tokens_per_s":\{[^}]*\}' "$work/peer-batches.json" | sed 's/^/transformers sdpa: /' | tee -a "$out/summary.txt"
+    grep -oE '"decode_tokens_per_s": *\{[^}]*\}' "$work/peer-batches.json" | sed 's/^/transformers sdpa: /' | tee -a "$out/summary.txt"
     if [ "$device" = cuda ] && [ "${PROFILE:-1}" = 1 ]; then
         step "throughput $preset: kernel profile of a 512-token prefill (REFLECTRM_CUDA_PROFILE)"
         REFLECTRM_CUDA_PROFILE=1 timeout 90 "$java" "${flags[@]}" -Xmx4g -jar "$app" bench --model "$model" \
