@@ -22,7 +22,8 @@ mvn -q -B -ntp dependency:copy -Dartifact=org.junit.platform:junit-platform-cons
 # jdk.management for the CPU backend's panel budget, a share of the machine's memory; java.desktop
 # only for Jackson's optional java.beans support, which it does without). Without java.management
 # every command that opens a model failed in the bundle (NoClassDefFoundError).
-jlink --add-modules java.base,jdk.incubator.vector,java.sql,jdk.unsupported,java.management,jdk.management \
+# .ci/run runs the jar on a runtime with exactly these modules, so a new one shows up there.
+jlink --add-modules "$(cat bench/device-check/modules.txt)" \
     --strip-debug --no-header-files --no-man-pages --compress zip-9 --output "$out/jre"
 cp cli/target/reflectrm-j.jar "$out/"
 cp -r kernels/target/test-classes "$out/kernels-tests"
