@@ -136,6 +136,18 @@ __device__ __forceinline__ float silu(float g) {
 #define MODE_RMS 1
 #define MODE_GATEUP 2
 
+// One output of a linear kernel: v the (gate) dot product, u the up one, inv the row's inverse RMS.
+template <int MODE>
+__device__ __forceinline__ void store_linear(float* y, i64 o, float v, float u, float inv, int accumulate) {
+    if (MODE == MODE_LINEAR) {
+        y[o] = accumulate ? y[o] + v : v;
+    } else if (MODE == MODE_RMS) {
+        y[o] = v * inv;
+    } else {
+        y[o] = silu(v * inv) * (u * inv);
+    }
+}
+
 // GEMV (rows <= GEMV_MAX_ROWS, decode): one warp per output column j; the warp streams weight row
 // j (and, for gate/up, row out + j) once and applies it to every x row, so weights cross the
 // bus once per launch whatever the batch. With MODE_RMS the warp also sums x^2 as it streams x
@@ -259,14 +271,7 @@ __device__ __forceinline__ void gemv(const float* __restrict__ x, const typename
             const float u = MODE == MODE_GATEUP ? warp_sum(accU[r]) : 0.f;
             const float inv = MODE != MODE_LINEAR ? 1.0f / sqrtf(warp_sum(ss[r]) / in + eps) : 1.f;
             if (lane == 0) {
-                const i64 o = (i64) r * out + j;
-                if (MODE == MODE_LINEAR) {
-                    y[o] = accumulate ? y[o] + a : a;
-                } else if (MODE == MODE_RMS) {
-                    y[o] = a * inv;
-                } else {
-                    y[o] = silu(a * inv) * (u * inv);
-                }
+                store_linear<MODE>(y, (i64) r * out + j, a, u, inv, accumulate);
             }
         }
     }
@@ -373,15 +378,7 @@ __device__ __forceinline__ void gemm(const float* __restrict__ x, const typename
             if (n >= out) {
                 continue;
             }
-            const i64 o = (i64) m * out + n;
-            const float v = acc[i][j];
-            if (MODE == MODE_LINEAR) {
-                y[o] = accumulate ? y[o] + v : v;
-            } else if (MODE == MODE_RMS) {
-                y[o] = v * inv;
-            } else {
-                y[o] = silu(v * inv) * (accU[i][j] * inv);
-            }
+            store_linear<MODE>(y, (i64) m * out + n, acc[i][j], accU[i][j], inv, accumulate);
         }
     }
 }
@@ -576,15 +573,7 @@ __device__ __forceinline__ void gemm_tc(const float* __restrict__ x, const typen
                 if (n >= out) {
                     continue;
                 }
-                const i64 o = (i64) m * out + n;
-                const float v = acc[mi][ni][c];
-                if (MODE == MODE_LINEAR) {
-                    y[o] = accumulate ? y[o] + v : v;
-                } else if (MODE == MODE_RMS) {
-                    y[o] = v * inv;
-                } else {
-                    y[o] = silu(v * inv) * (accU[mi][ni][c] * inv);
-                }
+                store_linear<MODE>(y, (i64) m * out + n, acc[mi][ni][c], accU[mi][ni][c], inv, accumulate);
             }
         }
     }
