@@ -277,6 +277,20 @@ __device__ __forceinline__ void gemv(const float* __restrict__ x, const typename
     }
 }
 
+// A GEMM tile's inverse RMS per row into invs, from the sums of squares this warp gathered for
+// its N rows (rows warp + WARPS * i of the tile), then a barrier so every thread may read them.
+template <int N, int WARPS>
+__device__ __forceinline__ void tile_inverse_rms(const float ss[N], float* invs, int warp, int lane, int in, float eps) {
+#pragma unroll
+    for (int i = 0; i < N; i++) {
+        const float s = warp_sum(ss[i]);
+        if (lane == 0) {
+            invs[warp + WARPS * i] = 1.0f / sqrtf(s / in + eps);
+        }
+    }
+    __syncthreads();
+}
+
 // GEMM (rows > GEMV_MAX_ROWS, prefill): 64x64 output tiles, 256 threads, each thread a 4x4
 // register block (rows ty + 16i, columns tx + 16j, so shared-memory reads are broadcasts or
 // consecutive). k advances 32 at a time through shared tiles stored k-major and padded by one
@@ -356,14 +370,7 @@ __device__ __forceinline__ void gemm(const float* __restrict__ x, const typename
         __syncthreads();
     }
     if (MODE != MODE_LINEAR) {
-#pragma unroll
-        for (int i = 0; i < 8; i++) {
-            const float s = warp_sum(ss[i]);
-            if (lane == 0) {
-                invs[warp + 8 * i] = 1.0f / sqrtf(s / in + eps);
-            }
-        }
-        __syncthreads();
+        tile_inverse_rms<8, 8>(ss, invs, warp, lane, in, eps);
     }
 #pragma unroll
     for (int i = 0; i < 4; i++) {
@@ -547,14 +554,7 @@ __device__ __forceinline__ void gemm_tc(const float* __restrict__ x, const typen
         __syncthreads();
     }
     if (MODE != MODE_LINEAR) {
-#pragma unroll
-        for (int i = 0; i < TC_BM / 4; i++) {
-            const float s = warp_sum(ss[i]);
-            if (lane == 0) {
-                invs[warp + 4 * i] = 1.0f / sqrtf(s / in + eps);
-            }
-        }
-        __syncthreads();
+        tile_inverse_rms<TC_BM / 4, 4>(ss, invs, warp, lane, in, eps);
     }
     // Accumulator c of tile (mi, ni) is row g (+8 for c >= 2), column 2t + (c & 1) of the tile.
 #pragma unroll
