@@ -130,7 +130,7 @@ with open(sys.argv[1], "w") as f:
 PY
         for k in 1 16; do
             rm -f "$work/judged-$k.jsonl"
-            timeout 200 "$java" "${flags[@]}" -Xmx8g -jar "$app" judge --model "$model" --device "$device" \
+            timeout "${JUDGE_TIMEOUT:-200}" "$java" "${flags[@]}" -Xmx8g -jar "$app" judge --model "$model" --device "$device" \
                 --input "$work/pairs64.jsonl" --output "$work/judged-$k.jsonl" --max-new-tokens 32 --batch-pairs $k \
                 2>&1 | tee -a "$out/judge.log" | grep 'judged' | sed "s/^/batch-pairs $k: /" | tee -a "$out/summary.txt"
         done
