@@ -1466,11 +1466,12 @@ attention_backward_kv(const float* __restrict__ q, i64 qOff, const float* __rest
 #define SQ_THREADS 256
 #define SQ_PER_THREAD 16  // a block sums SumOfSquares.BLOCK = SQ_THREADS * SQ_PER_THREAD elements
 
-// partials[blockIdx.x] = the F32 sum of the squares of its block of x, in SumOfSquares' fixed
+// partials[pOff + blockIdx.x] = the F32 sum of the squares of its block of x (pOff places several
+// vectors' block sums one after another), in SumOfSquares' fixed
 // order (the OpenCL kernel's too): thread t adds elements t, t + 256, ... in turn, then the 256
 // sums are added by halving strides. __fmul_rn/__fadd_rn keep nvcc from contracting into FMAs.
 extern "C" __global__ void __launch_bounds__(SQ_THREADS) sum_of_squares(const float* x, i64 xOff, i64 n,
-                                                                         float* partials) {
+                                                                         float* partials, i64 pOff) {
     __shared__ float sums[SQ_THREADS];
     const int t = threadIdx.x;
     const i64 base = (i64) blockIdx.x * (SQ_THREADS * SQ_PER_THREAD);
@@ -1491,7 +1492,7 @@ extern "C" __global__ void __launch_bounds__(SQ_THREADS) sum_of_squares(const fl
         __syncthreads();
     }
     if (t == 0) {
-        partials[blockIdx.x] = sums[0];
+        partials[pOff + blockIdx.x] = sums[0];
     }
 }
 

@@ -652,19 +652,20 @@ class EmuCudaDevice {
     static constexpr int SUM_OF_SQUARES_BLOCK = 4096;  // SumOfSquares.BLOCK
     static constexpr int SUM_OF_SQUARES_GROUP = 256;   // SumOfSquares.GROUP
 
-    // The F32 block sums in the partials buffer, then the host's double sum of them in block order.
-    double sumOfSquares(const Buf& x, long long xOff, long long n) {
+    // The F32 block sums in the partials buffer from block `first` on (CudaDevice.sumsOfSquares puts
+    // several vectors' block sums one after another), then the host's double sum of them in block order.
+    double sumOfSquares(const Buf& x, long long xOff, long long n, long long first = 0) {
         if (n <= 0) {
             return 0;
         }
         long long blocks = (n + SUM_OF_SQUARES_BLOCK - 1) / SUM_OF_SQUARES_BLOCK;
         const float* px = (const float*) at(x, xOff, n, 4, "x");
-        float* part = partials(4LL * blocks);
+        float* part = partials(4LL * (first + blocks));
         launch("sum_of_squares", SUM_OF_SQUARES_GROUP, blocks, 1, 1, SUM_OF_SQUARES_GROUP,
-               {{&partialsBuf, 0, blocks, 4}}, [=] { sum_of_squares(px, xOff, n, part); });
+               {{&partialsBuf, first, blocks, 4}}, [=] { sum_of_squares(px, xOff, n, part, first); });
         double sum = 0;
         for (long long b = 0; b < blocks; b++) {
-            sum += part[b];
+            sum += part[first + b];
         }
         return sum;
     }
@@ -1575,6 +1576,11 @@ double sumOfSquaresCase(long long n, int off) {
     double again = g_dev.sumOfSquares(dx, off, n);
     if (std::memcmp(&again, &got, sizeof got) != 0) {
         throw CaseFailure("a second sum of squares gave other bits");
+    }
+    // Its block sums placed after another vector's (the launch may write only its own blocks).
+    double placed = g_dev.sumOfSquares(dx, off, n, 5);
+    if (std::memcmp(&placed, &got, sizeof got) != 0) {
+        throw CaseFailure("block sums written from block 5 on gave other bits");
     }
     return err / bound;
 }

@@ -839,8 +839,35 @@ public final class CudaDevice implements RecordingDevice {
         }
         long blocks = SumOfSquares.blocks(n);
         long address = at(x, xOff, n, 4, "x");
-        args.reset().ptr(address).i64(xOff).i64(n).ptr(scratch(4L * blocks));
+        args.reset().ptr(address).i64(xOff).i64(n).ptr(scratch(4L * blocks)).i64(0);
         launch(Kernel.SUM_OF_SQUARES, blocks, 1, 1, SumOfSquares.GROUP);
+        return SumOfSquares.addBlockSums(this, scratch, blocks);
+    }
+
+    @Override
+    public double[] sumsOfSquares(List<DeviceBuffer> xs, long[] offs, long[] ns) {
+        requireNotRecording("sumsOfSquares");
+        if (offs.length != xs.size() || ns.length != xs.size()) {
+            throw new IllegalArgumentException(xs.size() + " vectors but " + offs.length + " offsets and " + ns.length
+                    + " lengths");
+        }
+        long[] blocks = new long[ns.length];
+        long total = 0;
+        for (int i = 0; i < ns.length; i++) {
+            requireNonNegative(ns[i]);
+            blocks[i] = SumOfSquares.blocks(ns[i]);
+            total += blocks[i];
+        }
+        if (total == 0) {
+            return new double[ns.length];
+        }
+        long partials = scratch(4L * total);
+        for (int i = 0, first = 0; i < ns.length; first += blocks[i], i++) {
+            if (ns[i] > 0) {
+                args.reset().ptr(at(xs.get(i), offs[i], ns[i], 4, "x")).i64(offs[i]).i64(ns[i]).ptr(partials).i64(first);
+                launch(Kernel.SUM_OF_SQUARES, blocks[i], 1, 1, SumOfSquares.GROUP);
+            }
+        }
         return SumOfSquares.addBlockSums(this, scratch, blocks);
     }
 

@@ -66,7 +66,7 @@ enum Kernel {
     ATTENTION_BACKWARD_KV("attention_backward_kv", "plplplplpplpliiiif", 128),
     ADAMW("adamw", "plplplpllffifffff", 0),
     SGD("sgd", "plplplliifff", 0),
-    SUM_OF_SQUARES("sum_of_squares", "pllp", SumOfSquares.GROUP);
+    SUM_OF_SQUARES("sum_of_squares", "pllpl", SumOfSquares.GROUP);
 
     /** Signatures shared by several entry points. */
     private static final class Sig {

@@ -237,6 +237,24 @@ public interface Device extends AutoCloseable {
     double sumOfSquares(DeviceBuffer x, long xOff, long n);
 
     /**
+     * {@link #sumOfSquares} of several vectors: {@code result[i]} has exactly the bits
+     * {@code sumOfSquares(xs.get(i), offs[i], ns[i])} would return. A GPU queues every vector's
+     * block sums first and downloads them all at once, so the norm of a gradient spread over
+     * hundreds of parameters waits for the device once instead of once per parameter.
+     */
+    default double[] sumsOfSquares(java.util.List<DeviceBuffer> xs, long[] offs, long[] ns) {
+        if (offs.length != xs.size() || ns.length != xs.size()) {
+            throw new IllegalArgumentException(xs.size() + " vectors but " + offs.length + " offsets and " + ns.length
+                    + " lengths");
+        }
+        double[] out = new double[xs.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = sumOfSquares(xs.get(i), offs[i], ns[i]);
+        }
+        return out;
+    }
+
+    /**
      * One SGD update of n F32 parameters in place, with their gradient and, when
      * {@code step.hasMomentum()}, their momentum buffer (F32, updated too; null otherwise), by
      * {@link SgdStep}'s arithmetic.

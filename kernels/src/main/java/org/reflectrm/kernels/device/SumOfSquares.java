@@ -37,6 +37,35 @@ public final class SumOfSquares {
         return sum;
     }
 
+    /**
+     * Downloads the block sums of several vectors, laid out one vector after the other at the start
+     * of {@code partials} ({@code blocks[i]} of them for vector i), in one transfer, and adds each
+     * vector's in double, in order: per vector the same sum as {@link #addBlockSums(Device, DeviceBuffer, long)}.
+     */
+    public static double[] addBlockSums(Device device, DeviceBuffer partials, long[] blocks) {
+        long total = 0;
+        for (long b : blocks) {
+            total += b;
+        }
+        double[] out = new double[blocks.length];
+        if (total == 0) {
+            return out;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate(4 * total, 64);
+            device.download(partials, 0, host);
+            long at = 0;
+            for (int i = 0; i < blocks.length; i++) {
+                double sum = 0;
+                for (long b = 0; b < blocks[i]; b++, at++) {
+                    sum += host.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, at);
+                }
+                out[i] = sum;
+            }
+            return out;
+        }
+    }
+
     /** Downloads the {@code blocks} F32 block sums at the start of {@code partials} and adds them in double, in order. */
     public static double addBlockSums(Device device, DeviceBuffer partials, long blocks) {
         try (Arena arena = Arena.ofConfined()) {

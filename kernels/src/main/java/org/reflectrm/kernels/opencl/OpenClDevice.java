@@ -858,8 +858,37 @@ public final class OpenClDevice implements Device {
         long blocks = SumOfSquares.blocks(n);
         OpenClBuffer partials = trainingScratch(4L * blocks);
         launch.of(training().kernel("sum_of_squares"))
-                .mem(bx).i64(xOff).i64(n).mem(partials)
+                .mem(bx).i64(xOff).i64(n).mem(partials).i64(0)
                 .groups(blocks, 1, SumOfSquares.GROUP, 1);
+        return SumOfSquares.addBlockSums(this, partials, blocks);
+    }
+
+    @Override
+    public synchronized double[] sumsOfSquares(List<DeviceBuffer> xs, long[] offs, long[] ns) {
+        ensureOpen();
+        if (offs.length != xs.size() || ns.length != xs.size()) {
+            throw new IllegalArgumentException(xs.size() + " vectors but " + offs.length + " offsets and " + ns.length
+                    + " lengths");
+        }
+        long[] blocks = new long[ns.length];
+        long total = 0;
+        OpenClBuffer[] operands = new OpenClBuffer[ns.length];
+        for (int i = 0; i < ns.length; i++) {
+            operands[i] = operand(xs.get(i), offs[i], ns[i], DType.F32, "x");
+            blocks[i] = SumOfSquares.blocks(ns[i]);
+            total += blocks[i];
+        }
+        if (total == 0) {
+            return new double[ns.length];
+        }
+        OpenClBuffer partials = trainingScratch(4L * total);
+        for (int i = 0, first = 0; i < ns.length; first += blocks[i], i++) {
+            if (ns[i] > 0) {
+                launch.of(training().kernel("sum_of_squares"))
+                        .mem(operands[i]).i64(offs[i]).i64(ns[i]).mem(partials).i64(first)
+                        .groups(blocks[i], 1, SumOfSquares.GROUP, 1);
+            }
+        }
         return SumOfSquares.addBlockSums(this, partials, blocks);
     }
 

@@ -242,11 +242,11 @@ __kernel void sgd(__global float* param, ulong paramOff, __global const float* g
 
 /**
  * One work-group per block of TRAIN_WG * SUMSQ_PER_ITEM elements writes the F32 sum of their
- * squares to partials[block], in SumOfSquares' fixed order (the CUDA kernel's too): work-item t
+ * squares to partials[pOff + block] (pOff places several vectors' block sums one after another), in SumOfSquares' fixed order (the CUDA kernel's too): work-item t
  * adds elements t, t + TRAIN_WG, ... in turn, then the sums are added by halving strides.
  */
 __kernel __attribute__((reqd_work_group_size(TRAIN_WG, 1, 1)))
-void sum_of_squares(__global const float* x, ulong xOff, ulong n, __global float* partials) {
+void sum_of_squares(__global const float* x, ulong xOff, ulong n, __global float* partials, ulong pOff) {
     __local float sums[TRAIN_WG];
     const int lid = get_local_id(0);
     const ulong base = get_group_id(0) * (ulong) (TRAIN_WG * SUMSQ_PER_ITEM);
@@ -267,7 +267,7 @@ void sum_of_squares(__global const float* x, ulong xOff, ulong n, __global float
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (lid == 0) {
-        partials[get_group_id(0)] = sums[0];
+        partials[pOff + get_group_id(0)] = sums[0];
     }
 }
 

@@ -150,6 +150,22 @@ class CudaLaunchTest {
                 () -> device.rmsNormGateUpSwiglu(x, 3, g, 3, type, 1e-6f, w, 3, type, y, 3, 1, 151, 300));
     }
 
+    /** A gradient norm over many parameters: one sum-of-squares launch each, block sums side by side, one wait. */
+    @Test
+    void sumsOfSquaresWaitOnce() {
+        DeviceBuffer a = floats(10_000), b = floats(5_000);
+        int launchesBefore = gpu.launches.size(), syncsBefore = gpu.syncs;
+        double[] sums = device.sumsOfSquares(List.of(a, b, a, b), new long[] {0, 3, 5000, 0}, new long[] {9000, 0, 4097, 1});
+        assertEquals(4, sums.length);
+        List<Launch> launched = gpu.launches.subList(launchesBefore, gpu.launches.size());
+        assertEquals(3, launched.size(), "the empty vector launches nothing");
+        assertEquals(List.of(3L, 2L, 1L), launched.stream().map(l -> (long) l.gx()).toList(), "blocks per vector");
+        assertEquals(1, launched.stream().map(l -> l.raw()[3]).distinct().count(), "one buffer of block sums");
+        assertEquals(List.of(0L, 3L, 5L), launched.stream().map(l -> l.raw()[4]).toList(),
+                "block sums one vector after another");
+        assertEquals(syncsBefore + 1, gpu.syncs, "one download for all of them");
+    }
+
     /** With tensor cores (the Hopper PTX), BF16 GEMMs go to the MMA kernels; GEMV and other types do not. */
     @Test
     void bf16GemmsUseTheTensorCoresWhereThereAreSome() {

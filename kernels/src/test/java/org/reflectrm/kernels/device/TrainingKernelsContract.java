@@ -2,9 +2,11 @@ package org.reflectrm.kernels.device;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -240,6 +242,34 @@ public abstract class TrainingKernelsContract extends DeviceContract {
             assertEquals(want, got, 1e-6 * want, "sum of squares");
             assertEquals(got, device.sumOfSquares(dx, PAD, n), 0.0, "a rerun");
             assertEquals(0.0, device.sumOfSquares(dx, PAD, 0), "no elements");
+        }
+    }
+
+    /**
+     * Several vectors at once give each vector's sumOfSquares bits, including an empty one and
+     * vectors in one buffer, and move only their block sums (CudaLaunchTest checks that a GPU
+     * waits once for all of them).
+     */
+    @Test
+    void sumsOfSquaresInOneBatch() {
+        int[] sizes = {70001, 0, 1, 4096, 10007, 255};
+        try (DeviceBuffer a = onDevice(host(DType.F32, gaussian(70001))); DeviceBuffer b = onDevice(host(DType.F32, gaussian(20000)))) {
+            List<DeviceBuffer> xs = List.of(a, b, b, b, b, a);
+            long[] offs = {PAD, PAD, PAD + 3, PAD + 7, PAD + 5000, PAD + 100};
+            long[] ns = java.util.Arrays.stream(sizes).asLongStream().toArray();
+            double[] want = new double[sizes.length];
+            for (int i = 0; i < sizes.length; i++) {
+                want[i] = device.sumOfSquares(xs.get(i), offs[i], ns[i]);
+            }
+            long downloadsBefore = device.transfers().downloadedBytes();
+            double[] got = device.sumsOfSquares(xs, offs, ns);
+            long downloaded = device.transfers().downloadedBytes() - downloadsBefore;
+            for (int i = 0; i < sizes.length; i++) {
+                assertEquals(want[i], got[i], 0.0, "vector " + i + " of " + sizes[i]);
+            }
+            long blocks = java.util.Arrays.stream(sizes).mapToLong(SumOfSquares::blocks).sum();
+            assertTrue(downloaded == 0 || downloaded == 4 * blocks, "the block sums and nothing else: " + downloaded);
+            assertThrows(IllegalArgumentException.class, () -> device.sumsOfSquares(xs, new long[1], ns));
         }
     }
 

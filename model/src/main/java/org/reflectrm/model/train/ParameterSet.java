@@ -113,12 +113,25 @@ public final class ParameterSet implements AutoCloseable {
         }
     }
 
-    /** The L2 norm of each parameter's gradient, its squares summed on the device ({@link Device#sumOfSquares}). */
+    /**
+     * The L2 norm of each parameter's gradient, its squares summed on the device in one batch
+     * ({@link Device#sumsOfSquares}).
+     */
     public Map<String, Double> gradNorms() {
+        List<DeviceBuffer> grads = new ArrayList<>(params.size());
+        long[] offs = new long[params.size()], sizes = new long[params.size()];
+        int i = 0;
+        for (Tensor p : params.values()) {
+            Tensor g = p.grad();
+            grads.add(g.buffer());
+            offs[i] = g.offset();
+            sizes[i++] = g.numel();
+        }
+        double[] sums = device.sumsOfSquares(grads, offs, sizes);
         Map<String, Double> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : params.entrySet()) {
-            Tensor g = e.getValue().grad();
-            out.put(e.getKey(), Math.sqrt(device.sumOfSquares(g.buffer(), g.offset(), g.numel())));
+        i = 0;
+        for (String name : params.keySet()) {
+            out.put(name, Math.sqrt(sums[i++]));
         }
         return out;
     }

@@ -1,7 +1,9 @@
 package org.reflectrm.tensor.optim;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.DeviceBuffer;
 
 /**
  * Gradient clipping by the global L2 norm, as torch.nn.utils.clip_grad_norm_(norm_type=2), on
@@ -40,9 +42,17 @@ public final class GradClip {
      * order), added in double in parameter order. Deterministic on every device.
      */
     public static double globalNorm(Device device, List<OptimParam> params) {
+        long[] offs = new long[params.size()], sizes = new long[params.size()];
+        List<DeviceBuffer> grads = new ArrayList<>(params.size());
+        for (int i = 0; i < params.size(); i++) {
+            OptimParam p = params.get(i);
+            grads.add(p.grad());
+            offs[i] = p.gradOffset();
+            sizes[i] = p.size();
+        }
         double sum = 0;
-        for (OptimParam p : params) {
-            sum += device.sumOfSquares(p.grad(), p.gradOffset(), p.size());
+        for (double s : device.sumsOfSquares(grads, offs, sizes)) {   // one wait for the device
+            sum += s;
         }
         return Math.sqrt(sum);
     }
