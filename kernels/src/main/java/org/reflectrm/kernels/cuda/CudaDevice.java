@@ -3,6 +3,7 @@ package org.reflectrm.kernels.cuda;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
@@ -847,17 +848,8 @@ public final class CudaDevice implements RecordingDevice {
     @Override
     public double[] sumsOfSquares(List<DeviceBuffer> xs, long[] offs, long[] ns) {
         requireNotRecording("sumsOfSquares");
-        if (offs.length != xs.size() || ns.length != xs.size()) {
-            throw new IllegalArgumentException(xs.size() + " vectors but " + offs.length + " offsets and " + ns.length
-                    + " lengths");
-        }
-        long[] blocks = new long[ns.length];
-        long total = 0;
-        for (int i = 0; i < ns.length; i++) {
-            requireNonNegative(ns[i]);
-            blocks[i] = SumOfSquares.blocks(ns[i]);
-            total += blocks[i];
-        }
+        long[] blocks = SumOfSquares.blocks(xs, offs, ns);
+        long total = Arrays.stream(blocks).sum();
         if (total == 0) {
             return new double[ns.length];
         }

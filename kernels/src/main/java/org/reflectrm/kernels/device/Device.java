@@ -1,6 +1,7 @@
 package org.reflectrm.kernels.device;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
 
@@ -242,11 +243,8 @@ public interface Device extends AutoCloseable {
      * block sums first and downloads them all at once, so the norm of a gradient spread over
      * hundreds of parameters waits for the device once instead of once per parameter.
      */
-    default double[] sumsOfSquares(java.util.List<DeviceBuffer> xs, long[] offs, long[] ns) {
-        if (offs.length != xs.size() || ns.length != xs.size()) {
-            throw new IllegalArgumentException(xs.size() + " vectors but " + offs.length + " offsets and " + ns.length
-                    + " lengths");
-        }
+    default double[] sumsOfSquares(List<DeviceBuffer> xs, long[] offs, long[] ns) {
+        SumOfSquares.blocks(xs, offs, ns);   // checks the counts
         double[] out = new double[xs.size()];
         for (int i = 0; i < out.length; i++) {
             out[i] = sumOfSquares(xs.get(i), offs[i], ns[i]);

@@ -3,6 +3,7 @@ package org.reflectrm.kernels.device;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 
 /**
  * The two fixed summation orders of {@link Device#sumOfSquares}. The host adds every square in
@@ -20,6 +21,25 @@ public final class SumOfSquares {
     public static final int GROUP = 256;
 
     private SumOfSquares() {
+    }
+
+    /**
+     * How many block sums a GPU writes for each of several vectors, after checking that there are
+     * as many offsets and lengths as vectors and that no length is negative.
+     */
+    public static long[] blocks(List<DeviceBuffer> xs, long[] offs, long[] ns) {
+        if (offs.length != xs.size() || ns.length != xs.size()) {
+            throw new IllegalArgumentException(xs.size() + " vectors but " + offs.length + " offsets and " + ns.length
+                    + " lengths");
+        }
+        long[] blocks = new long[ns.length];
+        for (int i = 0; i < ns.length; i++) {
+            if (ns[i] < 0) {
+                throw new IllegalArgumentException("vector " + i + " has a negative length " + ns[i]);
+            }
+            blocks[i] = blocks(ns[i]);
+        }
+        return blocks;
     }
 
     /** How many block sums a GPU writes for n elements. */
@@ -68,14 +88,6 @@ public final class SumOfSquares {
 
     /** Downloads the {@code blocks} F32 block sums at the start of {@code partials} and adds them in double, in order. */
     public static double addBlockSums(Device device, DeviceBuffer partials, long blocks) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment host = arena.allocate(4 * blocks, 64);
-            device.download(partials, 0, host);
-            double sum = 0;
-            for (long b = 0; b < blocks; b++) {
-                sum += host.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, b);
-            }
-            return sum;
-        }
+        return addBlockSums(device, partials, new long[] {blocks})[0];
     }
 }

@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
@@ -866,17 +867,11 @@ public final class OpenClDevice implements Device {
     @Override
     public synchronized double[] sumsOfSquares(List<DeviceBuffer> xs, long[] offs, long[] ns) {
         ensureOpen();
-        if (offs.length != xs.size() || ns.length != xs.size()) {
-            throw new IllegalArgumentException(xs.size() + " vectors but " + offs.length + " offsets and " + ns.length
-                    + " lengths");
-        }
-        long[] blocks = new long[ns.length];
-        long total = 0;
+        long[] blocks = SumOfSquares.blocks(xs, offs, ns);
+        long total = Arrays.stream(blocks).sum();
         OpenClBuffer[] operands = new OpenClBuffer[ns.length];
         for (int i = 0; i < ns.length; i++) {
             operands[i] = operand(xs.get(i), offs[i], ns[i], DType.F32, "x");
-            blocks[i] = SumOfSquares.blocks(ns[i]);
-            total += blocks[i];
         }
         if (total == 0) {
             return new double[ns.length];
