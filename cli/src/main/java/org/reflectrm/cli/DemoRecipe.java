@@ -13,7 +13,7 @@ import java.util.function.Supplier;
  */
 record DemoRecipe(String name, int sftPairs, int rlPairs, int heldOutPairs, int sftSteps, int sftWarmup, int grpoSteps,
                   int reflectPairs, int rsSftSteps) {
-    static final DemoRecipe FULL = new DemoRecipe("full", 40000, 2000, 1000, 1400, 50, 120, 1000, 150);
+    static final DemoRecipe FULL = new DemoRecipe("full", 40000, 2000, 1000, 2000, 50, 120, 1000, 150);
     // Enough base SFT for parseable verdicts (the later phases need some right and some wrong).
     static final DemoRecipe QUICK = new DemoRecipe("quick", 8000, 64, 100, 160, 20, 4, 30, 10);
 

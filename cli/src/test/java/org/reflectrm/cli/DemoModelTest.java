@@ -54,8 +54,9 @@ class DemoModelTest {
         CliTest.Run r = CliTest.ok("judge", "--prompt", "What is 9-3?", "--a", "6", "--b", "7", "--mode", "greedy", "--json");
         assertTrue(r.err().contains("bundled demo judge"), r.err());
         // A trained judge, not random weights: in its default (reflect) mode it judges the README's
-        // examples right in both orders (a random model's verdicts are unparseable).
-        for (String[] q : new String[][] {{"What is 9-3?", "6", "7"}, {"Which is larger, 47 or 74?", "74", "47"},
+        // examples, its main command's pair first, right in both orders (a random model's verdicts
+        // are unparseable).
+        for (String[] q : new String[][] {{"What is 7+5?", "12", "13"}, {"What is 9-3?", "6", "7"}, {"Which is larger, 47 or 74?", "74", "47"},
                 {"How many r in strawberry?", "3", "2"}}) {
             JsonNode ab = JSON.readTree(CliTest.ok("judge", "--prompt", q[0], "--a", q[1], "--b", q[2], "--json").out());
             JsonNode ba = JSON.readTree(CliTest.ok("judge", "--prompt", q[0], "--a", q[2], "--b", q[1], "--json").out());
