@@ -154,10 +154,10 @@ for preset in $presets; do
     timeout 90 "$java" "${flags[@]}" -jar "$app" init --preset "$preset" --dtype bf16 --out "$model" \
         > /dev/null 2>> "$out/bench.log" || { step "init $preset failed"; status=1; continue; }
     if has bench; then
-    timeout 120 "$java" "${flags[@]}" -Xmx4g -jar "$app" bench --model "$model" --device "$device" \
-        --prompt-len 512 --decode-tokens 64 --batch 1,8 --repeats 3 --json \
-        > "$work/bench-$preset.json" 2>> "$out/bench.log" || { step "bench $preset failed"; tail -4 "$out/bench.log" | tee -a "$out/summary.txt"; status=1; }
-    cat "$work/bench-$preset.json" | tee -a "$out/summary.txt"
+        timeout 120 "$java" "${flags[@]}" -Xmx4g -jar "$app" bench --model "$model" --device "$device" \
+            --prompt-len 512 --decode-tokens 64 --batch 1,8 --repeats 3 --json \
+            > "$work/bench-$preset.json" 2>> "$out/bench.log" || { step "bench $preset failed"; tail -4 "$out/bench.log" | tee -a "$out/summary.txt"; status=1; }
+        cat "$work/bench-$preset.json" | tee -a "$out/summary.txt"
     fi
     if has throughput; then
         throughput "$preset" "$model"
