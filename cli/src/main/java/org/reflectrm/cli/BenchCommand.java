@@ -35,6 +35,9 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    KvCacheOption kvCache;
+
     @Option(names = "--prompt-len", paramLabel = "N", defaultValue = "512", description = "Prefill prompt length (default ${DEFAULT-VALUE}).")
     int promptLen;
 
@@ -67,7 +70,7 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         PrintWriter err = spec.commandLine().getErr();
-        try (ModelRuntime runtime = common.openRuntime(spec.commandLine().getErr())) {
+        try (ModelRuntime runtime = common.openRuntime(kvCache, spec.commandLine().getErr())) {
             Qwen3Model model = runtime.model();
             Backend backend = runtime.backend();
             MemoryUse afterLoad = MemoryUse.now();

@@ -40,6 +40,9 @@ final class BenchJudgeCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    KvCacheOption kvCache;
+
     @Option(names = "--rollouts", paramLabel = "N", defaultValue = "8", description = "Rollouts (default ${DEFAULT-VALUE}).")
     int rollouts;
 
@@ -83,7 +86,7 @@ final class BenchJudgeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode o = mapper.createObjectNode();
-        try (ModelRuntime runtime = common.openRuntime(spec.commandLine().getErr())) {
+        try (ModelRuntime runtime = common.openRuntime(kvCache, spec.commandLine().getErr())) {
             ModelTextGenerator generator = new ModelTextGenerator(runtime.languageModel(), tokenizer);
             Judge judge = new Judge(new Parseable(generator), prompts);
             Judge.Options greedy = new Judge.Options(Judge.Mode.GREEDY, 1, 1.0, 0.1, 1, tokens);

@@ -73,6 +73,11 @@ final class CommonOptions {
         return ModelRuntime.open(model, device, threadCount(), err);
     }
 
+    /** {@link #openRuntime(java.io.PrintWriter)} with the KV caches {@code kvCache} names. */
+    ModelRuntime openRuntime(KvCacheOption kvCache, java.io.PrintWriter err) {
+        return ModelRuntime.open(model, device, threadCount(), kvCache.type(), err);
+    }
+
     /** {@code --threads}, or every core. */
     int threadCount() {
         return threads == null ? Runtime.getRuntime().availableProcessors() : threads;

@@ -45,6 +45,9 @@ final class DataSampleCommand implements Callable<Integer>, DefaultsToDemoModel 
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    KvCacheOption kvCache;
+
     @Option(names = "--input", required = true, paramLabel = "FILE", description = "Labelled pairs, JSONL in the judge's formats: "
             + "{id, prompt|messages, response_a, response_b, label}, chosen/rejected, or JudgeBench records.")
     Path input;
@@ -104,7 +107,7 @@ final class DataSampleCommand implements Callable<Integer>, DefaultsToDemoModel 
         if (!pending.isEmpty()) {
             Tokenizer tokenizer = TokenizerFiles.load(common.model, "--model");
             JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, common.model), template);
-            try (ModelRuntime runtime = common.openRuntime(err);
+            try (ModelRuntime runtime = common.openRuntime(kvCache, err);
                  RecordAppender out = new RecordAppender(output)) {
                 Judge judge = new Judge(new ModelTextGenerator(runtime.languageModel(), tokenizer), prompts);
                 PairSampler sampler = new PairSampler(judge, n, temperature, seed, maxNewTokens);

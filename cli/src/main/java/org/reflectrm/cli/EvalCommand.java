@@ -16,6 +16,7 @@ import org.reflectrm.api.JudgeOptions;
 import org.reflectrm.api.Judgment;
 import org.reflectrm.api.Pair;
 import org.reflectrm.api.ReflectRM;
+import org.reflectrm.kernels.DType;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.SettingsDiff;
 import org.reflectrm.model.judge.JudgeTemplate;
@@ -162,7 +163,7 @@ final class EvalCommand implements Callable<Integer> {
         ProgressLine progress = new ProgressLine(err);
         try (ReflectRM judge = ReflectRM.builder(model).device(device)
                      .threads(threads == null ? Runtime.getRuntime().availableProcessors() : threads)
-                     .template(template).notices(err).open();
+                     .kvCache(settings.kvCache.type()).template(template).notices(err).open();
              RecordAppender sink = new RecordAppender(judgments)) {
             List<Comparison> batch = new ArrayList<>();
             List<String> batchOrders = new ArrayList<>();
@@ -271,6 +272,9 @@ final class EvalCommand implements Callable<Integer> {
         o.put("template_version", templateVersion);
         o.put("single_order", singleOrder);
         o.put("limit", limit);
+        if (settings.kvCache.type() != DType.F32) {
+            o.put("kv_cache", settings.kvCache.type().name());   // absent for F32, so runs from before the option resume
+        }
         o.put("sample", sample);
         if (subset != null) {
             o.put("subset", subset);

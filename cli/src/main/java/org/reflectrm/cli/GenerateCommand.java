@@ -43,6 +43,9 @@ final class GenerateCommand implements Callable<Integer>, DefaultsToDemoModel {
     CommonOptions common;
 
     @Mixin
+    KvCacheOption kvCache;
+
+    @Mixin
     TokenizerOption tokenizerOption;
 
     @Option(names = "--tokens", paramLabel = "IDS", description = "Comma-separated prompt token ids (not with --prompt).")
@@ -129,7 +132,7 @@ final class GenerateCommand implements Callable<Integer>, DefaultsToDemoModel {
             // Structure (the template's own control tokens) may match added tokens; the user's text may not.
             ids = template.encode(messages, true, !noThinking, tokenizer::encode, tokenizer::encodeUntrusted);
         }
-        try (ModelRuntime runtime = common.openRuntime(spec.commandLine().getErr())) {
+        try (ModelRuntime runtime = common.openRuntime(kvCache, spec.commandLine().getErr())) {
             Qwen3Model model = runtime.model();
             TokenList.requireInVocabulary(prompt != null ? "--prompt" : "--tokens", ids, model.config().vocabSize(),
                     common.model);

@@ -158,6 +158,7 @@ final class JudgeCommand implements Callable<Integer>, DefaultsToDemoModel {
     /** The judge {@code --model} names, on {@code --device}, with the templates of {@code settings}. */
     static ReflectRM openJudge(CommonOptions common, JudgeSettings settings, PrintWriter err) {
         return ReflectRM.builder(common.model).device(common.device).threads(common.threadCount())
+                .kvCache(settings.kvCache.type())
                 .templateVersion(settings.templates.templateVersion).templateDir(settings.templates.templateDir)
                 .notices(err).open();
     }

@@ -32,6 +32,9 @@ final class JudgeSettings {
     @Mixin
     TemplateOptions templates;
 
+    @Mixin
+    KvCacheOption kvCache;
+
     /** The judge's options for the Java API, which the commands judge through; a bad mode or value is an error naming it. */
     JudgeOptions judgeOptions(boolean bothOrders) {
         Mode m = switch (mode) {

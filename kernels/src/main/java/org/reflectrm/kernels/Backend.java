@@ -2,6 +2,7 @@ package org.reflectrm.kernels;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
  * The compute SPI: every routine the Qwen3 forward and backward need, on raw
@@ -91,6 +92,17 @@ public interface Backend extends AutoCloseable {
     void attention(MemorySegment q, long qOff, MemorySegment prefixK, long prefixKOff, MemorySegment prefixV,
                    long prefixVOff, int prefixLength, MemorySegment kCache, long kOff, MemorySegment vCache, long vOff,
                    MemorySegment out, long outOff, AttentionShape shape);
+
+    /**
+     * {@link #attention} for many sequences at once, each against its own cache (see
+     * {@link CacheAttention}), in one parallel loop: a decode step of a batch hands the team one
+     * task per (sequence, token, KV head) instead of a small loop per sequence. Each sequence's
+     * result is the same bits as its own call.
+     */
+    void attention(List<CacheAttention> calls);
+
+    /** Rounds n F32 elements to BF16 (to nearest even, as PyTorch): {@code dst} holds BF16, offsets in elements. */
+    void toBf16(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, long n);
 
     /** Copies n F32 elements. */
     void copy(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, long n);

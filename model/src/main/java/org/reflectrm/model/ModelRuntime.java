@@ -3,6 +3,7 @@ package org.reflectrm.model;
 import java.util.Optional;
 import java.nio.file.Path;
 import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.cpu.CpuBackend;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.DeviceException;
@@ -25,12 +26,13 @@ public final class ModelRuntime implements AutoCloseable {
     private final DeviceQwen3 deviceModel;
     private final LanguageModel languageModel;
 
-    private ModelRuntime(Backend backend, Qwen3Model model, Device device, DeviceQwen3 deviceModel) {
+    private ModelRuntime(Backend backend, Qwen3Model model, Device device, DeviceQwen3 deviceModel, DType kvType) {
         this.backend = backend;
         this.model = model;
         this.device = device;
         this.deviceModel = deviceModel;
-        this.languageModel = deviceModel != null ? deviceModel : new Qwen3LanguageModel(model, backend);
+        this.languageModel = deviceModel != null ? deviceModel
+                : new Qwen3LanguageModel(model, new org.reflectrm.kernels.device.HostDevice(backend), kvType);
     }
 
     /**
@@ -41,7 +43,25 @@ public final class ModelRuntime implements AutoCloseable {
      * {@link BadInputException}.
      */
     public static ModelRuntime open(Path modelDir, String deviceKind, int threads, java.io.PrintWriter err) {
+        return open(modelDir, deviceKind, threads, DType.F32, err);
+    }
+
+    /**
+     * {@link #open(Path, String, int, java.io.PrintWriter)} with KV caches of {@code kvType}: F32,
+     * or BF16, which only the CPU kernels read (a GPU with it is bad usage).
+     */
+    public static ModelRuntime open(Path modelDir, String deviceKind, int threads, DType kvType,
+                                    java.io.PrintWriter err) {
+        if (kvType != DType.F32 && kvType != DType.BF16) {
+            throw new BadInputException("--kv-cache must be f32 or bf16, got " + kvType);
+        }
         Optional<Device> device = openDevice(deviceKind);
+        if (device.isPresent() && kvType != DType.F32) {
+            device.get().close();
+            throw new BadInputException("--kv-cache " + kvType.name().toLowerCase(java.util.Locale.ROOT)
+                    + ": only the CPU kernels read a BF16 KV cache; use --device cpu, or --kv-cache f32 on "
+                    + deviceKind);
+        }
         Backend backend = null;
         Qwen3Model model = null;
         try {
@@ -79,7 +99,7 @@ public final class ModelRuntime implements AutoCloseable {
                         onDevice.weightBytes() / (double) (1L << 20));
                 err.flush();
             }
-            return new ModelRuntime(backend, model, device.orElse(null), onDevice);
+            return new ModelRuntime(backend, model, device.orElse(null), onDevice, kvType);
         } catch (RuntimeException e) {
             if (model != null) {
                 model.close();

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.reflectrm.kernels.DType;
 import org.reflectrm.model.ModelRuntime;
 import org.reflectrm.model.TokenizerFiles;
 import org.reflectrm.model.judge.ItemSeeds;
@@ -67,6 +68,7 @@ public final class ReflectRM implements AutoCloseable {
         private Path templateDir;
         private PrintWriter notices = new PrintWriter(System.err, true);
         private JudgeTemplate template;
+        private DType kvCache = DType.F32;
 
         private Builder(Path model) {
             this.model = Objects.requireNonNull(model, "model");
@@ -75,6 +77,15 @@ public final class ReflectRM implements AutoCloseable {
         /** {@code cpu} (the default, the deterministic reference), {@code opencl}, {@code cuda} or {@code auto}. */
         public Builder device(String kind) {
             this.device = Objects.requireNonNull(kind, "device");
+            return this;
+        }
+
+        /**
+         * What the KV caches hold: F32 (the default, exact) or BF16 (CPU only; half the memory and
+         * half the cache bytes a decode step reads).
+         */
+        public Builder kvCache(DType type) {
+            this.kvCache = Objects.requireNonNull(type, "kvCache");
             return this;
         }
 
@@ -114,7 +125,7 @@ public final class ReflectRM implements AutoCloseable {
                     : ReflectRM.template(model, templateVersion, templateDir, notices);
             Tokenizer tokenizer = TokenizerFiles.load(model, "the model folder");
             JudgePrompts prompts = new JudgePrompts(tokenizer, TokenizerFiles.chatTemplate(tokenizer, model), template);
-            ModelRuntime runtime = ModelRuntime.open(model, device, threads, notices);
+            ModelRuntime runtime = ModelRuntime.open(model, device, threads, kvCache, notices);
             Judge judge = new Judge(new ModelTextGenerator(runtime.languageModel(), tokenizer), prompts);
             return new ReflectRM(model, runtime, tokenizer, judge, template.version());
         }

@@ -58,11 +58,16 @@ public final class DeviceTensors implements AutoCloseable {
 
     /** A new F32 tensor of zeros on this device. */
     public Tensor zeros(int... shape) {
+        return zeros(DType.F32, shape);
+    }
+
+    /** A new tensor of zeros of {@code type} (F32, or BF16 for a half-size KV cache) on this device. */
+    public Tensor zeros(DType type, int... shape) {
         long n = 1;
         for (int s : shape) {
             n *= s;
         }
-        return new Tensor(allocate(Math.max(1, n) * 4), 0, DType.F32, shape);   // device memory comes zeroed
+        return new Tensor(allocate(type.bytes(Math.max(1, n))), 0, type, shape);   // device memory comes zeroed
     }
 
     private DeviceBuffer allocate(long size) {

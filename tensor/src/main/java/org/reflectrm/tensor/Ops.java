@@ -1,12 +1,14 @@
 package org.reflectrm.tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.AttentionCall;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.DeviceBuffer;
 
@@ -436,6 +438,68 @@ public final class Ops {
     }
 
     /**
+     * One sequence of {@link #attention(Tensor, List, float)}: its query rows attend to positions
+     * {@code 0 .. startPos + t} of a cache whose first {@code prefixLength} positions are in
+     * {@code prefixK, prefixV} (null and 0 for none) and the rest in {@code k, v}, which hold
+     * position {@code prefixLength} at row 0. The caches are F32 or BF16, all four alike.
+     */
+    public record CachedSequence(int tokens, Tensor prefixK, Tensor prefixV, int prefixLength, Tensor k, Tensor v,
+                                 int startPos) {
+    }
+
+    /**
+     * Causal GQA attention of a batch of sequences, each against its own KV cache:
+     * {@code q[Σ tokens, heads, headDim]} holds the sequences' query rows one after another, and
+     * the result does too. Each sequence gets what its own {@link #attention(Tensor, Tensor,
+     * Tensor, int, float)} call would give, bit for bit; the host computes them all in one
+     * parallel loop. Inference only.
+     */
+    public Tensor attention(Tensor q, List<CachedSequence> sequences, float scale) {
+        requireRank(q, 3, "attention query");
+        requireF32(q, "attention query");
+        if (tracks(q)) {
+            throw new UnsupportedOperationException("attention against a KV cache has no backward; use selfAttention");
+        }
+        Tensor out = empty(q.shape());
+        List<AttentionCall> calls = new ArrayList<>(sequences.size());
+        int row = 0;
+        long rowSize = (long) q.dim(1) * q.dim(2);
+        for (CachedSequence s : sequences) {
+            requireRank(s.k(), 3, "key cache");
+            DType kvType = s.k().dtype();
+            boolean shared = s.prefixLength() > 0;
+            if (kvType != DType.F32 && kvType != DType.BF16 || s.v().dtype() != kvType
+                    || shared && (s.prefixK().dtype() != kvType || s.prefixV().dtype() != kvType)) {
+                throw new IllegalArgumentException("attention: KV caches must all be F32 or all BF16, got keys "
+                        + kvType + " and values " + s.v().dtype());
+            }
+            if (shared && s.prefixLength() > s.prefixK().dim(0) || s.startPos() < s.prefixLength()
+                    || s.startPos() - s.prefixLength() + s.tokens() > s.k().dim(0)) {
+                throw new IllegalArgumentException("attention: positions " + s.startPos() + " .. "
+                        + (s.startPos() + s.tokens() - 1) + " after a shared prefix of " + s.prefixLength()
+                        + " do not fit an own cache of " + s.k().dim(0));
+            }
+            if (row + s.tokens() > q.dim(0)) {
+                throw new IllegalArgumentException("attention: the sequences have more rows than the " + q.dim(0)
+                        + " queries");
+            }
+            AttentionShape shape = new AttentionShape(s.tokens(), s.startPos(), q.dim(1), s.k().dim(1), q.dim(2), scale);
+            long at = row * rowSize;
+            calls.add(new AttentionCall(q.buffer(), q.offset() + at,
+                    shared ? s.prefixK().buffer() : null, shared ? s.prefixK().offset() : 0,
+                    shared ? s.prefixV().buffer() : null, shared ? s.prefixV().offset() : 0, s.prefixLength(),
+                    s.k().buffer(), s.k().offset(), s.v().buffer(), s.v().offset(), kvType,
+                    out.buffer(), out.offset() + at, shape));
+            row += s.tokens();
+        }
+        if (row != q.dim(0)) {
+            throw new IllegalArgumentException("attention: the sequences have " + row + " rows, the queries " + q.dim(0));
+        }
+        device.attention(calls);
+        return out;
+    }
+
+    /**
      * Causal GQA attention of one sequence to itself: {@code q[tokens, heads, headDim]},
      * {@code k, v[tokens, kvHeads, headDim]}. The backward recomputes the probabilities, so
      * memory stays linear in the sequence length.
@@ -692,17 +756,26 @@ public final class Ops {
         return out;
     }
 
-    /** Copies {@code src} into {@code dst} (same element count, both F32), e.g. into a KV cache. Not differentiable. */
+    /**
+     * Copies {@code src} into {@code dst} (same element count; src F32, dst F32 or BF16, then
+     * rounded to nearest even), e.g. into a KV cache. Not differentiable.
+     */
     public void copyInto(Tensor src, Tensor dst) {
         requireF32(src, "copy source");
-        requireF32(dst, "copy target");
+        if (dst.dtype() != DType.BF16) {
+            requireF32(dst, "copy target");
+        }
         if (src.numel() != dst.numel()) {
             throw new IllegalArgumentException("copy of " + src + " into " + dst);
         }
         if (tracks(src, dst)) {
             throw new UnsupportedOperationException("copyInto overwrites memory and cannot be recorded; use copy or concatRows");
         }
-        device.copy(src.buffer(), src.offset(), dst.buffer(), dst.offset(), src.numel());
+        if (dst.dtype() == DType.BF16) {
+            device.toBf16(src.buffer(), src.offset(), dst.buffer(), dst.offset(), src.numel());   // rounded
+        } else {
+            device.copy(src.buffer(), src.offset(), dst.buffer(), dst.offset(), src.numel());
+        }
     }
 
     /**

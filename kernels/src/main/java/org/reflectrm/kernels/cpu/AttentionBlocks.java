@@ -52,10 +52,24 @@ final class AttentionBlocks {
      */
     static void headMajor(MemorySegment src, long srcOff, int rows, int parts, int width, MemorySegment dst,
                           int from, int to) {
+        headMajor(src, srcOff, false, rows, parts, width, dst, from, to);
+    }
+
+    /** {@link #headMajor} from a source of BF16 (widened to F32 on the way) when {@code bf16}, else F32. */
+    static void headMajor(MemorySegment src, long srcOff, boolean bf16, int rows, int parts, int width,
+                          MemorySegment dst, int from, int to) {
         for (int r = from; r < Math.min(to, rows); r++) {
             for (int g = 0; g < parts; g++) {
                 long at = srcOff + ((long) r * parts + g) * width;
-                MemorySegment.copy(src, at * 4, dst, ((long) g * rows + r) * width * 4, (long) width * 4);
+                long dstAt = ((long) g * rows + r) * width;
+                if (!bf16) {
+                    MemorySegment.copy(src, at * 4, dst, dstAt * 4, (long) width * 4);
+                    continue;
+                }
+                for (int j = 0; j < width; j++) {
+                    int bits = src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, at + j) << 16;
+                    Lanes.setF(dst, dstAt + j, Float.intBitsToFloat(bits));
+                }
             }
         }
     }

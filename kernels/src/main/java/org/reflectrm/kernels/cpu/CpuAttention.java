@@ -4,8 +4,12 @@ import static org.reflectrm.kernels.cpu.Lanes.F;
 import static org.reflectrm.kernels.cpu.Lanes.L;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import org.reflectrm.kernels.AttentionShape;
+import org.reflectrm.kernels.CacheAttention;
+import org.reflectrm.kernels.DType;
 
 /**
  * Causal GQA attention against a KV cache: exact attention (scores, an F32 softmax, the weighted
@@ -46,8 +50,48 @@ final class CpuAttention {
 
     void attention(MemorySegment q, long qOff, MemorySegment k, long kOff, MemorySegment v, long vOff,
                    MemorySegment out, long outOff, AttentionShape s) {
-        attention(q, qOff, new Cache(k, kOff, v, vOff, 0, k, kOff, v, vOff, (long) s.kvHeads() * s.headDim()),
+        attention(q, qOff, new Cache(k, kOff, v, vOff, 0, k, kOff, v, vOff, (long) s.kvHeads() * s.headDim(), false),
                 out, outOff, s);
+    }
+
+    /**
+     * Many sequences' attention: those with {@link #BLOCKED_MIN_TOKENS} or more query tokens one
+     * after another on the blocked path, all the others in one loop of (sequence, token, KV head)
+     * tasks. A decode step of 8 sequences is then one loop of 8·kvHeads tasks, not 8 loops of
+     * kvHeads tasks each with its own hand-off and wait. Each task is the code a sequence's own
+     * call runs, so the bits do not change.
+     */
+    void attention(List<CacheAttention> calls) {
+        int n = calls.size();
+        Cache[] caches = new Cache[n];
+        int[] firstTask = new int[n + 1];
+        for (int i = 0; i < n; i++) {
+            CacheAttention c = calls.get(i);
+            AttentionShape s = c.shape();
+            caches[i] = new Cache(c.prefixK(), c.prefixKOff(), c.prefixV(), c.prefixVOff(), c.prefixLength(),
+                    c.k(), c.kOff(), c.v(), c.vOff(), (long) s.kvHeads() * s.headDim(), c.kvType() == DType.BF16);
+            boolean blocked = s.tokens() >= BLOCKED_MIN_TOKENS;
+            if (blocked) {
+                blocked(c.q(), c.qOff(), caches[i], c.out(), c.outOff(), s);
+            }
+            firstTask[i + 1] = firstTask[i] + (blocked ? 0 : s.tokens() * s.kvHeads());
+        }
+        parallel.forEach(firstTask[n], task -> {
+            int i = java.util.Arrays.binarySearch(firstTask, task);
+            i = i >= 0 ? lastStarting(firstTask, i) : -i - 2;   // the call whose tasks hold this one
+            CacheAttention c = calls.get(i);
+            int local = task - firstTask[i];
+            int kvHeads = c.shape().kvHeads();
+            group(c.q(), c.qOff(), caches[i], c.out(), c.outOff(), c.shape(), local / kvHeads, local % kvHeads);
+        });
+    }
+
+    /** The last call starting at task {@code starts[i]} (calls with no tasks start where the next one does). */
+    private static int lastStarting(int[] starts, int i) {
+        while (i + 1 < starts.length - 1 && starts[i + 1] == starts[i]) {
+            i++;
+        }
+        return i;
     }
 
     void attention(MemorySegment q, long qOff, Cache cache, MemorySegment out, long outOff, AttentionShape s) {
@@ -77,10 +121,11 @@ final class CpuAttention {
             AttentionBlocks.headMajor(q, qOff, s.tokens(), kvHeads, s.group() * d, qh, from, to);
             // Positions below the prefix length come from the shared cache, the rest from the own one.
             int split = Math.clamp(prefix, from, to);
-            AttentionBlocks.headMajor(cache.prefixK(), cache.prefixKOff(), keys, kvHeads, d, kh, from, split);
-            AttentionBlocks.headMajor(cache.prefixV(), cache.prefixVOff(), keys, kvHeads, d, vh, from, split);
-            AttentionBlocks.headMajor(cache.k(), cache.ownKBase(), keys, kvHeads, d, kh, split, to);
-            AttentionBlocks.headMajor(cache.v(), cache.ownVBase(), keys, kvHeads, d, vh, split, to);
+            boolean bf16 = cache.bf16();
+            AttentionBlocks.headMajor(cache.prefixK(), cache.prefixKOff(), bf16, keys, kvHeads, d, kh, from, split);
+            AttentionBlocks.headMajor(cache.prefixV(), cache.prefixVOff(), bf16, keys, kvHeads, d, vh, from, split);
+            AttentionBlocks.headMajor(cache.k(), cache.ownKBase(), bf16, keys, kvHeads, d, kh, split, to);
+            AttentionBlocks.headMajor(cache.v(), cache.ownVBase(), bf16, keys, kvHeads, d, vh, split, to);
         });
         int blocks = PackedGemm.ceilDiv(s.tokens(), BLOCK);
         // Last blocks first: they see the most keys, so the last task to start is a short one.
@@ -114,10 +159,10 @@ final class CpuAttention {
      * A sequence's keys and values: positions below {@code prefixLength} in a prefix cache it
      * shares with other sequences, the rest in its own cache, which holds position
      * {@code prefixLength} at index 0. Element offsets; {@code stride} is the distance between
-     * positions in both.
+     * positions in both. {@code bf16}: both hold BF16 (a half-size cache), else F32.
      */
     record Cache(MemorySegment prefixK, long prefixKOff, MemorySegment prefixV, long prefixVOff, int prefixLength,
-                 MemorySegment k, long kOff, MemorySegment v, long vOff, long stride) {
+                 MemorySegment k, long kOff, MemorySegment v, long vOff, long stride, boolean bf16) {
 
         /**
          * Where position 0 would be in the own K cache, so that position p (at least the prefix
@@ -145,14 +190,15 @@ final class CpuAttention {
         MemorySegment.copy(q, (qOff + firstHead * d) * 4, qs, 0, (long) heads * d * 4);
         int prefix = cache.prefixLength();
         long stride = cache.stride();
+        boolean bf16 = cache.bf16();
         long pkBase = cache.prefixKOff() + (long) g * d, kBase = cache.ownKBase() + (long) g * d;
         long pvBase = cache.prefixVOff() + (long) g * d, vBase = cache.ownVBase() + (long) g * d;
         for (int p0 = 0; p0 < visible; p0 += BLOCK) {
             int p1 = Math.min(visible, p0 + BLOCK);
             int split = Math.clamp(prefix, p0, p1);
             for (int h = 0; h < heads; h++) {
-                scores(qs, (long) h * d, cache.prefixK(), pkBase, stride, d, p0, split, scores, (long) h * visible);
-                scores(qs, (long) h * d, cache.k(), kBase, stride, d, split, p1, scores, (long) h * visible);
+                scores(qs, (long) h * d, cache.prefixK(), pkBase, stride, bf16, d, p0, split, scores, (long) h * visible);
+                scores(qs, (long) h * d, cache.k(), kBase, stride, bf16, d, split, p1, scores, (long) h * visible);
             }
         }
         float[] inv = new float[heads];
@@ -166,10 +212,10 @@ final class CpuAttention {
             int split = Math.clamp(prefix, p0, p1);
             for (int h = 0; h < heads; h++) {
                 if (split > p0) {
-                    weightedValues(scores, (long) h * visible, cache.prefixV(), pvBase, stride, d, p0, split, acc, (long) h * d);
+                    weightedValues(scores, (long) h * visible, cache.prefixV(), pvBase, stride, bf16, d, p0, split, acc, (long) h * d);
                 }
                 if (p1 > split) {
-                    weightedValues(scores, (long) h * visible, cache.v(), vBase, stride, d, split, p1, acc, (long) h * d);
+                    weightedValues(scores, (long) h * visible, cache.v(), vBase, stride, bf16, d, split, p1, acc, (long) h * d);
                 }
             }
         }
@@ -185,66 +231,95 @@ final class CpuAttention {
      * {@code scores[at + p] = q · K[p]} for positions [p0, p1), four positions at a time
      * so one q vector load feeds four FMAs and the per-position reductions overlap.
      */
-    private static void scores(MemorySegment q, long qAt, MemorySegment k, long kBase, long stride, int d,
-                               int p0, int p1, MemorySegment scores, long at) {
+    private static void scores(MemorySegment q, long qAt, MemorySegment k, long kBase, long stride, boolean bf16,
+                               int d, int p0, int p1, MemorySegment scores, long at) {
         int bound = d - d % L;
         int p = p0;
+        float[] four = new float[4];
         for (; p + 4 <= p1; p += 4) {
             long r0 = kBase + p * stride, r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             for (int j = 0; j < bound; j += L) {
                 FloatVector x = Lanes.f32(q, qAt + j);
-                a0 = x.fma(Lanes.f32(k, r0 + j), a0);
-                a1 = x.fma(Lanes.f32(k, r1 + j), a1);
-                a2 = x.fma(Lanes.f32(k, r2 + j), a2);
-                a3 = x.fma(Lanes.f32(k, r3 + j), a3);
+                a0 = x.fma(cached(k, r0 + j, bf16), a0);
+                a1 = x.fma(cached(k, r1 + j, bf16), a1);
+                a2 = x.fma(cached(k, r2 + j, bf16), a2);
+                a3 = x.fma(cached(k, r3 + j, bf16), a3);
             }
-            Lanes.setF(scores, at + p, Lanes.sum(a0) + tail(q, qAt, k, r0, bound, d));
-            Lanes.setF(scores, at + p + 1, Lanes.sum(a1) + tail(q, qAt, k, r1, bound, d));
-            Lanes.setF(scores, at + p + 2, Lanes.sum(a2) + tail(q, qAt, k, r2, bound, d));
-            Lanes.setF(scores, at + p + 3, Lanes.sum(a3) + tail(q, qAt, k, r3, bound, d));
+            Lanes.sum4(a0, a1, a2, a3, four, 0);
+            Lanes.setF(scores, at + p, four[0] + tail(q, qAt, k, r0, bf16, bound, d));
+            Lanes.setF(scores, at + p + 1, four[1] + tail(q, qAt, k, r1, bf16, bound, d));
+            Lanes.setF(scores, at + p + 2, four[2] + tail(q, qAt, k, r2, bf16, bound, d));
+            Lanes.setF(scores, at + p + 3, four[3] + tail(q, qAt, k, r3, bf16, bound, d));
         }
         for (; p < p1; p++) {
             long r = kBase + p * stride;
             FloatVector a = FloatVector.zero(F);
             for (int j = 0; j < bound; j += L) {
-                a = Lanes.f32(q, qAt + j).fma(Lanes.f32(k, r + j), a);
+                a = Lanes.f32(q, qAt + j).fma(cached(k, r + j, bf16), a);
             }
-            Lanes.setF(scores, at + p, Lanes.sum(a) + tail(q, qAt, k, r, bound, d));
+            Lanes.setF(scores, at + p, Lanes.sum(a) + tail(q, qAt, k, r, bf16, bound, d));
         }
     }
 
     /** The scalar remainder of a dot product, elements [from, d). */
-    private static float tail(MemorySegment q, long qAt, MemorySegment k, long row, int from, int d) {
+    private static float tail(MemorySegment q, long qAt, MemorySegment k, long row, boolean bf16, int from, int d) {
         float s = 0f;
         for (int j = from; j < d; j++) {
-            s += Lanes.getF(q, qAt + j) * Lanes.getF(k, row + j);
+            s += Lanes.getF(q, qAt + j) * cachedValue(k, row + j, bf16);
         }
         return s;
     }
 
-    /** {@code acc[at..at+d) += Σ_p w[wAt + p] · V[p]} over positions [p0, p1). */
-    private static void weightedValues(MemorySegment w, long wAt, MemorySegment v, long vBase, long stride, int d,
-                                       int p0, int p1, MemorySegment acc, long at) {
+    /**
+     * L cache elements from element {@code i}, widened to F32 when the cache is BF16. The flag is
+     * the same for a whole call, so C2 unswitches the loops on it.
+     */
+    private static FloatVector cached(MemorySegment cache, long i, boolean bf16) {
+        return bf16 ? Lanes.bf16(cache, i) : Lanes.f32(cache, i);
+    }
+
+    /** One cache element, as {@link #cached}. */
+    private static float cachedValue(MemorySegment cache, long i, boolean bf16) {
+        return bf16 ? Float.intBitsToFloat(cache.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i) << 16)
+                : Lanes.getF(cache, i);
+    }
+
+    /**
+     * {@code acc[at..at+d) += Σ_p w[wAt + p] · V[p]} over positions [p0, p1), four positions at a
+     * time: each weight is broadcast once for the whole row (not once per vector of it), and each
+     * vector of {@code acc} (in L1) takes four FMAs in two chains per load and store. The order of
+     * the sums is fixed by p0, p1 and d, so the result does not depend on the batch or the threads.
+     */
+    private static void weightedValues(MemorySegment w, long wAt, MemorySegment v, long vBase, long stride,
+                                       boolean bf16, int d, int p0, int p1, MemorySegment acc, long at) {
         int bound = d - d % L;
-        for (int j = 0; j < bound; j += L) {
-            FloatVector a = Lanes.f32(acc, at + j);
-            FloatVector b = FloatVector.zero(F);
-            int p = p0;
-            // Two chains, so consecutive FMAs do not wait on each other.
-            for (; p + 2 <= p1; p += 2) {
-                a = Lanes.f32(v, vBase + p * stride + j).fma(FloatVector.broadcast(F, Lanes.getF(w, wAt + p)), a);
-                b = Lanes.f32(v, vBase + (p + 1) * stride + j).fma(FloatVector.broadcast(F, Lanes.getF(w, wAt + p + 1)), b);
+        int p = p0;
+        for (; p + 4 <= p1; p += 4) {
+            FloatVector w0 = FloatVector.broadcast(F, Lanes.getF(w, wAt + p));
+            FloatVector w1 = FloatVector.broadcast(F, Lanes.getF(w, wAt + p + 1));
+            FloatVector w2 = FloatVector.broadcast(F, Lanes.getF(w, wAt + p + 2));
+            FloatVector w3 = FloatVector.broadcast(F, Lanes.getF(w, wAt + p + 3));
+            long r0 = vBase + p * stride, r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
+            for (int j = 0; j < bound; j += L) {
+                FloatVector a = cached(v, r0 + j, bf16).fma(w0, Lanes.f32(acc, at + j));
+                FloatVector b = cached(v, r1 + j, bf16).mul(w1);
+                a = cached(v, r2 + j, bf16).fma(w2, a);
+                b = cached(v, r3 + j, bf16).fma(w3, b);
+                Lanes.store(a.add(b), acc, at + j);
             }
-            if (p < p1) {
-                a = Lanes.f32(v, vBase + p * stride + j).fma(FloatVector.broadcast(F, Lanes.getF(w, wAt + p)), a);
+        }
+        for (; p < p1; p++) {
+            FloatVector wp = FloatVector.broadcast(F, Lanes.getF(w, wAt + p));
+            long r = vBase + p * stride;
+            for (int j = 0; j < bound; j += L) {
+                Lanes.store(cached(v, r + j, bf16).fma(wp, Lanes.f32(acc, at + j)), acc, at + j);
             }
-            Lanes.store(a.add(b), acc, at + j);
         }
         for (int j = bound; j < d; j++) {
             float a = Lanes.getF(acc, at + j);
-            for (int p = p0; p < p1; p++) {
-                a += Lanes.getF(w, wAt + p) * Lanes.getF(v, vBase + p * stride + j);
+            for (int q = p0; q < p1; q++) {
+                a += Lanes.getF(w, wAt + q) * cachedValue(v, vBase + q * stride + j, bf16);
             }
             Lanes.setF(acc, at + j, a);
         }

@@ -112,7 +112,17 @@ public final class CpuBackend implements Backend {
                           long vOff, MemorySegment out, long outOff, AttentionShape shape) {
         long stride = (long) shape.kvHeads() * shape.headDim();
         attention.attention(q, qOff, new CpuAttention.Cache(prefixK, prefixKOff, prefixV, prefixVOff, prefixLength,
-                kCache, kOff, vCache, vOff, stride), out, outOff, shape);
+                kCache, kOff, vCache, vOff, stride, false), out, outOff, shape);
+    }
+
+    @Override
+    public void attention(java.util.List<org.reflectrm.kernels.CacheAttention> calls) {
+        attention.attention(calls);
+    }
+
+    @Override
+    public void toBf16(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, long n) {
+        elementwise.toBf16(src, srcOff, dst, dstOff, n);
     }
 
     @Override

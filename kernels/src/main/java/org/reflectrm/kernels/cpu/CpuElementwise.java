@@ -154,6 +154,16 @@ final class CpuElementwise {
         });
     }
 
+    /** F32 to BF16 bits, element by element ({@link org.reflectrm.kernels.Bf16#round}). */
+    void toBf16(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, long n) {
+        parallel.chunks(n, 1, (from, to) -> {
+            for (long j = from; j < to; j++) {
+                dst.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 2 * (dstOff + j),
+                        org.reflectrm.kernels.Bf16.round(Lanes.getF(src, srcOff + j)));
+            }
+        });
+    }
+
     void softmax(MemorySegment x, long xOff, int rows, int cols) {
         parallel.rows(rows, cols, r -> softmaxRow(x, xOff + (long) r * cols, cols));
     }

@@ -121,6 +121,35 @@ public interface Device extends AutoCloseable {
     void softmax(DeviceBuffer x, long xOff, int rows, int cols);
 
     /**
+     * Attention of many sequences against their own caches (a batch's decode step), each as its
+     * own {@link #attention} call would compute it. The host runs them in one parallel loop; this
+     * default runs them one by one, and refuses a cache that is not F32.
+     */
+    default void attention(List<AttentionCall> calls) {
+        for (AttentionCall c : calls) {
+            if (c.kvType() != DType.F32) {
+                throw new UnsupportedOperationException("a " + c.kvType() + " KV cache is read by the CPU kernels only,"
+                        + " not on the " + kind() + " device: use an F32 cache there");
+            }
+            if (c.prefixLength() == 0) {
+                attention(c.q(), c.qOff(), c.k(), c.kOff(), c.v(), c.vOff(), c.out(), c.outOff(), c.shape());
+            } else {
+                attention(c.q(), c.qOff(), c.prefixK(), c.prefixKOff(), c.prefixV(), c.prefixVOff(), c.prefixLength(),
+                        c.k(), c.kOff(), c.v(), c.vOff(), c.out(), c.outOff(), c.shape());
+            }
+        }
+    }
+
+    /**
+     * Rounds n F32 elements to BF16 into {@code dst} (element offsets), to nearest even as PyTorch
+     * does: how a BF16 KV cache is written. Only the host has it.
+     */
+    default void toBf16(DeviceBuffer src, long srcOff, DeviceBuffer dst, long dstOff, long n) {
+        throw new UnsupportedOperationException("F32 to BF16 rounding (a BF16 KV cache) is not implemented on the "
+                + kind() + " device");
+    }
+
+    /**
      * Causal grouped-query attention for one sequence against its KV cache, exactly as
      * {@link org.reflectrm.kernels.Backend#attention}: {@code q[tokens, heads, headDim]}, caches
      * {@code [capacity, kvHeads, headDim]} holding positions {@code 0 .. startPos + tokens - 1}.

@@ -401,6 +401,24 @@ public final class HostDevice implements RecordingDevice {
     }
 
     @Override
+    public void attention(List<AttentionCall> calls) {
+        List<org.reflectrm.kernels.CacheAttention> onHost = new ArrayList<>(calls.size());
+        for (AttentionCall c : calls) {
+            boolean shared = c.prefixLength() > 0;
+            onHost.add(new org.reflectrm.kernels.CacheAttention(seg(c.q()), c.qOff(),
+                    shared ? seg(c.prefixK()) : seg(c.k()), shared ? c.prefixKOff() : c.kOff(),
+                    shared ? seg(c.prefixV()) : seg(c.v()), shared ? c.prefixVOff() : c.vOff(), c.prefixLength(),
+                    seg(c.k()), c.kOff(), seg(c.v()), c.vOff(), c.kvType(), seg(c.out()), c.outOff(), c.shape()));
+        }
+        run(() -> backend.attention(onHost));
+    }
+
+    @Override
+    public void toBf16(DeviceBuffer src, long srcOff, DeviceBuffer dst, long dstOff, long n) {
+        run(() -> backend.toBf16(seg(src), srcOff, seg(dst), dstOff, n));
+    }
+
+    @Override
     public void attentionAtPositions(DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache,
                                      long vOff, DeviceBuffer out, long outOff, AttentionShape shape,
                                      DeviceBuffer positions, long posOff, int slots) {

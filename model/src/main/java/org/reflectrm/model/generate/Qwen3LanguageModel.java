@@ -3,6 +3,7 @@ package org.reflectrm.model.generate;
 import java.util.ArrayList;
 import java.util.List;
 import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.HostDevice;
 import org.reflectrm.model.qwen3.KvCache;
@@ -23,6 +24,7 @@ public final class Qwen3LanguageModel implements LanguageModel {
 
     private final Qwen3Model model;
     private final Device device;
+    private final DType kvType;
 
     /** The model on the host, computed by {@code backend}. */
     public Qwen3LanguageModel(Qwen3Model model, Backend backend) {
@@ -31,8 +33,26 @@ public final class Qwen3LanguageModel implements LanguageModel {
 
     /** The model on {@code device}, whose memory must hold its weights (see {@link Qwen3Model#on}). */
     public Qwen3LanguageModel(Qwen3Model model, Device device) {
+        this(model, device, DType.F32);
+    }
+
+    /**
+     * The model on {@code device} with KV caches of {@code kvType}: F32 (exact), or BF16 on the
+     * host, which halves the memory a cache takes and the bytes a decode step reads from it.
+     */
+    public Qwen3LanguageModel(Qwen3Model model, Device device, DType kvType) {
+        if (kvType != DType.F32 && (kvType != DType.BF16 || !(device instanceof HostDevice))) {
+            throw new IllegalArgumentException("KV caches are F32, or BF16 on the CPU; not " + kvType + " on "
+                    + device.kind());
+        }
         this.model = model;
         this.device = device;
+        this.kvType = kvType;
+    }
+
+    /** What the KV caches hold: F32 or BF16. */
+    public DType kvType() {
+        return kvType;
     }
 
     @Override
@@ -84,7 +104,7 @@ public final class Qwen3LanguageModel implements LanguageModel {
 
         @Override
         public Cache newCache(int capacity) {
-            return new ModelCache(new KvCache(model.config(), device, capacity, null, 0));
+            return new ModelCache(new KvCache(model.config(), device, kvType, capacity, null, 0));
         }
 
         @Override
@@ -103,7 +123,7 @@ public final class Qwen3LanguageModel implements LanguageModel {
 
         @Override
         public Cache newCache(int capacity, Cache prefix, int prefixLength) {
-            return new ModelCache(new KvCache(model.config(), device, capacity, kv(prefix), prefixLength));
+            return new ModelCache(new KvCache(model.config(), device, kvType, capacity, kv(prefix), prefixLength));
         }
 
         @Override

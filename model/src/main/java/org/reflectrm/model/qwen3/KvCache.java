@@ -1,15 +1,18 @@
 package org.reflectrm.model.qwen3;
 
 import org.reflectrm.kernels.Backend;
+import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.HostDevice;
 import org.reflectrm.tensor.DeviceTensors;
 import org.reflectrm.tensor.Tensor;
 
 /**
- * The keys (after q/k-norm and RoPE) and values of one sequence, per layer, as F32
+ * The keys (after q/k-norm and RoPE) and values of one sequence, per layer, as
  * {@code [rows, kvHeads, headDim]} in the memory of a device. {@link #length()} positions are
- * filled.
+ * filled. F32 by default, which keeps the forward exact; BF16 on the host halves the memory and
+ * what a decode step reads (the values are rounded to nearest even as they are stored, as in a
+ * PyTorch BF16 model's cache).
  *
  * <p>A cache may start with a shared prefix: the first {@link #prefixLength()} positions are read
  * from another cache (the prefill of a prompt that N sequences continue), and only the positions
@@ -22,6 +25,7 @@ public final class KvCache implements AutoCloseable {
     private final Tensor[] keys;
     private final Tensor[] values;
     private final int capacity;
+    private final DType type;
     private final KvCache prefix;
     private final int prefixLength;
     private int length;
@@ -42,6 +46,21 @@ public final class KvCache implements AutoCloseable {
      * host, where it stores only the other {@code capacity - prefixLength}; copied on a GPU.
      */
     public KvCache(Qwen3Config config, Device device, int capacity, KvCache prefix, int prefixLength) {
+        this(config, device, DType.F32, capacity, prefix, prefixLength);
+    }
+
+    /**
+     * As {@link #KvCache(Qwen3Config, Device, int, KvCache, int)}, holding {@code type}: F32, or
+     * BF16 on the host (a shared prefix must hold the same type).
+     */
+    public KvCache(Qwen3Config config, Device device, DType type, int capacity, KvCache prefix, int prefixLength) {
+        if (type != DType.F32 && (type != DType.BF16 || !(device instanceof HostDevice))) {
+            throw new IllegalArgumentException("a KV cache holds F32, or BF16 on the CPU; not " + type + " on "
+                    + device.kind());
+        }
+        if (prefix != null && prefix.type != type) {
+            throw new IllegalArgumentException("a " + type + " cache cannot share a " + prefix.type + " prefix");
+        }
         if (prefix != null && (prefix.prefix != null || prefixLength > prefix.length || prefixLength > capacity)) {
             throw new IllegalArgumentException("cannot share " + prefixLength + " positions of a cache of "
                     + prefix.length + (prefix.prefix != null ? " that itself has a shared prefix" : "")
@@ -50,6 +69,7 @@ public final class KvCache implements AutoCloseable {
         boolean share = prefix != null && device instanceof HostDevice;
         this.memory = new DeviceTensors(device);
         this.capacity = capacity;
+        this.type = type;
         this.prefix = share ? prefix : null;
         this.prefixLength = share ? prefixLength : 0;
         this.length = prefix == null ? 0 : prefixLength;
@@ -58,8 +78,8 @@ public final class KvCache implements AutoCloseable {
         this.keys = new Tensor[layers];
         this.values = new Tensor[layers];
         for (int i = 0; i < layers; i++) {
-            keys[i] = memory.zeros(rows, config.numKeyValueHeads(), config.headDim());
-            values[i] = memory.zeros(rows, config.numKeyValueHeads(), config.headDim());
+            keys[i] = memory.zeros(type, rows, config.numKeyValueHeads(), config.headDim());
+            values[i] = memory.zeros(type, rows, config.numKeyValueHeads(), config.headDim());
             if (prefix != null && !share) {
                 long n = (long) prefixLength * config.kvDim();
                 device.copy(prefix.keys[i].buffer(), prefix.keys[i].offset(), keys[i].buffer(), keys[i].offset(), n);
@@ -76,6 +96,11 @@ public final class KvCache implements AutoCloseable {
     /** This cache's own values of a layer, rows as {@link #keys}. */
     public Tensor values(int layer) {
         return values[layer];
+    }
+
+    /** What the keys and values are stored as: F32 or BF16. */
+    public DType type() {
+        return type;
     }
 
     /** The cache holding the shared prefix, or null. */
@@ -108,7 +133,7 @@ public final class KvCache implements AutoCloseable {
 
     /** Bytes held by this cache itself (not its shared prefix). */
     public long byteSize() {
-        return 2L * keys.length * keys[0].numel() * 4;
+        return 2L * keys.length * type.bytes(keys[0].numel());
     }
 
     @Override

@@ -278,25 +278,32 @@ public final class Qwen3Model implements AutoCloseable {
         q = ops.rope(q, batch.positions(), (float) config.ropeTheta());
         k = ops.rope(k, batch.positions(), (float) config.ropeTheta());
 
-        List<Tensor> outputs = new ArrayList<>(batch.sequences());
-        for (int s = 0; s < batch.sequences(); s++) {
-            int from = batch.starts()[s], to = batch.starts()[s + 1];
-            if (caches == null) {
+        Tensor attn;
+        if (caches == null) {
+            List<Tensor> outputs = new ArrayList<>(batch.sequences());
+            for (int s = 0; s < batch.sequences(); s++) {
+                int from = batch.starts()[s], to = batch.starts()[s + 1];
                 outputs.add(ops.selfAttention(q.rows(from, to), k.rows(from, to), v.rows(from, to), attentionScale));
-                continue;
             }
-            KvCache cache = caches.get(s);
-            int start = cache.length();
-            int row = start - cache.prefixLength();      // the cache's own rows start after a shared prefix
-            ops.copyInto(k.rows(from, to), cache.keys(layer).rows(row, row + to - from));
-            ops.copyInto(v.rows(from, to), cache.values(layer).rows(row, row + to - from));
-            KvCache shared = cache.prefix();
-            outputs.add(shared == null
-                    ? ops.attention(q.rows(from, to), cache.keys(layer), cache.values(layer), start, attentionScale)
-                    : ops.attention(q.rows(from, to), shared.keys(layer), shared.values(layer), cache.prefixLength(),
-                            cache.keys(layer), cache.values(layer), start, attentionScale));
+            attn = outputs.size() == 1 ? outputs.getFirst() : ops.concatRows(outputs);
+        } else {
+            // Every sequence stores its new keys and values, then all attend in one call: on the
+            // host that is one parallel loop for the whole batch.
+            List<Ops.CachedSequence> sequences = new ArrayList<>(batch.sequences());
+            for (int s = 0; s < batch.sequences(); s++) {
+                int from = batch.starts()[s], to = batch.starts()[s + 1];
+                KvCache cache = caches.get(s);
+                int start = cache.length();
+                int row = start - cache.prefixLength();      // the cache's own rows start after a shared prefix
+                ops.copyInto(k.rows(from, to), cache.keys(layer).rows(row, row + to - from));
+                ops.copyInto(v.rows(from, to), cache.values(layer).rows(row, row + to - from));
+                KvCache shared = cache.prefix();
+                sequences.add(new Ops.CachedSequence(to - from, shared == null ? null : shared.keys(layer),
+                        shared == null ? null : shared.values(layer), cache.prefixLength(),
+                        cache.keys(layer), cache.values(layer), start));
+            }
+            attn = ops.attention(q, sequences, attentionScale);
         }
-        Tensor attn = outputs.size() == 1 ? outputs.getFirst() : ops.concatRows(outputs);
         h = ops.add(h, linear(ops, attn.reshape(t, nh * d), w.oProj(), names[O]));
 
         // MLP block: pre-norm SwiGLU.
