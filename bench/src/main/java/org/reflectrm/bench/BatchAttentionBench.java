@@ -26,9 +26,10 @@ import org.reflectrm.kernels.cpu.CpuBackend;
 /**
  * One decode attention step of a batch: {@code batch} sequences of one token each (16 query
  * heads, 8 KV heads, head_dim 128, as Qwen3-0.6B), each against its own KV cache of
- * {@code cacheLength} positions in {@code kv} (F32 or BF16), in one batched call. The caches
- * together exceed the last-level cache at the default sizes, as a model's 28 layers do. The
- * primary score is steps per second; {@code gbyte} is GB/s of K and V read.
+ * {@code cacheLength} positions in {@code kv} (F32 or BF16), in one batched call. Each call
+ * uses the next of {@link #LAYERS} sets of caches, which together exceed the last-level cache as
+ * a model's 28 layers do, so the caches are read from memory. The primary score is calls (one
+ * layer's attention) per second; {@code gbyte} is GB/s of K and V read.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -40,6 +41,7 @@ public class BatchAttentionBench {
     private static final int HEADS = 16;
     private static final int KV_HEADS = 8;
     private static final int HEAD_DIM = 128;
+    private static final int LAYERS = 8;
 
     @Param({"600"})
     public int cacheLength;
@@ -53,9 +55,14 @@ public class BatchAttentionBench {
     @Param({"2"})
     public int threads;
 
+    /** rows: {@code [positions, kvHeads, headDim]}; heads: each KV head's positions contiguous (one call per head). */
+    @Param({"rows", "heads"})
+    public String layout;
+
     private Arena arena;
     private CpuBackend backend;
-    private List<CacheAttention> calls;
+    private final List<List<CacheAttention>> layers = new ArrayList<>();
+    private int next;
     private double bytesPerStep;
 
     @Setup
@@ -68,12 +75,26 @@ public class BatchAttentionBench {
         MemorySegment out = arena.allocate(4L * batch * HEADS * HEAD_DIM, 64);
         AttentionShape shape = new AttentionShape(1, cacheLength - 1, HEADS, KV_HEADS, HEAD_DIM,
                 (float) (1 / Math.sqrt(HEAD_DIM)));
-        calls = new ArrayList<>();
-        for (int s = 0; s < batch; s++) {
-            MemorySegment k = cache(BenchData.f32(arena, cache, 2 + 2 * s), cache, type);
-            MemorySegment v = cache(BenchData.f32(arena, cache, 3 + 2 * s), cache, type);
-            long at = (long) s * HEADS * HEAD_DIM;
-            calls.add(new CacheAttention(q, at, k, 0, v, 0, 0, k, 0, v, 0, type, out, at, shape));
+        for (int layer = 0; layer < LAYERS; layer++) {
+            List<CacheAttention> calls = new ArrayList<>();
+            for (int s = 0; s < batch; s++) {
+                long seed = 2L * (layer * batch + s);
+                MemorySegment k = cache(BenchData.f32(arena, cache, seed + 2), cache, type);
+                MemorySegment v = cache(BenchData.f32(arena, cache, seed + 3), cache, type);
+                long at = (long) s * HEADS * HEAD_DIM;
+                if (layout.equals("rows")) {
+                    calls.add(new CacheAttention(q, at, k, 0, v, 0, 0, k, 0, v, 0, type, out, at, shape));
+                    continue;
+                }
+                AttentionShape one = new AttentionShape(1, cacheLength - 1, HEADS / KV_HEADS, 1, HEAD_DIM,
+                        (float) (1 / Math.sqrt(HEAD_DIM)));
+                for (int g = 0; g < KV_HEADS; g++) {
+                    long kvAt = (long) g * cacheLength * HEAD_DIM;
+                    long qAt = at + (long) g * (HEADS / KV_HEADS) * HEAD_DIM;
+                    calls.add(new CacheAttention(q, qAt, k, kvAt, v, kvAt, 0, k, kvAt, v, kvAt, type, out, qAt, one));
+                }
+            }
+            layers.add(calls);
         }
         bytesPerStep = 2.0 * batch * type.bytes(cache);
     }
@@ -99,7 +120,8 @@ public class BatchAttentionBench {
 
     @Benchmark
     public void decodeStep(Gigabytes bytes) {
-        backend.attention(calls);
+        backend.attention(layers.get(next));
+        next = (next + 1) % LAYERS;
         bytes.gbyte += bytesPerStep / 1e9;
     }
 }

@@ -218,6 +218,21 @@ class CliTest {
         }
     }
 
+    /** {@code --kv-cache bf16} reaches the model: the greedy tokens are transformers' with BF16 keys and values. */
+    @Test
+    void aBf16KvCacheGivesTransformersBf16CacheTokens() throws IOException {
+        for (String name : new String[] {"tiny-f32-untied", "tiny-f16-sharded"}) {
+            JsonNode exp = JSON.readTree(FIXTURES.resolve(name).resolve("expected-bf16-kv.json").toFile());
+            for (int p = 0; p < exp.get("prompts").size(); p++) {
+                Run r = ok("generate", "--model", FIXTURES.resolve(name).toString(), "--greedy", "--max-new", "10",
+                        "--ignore-eos", "--kv-cache", "bf16", "--tokens", ids(exp.get("prompts").get(p)));
+                assertEquals(ids(exp.get("greedy").get(p)), r.out().strip(), name + " prompt " + p);
+            }
+        }
+        bad(args("generate", "--model", F32, "--max-new", "2", "--kv-cache", "f16", "--tokens", "1,2"),
+                "--kv-cache must be f32 or bf16, got f16");
+    }
+
     @Test
     void generateTextIsCommaSeparatedTokens() throws IOException {
         JsonNode exp = expected("tiny-f32-untied");

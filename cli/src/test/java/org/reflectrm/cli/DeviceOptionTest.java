@@ -35,6 +35,14 @@ class DeviceOptionTest {
         }
     }
 
+    /** Only the CPU kernels read a BF16 KV cache: a GPU with one is bad usage, said by name. */
+    @Test
+    void aBf16KvCacheOnAGpuIsRefused() {
+        assumeOpenCl();
+        CliTest.bad(List.of("generate", "--model", MODEL, "--tokens", "1,2", "--max-new", "2", "--kv-cache", "bf16",
+                "--device", "opencl"), "--kv-cache bf16: only the CPU kernels read a BF16 KV cache");
+    }
+
     @Test
     void openClLogitsMatchTheCpu() {
         assumeOpenCl();
