@@ -387,57 +387,6 @@ public final class Ops {
     }
 
     /**
-     * Causal GQA attention of {@code q[tokens, heads, headDim]} against caches {@code k, v}
-     * ({@code [capacity, kvHeads, headDim]}) that already hold positions up to
-     * {@code startPos + tokens - 1}. Inference only; training uses {@link #selfAttention}.
-     */
-    public Tensor attention(Tensor q, Tensor kCache, Tensor vCache, int startPos, float scale) {
-        requireRank(q, 3, "attention query");
-        requireRank(kCache, 3, "key cache");
-        if (tracks(q, kCache, vCache)) {
-            throw new UnsupportedOperationException("attention against a KV cache has no backward; use selfAttention");
-        }
-        int tokens = q.dim(0);
-        if (startPos + tokens > kCache.dim(0)) {
-            throw new IllegalArgumentException("attention: positions up to " + (startPos + tokens) + " exceed cache capacity " + kCache.dim(0));
-        }
-        AttentionShape shape = new AttentionShape(tokens, startPos, q.dim(1), kCache.dim(1), q.dim(2), scale);
-        Tensor out = empty(q.shape());
-        device.attention(q.buffer(), q.offset(), kCache.buffer(), kCache.offset(), vCache.buffer(), vCache.offset(),
-                out.buffer(), out.offset(), shape);
-        return out;
-    }
-
-    /**
-     * {@link #attention(Tensor, Tensor, Tensor, int, float)} for a sequence whose first
-     * {@code prefixLength} positions are in caches it shares with other sequences
-     * ({@code prefixK, prefixV}) and the rest in its own ({@code kCache, vCache}, which hold
-     * position {@code prefixLength} at row 0). Queries start at or after the prefix.
-     */
-    public Tensor attention(Tensor q, Tensor prefixK, Tensor prefixV, int prefixLength, Tensor kCache, Tensor vCache,
-                            int startPos, float scale) {
-        requireRank(q, 3, "attention query");
-        requireRank(prefixK, 3, "shared key cache");
-        requireRank(kCache, 3, "key cache");
-        if (tracks(q, kCache, vCache, prefixK, prefixV)) {
-            throw new UnsupportedOperationException("attention against a KV cache has no backward; use selfAttention");
-        }
-        int tokens = q.dim(0);
-        if (prefixLength > prefixK.dim(0) || startPos < prefixLength
-                || startPos - prefixLength + tokens > kCache.dim(0)) {
-            throw new IllegalArgumentException("attention: positions " + startPos + " .. " + (startPos + tokens - 1)
-                    + " after a shared prefix of " + prefixLength + " (of " + prefixK.dim(0)
-                    + ") do not fit an own cache of " + kCache.dim(0));
-        }
-        AttentionShape shape = new AttentionShape(tokens, startPos, q.dim(1), kCache.dim(1), q.dim(2), scale);
-        Tensor out = empty(q.shape());
-        device.attention(q.buffer(), q.offset(), prefixK.buffer(), prefixK.offset(), prefixV.buffer(),
-                prefixV.offset(), prefixLength, kCache.buffer(), kCache.offset(), vCache.buffer(), vCache.offset(),
-                out.buffer(), out.offset(), shape);
-        return out;
-    }
-
-    /**
      * One sequence of {@link #attention(Tensor, List, float)}: its query rows attend to positions
      * {@code 0 .. startPos + t} of a cache whose first {@code prefixLength} positions are in
      * {@code prefixK, prefixV} (null and 0 for none) and the rest in {@code k, v}, which hold
@@ -450,9 +399,9 @@ public final class Ops {
     /**
      * Causal GQA attention of a batch of sequences, each against its own KV cache:
      * {@code q[Σ tokens, heads, headDim]} holds the sequences' query rows one after another, and
-     * the result does too. Each sequence gets what its own {@link #attention(Tensor, Tensor,
-     * Tensor, int, float)} call would give, bit for bit; the host computes them all in one
-     * parallel loop. Inference only.
+     * the result does too. Each sequence gets what its own call to the device's one-sequence
+     * attention would give, bit for bit; the host computes them all in one parallel loop.
+     * Inference only; training uses {@link #selfAttention}.
      */
     public Tensor attention(Tensor q, List<CachedSequence> sequences, float scale) {
         requireRank(q, 3, "attention query");

@@ -68,10 +68,10 @@ class BatchedAttentionTest {
                 int keys = s.start() + s.tokens();
                 // Keys and values rounded to BF16 either way, so both cache types hold the same values.
                 float[] k = rounded(Ref.gaussian(rnd, keys * stride)), v = rounded(Ref.gaussian(rnd, keys * stride));
-                float[] pk = nanPadded(Arrays.copyOf(k, s.prefix() * stride), 2 * stride);
-                float[] pv = nanPadded(Arrays.copyOf(v, s.prefix() * stride), 2 * stride);
-                float[] ok = nanPadded(Arrays.copyOfRange(k, s.prefix() * stride, keys * stride), 3 * stride);
-                float[] ov = nanPadded(Arrays.copyOfRange(v, s.prefix() * stride, keys * stride), 3 * stride);
+                float[] pk = Ref.nanPadded(Arrays.copyOf(k, s.prefix() * stride), 2 * stride);
+                float[] pv = Ref.nanPadded(Arrays.copyOf(v, s.prefix() * stride), 2 * stride);
+                float[] ok = Ref.nanPadded(Arrays.copyOfRange(k, s.prefix() * stride, keys * stride), 3 * stride);
+                float[] ov = Ref.nanPadded(Arrays.copyOfRange(v, s.prefix() * stride, keys * stride), 3 * stride);
                 AttentionShape shape = new AttentionShape(s.tokens(), s.start(), heads, kvHeads, d, scale);
                 long qOff = 3 + (long) row * heads * d;
                 // The sequence alone, on F32 caches, through the one-sequence entry points.
@@ -141,11 +141,5 @@ class BatchedAttentionTest {
             s.setAtIndex(JAVA_SHORT_UNALIGNED, pad + i, Bf16.round(v[i]));
         }
         return s;
-    }
-
-    private static float[] nanPadded(float[] v, int pad) {
-        float[] out = Arrays.copyOf(v, v.length + pad);
-        Arrays.fill(out, v.length, out.length, Float.NaN);
-        return out;
     }
 }

@@ -44,10 +44,10 @@ class PrefixAttentionTest {
         float[] q = Ref.gaussian(rnd, tokens * heads * d);
         // The shared prefix cache has room past the prefix (as when it was made for a longer
         // prompt); the own cache holds positions prefix .. keys-1 and some spare slots.
-        float[] pk = nanPadded(Arrays.copyOf(k, prefix * stride), 3 * stride);
-        float[] pv = nanPadded(Arrays.copyOf(v, prefix * stride), 3 * stride);
-        float[] ok = nanPadded(Arrays.copyOfRange(k, prefix * stride, keys * stride), 5 * stride);
-        float[] ov = nanPadded(Arrays.copyOfRange(v, prefix * stride, keys * stride), 5 * stride);
+        float[] pk = Ref.nanPadded(Arrays.copyOf(k, prefix * stride), 3 * stride);
+        float[] pv = Ref.nanPadded(Arrays.copyOf(v, prefix * stride), 3 * stride);
+        float[] ok = Ref.nanPadded(Arrays.copyOfRange(k, prefix * stride, keys * stride), 5 * stride);
+        float[] ov = Ref.nanPadded(Arrays.copyOfRange(v, prefix * stride, keys * stride), 5 * stride);
         AttentionShape shape = new AttentionShape(tokens, start, heads, kvHeads, d, (float) (1 / Math.sqrt(d)));
         try (Arena arena = Arena.ofShared()) {
             int n = tokens * heads * d;
@@ -75,11 +75,5 @@ class PrefixAttentionTest {
             assertThrows(IllegalArgumentException.class,
                     () -> backend.attention(m, 0, m, 0, m, 0, 5, m, 0, m, 0, m, 0, shape));
         }
-    }
-
-    private static float[] nanPadded(float[] v, int pad) {
-        float[] out = Arrays.copyOf(v, v.length + pad);
-        Arrays.fill(out, v.length, out.length, Float.NaN);
-        return out;
     }
 }

@@ -43,6 +43,13 @@ final class Ref {
         return s;
     }
 
+    /** {@code v} followed by {@code pad} NaN elements: a kernel that reads past the data poisons its result. */
+    static float[] nanPadded(float[] v, int pad) {
+        float[] out = java.util.Arrays.copyOf(v, v.length + pad);
+        java.util.Arrays.fill(out, v.length, out.length, Float.NaN);
+        return out;
+    }
+
     static float[] read(MemorySegment s, long off, int n) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {

@@ -38,13 +38,10 @@ public final class Qwen3LanguageModel implements LanguageModel {
 
     /**
      * The model on {@code device} with KV caches of {@code kvType}: F32 (exact), or BF16 on the
-     * host, which halves the memory a cache takes and the bytes a decode step reads from it.
+     * host, which halves the memory a cache takes and the bytes a decode step reads from it
+     * ({@link KvCache} refuses other types).
      */
     public Qwen3LanguageModel(Qwen3Model model, Device device, DType kvType) {
-        if (kvType != DType.F32 && (kvType != DType.BF16 || !(device instanceof HostDevice))) {
-            throw new IllegalArgumentException("KV caches are F32, or BF16 on the CPU; not " + kvType + " on "
-                    + device.kind());
-        }
         this.model = model;
         this.device = device;
         this.kvType = kvType;

@@ -178,9 +178,8 @@ public final class RandomCheckpoint {
         return (x >>> 11) * 0x1.0p-53;
     }
 
-    /** Round-to-nearest-even F32 to BF16 (finite inputs only, which is all this class makes). */
+    /** Round-to-nearest-even F32 to BF16. */
     static short toBf16(float v) {
-        int bits = Float.floatToRawIntBits(v);
-        return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
+        return org.reflectrm.kernels.Bf16.round(v);
     }
 }

@@ -125,11 +125,6 @@ public final class ModelFiles {
 
     /** F32 to BF16 with round-to-nearest-even; NaN stays a (quiet) NaN. */
     static short toBf16(float v) {
-        int bits = Float.floatToRawIntBits(v);
-        if (Float.isNaN(v)) {
-            return (short) ((bits >>> 16) | 0x40);
-        }
-        int rounded = bits + 0x7FFF + ((bits >>> 16) & 1);
-        return (short) (rounded >>> 16);
+        return org.reflectrm.kernels.Bf16.round(v);
     }
 }
