@@ -104,6 +104,11 @@ public final class JudgeJob implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "KIND", defaultValue = "cpu", description = "cpu, opencl, cuda, cuda:N or auto, on each executor; with GPU scheduling, cuda and auto take the GPU Spark assigns each task (default ${DEFAULT-VALUE}).")
     String device;
 
+    @Option(names = "--kv-cache", paramLabel = "TYPE", defaultValue = "f32", description = "What the KV caches hold: "
+            + "f32 (exact) or bf16 (CPU only: half the memory; logits move slightly). A rerun must keep it "
+            + "(default ${DEFAULT-VALUE}).")
+    String kvCache;
+
     @Option(names = "--template-version", paramLabel = "V", defaultValue = JudgeTemplate.DEFAULT_VERSION, description = "Bundled judge templates (default ${DEFAULT-VALUE}).")
     String templateVersion;
 
@@ -182,8 +187,12 @@ public final class JudgeJob implements Callable<Integer> {
         if (partitions != null && partitions < 1) {
             throw new BadInputException("--partitions must be at least 1, got " + partitions);
         }
+        String kv = kvCache.toUpperCase(Locale.ROOT);
+        if (!kv.equals("F32") && !kv.equals("BF16")) {
+            throw new BadInputException("--kv-cache must be f32 or bf16, got " + kvCache);
+        }
         JudgeSpec spec = new JudgeSpec(model, device, threads, templateVersion, null, mode.toUpperCase(Locale.ROOT),
-                rollouts, temperature, bottomFrac, seed, maxNewTokens, bothOrders, batchPairs);
+                rollouts, temperature, bottomFrac, seed, maxNewTokens, bothOrders, batchPairs, kv);
         InputLines lines = InputLines.read(input, inputFormat != null ? inputFormat : Format.of(input), seed, dedupe, err,
                 spark);
         SparkSession session = spark.get();
@@ -295,6 +304,6 @@ public final class JudgeJob implements Callable<Integer> {
         }
         return new JudgeSpec(shipped.toString(), spec.device(), spec.threads(), spec.templateVersion(), spec.templateDir(),
                 spec.mode(), spec.rollouts(), spec.temperature(), spec.bottomFraction(), spec.seed(), spec.maxNewTokens(),
-                spec.bothOrders(), spec.batchPairs());
+                spec.bothOrders(), spec.batchPairs(), spec.kvCache());
     }
 }

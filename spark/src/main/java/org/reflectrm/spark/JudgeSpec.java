@@ -17,10 +17,11 @@ import org.reflectrm.api.Mode;
  * @param templateVersion the bundled judge template version
  * @param templateDir     own templates, or null
  * @param batchPairs      pairs judged together in one {@code judgeAll}
+ * @param kvCache         what the KV caches hold: F32 or BF16 (CPU only)
  */
 public record JudgeSpec(String model, String device, Integer threads, String templateVersion, String templateDir,
                         String mode, int rollouts, double temperature, double bottomFraction, long seed,
-                        int maxNewTokens, boolean bothOrders, int batchPairs) implements Serializable {
+                        int maxNewTokens, boolean bothOrders, int batchPairs, String kvCache) implements Serializable {
 
     public JudgeSpec {
         if (batchPairs < 1) {
@@ -30,13 +31,16 @@ public record JudgeSpec(String model, String device, Integer threads, String tem
             throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
         }
         Mode.valueOf(mode); // a bad name fails here, on the driver, not in every task
+        if (!kvCache.equals("F32") && !kvCache.equals("BF16")) {
+            throw new IllegalArgumentException("--kv-cache must be f32 or bf16, got " + kvCache);
+        }
     }
 
     /** The spec for {@code options} with the default device (cpu) and templates. */
     public static JudgeSpec of(String model, JudgeOptions options, int batchPairs, Integer threads) {
         return new JudgeSpec(model, "cpu", threads, org.reflectrm.model.judge.JudgeTemplate.DEFAULT_VERSION, null,
                 options.mode().name(), options.rollouts(), options.temperature(), options.bottomFraction(),
-                options.seed(), options.maxNewTokens(), options.bothOrders(), batchPairs);
+                options.seed(), options.maxNewTokens(), options.bothOrders(), batchPairs, "F32");
     }
 
     /** The threads to compute with here: {@link #threads}, or every core of this JVM. */
@@ -63,6 +67,9 @@ public record JudgeSpec(String model, String device, Integer threads, String tem
         o.put("seed", seed);
         o.put("max_new_tokens", maxNewTokens);
         o.put("both_orders", bothOrders);
+        if (!kvCache.equals("F32")) {
+            o.put("kv_cache", kvCache);   // absent for F32, so runs from before the option resume
+        }
         return o;
     }
 

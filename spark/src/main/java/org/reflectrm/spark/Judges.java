@@ -19,7 +19,8 @@ import org.reflectrm.api.ReflectRM;
 final class Judges {
     private static final ConcurrentHashMap<Key, ReflectRM> OPEN = new ConcurrentHashMap<>();
 
-    private record Key(String model, String device, int threads, String templateVersion, String templateDir) {
+    private record Key(String model, String device, int threads, String templateVersion, String templateDir,
+                       String kvCache) {
     }
 
     private Judges() {
@@ -28,9 +29,10 @@ final class Judges {
     static ReflectRM of(JudgeSpec spec) {
         Key key = new Key(Path.of(spec.model()).toAbsolutePath().normalize().toString(),
                 deviceFor(spec.device(), taskGpus()), spec.threadCount(),
-                spec.templateVersion(), spec.templateDir());
+                spec.templateVersion(), spec.templateDir(), spec.kvCache());
         // computeIfAbsent holds the map's bin lock while loading, so two tasks never load the same model twice.
         return OPEN.computeIfAbsent(key, k -> ReflectRM.builder(Path.of(k.model())).device(k.device()).threads(k.threads())
+                .kvCache(org.reflectrm.kernels.DType.valueOf(k.kvCache()))
                 .templateVersion(k.templateVersion()).templateDir(k.templateDir() == null ? null : Path.of(k.templateDir()))
                 .notices(new PrintWriter(System.err, true)).open());
     }

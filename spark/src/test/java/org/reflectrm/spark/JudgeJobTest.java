@@ -258,6 +258,35 @@ class JudgeJobTest {
         assertEquals(ids(records(shared.resolve("bad-cli.jsonl"))), ids(records(out)));
     }
 
+    /**
+     * {@code --kv-cache bf16} reaches the executors' judge: the records are the command line's
+     * with the same option, and a rerun without it is refused, naming the option.
+     */
+    @Test
+    void aBf16KvCacheJudgesAsTheCommandLineAndARerunMustKeepIt() throws IOException {
+        List<String> judging = List.of("--mode", "greedy", "--max-new-tokens", "8", "--kv-cache", "bf16");
+        List<String> cliArgs = new ArrayList<>(List.of("judge", "--model", tiny, "--input", pairs.toString(), "--output",
+                shared.resolve("bf16-cli.jsonl").toString()));
+        cliArgs.addAll(judging);
+        Run c = cli(cliArgs);
+        assertEquals(0, c.code(), c.err());
+        Path out = shared.resolve("bf16-out");
+        List<String> jobArgs = new ArrayList<>(List.of("--model", tiny, "--input", pairs.toString(), "--output",
+                out.toString(), "--partitions", "2"));
+        jobArgs.addAll(judging);
+        Run j = job(jobArgs);
+        assertEquals(0, j.code(), j.err());
+        assertEquals(records(shared.resolve("bf16-cli.jsonl")), records(out));
+        Run f32 = job(List.of("--model", tiny, "--input", pairs.toString(), "--output", out.toString(), "--mode", "greedy",
+                "--max-new-tokens", "8"));
+        assertEquals(2, f32.code(), f32.err());
+        assertTrue(f32.err().contains("kv_cache was \"BF16\", now unset"), f32.err());
+        Run bad = job(List.of("--model", tiny, "--input", pairs.toString(), "--output", shared.resolve("never-kv").toString(),
+                "--kv-cache", "f16"));
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--kv-cache must be f32 or bf16, got f16"), bad.err());
+    }
+
     /** The lines that report skipped input: each bad line, and the closing count. */
     private static List<String> reports(String err) {
         return err.lines().filter(l -> l.endsWith("(skipped)") || l.contains("skipped as bad")).toList();
