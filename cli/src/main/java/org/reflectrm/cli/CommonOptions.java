@@ -31,22 +31,6 @@ final class CommonOptions {
     String device = "cpu";
 
     /**
-     * For commands with no GPU path yet (train grpo, merge-lora): {@code cpu} and {@code auto} run
-     * on the CPU, an explicit GPU is refused rather than silently ignored.
-     */
-    void requireCpu(String command) {
-        String d = device.toLowerCase(java.util.Locale.ROOT);
-        if (!org.reflectrm.kernels.device.Devices.isKnown(d)) {
-            throw new BadInputException("--device: unknown device '" + device + "': expected one of "
-                    + org.reflectrm.kernels.device.Devices.KINDS + " or cuda:N");
-        }
-        if (!d.equals("cpu") && !d.equals("auto")) {
-            throw new BadInputException("--device " + device + ": " + command
-                    + " runs on the CPU only (on a GPU: grad, train sft, train grpo and bench-train); use --device cpu");
-        }
-    }
-
-    /**
      * Where a command that runs on the one model definition computes: a GPU for {@code opencl},
      * {@code cuda}, or {@code auto} when one is found; else the host, through {@code backend}.
      */

@@ -5,12 +5,15 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.HostDevice;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.model.train.LoraAdapter;
 import org.reflectrm.model.train.LoraMerge;
 import org.reflectrm.model.train.ModelFiles;
 import org.reflectrm.model.train.ParameterSet;
+import org.reflectrm.tensor.DeviceTensors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,7 +22,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code reflectrm-j merge-lora}: fold a PEFT LoRA adapter into its base model. */
 @Command(name = "merge-lora", mixinStandardHelpOptions = true,
-        description = "Merge a PEFT LoRA adapter into its base model (W + alpha/r * B A, in F32) and save a full model folder.")
+        description = "Merge a PEFT LoRA adapter into its base model (W + alpha/r * B A, in F32, on --device) and save a full model folder.")
 final class MergeLoraCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -41,15 +44,16 @@ final class MergeLoraCommand implements Callable<Integer> {
         if (out.toAbsolutePath().normalize().equals(common.model.toAbsolutePath().normalize())) {
             throw new BadInputException("--out must differ from --model: the base is read while the merged model is written");
         }
-        common.requireCpu("merge-lora");
         try (Backend backend = common.backend(); Qwen3Model base = common.loadModel();
-             ParameterSet params = new ParameterSet(backend)) {
+             ParameterSet params = new ParameterSet(backend);
+             Device device = common.computeDevice(backend);
+             DeviceTensors merged = new DeviceTensors(new HostDevice(backend))) {
             LoraAdapter lora = LoraAdapter.load(adapter, base.config(), params);
             DType type = dtype == null ? base.weights().embedTokens().dtype() : DType.fromFlag(dtype);
             if (type != DType.F32 && type != DType.BF16 && type != DType.F16) {
                 throw new BadInputException("--dtype must be F32, BF16 or F16, got " + dtype);
             }
-            ModelFiles.save(out, common.model, LoraMerge.merge(base.weights(), lora, backend, params), type);
+            ModelFiles.save(out, common.model, LoraMerge.merge(base.weights(), lora, device, merged), type);
         }
         spec.commandLine().getErr().println("merged " + adapter + " into " + common.model + "; saved to " + out);
         spec.commandLine().getErr().flush();

@@ -123,11 +123,33 @@ class DeviceOptionTest {
     }
 
     @Test
-    void commandsWithoutAGpuPathRefuseOneAndAutoRunsOnTheCpu() {
-        CliTest.bad(List.of("merge-lora", "--model", MODEL, "--adapter", "no-adapter", "--out", "no-out",
-                "--device", "opencl"), "merge-lora runs on the CPU only", "grad, train sft, train grpo and bench-train", "--device cpu");
+    void autoRunsOnTheCpuWithoutAGpu() {
         CliTest.Run auto = CliTest.ok("grad", "--model", MODEL, "--tokens", "1,2,3", "--device", "auto");
         assertTrue(auto.out().contains("loss"), auto.out());
+    }
+
+    /** merge-lora on the device writes the weights the CPU's merge writes (itself checked against peft's merge). */
+    @Test
+    void mergeLoraOnOpenClWritesTheCpusWeights(@org.junit.jupiter.api.io.TempDir Path dir) {
+        assumeOpenCl();
+        String adapter = Path.of("../model/src/test/resources/fixtures/grad/lora-tiny").toString();
+        Path cpu = dir.resolve("cpu"), gpu = dir.resolve("gpu");
+        CliTest.ok("merge-lora", "--model", MODEL, "--adapter", adapter, "--out", cpu.toString(), "--dtype", "F32");
+        CliTest.ok("merge-lora", "--model", MODEL, "--adapter", adapter, "--out", gpu.toString(), "--dtype", "F32",
+                "--device", "opencl");
+        try (var a = org.reflectrm.model.qwen3.Qwen3Model.load(cpu); var b = org.reflectrm.model.qwen3.Qwen3Model.load(gpu);
+             var base = org.reflectrm.model.qwen3.Qwen3Model.load(Path.of(MODEL))) {
+            int changed = 0;
+            for (var e : a.weights().named().entrySet()) {
+                float[] want = e.getValue().toFloatArray(), got = b.weights().named().get(e.getKey()).toFloatArray();
+                float[] before = base.weights().named().get(e.getKey()).toFloatArray();
+                changed += java.util.Arrays.equals(want, before) ? 0 : 1;
+                for (int i = 0; i < want.length; i++) {
+                    assertEquals(want[i], got[i], 1e-6 * (1 + Math.abs(want[i])), e.getKey() + " element " + i);
+                }
+            }
+            assertTrue(changed > 0, "the adapter changed some weights");
+        }
     }
 
     /** The SFT loop on the device: the same losses, gradient norms and learning rates per step as the CPU's. */

@@ -56,6 +56,26 @@ public final class DeviceTensors implements AutoCloseable {
         return new Tensor(b, 0, type, t.shape());
     }
 
+    /**
+     * A new F32 tensor on this device holding {@code t}'s values (any computable dtype, widened).
+     * Widening every row of a matrix is an embedding lookup of all its rows, so the device's
+     * vectorised, parallel converter does it after one upload of the stored bytes.
+     */
+    public Tensor widened(Tensor t) {
+        Tensor value = zeros(t.shape());
+        Tensor source = upload(t);
+        int dim = source.rank() == 0 ? 1 : source.dim(-1);
+        int rows = (int) (source.numel() / dim);
+        int[] ids = java.util.stream.IntStream.range(0, rows).toArray();
+        try (DeviceBuffer idBuffer = device.allocate(4L * Math.max(1, rows))) {
+            device.upload(MemorySegment.ofArray(ids), idBuffer, 0);
+            device.embedding(source.buffer(), source.offset(), source.dtype(), dim, idBuffer, 0, rows,
+                    value.buffer(), value.offset());
+            device.synchronize();                 // the ids are freed on return
+        }
+        return value;
+    }
+
     /** A new F32 tensor of zeros on this device. */
     public Tensor zeros(int... shape) {
         return zeros(DType.F32, shape);

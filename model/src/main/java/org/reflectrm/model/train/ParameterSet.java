@@ -1,6 +1,5 @@
 package org.reflectrm.model.train;
 
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -42,20 +41,7 @@ public final class ParameterSet implements AutoCloseable {
 
     /** A new parameter initialised from {@code initial} (any computable dtype, widened to F32). */
     public Tensor add(String name, Tensor initial) {
-        Tensor value = memory.zeros(initial.shape());
-        // Widening every row of a matrix is an embedding lookup of all its rows: the device's
-        // vectorised, parallel converter does the copy (after one upload of the stored bytes).
-        Tensor source = memory.upload(initial);
-        int dim = source.rank() == 0 ? 1 : source.dim(-1);
-        int rows = (int) (source.numel() / dim);
-        int[] ids = java.util.stream.IntStream.range(0, rows).toArray();
-        try (DeviceBuffer idBuffer = device.allocate(4L * Math.max(1, rows))) {
-            device.upload(MemorySegment.ofArray(ids), idBuffer, 0);
-            device.embedding(source.buffer(), source.offset(), source.dtype(), dim, idBuffer, 0, rows,
-                    value.buffer(), value.offset());
-            device.synchronize();                 // the ids are freed on return
-        }
-        return register(name, value);
+        return register(name, memory.widened(initial));
     }
 
     /** A new zero parameter of the given shape. */

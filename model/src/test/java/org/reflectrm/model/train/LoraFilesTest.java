@@ -40,9 +40,11 @@ class LoraFilesTest {
         int[] ids = GradientParityTest.sequences(c).get(0);
         JsonNode want = c.get("merged_logits_first_row");
         try (CpuBackend backend = new CpuBackend(2); Qwen3Model base = Qwen3Model.load(BASE);
-             ParameterSet params = new ParameterSet(backend)) {
+             ParameterSet params = new ParameterSet(backend);
+             org.reflectrm.tensor.DeviceTensors out = new org.reflectrm.tensor.DeviceTensors(
+                     new org.reflectrm.kernels.device.HostDevice(backend))) {
             LoraAdapter lora = LoraAdapter.load(ADAPTER, base.config(), params);
-            Map<String, Tensor> merged = LoraMerge.merge(base.weights(), lora, backend, params);
+            Map<String, Tensor> merged = LoraMerge.merge(base.weights(), lora, out.device(), out);
             ModelFiles.save(tmp.resolve("merged"), BASE, merged, DType.F32);
             // The unmerged adapter and the saved merged model give the same logits as peft's merge.
             for (Qwen3Model m : new Qwen3Model[] {base.with(base.weights(), lora), Qwen3Model.load(tmp.resolve("merged"))}) {
