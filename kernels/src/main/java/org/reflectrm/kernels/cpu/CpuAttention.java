@@ -64,34 +64,32 @@ final class CpuAttention {
     void attention(List<CacheAttention> calls) {
         int n = calls.size();
         Cache[] caches = new Cache[n];
-        int[] firstTask = new int[n + 1];
+        int[] firstTask = new int[n];
+        int tasks = 0;
         for (int i = 0; i < n; i++) {
             CacheAttention c = calls.get(i);
             AttentionShape s = c.shape();
             caches[i] = new Cache(c.prefixK(), c.prefixKOff(), c.prefixV(), c.prefixVOff(), c.prefixLength(),
                     c.k(), c.kOff(), c.v(), c.vOff(), (long) s.kvHeads() * s.headDim(), c.kvType() == DType.BF16);
-            boolean blocked = s.tokens() >= BLOCKED_MIN_TOKENS;
-            if (blocked) {
+            firstTask[i] = tasks;
+            if (s.tokens() >= BLOCKED_MIN_TOKENS) {
                 blocked(c.q(), c.qOff(), caches[i], c.out(), c.outOff(), s);
+            } else {
+                tasks += s.tokens() * s.kvHeads();
             }
-            firstTask[i + 1] = firstTask[i] + (blocked ? 0 : s.tokens() * s.kvHeads());
         }
-        parallel.forEach(firstTask[n], task -> {
-            int i = java.util.Arrays.binarySearch(firstTask, task);
-            i = i >= 0 ? lastStarting(firstTask, i) : -i - 2;   // the call whose tasks hold this one
+        int[] callOf = new int[tasks];                  // which call each task belongs to
+        for (int i = 0; i < n; i++) {
+            int end = i + 1 < n ? firstTask[i + 1] : tasks;
+            java.util.Arrays.fill(callOf, firstTask[i], end, i);
+        }
+        parallel.forEach(tasks, task -> {
+            int i = callOf[task];
             CacheAttention c = calls.get(i);
             int local = task - firstTask[i];
             int kvHeads = c.shape().kvHeads();
             group(c.q(), c.qOff(), caches[i], c.out(), c.outOff(), c.shape(), local / kvHeads, local % kvHeads);
         });
-    }
-
-    /** The last call starting at task {@code starts[i]} (calls with no tasks start where the next one does). */
-    private static int lastStarting(int[] starts, int i) {
-        while (i + 1 < starts.length - 1 && starts[i + 1] == starts[i]) {
-            i++;
-        }
-        return i;
     }
 
     void attention(MemorySegment q, long qOff, Cache cache, MemorySegment out, long outOff, AttentionShape s) {
