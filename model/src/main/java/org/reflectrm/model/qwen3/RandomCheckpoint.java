@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.LongStream;
+import org.reflectrm.kernels.Bf16;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.model.safetensors.SafetensorsWriter;
 import org.reflectrm.model.safetensors.TensorSource;
@@ -159,7 +160,7 @@ public final class RandomCheckpoint {
                 float v = p.norm() ? 1.0f : (float) ((uniform(seed, p.seedIndex(), i) * 2 - 1) * halfWidth);
                 switch (dtype) {
                     case F32 -> data.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
-                    case BF16 -> data.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, toBf16(v));
+                    case BF16 -> data.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Bf16.round(v));
                     case F16 -> data.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Float.floatToFloat16(v));
                     default -> throw new IllegalStateException(dtype.name());
                 }
@@ -176,10 +177,5 @@ public final class RandomCheckpoint {
         x *= 0x94D049BB133111EBL;
         x ^= x >>> 31;
         return (x >>> 11) * 0x1.0p-53;
-    }
-
-    /** Round-to-nearest-even F32 to BF16. */
-    static short toBf16(float v) {
-        return org.reflectrm.kernels.Bf16.round(v);
     }
 }

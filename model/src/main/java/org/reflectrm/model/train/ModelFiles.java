@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.reflectrm.kernels.Bf16;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.model.safetensors.AtomicFiles;
 import org.reflectrm.model.safetensors.SafetensorsWriter;
@@ -106,7 +107,7 @@ public final class ModelFiles {
             float v = t.getFloat(i);
             switch (dtype) {
                 case F32 -> data.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
-                case BF16 -> data.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, toBf16(v));
+                case BF16 -> data.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Bf16.round(v));
                 case F16 -> data.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Float.floatToFloat16(v));
                 default -> throw new IllegalArgumentException("cannot save weights as " + dtype.name().toLowerCase(Locale.ROOT));
             }
@@ -121,10 +122,5 @@ public final class ModelFiles {
             shape[i] = t.dim(i);
         }
         return shape;
-    }
-
-    /** F32 to BF16 with round-to-nearest-even; NaN stays a (quiet) NaN. */
-    static short toBf16(float v) {
-        return org.reflectrm.kernels.Bf16.round(v);
     }
 }

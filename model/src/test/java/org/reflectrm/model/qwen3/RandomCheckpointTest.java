@@ -62,11 +62,11 @@ class RandomCheckpointTest {
 
     @Test
     void bf16RoundingIsNearestEven() {
-        assertEquals((short) 0x3f80, RandomCheckpoint.toBf16(1.0f));
+        assertEquals((short) 0x3f80, org.reflectrm.kernels.Bf16.round(1.0f));
         // 1 + 2^-8 is exactly halfway between two BF16 values: ties go to the even mantissa (1.0).
-        assertEquals((short) 0x3f80, RandomCheckpoint.toBf16(Float.intBitsToFloat(0x3f808000)));
+        assertEquals((short) 0x3f80, org.reflectrm.kernels.Bf16.round(Float.intBitsToFloat(0x3f808000)));
         // 1 + 3·2^-8 is halfway too; the even neighbour is above.
-        assertEquals((short) 0x3f82, RandomCheckpoint.toBf16(Float.intBitsToFloat(0x3f818000)));
-        assertEquals((short) 0x3f81, RandomCheckpoint.toBf16(Float.intBitsToFloat(0x3f808001)));
+        assertEquals((short) 0x3f82, org.reflectrm.kernels.Bf16.round(Float.intBitsToFloat(0x3f818000)));
+        assertEquals((short) 0x3f81, org.reflectrm.kernels.Bf16.round(Float.intBitsToFloat(0x3f808001)));
     }
 }
