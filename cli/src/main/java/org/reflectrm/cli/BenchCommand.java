@@ -115,7 +115,7 @@ final class BenchCommand implements Callable<Integer> {
                     peaks.put(Integer.toString(b), allocations.peak());
                 }
             }
-            double bandwidth = runtime.deviceModel() != null ? runtime.deviceBandwidth()
+            double bandwidth = runtime.onGpu() ? runtime.deviceBandwidth()
                     : ReadBandwidth.measure(backend.threads());
             long bytesPerToken = model.weights().decodeBytesPerToken();
             double limit = bandwidth / bytesPerToken;
@@ -125,8 +125,8 @@ final class BenchCommand implements Callable<Integer> {
             if (decode.has("1")) {
                 o.put("decode_batch1_fraction_of_limit", decode.get("1").asDouble() / limit);
             }
-            if (runtime.deviceModel() != null) {
-                o.put("decode_steps_replayed", runtime.deviceModel().replayedSteps());
+            if (runtime.onGpu()) {
+                o.put("decode_steps_replayed", runtime.replayedSteps());
                 transfers(runtime, loadBytesUp, generator, random, vocab, o, err);
             }
             MemoryUse afterRuns = MemoryUse.now();

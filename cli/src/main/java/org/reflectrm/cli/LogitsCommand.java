@@ -7,15 +7,12 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.reflectrm.kernels.Backend;
 import org.reflectrm.model.BadInputException;
-import org.reflectrm.model.device.DeviceQwen3;
-import org.reflectrm.model.generate.LanguageModel;
 import org.reflectrm.model.generate.Sampler;
 import org.reflectrm.model.qwen3.KvCache;
 import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.tensor.Allocator;
 import org.reflectrm.tensor.Ops;
-import org.reflectrm.tensor.ScratchAllocator;
 import org.reflectrm.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -98,16 +95,9 @@ final class LogitsCommand implements Callable<Integer> {
 
     /** Logits at every position of {@code ids}, {@code [length × vocab]}, on the runtime's device. */
     private static float[] allLogits(ModelRuntime runtime, int[] ids) {
-        if (runtime.deviceModel() != null) {
-            try (DeviceQwen3.DeviceSession session = runtime.deviceModel().open();
-                 LanguageModel.Cache cache = session.newCache(ids.length)) {
-                return session.forwardAll(List.of(ids), List.of(cache));
-            }
-        }
-        Backend backend = runtime.backend();
-        Qwen3Model model = runtime.model();
-        try (ScratchAllocator scratch = new ScratchAllocator(backend, 64L << 20);
-             KvCache cache = new KvCache(model.config(), backend, ids.length)) {
+        Qwen3Model model = runtime.deviceModel();
+        try (Allocator scratch = Allocator.scratch(runtime.device(), 64L << 20);
+             KvCache cache = new KvCache(model.config(), runtime.device(), ids.length, null, 0)) {
             Tensor logits = model.forward(new Ops(scratch), List.of(ids), List.of(cache), true);
             return logits.toFloatArray();
         }

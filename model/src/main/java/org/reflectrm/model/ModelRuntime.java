@@ -9,30 +9,41 @@ import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.DeviceException;
 import org.reflectrm.kernels.device.Devices;
 import org.reflectrm.kernels.device.Transfers;
-import org.reflectrm.model.device.DeviceQwen3;
-import org.reflectrm.model.generate.Qwen3LanguageModel;
+import org.reflectrm.kernels.device.HostDevice;
 import org.reflectrm.model.generate.LanguageModel;
+import org.reflectrm.model.generate.Qwen3LanguageModel;
 import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.tensor.DeviceTensors;
 
 /**
  * A loaded model on the chosen {@code --device}: the host backend and model always (the
  * checkpoint is memory-mapped there), and, for a GPU, the device with the weights copied onto
- * it. Closes everything it opened, in reverse order.
+ * it once ({@link Qwen3Model#on}); the same model then runs there, fused. Closes everything it
+ * opened, in reverse order.
  */
 public final class ModelRuntime implements AutoCloseable {
     private final Backend backend;
     private final Qwen3Model model;
+    /** The device computed on: the host's, or a GPU. */
     private final Device device;
-    private final DeviceQwen3 deviceModel;
-    private final LanguageModel languageModel;
+    /** The GPU's copy of the weights, or null on the CPU. */
+    private final DeviceTensors gpuWeights;
+    /** The model whose weights are on {@link #device}. */
+    private final Qwen3Model deviceModel;
+    private final Qwen3LanguageModel languageModel;
 
-    private ModelRuntime(Backend backend, Qwen3Model model, Device device, DeviceQwen3 deviceModel, DType kvType) {
+    private ModelRuntime(Backend backend, Qwen3Model model, Device gpu, DType kvType) {
         this.backend = backend;
         this.model = model;
-        this.device = device;
-        this.deviceModel = deviceModel;
-        this.languageModel = deviceModel != null ? deviceModel
-                : new Qwen3LanguageModel(model, new org.reflectrm.kernels.device.HostDevice(backend), kvType);
+        this.device = gpu != null ? gpu : new HostDevice(backend);
+        this.gpuWeights = gpu != null ? new DeviceTensors(gpu) : null;
+        try {
+            this.deviceModel = gpu != null ? model.on(gpuWeights) : model;
+        } catch (RuntimeException e) {
+            gpuWeights.close();
+            throw e;
+        }
+        this.languageModel = new Qwen3LanguageModel(deviceModel, device, kvType);
     }
 
     /**
@@ -93,13 +104,13 @@ public final class ModelRuntime implements AutoCloseable {
                     throw new BadInputException("--device " + deviceKind + ": " + misfit);
                 }
             }
-            DeviceQwen3 onDevice = device.isPresent() ? new DeviceQwen3(model, device.get()) : null;
-            if (onDevice != null) {
-                err.printf("reflectrm-j: computing on %s (%.1f MiB of weights on the device)%n", onDevice.device(),
-                        onDevice.weightBytes() / (double) (1L << 20));
+            ModelRuntime runtime = new ModelRuntime(backend, model, device.orElse(null), kvType);
+            if (runtime.onGpu()) {
+                err.printf("reflectrm-j: computing on %s (%.1f MiB of weights on the device)%n", runtime.deviceName(),
+                        runtime.gpuWeights.bytes() / (double) (1L << 20));
                 err.flush();
             }
-            return new ModelRuntime(backend, model, device.orElse(null), onDevice, kvType);
+            return runtime;
         } catch (RuntimeException e) {
             if (model != null) {
                 model.close();
@@ -148,9 +159,24 @@ public final class ModelRuntime implements AutoCloseable {
         return languageModel;
     }
 
-    /** The device model, or null on the CPU. */
-    public DeviceQwen3 deviceModel() {
+    /** Whether the model computes on a GPU (else on the CPU). */
+    public boolean onGpu() {
+        return gpuWeights != null;
+    }
+
+    /** The device the model computes on: the host's, or the GPU holding its weights. */
+    public Device device() {
+        return device;
+    }
+
+    /** The model with its weights on {@link #device()}: {@link #model()} itself on the CPU. */
+    public Qwen3Model deviceModel() {
         return deviceModel;
+    }
+
+    /** Decode steps that ran as a replay of a recording (CUDA), since the runtime opened. */
+    public long replayedSteps() {
+        return languageModel.replayedSteps();
     }
 
     /**
@@ -176,12 +202,12 @@ public final class ModelRuntime implements AutoCloseable {
 
     /** What the device has moved across the bus so far (the weights' upload included), or null on the CPU. */
     public Transfers.Count transfers() {
-        return device == null ? null : device.transfers();
+        return onGpu() ? device.transfers() : null;
     }
 
     /** The device's count of the memory it holds, or null on the CPU. */
     public org.reflectrm.kernels.device.Allocations allocations() {
-        return device == null ? null : device.allocations();
+        return onGpu() ? device.allocations() : null;
     }
 
     /** Where this computes, for logs and reports. */
@@ -191,10 +217,9 @@ public final class ModelRuntime implements AutoCloseable {
 
     @Override
     public void close() {
-        if (deviceModel != null) {
-            deviceModel.close();
-        }
-        if (device != null) {
+        if (gpuWeights != null) {
+            device.synchronize();
+            gpuWeights.close();
             device.close();
         }
         model.close();

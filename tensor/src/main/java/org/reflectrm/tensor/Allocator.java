@@ -14,7 +14,7 @@ public interface Allocator extends AutoCloseable {
      * memory in chunks of {@code hostChunkBytes} on the host, a {@link DeviceArena} on a GPU.
      */
     static Allocator scratch(Device device, long hostChunkBytes) {
-        return device instanceof HostDevice host ? new ScratchAllocator(host.backend(), hostChunkBytes)
+        return device instanceof HostDevice host ? new ScratchAllocator(host, hostChunkBytes)
                 : new DeviceArena(device);
     }
 

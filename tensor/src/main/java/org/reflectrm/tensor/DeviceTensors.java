@@ -57,6 +57,41 @@ public final class DeviceTensors implements AutoCloseable {
     }
 
     /**
+     * {@code parts} on this device one after another in one buffer, so that
+     * {@link Tensor#stacked} sees them as one matrix (a fused projection reads q, k and v, or
+     * gate and up, in one launch); each stays its own tensor, a view. Parts that cannot share a
+     * buffer (dtypes that differ), or that need not (the host, unless it runs the fused forward),
+     * are uploaded one by one: on the host, not copied at all.
+     */
+    public List<Tensor> uploadStacked(Tensor... parts) {
+        DType type = parts[0].dtype();
+        boolean stackable = !onHost() || device.fusesForward();
+        for (Tensor t : parts) {
+            stackable &= t.onHost() && t.dtype() == type && type.isGpuComputeType();
+        }
+        List<Tensor> out = new ArrayList<>(parts.length);
+        if (!stackable) {
+            for (Tensor t : parts) {
+                out.add(upload(t));
+            }
+            return out;
+        }
+        long total = 0;
+        for (Tensor t : parts) {
+            total += type.bytes(t.numel());
+        }
+        DeviceBuffer b = allocate(total);
+        long at = 0;
+        for (Tensor t : parts) {
+            long n = type.bytes(t.numel());
+            device.upload(t.segment().asSlice(type.bytes(t.offset()), n), b, type.bytes(at));
+            out.add(new Tensor(b, at, type, t.shape()));
+            at += t.numel();
+        }
+        return out;
+    }
+
+    /**
      * A new F32 tensor on this device holding {@code t}'s values (any computable dtype, widened).
      * Widening every row of a matrix is an embedding lookup of all its rows, so the device's
      * vectorised, parallel converter does it after one upload of the stored bytes.

@@ -83,6 +83,11 @@ public final class Ops {
         return uploaded(MemorySegment.ofArray(values));
     }
 
+    /** Int32 values (token ids, positions) as a new tensor in the device's memory: one upload. */
+    public Tensor intTensor(int[] values) {
+        return new Tensor(ints(values), 0, DType.I32, values.length);
+    }
+
     /** F32 values in the device's memory (cross-entropy's row weights). */
     private DeviceBuffer floats(float[] values) {
         return uploaded(MemorySegment.ofArray(values));

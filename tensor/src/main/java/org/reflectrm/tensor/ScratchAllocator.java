@@ -29,8 +29,13 @@ public final class ScratchAllocator implements Allocator, AutoCloseable {
     private long used;
 
     public ScratchAllocator(Backend backend, long chunkBytes) {
-        this.backend = backend;
-        this.device = new HostDevice(backend);
+        this(new HostDevice(backend), chunkBytes);
+    }
+
+    /** Scratch whose ops run on {@code device} (which may record, or run the fused forward). */
+    public ScratchAllocator(HostDevice device, long chunkBytes) {
+        this.backend = device.backend();
+        this.device = device;
         this.chunkBytes = chunkBytes;
     }
 

@@ -125,6 +125,27 @@ public final class Tensor {
     }
 
     /**
+     * The matrices {@code parts} seen as one, stacked along the first axis: a view, when they
+     * lie one after another in one buffer with one dtype and one row length (as
+     * {@link DeviceTensors#uploadStacked} puts them); null otherwise. A fused kernel then reads
+     * them in one pass, e.g. q, k and v projections as one QKV matrix.
+     */
+    public static Tensor stacked(Tensor... parts) {
+        Tensor first = parts[0];
+        int rows = 0;
+        long next = first.offset;
+        for (Tensor t : parts) {
+            if (t.rank() != 2 || t.buffer != first.buffer || t.dtype != first.dtype || t.dim(1) != first.dim(1)
+                    || t.offset != next || t.slot != null) {
+                return null;
+            }
+            rows += t.dim(0);
+            next += t.numel();
+        }
+        return new Tensor(first.buffer, first.offset, first.dtype, null, rows, first.dim(1));
+    }
+
+    /**
      * A parameter: a view of {@code value} whose gradient accumulates into {@code grad} (F32,
      * same element count), which the caller owns and zeroes between optimizer steps.
      */

@@ -54,6 +54,17 @@ public interface Device extends AutoCloseable {
     /** The memory held through {@link #allocate}, now and at the most (the device's own scratch aside). */
     Allocations allocations();
 
+    /**
+     * Whether a forward should run the fused kernels ({@link #rmsNormLinear},
+     * {@link #rmsNormGateUpSwiglu}, {@link #splitQkv}, an accumulating {@link #linear}) and, on a
+     * {@link RecordingDevice}, record its decode steps. On a GPU each fusion saves launches and a
+     * pass over device memory. The host's fused kernels are its plain ones in sequence, so the
+     * CPU forward calls those itself, in scratch it reuses.
+     */
+    default boolean fusesForward() {
+        return true;
+    }
+
     // ---- Kernels ----
 
     /**

@@ -28,8 +28,26 @@ public final class HostDevice implements RecordingDevice {
     /** Kernels recorded since beginRecording, or null when kernels run at once. */
     private List<Runnable> recording;
 
+    /** Whether forwards run fused and record decode steps here, as on a GPU (for tests). */
+    private final boolean fused;
+
     public HostDevice(Backend backend) {
+        this(backend, false);
+    }
+
+    /**
+     * A host device on which, when {@code fusedForward}, the model runs its forward as a GPU
+     * would: the fused kernels, and decode steps recorded and replayed. Slower than the plain
+     * CPU forward; it lets tests check the GPU's forward on machines without one.
+     */
+    public HostDevice(Backend backend, boolean fusedForward) {
         this.backend = Objects.requireNonNull(backend);
+        this.fused = fusedForward;
+    }
+
+    @Override
+    public boolean fusesForward() {
+        return fused;
     }
 
     /** The backend whose kernels this device runs. */

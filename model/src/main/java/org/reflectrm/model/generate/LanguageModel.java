@@ -6,7 +6,7 @@ import org.reflectrm.model.qwen3.Qwen3Config;
 /**
  * What generation needs from a model: next-token logits for a batch of sequences that each
  * continue their own KV cache. {@link Qwen3LanguageModel} is the one model definition on any
- * device; {@code DeviceQwen3} is GPU inference's fused forward, with recorded decode steps.
+ * device, fused on a GPU, with recorded decode steps on CUDA.
  */
 public interface LanguageModel {
 

@@ -1,11 +1,14 @@
 package org.reflectrm.model.generate;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.HostDevice;
+import org.reflectrm.kernels.device.RecordingDevice;
 import org.reflectrm.model.qwen3.KvCache;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.tensor.Allocator;
@@ -14,17 +17,28 @@ import org.reflectrm.tensor.Tensor;
 
 /**
  * The one model definition, {@link Qwen3Model} through {@link Ops}, as a {@link LanguageModel}
- * on any {@link Device}: the CPU (through {@link HostDevice}) or a GPU. Activations live in a
- * scratch allocator that is reset after every forward, so steady decoding on the host allocates
- * nothing. GPU inference has a faster, fused forward ({@code DeviceQwen3}); this one serves what
- * must run on the weights being trained, such as GRPO's rollouts on a GPU.
+ * on any {@link Device}: the CPU (through {@link HostDevice}) or a GPU, where the model runs its
+ * fused forward ({@link Qwen3Model#fuses}). Activations live in scratch that is reset after every
+ * forward, so steady decoding allocates nothing.
+ *
+ * <p>On a {@link RecordingDevice} that fuses (CUDA), the first decode step of a batch (one new
+ * token per sequence) is recorded and every later step of the same batch replays it: one upload
+ * of ids and positions, one replay and one download, where launching each kernel would cost the
+ * host more than the kernels take. A step that needs scratch memory first cannot be recorded;
+ * it runs directly, and the next one is recorded.
  */
 public final class Qwen3LanguageModel implements LanguageModel {
     private static final long SCRATCH_CHUNK = 64L << 20;
 
+    /** Set to 0 to launch every kernel of every step (no recording), for comparison. */
+    public static final String GRAPHS_ENV = "REFLECTRM_DEVICE_GRAPHS";
+
     private final Qwen3Model model;
     private final Device device;
     private final DType kvType;
+    /** Whether decode steps are recorded and replayed; off where the device cannot, or after a failure. */
+    private volatile boolean graphsUsable;
+    private final AtomicLong replays = new AtomicLong();
 
     /** The model on the host, computed by {@code backend}. */
     public Qwen3LanguageModel(Qwen3Model model, Backend backend) {
@@ -39,17 +53,29 @@ public final class Qwen3LanguageModel implements LanguageModel {
     /**
      * The model on {@code device} with KV caches of {@code kvType}: F32 (exact), or BF16 on the
      * host, which halves the memory a cache takes and the bytes a decode step reads from it
-     * ({@link KvCache} refuses other types).
+     * ({@link KvCache} refuses other types). Decode steps are recorded where the device can,
+     * unless {@value #GRAPHS_ENV} is 0.
      */
     public Qwen3LanguageModel(Qwen3Model model, Device device, DType kvType) {
+        this(model, device, kvType, !"0".equals(System.getenv(GRAPHS_ENV)));
+    }
+
+    /** As above, choosing whether decode steps are recorded (where the device can record at all). */
+    public Qwen3LanguageModel(Qwen3Model model, Device device, DType kvType, boolean recordDecodeSteps) {
         this.model = model;
         this.device = device;
         this.kvType = kvType;
+        this.graphsUsable = recordDecodeSteps && device instanceof RecordingDevice && device.fusesForward();
     }
 
     /** What the KV caches hold: F32 or BF16. */
     public DType kvType() {
         return kvType;
+    }
+
+    /** Decode steps that ran as a replay of a recording, since the model was made. */
+    public long replayedSteps() {
+        return replays.get();
     }
 
     @Override
@@ -95,9 +121,26 @@ public final class Qwen3LanguageModel implements LanguageModel {
         return m.cache();
     }
 
+    private static boolean isDecode(List<int[]> tokens) {
+        for (int[] t : tokens) {
+            if (t.length != 1) {
+                return false;
+            }
+        }
+        return !tokens.isEmpty();
+    }
+
+    /** F32 logits brought to the host through the device's download, which counts the bytes (on the host too). */
+    private float[] download(Tensor logits) {
+        float[] out = new float[Math.toIntExact(logits.numel())];
+        device.download(logits.buffer(), 4L * logits.offset(), MemorySegment.ofArray(out));
+        return out;
+    }
+
     private final class OpsSession implements Session {
         private final Allocator scratch = Allocator.scratch(device, SCRATCH_CHUNK);
         private final Ops ops = new Ops(scratch);
+        private final DecodeGraphs graphs = new DecodeGraphs(device, scratch);
 
         @Override
         public Cache newCache(int capacity) {
@@ -110,12 +153,39 @@ public final class Qwen3LanguageModel implements LanguageModel {
             for (Cache c : caches) {
                 kvs.add(kv(c));
             }
-            try {
-                Tensor logits = model.forward(ops, tokens, kvs, false);
-                return logits.toFloatArray();
-            } finally {
-                scratch.reset();
+            if (!graphsUsable || !isDecode(tokens) || !model.fuses(ops, kvs)) {
+                graphs.close();
+                try {
+                    return download(model.forward(ops, tokens, kvs, false));
+                } finally {
+                    scratch.reset();
+                }
             }
+            Qwen3Model.Inputs in = model.inputs(tokens, kvs);
+            Tensor ints = graphs.ints(in.packed());      // may replace the ids buffer, and so end the recording
+            DecodeGraphs.Recorded step = graphs.replayable(kvs);
+            if (step == null) {
+                try {
+                    step = graphs.record(kvs, () -> model.fusedForward(ops, in, ints, kvs, false));
+                } catch (DecodeGraphs.CannotRecord e) {
+                    graphsUsable = false;
+                    System.err.println("reflectrm-j: recording decode steps failed (" + e.getMessage()
+                            + "); launching kernels one by one from now on");
+                }
+            }
+            if (step == null) {                        // scratch had to grow, or recording is off: run directly
+                try {
+                    Tensor logits = model.fusedForward(ops, in, ints, kvs, false);
+                    model.advance(in, kvs);
+                    return download(logits);
+                } finally {
+                    scratch.reset();
+                }
+            }
+            step.launch();
+            replays.incrementAndGet();
+            model.advance(in, kvs);
+            return download(step.logits());
         }
 
         @Override
@@ -125,6 +195,8 @@ public final class Qwen3LanguageModel implements LanguageModel {
 
         @Override
         public void close() {
+            graphs.close();
+            graphs.closeInts();
             scratch.close();
         }
     }

@@ -77,9 +77,12 @@ public final class KvCache implements AutoCloseable {
         int rows = Math.max(1, capacity - this.prefixLength);
         this.keys = new Tensor[layers];
         this.values = new Tensor[layers];
+        // One allocation for all layers, [layer][k|v][rows][kvHeads·headDim]: a cache costs one
+        // driver call on a GPU, not two per layer.
+        Tensor all = memory.zeros(type, 2 * layers * rows, config.numKeyValueHeads(), config.headDim());
         for (int i = 0; i < layers; i++) {
-            keys[i] = memory.zeros(type, rows, config.numKeyValueHeads(), config.headDim());
-            values[i] = memory.zeros(type, rows, config.numKeyValueHeads(), config.headDim());
+            keys[i] = all.rows(2 * i * rows, (2 * i + 1) * rows);
+            values[i] = all.rows((2 * i + 1) * rows, (2 * i + 2) * rows);
             if (prefix != null && !share) {
                 long n = (long) prefixLength * config.kvDim();
                 device.copy(prefix.keys[i].buffer(), prefix.keys[i].offset(), keys[i].buffer(), keys[i].offset(), n);

@@ -3,9 +3,12 @@ package org.reflectrm.model.qwen3;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Arrays;
+import org.reflectrm.kernels.DType;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.safetensors.Checkpoint;
 import org.reflectrm.tensor.DeviceTensors;
+import org.reflectrm.tensor.FusedOps;
 import org.reflectrm.tensor.Ops;
 import org.reflectrm.tensor.Tensor;
 
@@ -62,10 +65,11 @@ public final class Qwen3Model implements AutoCloseable {
 
     /**
      * The same model (not owning the checkpoint) with every weight on {@code memory}'s device,
-     * uploaded once in its stored dtype; on the host device the weights stay where they are.
+     * uploaded once in its stored dtype ({@link Qwen3Weights#on}); on the host device the weights
+     * stay where they are.
      */
     public Qwen3Model on(DeviceTensors memory) {
-        return new Qwen3Model(config, weights.map((name, t) -> memory.upload(t)), null, adapter, checkpointLayers);
+        return new Qwen3Model(config, weights.on(memory), null, adapter, checkpointLayers);
     }
 
     /**
@@ -101,8 +105,30 @@ public final class Qwen3Model implements AutoCloseable {
      * Runs the new {@code tokens} of each sequence through the model, appending their keys and
      * values to the matching cache. Returns F32 logits: {@code [sum of lengths, vocab]} when
      * {@code allPositions}, else one row per sequence for its last token, {@code [batch, vocab]}.
+     * Where the device fuses kernels ({@link #fuses}) this is the fused forward, else the plain one.
      */
     public Tensor forward(Ops ops, List<int[]> tokens, List<KvCache> caches, boolean allPositions) {
+        Inputs in = inputs(tokens, caches);
+        Tensor logits;
+        if (fuses(ops, caches)) {
+            logits = fusedForward(ops, in, ops.intTensor(in.packed()), caches, allPositions);
+        } else {
+            Tensor h = body(ops, in, caches);
+            if (!allPositions) {
+                h = lastRows(ops, h, in.starts());                              // [B, H]
+            }
+            Tensor x = ops.rmsNorm(h, weights.finalNorm(), (float) config.rmsNormEps());
+            logits = ops.linear(x, weights.lmHead());                            // [rows, V]
+        }
+        advance(in, caches);
+        return logits;
+    }
+
+    /**
+     * The checked inputs of a forward of {@code tokens} continuing {@code caches}: token ids,
+     * their positions and each sequence's first row. Bad ids or a cache too small are bad input.
+     */
+    public Inputs inputs(List<int[]> tokens, List<KvCache> caches) {
         if (tokens.size() != caches.size()) {
             throw new IllegalArgumentException(tokens.size() + " sequences but " + caches.size() + " caches");
         }
@@ -113,17 +139,58 @@ public final class Qwen3Model implements AutoCloseable {
                         + " positions but its KV cache holds " + cache.capacity());
             }
         }
-        Batch batch = Batch.of(tokens, caches, config.vocabSize());
-        Tensor h = body(ops, batch, caches);
-        // Advance only after all layers wrote: each layer finds its write position at length().
+        return Inputs.of(tokens, caches, config.vocabSize());
+    }
+
+    /**
+     * Whether {@link #forward} runs fused on {@code ops}' device: where the device asks for it
+     * ({@link org.reflectrm.kernels.device.Device#fusesForward}, the GPUs), outside training,
+     * with no adapter, q/k/v and gate/up stacked in memory ({@link Qwen3Model#on} puts them so),
+     * and F32 caches that share no prefix.
+     */
+    public boolean fuses(Ops ops, List<KvCache> caches) {
+        if (!ops.device().fusesForward() || ops.recording() || adapter != null) {
+            return false;
+        }
+        for (KvCache c : caches) {
+            if (c.prefix() != null || c.type() != DType.F32) {
+                return false;
+            }
+        }
+        LayerWeights first = weights.layers().getFirst();
+        return Tensor.stacked(first.qProj(), first.kProj(), first.vProj()) != null
+                && Tensor.stacked(first.gateProj(), first.upProj()) != null;
+    }
+
+    /**
+     * Queues the fused forward of {@code in}, whose ids and positions are already in device
+     * memory as {@code ints} ({@link Inputs#packed}), and returns its logits without advancing the
+     * caches ({@link #advance} does that). It uploads and downloads nothing, so a decode step can
+     * be recorded and replayed as it is. Per layer it launches a norm-and-QKV projection, per
+     * sequence a QKV split into the cache and attention, the output projection added into the
+     * residual, norm-gate-up-SiLU, and the down projection added into the residual.
+     */
+    public Tensor fusedForward(Ops ops, Inputs in, Tensor ints, List<KvCache> caches, boolean allPositions) {
+        FusedOps fused = new FusedOps(ops);
+        int total = in.ids().length;
+        Tensor ids = ints.rows(0, total), positions = ints.rows(total, 2 * total);
+        Tensor h = fused.embedding(weights.embedTokens(), ids);                  // [T, H]
+        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
+            long mark = ops.mark();
+            fusedLayer(ops, fused, layer, h, in, positions, caches);           // updates h in place
+            ops.release(mark);
+        }
+        if (!allPositions && total != in.sequences()) {
+            h = lastRows(ops, h, in.starts());
+        }
+        return fused.rmsNormLinear(h, weights.finalNorm(), (float) config.rmsNormEps(), weights.lmHead());
+    }
+
+    /** Marks the positions of {@code in} as filled in their caches, after every layer wrote them. */
+    public void advance(Inputs in, List<KvCache> caches) {
         for (int s = 0; s < caches.size(); s++) {
-            caches.get(s).advance(batch.length(s));
+            caches.get(s).advance(in.length(s));
         }
-        if (!allPositions) {
-            h = lastRows(ops, h, batch.starts());                              // [B, H]
-        }
-        Tensor x = ops.rmsNorm(h, weights.finalNorm(), (float) config.rmsNormEps());
-        return ops.linear(x, weights.lmHead());                                // [rows, V]
     }
 
     /**
@@ -132,7 +199,7 @@ public final class Qwen3Model implements AutoCloseable {
      * input of the output layer, recorded for backward when {@code ops} records.
      */
     public Tensor hiddenStates(Ops ops, List<int[]> tokens) {
-        Batch batch = Batch.of(tokens, null, config.vocabSize());
+        Inputs batch = Inputs.of(tokens, null, config.vocabSize());
         Tensor h = body(ops, batch, null);
         return ops.rmsNorm(h, weights.finalNorm(), (float) config.rmsNormEps());
     }
@@ -199,7 +266,7 @@ public final class Qwen3Model implements AutoCloseable {
     }
 
     /** The decoder layers over a batch; {@code caches} is null for training (self-attention). */
-    private Tensor body(Ops ops, Batch batch, List<KvCache> caches) {
+    private Tensor body(Ops ops, Inputs batch, List<KvCache> caches) {
         Tensor h = ops.embedding(weights.embedTokens(), batch.ids());          // [T, H]
         for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
             if (ops.recording()) {
@@ -224,9 +291,12 @@ public final class Qwen3Model implements AutoCloseable {
         return h;
     }
 
-    /** The token ids of a batch stacked into one column, with each row's position and each sequence's first row. */
-    private record Batch(int[] ids, int[] positions, int[] starts) {
-        static Batch of(List<int[]> tokens, List<KvCache> caches, int vocab) {
+    /**
+     * A forward's token ids stacked into one column, with each row's position and each
+     * sequence's first row ({@code starts[B]} is the row count).
+     */
+    public record Inputs(int[] ids, int[] positions, int[] starts) {
+        static Inputs of(List<int[]> tokens, List<KvCache> caches, int vocab) {
             int total = 0;
             for (int s = 0; s < tokens.size(); s++) {
                 if (tokens.get(s).length == 0) {
@@ -251,7 +321,14 @@ public final class Qwen3Model implements AutoCloseable {
                 }
             }
             starts[tokens.size()] = total;
-            return new Batch(ids, positions, starts);
+            return new Inputs(ids, positions, starts);
+        }
+
+        /** The ids, then the positions: what the fused forward reads from device memory. */
+        public int[] packed() {
+            int[] out = Arrays.copyOf(ids, 2 * ids.length);
+            System.arraycopy(positions, 0, out, ids.length, positions.length);
+            return out;
         }
 
         int sequences() {
@@ -263,7 +340,7 @@ public final class Qwen3Model implements AutoCloseable {
         }
     }
 
-    private Tensor decoderLayer(Ops ops, int layer, Tensor h, Batch batch, List<KvCache> caches) {
+    private Tensor decoderLayer(Ops ops, int layer, Tensor h, Inputs batch, List<KvCache> caches) {
         LayerWeights w = weights.layers().get(layer);
         String[] names = moduleNames[layer];
         float eps = (float) config.rmsNormEps();
@@ -310,6 +387,29 @@ public final class Qwen3Model implements AutoCloseable {
         x = ops.rmsNorm(h, w.postNorm(), eps);
         Tensor gated = ops.swiglu(linear(ops, x, w.gateProj(), names[GATE]), linear(ops, x, w.upProj(), names[UP]));
         return ops.add(h, linear(ops, gated, w.downProj(), names[DOWN]));
+    }
+
+    /** A decoder layer of the fused forward, adding into the residual stream {@code h} in place. */
+    private void fusedLayer(Ops ops, FusedOps fused, int layer, Tensor h, Inputs in, Tensor positions,
+                            List<KvCache> caches) {
+        LayerWeights w = weights.layers().get(layer);
+        float eps = (float) config.rmsNormEps();
+        int t = h.dim(0), nh = config.numAttentionHeads(), d = config.headDim();
+        Tensor qkv = fused.rmsNormLinear(h, w.inputNorm(), eps, Tensor.stacked(w.qProj(), w.kProj(), w.vProj()));
+        Tensor q = ops.empty(t, nh, d);
+        List<Ops.CachedSequence> sequences = new ArrayList<>(in.sequences());
+        for (int s = 0; s < in.sequences(); s++) {
+            int from = in.starts()[s], to = in.starts()[s + 1];
+            KvCache cache = caches.get(s);
+            fused.splitQkv(qkv.rows(from, to), w.qNorm(), w.kNorm(), eps, positions.rows(from, to),
+                    (float) config.ropeTheta(), q.rows(from, to), cache.keys(layer), cache.values(layer), cache.length());
+            sequences.add(new Ops.CachedSequence(to - from, null, null, 0, cache.keys(layer), cache.values(layer),
+                    cache.length()));
+        }
+        Tensor attn = fused.attention(q, sequences, attentionScale, positions);
+        fused.addLinear(h, attn.reshape(t, nh * d), w.oProj());
+        Tensor mlp = fused.rmsNormGateUpSwiglu(h, w.postNorm(), eps, Tensor.stacked(w.gateProj(), w.upProj()));
+        fused.addLinear(h, mlp, w.downProj());
     }
 
     /** A linear layer, through the adapter where it has one. */

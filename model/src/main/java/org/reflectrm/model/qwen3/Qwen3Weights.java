@@ -12,6 +12,7 @@ import org.reflectrm.kernels.DType;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.safetensors.Checkpoint;
 import org.reflectrm.model.safetensors.TensorEntry;
+import org.reflectrm.tensor.DeviceTensors;
 import org.reflectrm.tensor.Tensor;
 
 /**
@@ -151,6 +152,31 @@ public record Qwen3Weights(Tensor embedTokens, List<LayerWeights> layers, Tensor
         Tensor norm = f.apply(FINAL_NORM, finalNorm);
         Tensor head = lmHeadStored ? f.apply(LM_HEAD, lmHead) : embed;
         return new Qwen3Weights(embed, List.copyOf(mapped), norm, head, lmHeadStored);
+    }
+
+    /**
+     * These weights in {@code memory}'s device, each uploaded once in its stored dtype; on the
+     * host, themselves (unless the host runs the fused forward, for tests: then the stacked
+     * groups below are copied). Each layer's q, k and v projections lie one after another in one buffer,
+     * and so do gate and up, so that a fused forward reads each group as one matrix
+     * ({@link Tensor#stacked}); every tensor is still its own view for training and LoRA.
+     */
+    public Qwen3Weights on(DeviceTensors memory) {
+        if (memory.onHost() && !memory.device().fusesForward()) {
+            return this;
+        }
+        Tensor embed = memory.upload(embedTokens);
+        List<LayerWeights> uploaded = new ArrayList<>();
+        for (LayerWeights l : layers) {
+            List<Tensor> qkv = memory.uploadStacked(l.qProj(), l.kProj(), l.vProj());
+            List<Tensor> gateUp = memory.uploadStacked(l.gateProj(), l.upProj());
+            uploaded.add(new LayerWeights(memory.upload(l.inputNorm()), qkv.get(0), qkv.get(1), qkv.get(2),
+                    memory.upload(l.qNorm()), memory.upload(l.kNorm()), memory.upload(l.oProj()),
+                    memory.upload(l.postNorm()), gateUp.get(0), gateUp.get(1), memory.upload(l.downProj())));
+        }
+        Tensor norm = memory.upload(finalNorm);
+        Tensor head = lmHeadStored ? memory.upload(lmHead) : embed;
+        return new Qwen3Weights(embed, List.copyOf(uploaded), norm, head, lmHeadStored);
     }
 
     /** Whether any tensor is in the 8-bit block format (a {@code reflectrm-j quantize} copy). */

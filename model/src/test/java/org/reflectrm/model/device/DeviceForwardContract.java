@@ -16,18 +16,25 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.cpu.CpuBackend;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.Transfers;
 import org.reflectrm.model.generate.GenerationConfig;
 import org.reflectrm.model.generate.Generator;
 import org.reflectrm.model.generate.LanguageModel;
+import org.reflectrm.model.generate.Qwen3LanguageModel;
 import org.reflectrm.model.generate.SamplingParams;
 import org.reflectrm.model.qwen3.FixtureParityAccess;
+import org.reflectrm.model.qwen3.KvCache;
 import org.reflectrm.model.qwen3.Qwen3Model;
+import org.reflectrm.tensor.Allocator;
+import org.reflectrm.tensor.DeviceTensors;
+import org.reflectrm.tensor.Ops;
 
 /**
- * The device-resident forward against Hugging Face transformers' logits on the committed
+ * The one model's forward on a device (fused where the device asks for it, with recorded decode
+ * steps where it records) against Hugging Face transformers' logits on the committed
  * fixtures (made by model/src/test/python/make_fixtures.py) and against the CPU forward: logits
  * within 1e-3, the same greedy tokens, cached decode equal to a full recompute, prefix sharing
  * equal to whole prefills. A device class extends this; an absent device skips visibly.
@@ -89,10 +96,42 @@ abstract class DeviceForwardContract {
         return prompts;
     }
 
-    /** Logits at every position of {@code prompt}, prefilled in one forward. */
-    private static float[] allLogits(DeviceQwen3 model, int[] prompt) {
-        try (DeviceQwen3.DeviceSession session = model.open(); LanguageModel.Cache cache = session.newCache(prompt.length)) {
-            return session.forwardAll(List.of(prompt), List.of(cache));
+    /** A model put on the device under test, as {@code ModelRuntime} puts one there. */
+    private final class OnDevice implements AutoCloseable {
+        final DeviceTensors memory = new DeviceTensors(device);
+        final Qwen3Model model;
+        final Qwen3LanguageModel language;
+
+        OnDevice(Qwen3Model host) {
+            this(host, true);
+        }
+
+        OnDevice(Qwen3Model host, boolean recordDecodeSteps) {
+            model = host.on(memory);
+            language = new Qwen3LanguageModel(model, device, DType.F32, recordDecodeSteps);
+        }
+
+        /** Logits at every position of {@code tokens} after the cache's, in one forward. */
+        float[] logits(int[] tokens, KvCache cache) {
+            try (Allocator scratch = Allocator.scratch(device, 64L << 20)) {
+                Ops ops = new Ops(scratch);
+                assertEquals(device.fusesForward(), model.fuses(ops, List.of(cache)),
+                        "the forward is fused exactly where the device asks for it");
+                return model.forward(ops, List.of(tokens), List.of(cache), true).toFloatArray();
+            }
+        }
+
+        /** Logits at every position of {@code prompt}, prefilled in one forward. */
+        float[] allLogits(int[] prompt) {
+            try (KvCache cache = new KvCache(model.config(), device, prompt.length, null, 0)) {
+                return logits(prompt, cache);
+            }
+        }
+
+        @Override
+        public void close() {
+            device.synchronize();
+            memory.close();
         }
     }
 
@@ -100,11 +139,11 @@ abstract class DeviceForwardContract {
     @ValueSource(strings = {"tiny-f32-untied", "tiny-bf16-tied", "tiny-f16-sharded", "tiny-bf16-tied-lmhead"})
     void logitsMatchTransformersAndTheCpu(String name) throws IOException {
         JsonNode exp = expected(name);
-        try (Qwen3Model model = Qwen3Model.load(fixture(name)); DeviceQwen3 onDevice = new DeviceQwen3(model, device)) {
+        try (Qwen3Model model = Qwen3Model.load(fixture(name)); OnDevice onDevice = new OnDevice(model)) {
             int vocab = model.config().vocabSize();
             for (int p = 0; p < exp.get("prompts").size(); p++) {
                 int[] prompt = ints(exp.get("prompts").get(p));
-                float[] got = allLogits(onDevice, prompt);
+                float[] got = onDevice.allLogits(prompt);
                 float[] cpuLogits = FixtureParityAccess.logits(model, cpu, prompt);
                 JsonNode rows = exp.get("logits").get(p);
                 double worstHf = 0, worstCpu = 0;
@@ -126,8 +165,8 @@ abstract class DeviceForwardContract {
     void greedyTokensMatchTransformersBatchedAndAlone(String name) throws IOException {
         JsonNode exp = expected(name);
         List<int[]> prompts = prompts(exp);
-        try (Qwen3Model model = Qwen3Model.load(fixture(name)); DeviceQwen3 onDevice = new DeviceQwen3(model, device)) {
-            Generator generator = new Generator(onDevice);
+        try (Qwen3Model model = Qwen3Model.load(fixture(name)); OnDevice onDevice = new OnDevice(model)) {
+            Generator generator = new Generator(onDevice.language);
             GenerationConfig greedy = new GenerationConfig(10, SamplingParams.GREEDY, 0, Set.of());
             List<Generator.Result> batched = generator.generate(prompts, greedy);
             for (int p = 0; p < prompts.size(); p++) {
@@ -149,12 +188,12 @@ abstract class DeviceForwardContract {
     void weightsMoveOnceAndDecodeStepsMoveOnlyTokensAndLogits() throws IOException {
         try (Qwen3Model model = Qwen3Model.load(fixture("tiny-bf16-tied"))) {
             Transfers.Count start = device.transfers();
-            try (DeviceQwen3 onDevice = new DeviceQwen3(model, device);
-                 DeviceQwen3.DeviceSession session = onDevice.open();
+            try (OnDevice onDevice = new OnDevice(model);
+                 LanguageModel.Session session = onDevice.language.open();
                  LanguageModel.Cache a = session.newCache(16); LanguageModel.Cache b = session.newCache(16)) {
                 Transfers.Count load = device.transfers().since(start);
-                assertTrue(load.uploadedBytes() >= onDevice.weightBytes(),
-                        "the load uploaded " + load.uploadedBytes() + " bytes of " + onDevice.weightBytes() + " of weights");
+                assertTrue(load.uploadedBytes() >= onDevice.memory.bytes(),
+                        "the load uploaded " + load.uploadedBytes() + " bytes of " + onDevice.memory.bytes() + " of weights");
                 int vocab = model.config().vocabSize();
                 session.forward(List.of(new int[] {5, 9, 14, 2}, new int[] {7, 1, 3}), List.of(a, b));
                 for (int step = 0; step < 6; step++) {
@@ -172,18 +211,17 @@ abstract class DeviceForwardContract {
     void cachedDecodeEqualsFullRecompute() throws IOException {
         int[] prompt = ints(expected("tiny-f16-sharded").get("prompts").get(1));
         try (Qwen3Model model = Qwen3Model.load(fixture("tiny-f16-sharded"));
-             DeviceQwen3 onDevice = new DeviceQwen3(model, device);
-             DeviceQwen3.DeviceSession session = onDevice.open();
-             LanguageModel.Cache cache = session.newCache(prompt.length)) {
+             OnDevice onDevice = new OnDevice(model);
+             KvCache cache = new KvCache(model.config(), device, prompt.length, null, 0)) {
             int vocab = model.config().vocabSize();
-            float[] full = allLogits(onDevice, prompt);
+            float[] full = onDevice.allLogits(prompt);
             int split = 5;
-            float[] head = session.forwardAll(List.of(java.util.Arrays.copyOf(prompt, split)), List.of(cache));
+            float[] head = onDevice.logits(java.util.Arrays.copyOf(prompt, split), cache);
             for (int i = 0; i < split * vocab; i++) {
                 assertEquals(full[i], head[i], 1e-4, "prefill position " + i / vocab);
             }
             for (int pos = split; pos < prompt.length; pos++) {
-                float[] step = session.forward(List.of(new int[] {prompt[pos]}), List.of(cache));
+                float[] step = onDevice.logits(new int[] {prompt[pos]}, cache);
                 for (int v = 0; v < vocab; v++) {
                     assertEquals(full[pos * vocab + v], step[v], 1e-4, "decode position " + pos + " logit " + v);
                 }
@@ -198,26 +236,26 @@ abstract class DeviceForwardContract {
         // by step; after four steps the middle one stops, which must make a new recording.
         List<int[]> prompts = List.of(new int[] {5, 9, 14, 2}, new int[] {7, 1, 3, 3, 8, 21, 40}, new int[] {11});
         try (Qwen3Model model = Qwen3Model.load(fixture("tiny-bf16-tied"));
-             DeviceQwen3 recorded = new DeviceQwen3(model, device, true);
-             DeviceQwen3 direct = new DeviceQwen3(model, device, false)) {
-            List<float[]> a = decodeSteps(recorded, prompts, model.config().vocabSize());
-            List<float[]> b = decodeSteps(direct, prompts, model.config().vocabSize());
+             OnDevice recorded = new OnDevice(model, true);
+             OnDevice direct = new OnDevice(model, false)) {
+            List<float[]> a = decodeSteps(recorded.language, prompts, model.config().vocabSize());
+            List<float[]> b = decodeSteps(direct.language, prompts, model.config().vocabSize());
             for (int step = 0; step < a.size(); step++) {
                 assertArrayEquals(b.get(step), a.get(step), "step " + step + ": recorded vs direct logits");
             }
-            assertEquals(0, direct.replayedSteps());
-            if (device instanceof org.reflectrm.kernels.device.RecordingDevice) {
+            assertEquals(0, direct.language.replayedSteps());
+            if (device instanceof org.reflectrm.kernels.device.RecordingDevice && device.fusesForward()) {
                 // Each batch's first decode step is recorded (or, if a buffer must grow first,
                 // runs directly and the next is): at least steps 2-4 and 6-10 of the 10 replay.
-                assertTrue(recorded.replayedSteps() >= 8, recorded.replayedSteps() + " steps replayed");
+                assertTrue(recorded.language.replayedSteps() >= 8, recorded.language.replayedSteps() + " steps replayed");
             }
         }
     }
 
     /** Prefill, then 10 greedy decode steps; sequence 1 stops after step 4. Logits of every step. */
-    private static List<float[]> decodeSteps(DeviceQwen3 m, List<int[]> prompts, int vocab) {
+    private static List<float[]> decodeSteps(LanguageModel m, List<int[]> prompts, int vocab) {
         List<float[]> out = new ArrayList<>();
-        try (DeviceQwen3.DeviceSession session = m.open()) {
+        try (LanguageModel.Session session = m.open()) {
             List<LanguageModel.Cache> caches = new ArrayList<>();
             for (int[] p : prompts) {
                 caches.add(session.newCache(p.length + 12));
@@ -255,9 +293,9 @@ abstract class DeviceForwardContract {
         }
         GenerationConfig greedy = new GenerationConfig(6, SamplingParams.GREEDY, 0, Set.of());
         try (Qwen3Model model = Qwen3Model.load(fixture("tiny-f32-untied"));
-             DeviceQwen3 onDevice = new DeviceQwen3(model, device)) {
-            List<Generator.Result> shared = new Generator(onDevice).generate(prompts, greedy);
-            List<Generator.Result> whole = new Generator(onDevice).sharePrefixes(false).generate(prompts, greedy);
+             OnDevice onDevice = new OnDevice(model)) {
+            List<Generator.Result> shared = new Generator(onDevice.language).generate(prompts, greedy);
+            List<Generator.Result> whole = new Generator(onDevice.language).sharePrefixes(false).generate(prompts, greedy);
             List<Generator.Result> onCpu = new Generator(model, cpu).generate(prompts, greedy);
             for (int p = 0; p < prompts.size(); p++) {
                 assertArrayEquals(whole.get(p).tokens(), shared.get(p).tokens(), "prompt " + p + " shared vs whole");

@@ -4,10 +4,13 @@ import org.reflectrm.kernels.cpu.CpuBackend;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.HostDevice;
 
-/** The device-resident forward on host memory: checks the forward's plumbing on any machine. */
+/**
+ * The forward a GPU runs (fused kernels, recorded decode steps) on host memory: checks it, and
+ * its plumbing, on any machine.
+ */
 class HostDeviceForwardTest extends DeviceForwardContract {
     @Override
     protected Device open() {
-        return new HostDevice(new CpuBackend(2));
+        return new HostDevice(new CpuBackend(2), true);
     }
 }

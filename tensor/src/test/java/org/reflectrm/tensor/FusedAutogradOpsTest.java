@@ -13,7 +13,7 @@ import org.reflectrm.kernels.cpu.CpuBackend;
  * The fused ops against the same computation composed from unfused ops (whose gradients
  * AutogradTest checks by finite differences): values and every gradient must agree.
  */
-class FusedOpsTest {
+class FusedAutogradOpsTest {
     private final CpuBackend backend = new CpuBackend(2);
     private final ScratchAllocator scratch = new ScratchAllocator(backend, 1 << 20);
     private final ScratchAllocator store = new ScratchAllocator(backend, 1 << 20);

@@ -1,0 +1,176 @@
+package org.reflectrm.tensor;
+
+import java.util.Arrays;
+import java.util.List;
+import org.reflectrm.kernels.AttentionShape;
+import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.RecordingDevice;
+
+/**
+ * The fused inference ops a GPU forward runs ({@link Device#fusesForward}): RMSNorm folded into
+ * the next projection, gate/up/SiLU in one launch, residual adds folded into the projections,
+ * and the QKV split that normalises, rotates and stores keys and values in one pass. Each saves
+ * launches and round trips through device memory; none has a backward, so training and adapted
+ * layers use the plain {@link Ops}. Results go to the {@link Ops}' allocator.
+ *
+ * <p>On a {@link RecordingDevice} the cache slot a token's key goes to, and the keys attention
+ * sees, come from the token positions in device memory rather than from arguments: that is what
+ * lets a recorded decode step replay right as the caches fill. Direct and recorded steps run the
+ * same kernels.
+ */
+public final class FusedOps {
+    private final Ops ops;
+    private final Device device;
+
+    public FusedOps(Ops ops) {
+        if (ops.recording()) {
+            throw new IllegalArgumentException("fused ops have no backward: use Ops while recording");
+        }
+        this.ops = ops;
+        this.device = ops.device();
+    }
+
+    /** {@code rmsNorm(x; gamma, eps) · wᵀ}: {@code x[rows, in]}, {@code w[out, in]}, result {@code [rows, out]}. */
+    public Tensor rmsNormLinear(Tensor x, Tensor gamma, float eps, Tensor w) {
+        int rows = matrixInput(x, gamma, w, "rmsNormLinear");
+        Tensor y = ops.empty(rows, w.dim(0));
+        device.rmsNormLinear(x.buffer(), x.offset(), gamma.buffer(), gamma.offset(), gamma.dtype(), eps,
+                w.buffer(), w.offset(), w.dtype(), y.buffer(), y.offset(), rows, w.dim(0), w.dim(1));
+        return y;
+    }
+
+    /**
+     * The MLP's first half: {@code silu(n · Wgateᵀ) * (n · Wupᵀ)} with {@code n = rmsNorm(x; gamma)},
+     * where {@code gateUp[2·inter, in]} holds gate_proj's rows then up_proj's (see
+     * {@link Tensor#stacked}). Result {@code [rows, inter]}.
+     */
+    public Tensor rmsNormGateUpSwiglu(Tensor x, Tensor gamma, float eps, Tensor gateUp) {
+        int rows = matrixInput(x, gamma, gateUp, "rmsNormGateUpSwiglu");
+        if (gateUp.dim(0) % 2 != 0) {
+            throw new IllegalArgumentException("rmsNormGateUpSwiglu: " + gateUp + " is not gate and up stacked");
+        }
+        int inter = gateUp.dim(0) / 2;
+        Tensor out = ops.empty(rows, inter);
+        device.rmsNormGateUpSwiglu(x.buffer(), x.offset(), gamma.buffer(), gamma.offset(), gamma.dtype(), eps,
+                gateUp.buffer(), gateUp.offset(), gateUp.dtype(), out.buffer(), out.offset(), rows, inter, gateUp.dim(1));
+        return out;
+    }
+
+    /** {@code y += x · wᵀ} in place: a residual add folded into the projection. */
+    public void addLinear(Tensor y, Tensor x, Tensor w) {
+        requireF32(y, "addLinear target");
+        requireF32(x, "addLinear input");
+        if (w.rank() != 2 || x.dim(-1) != w.dim(1) || y.dim(-1) != w.dim(0) || y.rows() != x.rows()) {
+            throw new IllegalArgumentException("addLinear: y " + y + ", x " + x + ", w " + w + " do not fit");
+        }
+        device.linear(x.buffer(), x.offset(), w.buffer(), w.offset(), w.dtype(), y.buffer(), y.offset(),
+                x.rows(), w.dim(0), w.dim(1), true);
+    }
+
+    /** Rows of an embedding table for ids already on the device (int32, checked by the caller). */
+    public Tensor embedding(Tensor table, Tensor ids) {
+        requireInts(ids, "embedding ids");
+        Tensor out = ops.empty((int) ids.numel(), table.dim(1));
+        device.embedding(table.buffer(), table.offset(), table.dtype(), table.dim(1), ids.buffer(), ids.offset(),
+                (int) ids.numel(), out.buffer(), out.offset());
+        return out;
+    }
+
+    /**
+     * One sequence's share of a fused QKV projection {@code qkv[rows, (heads + 2·kvHeads)·headDim]}:
+     * {@code q[rows, heads, headDim] := rope(rmsNorm(q; qNorm))}, and each row's
+     * {@code rope(rmsNorm(k; kNorm))} and v go to the caches {@code kCache, vCache[slots, kvHeads,
+     * headDim]} at slot {@code firstSlot + r}. Row r is at {@code positions[r]} (int32 on the
+     * device); on a recording device the slot is that position, so {@code firstSlot} must be
+     * {@code positions[0]} (a cache whose row 0 is position 0).
+     */
+    public void splitQkv(Tensor qkv, Tensor qNorm, Tensor kNorm, float eps, Tensor positions, float theta,
+                         Tensor q, Tensor kCache, Tensor vCache, int firstSlot) {
+        requireF32(qkv, "splitQkv input");
+        requireF32(q, "splitQkv query");
+        requireF32(kCache, "key cache");
+        requireF32(vCache, "value cache");
+        requireInts(positions, "positions");
+        if (q.rank() != 3 || kCache.rank() != 3 || qkv.rank() != 2) {
+            throw new IllegalArgumentException("splitQkv: qkv " + qkv + ", q " + q + ", cache " + kCache + " have wrong ranks");
+        }
+        int rows = q.dim(0), heads = q.dim(1), headDim = q.dim(2), kvHeads = kCache.dim(1);
+        if (!Arrays.equals(kCache.shape(), vCache.shape()) || qkv.dim(0) != rows || qkv.dim(1) != (heads + 2 * kvHeads) * headDim
+                || positions.numel() != rows || firstSlot < 0 || firstSlot + rows > kCache.dim(0)) {
+            throw new IllegalArgumentException("splitQkv: qkv " + qkv + ", q " + q + ", caches " + kCache
+                    + " from slot " + firstSlot + ", positions " + positions + " do not fit");
+        }
+        if (qNorm.dtype() != kNorm.dtype()) {
+            throw new IllegalArgumentException("splitQkv: q_norm is " + qNorm.dtype() + " but k_norm " + kNorm.dtype());
+        }
+        long kvRow = (long) kvHeads * headDim;
+        if (device instanceof RecordingDevice recorder) {
+            recorder.splitQkvAtPositions(qkv.buffer(), qkv.offset(), rows, heads, kvHeads, headDim,
+                    qNorm.buffer(), qNorm.offset(), kNorm.buffer(), kNorm.offset(), qNorm.dtype(), eps,
+                    positions.buffer(), positions.offset(), theta, q.buffer(), q.offset(),
+                    kCache.buffer(), kCache.offset(), vCache.buffer(), vCache.offset(), kCache.dim(0));
+        } else {
+            device.splitQkv(qkv.buffer(), qkv.offset(), rows, heads, kvHeads, headDim,
+                    qNorm.buffer(), qNorm.offset(), kNorm.buffer(), kNorm.offset(), qNorm.dtype(), eps,
+                    positions.buffer(), positions.offset(), theta, q.buffer(), q.offset(),
+                    kCache.buffer(), kCache.offset() + firstSlot * kvRow,
+                    vCache.buffer(), vCache.offset() + firstSlot * kvRow);
+        }
+    }
+
+    /**
+     * {@link Ops#attention(Tensor, List, float)} for F32 caches without a shared prefix, whose
+     * query rows are at {@code positions} (int32 on the device, one per row of q). On a recording
+     * device each sequence's visible keys come from there; elsewhere this is the plain op.
+     */
+    public Tensor attention(Tensor q, List<Ops.CachedSequence> sequences, float scale, Tensor positions) {
+        if (!(device instanceof RecordingDevice recorder)) {
+            return ops.attention(q, sequences, scale);
+        }
+        requireInts(positions, "positions");
+        if (positions.numel() != q.dim(0)) {
+            throw new IllegalArgumentException("attention: " + positions.numel() + " positions for " + q.dim(0) + " queries");
+        }
+        Tensor out = ops.empty(q.shape());
+        long rowSize = (long) q.dim(1) * q.dim(2);
+        int row = 0;
+        for (Ops.CachedSequence s : sequences) {
+            if (s.prefixLength() != 0 || s.k().dtype() != DType.F32 || s.v().dtype() != DType.F32) {
+                throw new IllegalArgumentException("fused attention reads F32 caches without a shared prefix");
+            }
+            AttentionShape shape = new AttentionShape(s.tokens(), s.startPos(), q.dim(1), s.k().dim(1), q.dim(2), scale);
+            RecordingDevice.requireSlots(shape, s.k().dim(0));
+            long at = row * rowSize;
+            recorder.attentionAtPositions(q.buffer(), q.offset() + at, s.k().buffer(), s.k().offset(),
+                    s.v().buffer(), s.v().offset(), out.buffer(), out.offset() + at, shape,
+                    positions.buffer(), positions.offset() + row, s.k().dim(0));
+            row += s.tokens();
+        }
+        if (row != q.dim(0)) {
+            throw new IllegalArgumentException("attention: the sequences have " + row + " rows, the queries " + q.dim(0));
+        }
+        return out;
+    }
+
+    /** Checks a fused norm-and-project's operands; returns the rows of x. */
+    private static int matrixInput(Tensor x, Tensor gamma, Tensor w, String op) {
+        requireF32(x, op + " input");
+        if (w.rank() != 2 || x.dim(-1) != w.dim(1) || gamma.numel() != w.dim(1)) {
+            throw new IllegalArgumentException(op + ": x " + x + ", norm " + gamma + ", w " + w + " do not fit");
+        }
+        return x.rows();
+    }
+
+    private static void requireF32(Tensor t, String what) {
+        if (t.dtype() != DType.F32 || t.requiresGrad()) {
+            throw new IllegalArgumentException(what + " must be an F32 tensor without a gradient, got " + t);
+        }
+    }
+
+    private static void requireInts(Tensor t, String what) {
+        if (t.dtype() != DType.I32) {
+            throw new IllegalArgumentException(what + " must be int32, got " + t.dtype());
+        }
+    }
+}
