@@ -137,6 +137,11 @@ final class GrpoCommand implements Callable<Integer> {
                         ProgressLine.bar((double) step / total, 24), step, total, m.get("reward_mean").asDouble(),
                         m.get("parse_rate").asDouble(), m.get("loss").asDouble(), m.get("gen_tokens_per_s").asDouble(),
                         m.get("train_tokens_per_s").asDouble()));
+                if (common.verbose && m.has("bytes_up")) {
+                    progress.finish();
+                    err.println(SftCommand.busLine(step, m.get("bytes_up").asLong(), m.get("bytes_down").asLong()));
+                    err.flush();
+                }
             }
         };
         GrpoTrainer.Result result;

@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.HostDevice;
+import org.reflectrm.kernels.device.Transfers;
 import org.reflectrm.model.BadInputException;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.model.train.SftTrainer;
@@ -140,6 +141,15 @@ final class SftCommand implements Callable<Integer> {
             }
 
             @Override
+            public void onTransfers(long step, Transfers.Count moved) {
+                if (common.verbose) {
+                    progress.finish();
+                    err.println(busLine(step, moved.uploadedBytes(), moved.downloadedBytes()));
+                    err.flush();
+                }
+            }
+
+            @Override
             public void onEval(long step, double evalLoss) {
                 progress.finish();
                 err.printf("step %d: eval loss %.4f%n", step, evalLoss);
@@ -198,5 +208,10 @@ final class SftCommand implements Callable<Integer> {
     private static void report(PrintWriter err, SftDataStats stats) {
         err.println(stats.summary());
         err.flush();
+    }
+
+    /** The {@code --verbose} line of a GPU training step: what it moved across the bus. */
+    static String busLine(long step, long up, long down) {
+        return String.format("step %d: %d bytes up, %d bytes down across the bus", step, up, down);
     }
 }

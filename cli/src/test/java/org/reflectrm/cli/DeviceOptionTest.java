@@ -152,7 +152,10 @@ class DeviceOptionTest {
         }
     }
 
-    /** The SFT loop on the device: the same losses, gradient norms and learning rates per step as the CPU's. */
+    /**
+     * The SFT loop on the device: the same losses, gradient norms and learning rates per step as
+     * the CPU's, and each step's bus traffic reported.
+     */
     @Test
     void trainSftOnOpenClLogsTheCpusMetrics(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         assumeOpenCl();
@@ -161,9 +164,22 @@ class DeviceOptionTest {
         List<List<String>> runs = new java.util.ArrayList<>();
         for (String device : List.of("cpu", "opencl")) {
             Path out = dir.resolve("sft-" + device);
-            CliTest.ok("train", "sft", "--model", tiny, "--data", SFT_DATA, "--out", out.toString(), "--steps", "3",
-                    "--batch", "2", "--lr", "1e-3", "--device", device);
+            CliTest.Run run = CliTest.ok("train", "sft", "--model", tiny, "--data", SFT_DATA, "--out", out.toString(),
+                    "--steps", "3", "--batch", "2", "--lr", "1e-3", "--device", device, "--verbose");
             runs.add(java.nio.file.Files.readAllLines(out.resolve("metrics.jsonl")));
+            if (device.equals("opencl")) {
+                // --verbose reports each step's bus traffic, which metrics.jsonl records too: token
+                // ids, targets and losses, never weights (DeviceTrainingContract bounds it tightly).
+                long weights = java.nio.file.Files.size(Path.of(tiny, "model.safetensors"));
+                for (int step = 1; step <= 3; step++) {
+                    JsonNode line = new com.fasterxml.jackson.databind.ObjectMapper().readTree(runs.getLast().get(step - 1));
+                    long up = line.get("bytes_up").asLong(), down = line.get("bytes_down").asLong();
+                    assertTrue(up > 0 && down > 0 && up + down < weights / 10, "step " + step + ": " + up + " up, "
+                            + down + " down, " + weights + " bytes of weights");
+                    assertTrue(run.err().contains("step " + step + ": " + up + " bytes up, " + down + " bytes down"),
+                            run.err());
+                }
+            }
         }
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         assertEquals(runs.get(0).size(), runs.get(1).size(), "metrics lines");

@@ -3,6 +3,7 @@ package org.reflectrm.model.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.reflectrm.kernels.device.Transfers;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,7 +25,8 @@ public final class MetricsLog {
         this.file = file;
     }
 
-    void step(TrainingListener.StepMetrics m) throws IOException {
+    /** A step's line; {@code moved}, the bytes it moved across the bus on a GPU, is null on the host. */
+    void step(TrainingListener.StepMetrics m, Transfers.Count moved) throws IOException {
         ObjectNode o = JSON.createObjectNode();
         o.put("step", m.step());
         o.put("epoch", m.epoch());
@@ -33,7 +35,16 @@ public final class MetricsLog {
         o.put("grad_norm", m.gradNorm());
         o.put("tokens", m.tokens());
         o.put("tokens_per_s", m.tokensPerSecond());
+        putTransfers(o, moved);
         append(o);
+    }
+
+    /** Adds {@code bytes_up} and {@code bytes_down} when {@code moved} is not null (a GPU step). */
+    public static void putTransfers(ObjectNode line, Transfers.Count moved) {
+        if (moved != null) {
+            line.put("bytes_up", moved.uploadedBytes());
+            line.put("bytes_down", moved.downloadedBytes());
+        }
     }
 
     void eval(long step, double loss) throws IOException {

@@ -1,6 +1,7 @@
 package org.reflectrm.model.train;
 
 import java.nio.file.Path;
+import org.reflectrm.kernels.device.Transfers;
 
 /** What a training run reports as it goes (the CLI draws a progress bar from it). */
 public interface TrainingListener {
@@ -13,6 +14,10 @@ public interface TrainingListener {
     }
 
     default void onStep(StepMetrics m) {
+    }
+
+    /** On a GPU, after {@link #onStep}: the bytes the step moved across the bus. */
+    default void onTransfers(long step, Transfers.Count moved) {
     }
 
     default void onEval(long step, double evalLoss) {

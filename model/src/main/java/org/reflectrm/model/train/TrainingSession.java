@@ -8,6 +8,7 @@ import org.reflectrm.kernels.Backend;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.device.Device;
 import org.reflectrm.kernels.device.HostDevice;
+import org.reflectrm.kernels.device.Transfers;
 import org.reflectrm.model.qwen3.Qwen3Model;
 import org.reflectrm.tensor.Allocator;
 import org.reflectrm.tensor.DeviceTensors;
@@ -44,6 +45,8 @@ public final class TrainingSession implements AutoCloseable {
     private final List<OptimParam> optimParams;
     private final Optimizer optimizer;
     private final MetricsLog metrics;
+    /** The device's transfer count at the last step, or null on the host. */
+    private Transfers.Count countedTransfers;
 
     /** A session on the host, computing with {@code backend}. */
     public TrainingSession(Path baseDir, Qwen3Model base, Backend backend, TrainOptions options, ObjectNode trajectory,
@@ -92,6 +95,22 @@ public final class TrainingSession implements AutoCloseable {
         this.optimParams = params.optimParams();
         this.optimizer = options.newOptimizer(device, optimParams);
         this.metrics = new MetricsLog(out.resolve("metrics.jsonl"));
+        this.countedTransfers = device instanceof HostDevice ? null : device.transfers();
+    }
+
+    /**
+     * What crossed the bus since the last call (or since the weights were uploaded), or null on
+     * the host: a training step should move only its token ids, targets, losses and clipping's
+     * block sums, never weights. Steps report it in {@code metrics.jsonl} and to the listener.
+     */
+    public Transfers.Count stepTransfers() {
+        if (countedTransfers == null) {
+            return null;
+        }
+        Transfers.Count now = device.transfers();
+        Transfers.Count moved = now.since(countedTransfers);
+        countedTransfers = now;
+        return moved;
     }
 
     /** The model being trained: its trainable tensors are this session's parameters. */
@@ -185,8 +204,12 @@ public final class TrainingSession implements AutoCloseable {
 
     /** Appends the standard line of a step to {@code metrics.jsonl} and tells the listener. */
     public void logStep(TrainingListener.StepMetrics m) throws IOException {
-        metrics.step(m);
+        Transfers.Count moved = stepTransfers();
+        metrics.step(m, moved);
         listener.onStep(m);
+        if (moved != null) {
+            listener.onTransfers(m.step(), moved);
+        }
     }
 
     /** Appends an evaluation's line and tells the listener. */

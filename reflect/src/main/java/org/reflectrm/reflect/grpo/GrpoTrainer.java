@@ -163,6 +163,7 @@ public final class GrpoTrainer {
                 line.put("train_s", trainSeconds);
                 line.put("train_tokens_per_s", trainTokens / trainSeconds);
                 line.put("total_steps", totalSteps);
+                MetricsLog.putTransfers(line, session.stepTransfers());
                 session.log(line);
                 listener.onGrpoStep(line);
                 boolean last = step == totalSteps;
