@@ -656,33 +656,25 @@ extern "C" __global__ void rope_inverse(float* x, i64 xOff, int heads, int headD
 // One block per (row, head of q, k or v): q and k heads get RMSNorm with their gamma and RoPE,
 // v heads are copied; k and v land in the cache slot of the row. In the fused row, q heads,
 // k heads and v heads are consecutive, so head h of the row starts at h * headDim either way.
-extern "C" __global__ void split_qkv(const float* qkv, i64 qkvOff, int heads, int kvHeads, int headDim,
-                                     const void* qNorm, i64 qNormOff, const void* kNorm, i64 kNormOff,
-                                     int normType, float eps, const int* positions, i64 posOff, float theta,
-                                     float* q, i64 qOff, float* kCache, i64 kOff, float* vCache, i64 vOff,
-                                     int slotByPosition, int slots) {
+// This is one block's head: src is head h of the fused row, q head h goes to qRow, k and v heads
+// to the cache rows kRow and vRow (null: the row is outside the cache, so only q is written).
+__device__ __forceinline__ void split_qkv_head(const float* src, int h, int heads, int kvHeads, int headDim,
+                                               const void* qNorm, i64 qNormOff, const void* kNorm, i64 kNormOff,
+                                               int normType, float eps, int pos, float theta, float* qRow,
+                                               float* kRow, float* vRow) {
     __shared__ float scratch[32];
-    const int r = blockIdx.x, h = blockIdx.y;
-    const i64 qDim = (i64) heads * headDim, kvDim = (i64) kvHeads * headDim;
-    const float* src = qkv + qkvOff + (long long) r * (qDim + 2 * kvDim) + (i64) h * headDim;
-    const int pos = positions[posOff + r];
-    // The row's cache slot: r after the slot kOff points at, or (slotByPosition) its position
-    // after slot 0, so that a recorded launch stays right as the cache grows. A position outside
-    // the cache's slots writes nothing (the host checked the rest against the cache's size).
-    const i64 slot = slotByPosition ? pos : r;
-    if (slotByPosition && (pos < 0 || pos >= slots) && h >= heads) {
+    if (h >= heads && kRow == 0) {
         return;  // the same for the whole block, before any barrier
     }
     if (h >= heads + kvHeads) {  // v: a copy (the whole block leaves here)
-        float* dst = vCache + vOff + slot * kvDim + (i64) (h - heads - kvHeads) * headDim;
+        float* dst = vRow + (i64) (h - heads - kvHeads) * headDim;
         for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
             dst[d] = src[d];
         }
         return;
     }
     const bool isQ = h < heads;
-    float* dst = isQ ? q + qOff + r * qDim + (i64) h * headDim
-                     : kCache + kOff + slot * kvDim + (i64) (h - heads) * headDim;
+    float* dst = isQ ? qRow + (i64) h * headDim : kRow + (i64) (h - heads) * headDim;
     const void* gamma = isQ ? qNorm : kNorm;
     const i64 gOff = isQ ? qNormOff : kNormOff;
     float ss = 0.f;
@@ -700,6 +692,42 @@ extern "C" __global__ void split_qkv(const float* qkv, i64 qkvOff, int heads, in
         dst[i] = a;
         dst[i + half] = b;
     }
+}
+
+extern "C" __global__ void split_qkv(const float* qkv, i64 qkvOff, int heads, int kvHeads, int headDim,
+                                     const void* qNorm, i64 qNormOff, const void* kNorm, i64 kNormOff,
+                                     int normType, float eps, const int* positions, i64 posOff, float theta,
+                                     float* q, i64 qOff, float* kCache, i64 kOff, float* vCache, i64 vOff,
+                                     int slotByPosition, int slots) {
+    const int r = blockIdx.x, h = blockIdx.y;
+    const i64 qDim = (i64) heads * headDim, kvDim = (i64) kvHeads * headDim;
+    const float* src = qkv + qkvOff + (long long) r * (qDim + 2 * kvDim) + (i64) h * headDim;
+    const int pos = positions[posOff + r];
+    // The row's cache slot: r after the slot kOff points at, or (slotByPosition) its position
+    // after slot 0, so that a recorded launch stays right as the cache grows. A position outside
+    // the cache's slots writes nothing (the host checked the rest against the cache's size).
+    const i64 slot = slotByPosition ? pos : r;
+    const bool inCache = !slotByPosition || (pos >= 0 && pos < slots);
+    split_qkv_head(src, h, heads, kvHeads, headDim, qNorm, qNormOff, kNorm, kNormOff, normType, eps, pos, theta,
+                   q + qOff + r * qDim, inCache ? kCache + kOff + slot * kvDim : 0,
+                   inCache ? vCache + vOff + slot * kvDim : 0);
+}
+
+// split_qkv by position for a batch of one-token sequences in one launch (a decode step): row s
+// is sequence s, whose caches are at the device addresses seqs[3s] (keys) and seqs[3s + 1]
+// (values), slot 0, and hold seqs[3s + 2] slots; its k and v go to slot positions[posOff + s].
+extern "C" __global__ void split_qkv_batch(const float* qkv, i64 qkvOff, int heads, int kvHeads, int headDim,
+                                           const void* qNorm, i64 qNormOff, const void* kNorm, i64 kNormOff,
+                                           int normType, float eps, const int* positions, i64 posOff, float theta,
+                                           float* q, i64 qOff, const i64* __restrict__ seqs) {
+    const int s = blockIdx.x, h = blockIdx.y;
+    const i64 qDim = (i64) heads * headDim, kvDim = (i64) kvHeads * headDim;
+    const float* src = qkv + qkvOff + (i64) s * (qDim + 2 * kvDim) + (i64) h * headDim;
+    const int pos = positions[posOff + s];
+    const bool inCache = pos >= 0 && pos < seqs[3 * s + 2];
+    split_qkv_head(src, h, heads, kvHeads, headDim, qNorm, qNormOff, kNorm, kNormOff, normType, eps, pos, theta,
+                   q + qOff + s * qDim, inCache ? (float*) seqs[3 * s] + pos * kvDim : 0,
+                   inCache ? (float*) seqs[3 * s + 1] + pos * kvDim : 0);
 }
 
 // ---- Lookups and element-wise kernels ----
@@ -867,24 +895,23 @@ extern "C" __global__ void argmax_rows(const float* x, i64 xOff, int cols, int* 
 #define AT_MAXD 128
 #define AT_DPL (AT_MAXD / 32)
 
-extern "C" __global__ void __launch_bounds__(AT_WARPS * 32)
-attention(const float* __restrict__ q, i64 qOff, const float* __restrict__ kCache, i64 kOff,
-          const float* __restrict__ vCache, i64 vOff, float* out, i64 outOff, float* part,
-          int tokens, int startPos, int heads, int kvHeads, int headDim, float scale, int keysPerSplit,
-          const int* positions, i64 posOff) {
+// One block's share of attention over one sequence: q and out at its first query row, the caches
+// at slot 0, and the partials of split-KV decode as rows partRow0 .. of partRows per split.
+__device__ __forceinline__ void attention_tile(const float* __restrict__ q, const float* __restrict__ kCache,
+                                               const float* __restrict__ vCache, float* out, float* part,
+                                               i64 partRow0, i64 partRows, int tokens, int startPos, int heads,
+                                               int kvHeads, int headDim, float scale, int keysPerSplit,
+                                               int rowBlock) {
     __shared__ float ks[AT_KEYS][AT_MAXD + 1];
     __shared__ float vs[AT_KEYS][AT_MAXD + 1];
     __shared__ float qs[AT_WARPS * AT_ROWS][AT_MAXD];
     __shared__ float ps[AT_WARPS][AT_KEYS];
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    if (positions != 0) {
-        startPos = positions[posOff];  // token t is at startPos + t: the host need not know startPos
-    }
     const int group = heads / kvHeads;
     const int g = blockIdx.y;
     const int split = blockIdx.z;
     const int totalRows = tokens * group;
-    const int row0 = blockIdx.x * (AT_WARPS * AT_ROWS);
+    const int row0 = rowBlock * (AT_WARPS * AT_ROWS);
     const int rowEnd = min(row0 + AT_WARPS * AT_ROWS, totalRows);
     const i64 kvStride = (i64) kvHeads * headDim;
     const int kBegin = split * keysPerSplit;
@@ -896,7 +923,7 @@ attention(const float* __restrict__ q, i64 qOff, const float* __restrict__ kCach
         float v = 0.f;
         if (r < totalRows) {
             const int t = r / group, h = g * group + (r - t * group);
-            v = q[qOff + ((i64) t * heads + h) * headDim + d];
+            v = q[((i64) t * heads + h) * headDim + d];
         }
         qs[rr][d] = v;
     }
@@ -923,8 +950,8 @@ attention(const float* __restrict__ q, i64 qOff, const float* __restrict__ kCach
             float kv = 0.f, vv = 0.f;  // zeros past kEnd: never NaN from slots nobody may read
             if (key < kEnd) {
                 const i64 a = (i64) key * kvStride + (i64) g * headDim + d;
-                kv = kCache[kOff + a];
-                vv = vCache[vOff + a];
+                kv = kCache[a];
+                vv = vCache[a];
             }
             ks[jj][d] = kv;
             vs[jj][d] = vv;
@@ -993,11 +1020,11 @@ attention(const float* __restrict__ q, i64 qOff, const float* __restrict__ kCach
             for (int c = 0; c < AT_DPL; c++) {
                 const int d = lane + 32 * c;
                 if (d < headDim) {
-                    out[outOff + rowId * headDim + d] = o[i][c] * inv;
+                    out[rowId * headDim + d] = o[i][c] * inv;
                 }
             }
         } else {
-            float* pr = part + ((i64) split * tokens * heads + rowId) * (headDim + 2);
+            float* pr = part + ((i64) split * partRows + partRow0 + rowId) * (headDim + 2);
 #pragma unroll
             for (int c = 0; c < AT_DPL; c++) {
                 const int d = lane + 32 * c;
@@ -1011,6 +1038,37 @@ attention(const float* __restrict__ q, i64 qOff, const float* __restrict__ kCach
             }
         }
     }
+}
+
+extern "C" __global__ void __launch_bounds__(AT_WARPS * 32)
+attention(const float* __restrict__ q, i64 qOff, const float* __restrict__ kCache, i64 kOff,
+          const float* __restrict__ vCache, i64 vOff, float* out, i64 outOff, float* part,
+          int tokens, int startPos, int heads, int kvHeads, int headDim, float scale, int keysPerSplit,
+          const int* positions, i64 posOff) {
+    if (positions != 0) {
+        startPos = positions[posOff];  // token t is at startPos + t: the host need not know startPos
+    }
+    attention_tile(q + qOff, kCache + kOff, vCache + vOff, out + outOff, part, 0, (i64) tokens * heads, tokens,
+                   startPos, heads, kvHeads, headDim, scale, keysPerSplit, blockIdx.x);
+}
+
+// Decode attention of a batch of sequences in one launch, each against its own cache: sequence s
+// has one query row per head at row s of q and out, its caches at the device addresses seqs[3s]
+// (keys) and seqs[3s + 1] (values), slot 0 (seqs[3s + 2], its slots, is split_qkv_batch's), and
+// its position at positions[posOff + s]. Block x is
+// (s, row block); the split-KV partials of all sequences go to one buffer, rows s * heads .. of
+// sequences * heads per split, so a single attention_merge finishes them all. Each sequence
+// computes exactly what its own attention launch with the same split plan would.
+extern "C" __global__ void __launch_bounds__(AT_WARPS * 32)
+attention_batch(const float* __restrict__ q, i64 qOff, const i64* __restrict__ seqs, float* out, i64 outOff,
+                float* part, int sequences, int heads, int kvHeads, int headDim, float scale, int keysPerSplit,
+                const int* __restrict__ positions, i64 posOff) {
+    const int blocksPerSeq = (heads / kvHeads + AT_WARPS * AT_ROWS - 1) / (AT_WARPS * AT_ROWS);
+    const int s = blockIdx.x / blocksPerSeq;
+    const i64 row = (i64) s * heads * headDim;
+    attention_tile(q + qOff + row, (const float*) seqs[3 * s], (const float*) seqs[3 * s + 1], out + outOff + row,
+                   part, (i64) s * heads, (i64) sequences * heads, 1, positions[posOff + s], heads, kvHeads,
+                   headDim, scale, keysPerSplit, blockIdx.x - s * blocksPerSeq);
 }
 
 // One block per (token, head): combines the splits' partial softmaxes, each rescaled to the

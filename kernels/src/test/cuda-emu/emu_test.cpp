@@ -497,6 +497,96 @@ class EmuCudaDevice {
         }
     }
 
+    // CudaDevice.attentionAtPositions(List, ...) for a batch of one-token sequences: one
+    // attention_batch launch over a table of the caches' addresses (slot 0 of each), planned for
+    // the largest cache, then one merge of every sequence's partials.
+    Buf tableBuf;
+
+    // CudaDevice.sequenceTable: per sequence the addresses of its key and value slot 0 (element
+    // kvOff of its caches) and its slots, as attention_batch and split_qkv_batch read them.
+    const long long* sequenceTable(const std::vector<const Buf*>& kCaches, const std::vector<const Buf*>& vCaches,
+                                   long long kvOff, const std::vector<int>& slots, long long kvRow) {
+        int batch = (int) slots.size();
+        dfree(tableBuf);
+        tableBuf = dalloc(24 * (size_t) batch);
+        long long* table = (long long*) tableBuf.base;
+        for (int i = 0; i < batch; i++) {
+            table[3 * i] = (long long) ((const float*) at(*kCaches[i], kvOff, slots[i] * kvRow, 4, "kCache") + kvOff);
+            table[3 * i + 1] = (long long) ((const float*) at(*vCaches[i], kvOff, slots[i] * kvRow, 4, "vCache") + kvOff);
+            table[3 * i + 2] = slots[i];
+        }
+        return table;
+    }
+
+    // CudaDevice.splitQkvAtPositions(..., rows, caches) for a batch of one-row sequences: one
+    // split_qkv_batch launch; row s goes to slot positions[s] of sequence s's own caches.
+    void splitQkvBatch(const Buf& qkv, long long qkvOff, int heads, int kvHeads, int headDim, const Buf& qNorm,
+                       long long qNormOff, const Buf& kNorm, long long kNormOff, DType normType, float eps,
+                       const Buf& positions, long long posOff, float theta, const Buf& q, long long qOff,
+                       const std::vector<const Buf*>& kCaches, const std::vector<const Buf*>& vCaches, long long kvOff,
+                       const std::vector<int>& slots) {
+        int batch = (int) slots.size();
+        long long qDim = (long long) heads * headDim, kvDim = (long long) kvHeads * headDim;
+        const long long* table = sequenceTable(kCaches, vCaches, kvOff, slots, kvDim);
+        const float* pqkv = (const float*) at(qkv, qkvOff, batch * (qDim + 2 * kvDim), 4, "qkv");
+        const void* pqn = at(qNorm, qNormOff, headDim, byteSize(normType), "qNorm");
+        const void* pkn = at(kNorm, kNormOff, headDim, byteSize(normType), "kNorm");
+        const int* ppos = (const int*) at(positions, posOff, batch, 4, "positions");
+        float* pq = (float*) at(q, qOff, batch * qDim, 4, "q");
+        std::vector<Region> writes = {{&q, qOff, batch * qDim, 4}};
+        for (int i = 0; i < batch; i++) {
+            writes.push_back({kCaches[i], kvOff, slots[i] * kvDim, 4});
+            writes.push_back({vCaches[i], kvOff, slots[i] * kvDim, 4});
+        }
+        int nt = (int) normType;
+        launch("split_qkv_batch", 0, batch, heads + 2LL * kvHeads, 1, threads(headDim / 2, 128), writes, [=] {
+            split_qkv_batch(pqkv, qkvOff, heads, kvHeads, headDim, pqn, qNormOff, pkn, kNormOff, nt, eps, ppos, posOff,
+                            theta, pq, qOff, table);
+        });
+    }
+
+    void attentionBatch(const Buf& q, long long qOff, const std::vector<const Buf*>& kCaches,
+                        const std::vector<const Buf*>& vCaches, long long kvOff, const Buf& out, long long outOff,
+                        int heads, int kvHeads, int d, float scale, const Buf& positions, long long posOff,
+                        const std::vector<int>& slots) {
+        int batch = (int) slots.size();
+        if (d > ATTENTION_MAX_HEAD_DIM) {
+            throw CaseFailure("head_dim too large");
+        }
+        const long long* table = sequenceTable(kCaches, vCaches, kvOff, slots, (long long) kvHeads * d);
+        int planKeys = *std::max_element(slots.begin(), slots.end());
+        long long qCount = (long long) batch * heads * d;
+        const int* ppos = (const int*) at(positions, posOff, batch, 4, "positions");
+        int splits = 1;
+        int perSplit = planKeys;
+        if (planKeys > SPLIT_KEYS) {
+            int wanted = std::min(MAX_SPLITS, ceilDivI(planKeys, SPLIT_KEYS));
+            perSplit = ceilDivI(ceilDivI(planKeys, wanted), 32) * 32;
+            splits = ceilDivI(planKeys, perSplit);
+        }
+        lastSplits = splits;
+        long long rowsTotal = qCount / d;
+        float* part = splits > 1 ? partials(4LL * splits * rowsTotal * (d + 2)) : nullptr;
+        float* po = (float*) at(out, outOff, qCount, 4, "out");
+        const float* pq = (const float*) at(q, qOff, qCount, 4, "q");
+        const long long* pt = table;
+        std::vector<Region> writes = {{&out, outOff, qCount, 4}};
+        if (splits > 1) {
+            writes = {{&partialsBuf, 0, (long long) splits * rowsTotal * (d + 2), 4}};
+        }
+        int group = heads / kvHeads;
+        launch("attention_batch", 128, (long long) batch * ceilDivI(group, ATTENTION_ROWS), kvHeads, splits, 128,
+               writes, [=] {
+                   ::attention_batch(pq, qOff, pt, po, outOff, part, batch, heads, kvHeads, d, scale, perSplit, ppos,
+                                     posOff);
+               });
+        if (splits > 1) {
+            int rt = (int) rowsTotal;
+            launch("attention_merge", 0, rowsTotal, 1, 1, threads(d, 128), {{&out, outOff, qCount, 4}},
+                   [=] { attention_merge(part, splits, rt, d, po, outOff); });
+        }
+    }
+
     // ---- Training (CudaDevice's training section) ----
 
     static constexpr int NORM_BACKWARD_ROWS = 32;
@@ -1132,39 +1222,12 @@ double argmaxCase(int rows, int cols, const std::vector<std::pair<long long, flo
     return 0;
 }
 
-// extraSlots > 0: the by-position variant (CudaDevice.attentionAtPositions) on a cache with that many
-// slots past the keys, so decode plans splits that see no key at all.
-double attentionCase(int tokens, int start, int heads, int kvHeads, int headDim, int expectSplits,
-                     int extraSlots = 0) {
-    Bufs bufs;
-    int capacity = start + tokens + (extraSlots > 0 ? extraSlots : 3);
+// Causal GQA attention in double: q [tokens, heads, headDim] at positions start.., keys and
+// values [positions, kvHeads, headDim].
+std::vector<double> attentionReference(const std::vector<double>& q, const std::vector<double>& kd,
+                                       const std::vector<double>& vd, int tokens, int start, int heads, int kvHeads,
+                                       int headDim, float scale) {
     int kvDim = kvHeads * headDim;
-    std::vector<float> k = gaussian((size_t) capacity * kvDim), v = gaussian((size_t) capacity * kvDim);
-    for (size_t i = (size_t) (start + tokens) * kvDim; i < (size_t) capacity * kvDim; i++) {
-        k[i] = NAN;
-        v[i] = NAN;
-    }
-    std::vector<double> q, kd, vd;
-    Buf& dq = operand(bufs, F32, gaussian((size_t) tokens * heads * headDim), &q);
-    Buf& dk = operand(bufs, F32, k, &kd);
-    Buf& dv = operand(bufs, F32, v, &vd);
-    Buf& dout = operand(bufs, F32, std::vector<float>((size_t) tokens * heads * headDim, 0.f));
-    float scale = (float) (1 / std::sqrt((double) headDim));
-    if (extraSlots > 0) {
-        std::vector<int> pos(tokens);
-        for (int t = 0; t < tokens; t++) {
-            pos[t] = start + t;
-        }
-        Buf& dpos = intOperand(bufs, pos);
-        g_dev.attention(dq, PAD, dk, PAD, dv, PAD, dout, PAD, tokens, start, heads, kvHeads, headDim, scale, &dpos, PAD,
-                        capacity);
-    } else {
-        g_dev.attention(dq, PAD, dk, PAD, dv, PAD, dout, PAD, tokens, start, heads, kvHeads, headDim, scale);
-    }
-    if (expectSplits >= 0 && g_dev.lastSplits != expectSplits) {
-        throw CaseFailure("expected " + std::to_string(expectSplits) + " splits, the plan made " +
-                          std::to_string(g_dev.lastSplits));
-    }
     int group = heads / kvHeads;
     std::vector<double> want((size_t) tokens * heads * headDim);
     std::vector<double> s(start + tokens);
@@ -1198,9 +1261,143 @@ double attentionCase(int tokens, int start, int heads, int kvHeads, int headDim,
             }
         }
     }
+    return want;
+}
+
+// extraSlots > 0: the by-position variant (CudaDevice.attentionAtPositions) on a cache with that many
+// slots past the keys, so decode plans splits that see no key at all.
+double attentionCase(int tokens, int start, int heads, int kvHeads, int headDim, int expectSplits,
+                     int extraSlots = 0) {
+    Bufs bufs;
+    int capacity = start + tokens + (extraSlots > 0 ? extraSlots : 3);
+    int kvDim = kvHeads * headDim;
+    std::vector<float> k = gaussian((size_t) capacity * kvDim), v = gaussian((size_t) capacity * kvDim);
+    for (size_t i = (size_t) (start + tokens) * kvDim; i < (size_t) capacity * kvDim; i++) {
+        k[i] = NAN;
+        v[i] = NAN;
+    }
+    std::vector<double> q, kd, vd;
+    Buf& dq = operand(bufs, F32, gaussian((size_t) tokens * heads * headDim), &q);
+    Buf& dk = operand(bufs, F32, k, &kd);
+    Buf& dv = operand(bufs, F32, v, &vd);
+    Buf& dout = operand(bufs, F32, std::vector<float>((size_t) tokens * heads * headDim, 0.f));
+    float scale = (float) (1 / std::sqrt((double) headDim));
+    if (extraSlots > 0) {
+        std::vector<int> pos(tokens);
+        for (int t = 0; t < tokens; t++) {
+            pos[t] = start + t;
+        }
+        Buf& dpos = intOperand(bufs, pos);
+        g_dev.attention(dq, PAD, dk, PAD, dv, PAD, dout, PAD, tokens, start, heads, kvHeads, headDim, scale, &dpos, PAD,
+                        capacity);
+    } else {
+        g_dev.attention(dq, PAD, dk, PAD, dv, PAD, dout, PAD, tokens, start, heads, kvHeads, headDim, scale);
+    }
+    if (expectSplits >= 0 && g_dev.lastSplits != expectSplits) {
+        throw CaseFailure("expected " + std::to_string(expectSplits) + " splits, the plan made " +
+                          std::to_string(g_dev.lastSplits));
+    }
+    std::vector<double> want = attentionReference(q, kd, vd, tokens, start, heads, kvHeads, headDim, scale);
     return assertClose(want, readF32(dout, PAD, want.size()), "attention");
 }
 
+
+// A decode step's QKV split for a batch: row i at position positions[i] of its own cache of
+// slots[i] slots (a position outside them writes only q); every other cache slot keeps its NaN.
+double splitQkvBatchCase(const std::vector<int>& positions, const std::vector<int>& slots, int heads, int kvHeads,
+                         int headDim, DType normType) {
+    Bufs bufs;
+    int batch = (int) slots.size();
+    int qDim = heads * headDim, kvDim = kvHeads * headDim, width = qDim + 2 * kvDim;
+    std::vector<double> qkv, qn, kn;
+    Buf& dqkv = operand(bufs, F32, gaussian((size_t) batch * width), &qkv);
+    Buf& dqn = operand(bufs, normType, gaussian(headDim), &qn);
+    Buf& dkn = operand(bufs, normType, gaussian(headDim), &kn);
+    Buf& dpos = intOperand(bufs, positions);
+    Buf& dq = operand(bufs, F32, std::vector<float>((size_t) batch * qDim, 0.f));
+    std::vector<const Buf*> kb, vb;
+    for (int i = 0; i < batch; i++) {
+        std::vector<float> nanCache((size_t) slots[i] * kvDim, NAN);
+        kb.push_back(&operand(bufs, F32, nanCache));
+        vb.push_back(&operand(bufs, F32, nanCache));
+    }
+    const float eps = 1e-6f, theta = 1e6f;
+    g_dev.splitQkvBatch(dqkv, PAD, heads, kvHeads, headDim, dqn, PAD, dkn, PAD, normType, eps, dpos, PAD, theta, dq,
+                        PAD, kb, vb, PAD, slots);
+    double worst = 0;
+    std::vector<double> wq((size_t) batch * qDim);
+    for (int r = 0; r < batch; r++) {
+        std::vector<double> wk(kvDim), wv(kvDim);
+        for (int h = 0; h < heads + 2 * kvHeads; h++) {
+            std::vector<double> v(qkv.begin() + (size_t) r * width + (size_t) h * headDim,
+                                  qkv.begin() + (size_t) r * width + (size_t) (h + 1) * headDim);
+            if (h < heads + kvHeads) {
+                v = rmsNormRef(v, h < heads ? qn : kn, 1, headDim, eps);
+                ropeRef(v.data(), headDim, positions[r], theta);
+            }
+            double* dst = h < heads ? &wq[(size_t) r * qDim + (size_t) h * headDim]
+                          : h < heads + kvHeads ? &wk[(size_t) (h - heads) * headDim]
+                                                : &wv[(size_t) (h - heads - kvHeads) * headDim];
+            std::copy(v.begin(), v.end(), dst);
+        }
+        bool inCache = positions[r] >= 0 && positions[r] < slots[r];
+        for (int c = 0; c < 2; c++) {
+            const Buf* cache = c == 0 ? kb[r] : vb[r];
+            std::vector<float> all = readF32(*cache, PAD, (size_t) slots[r] * kvDim);
+            for (size_t i = 0; i < all.size(); i++) {
+                bool mine = inCache && i >= (size_t) positions[r] * kvDim && i < (size_t) (positions[r] + 1) * kvDim;
+                if (!mine && !std::isnan(all[i])) {
+                    throw CaseFailure("sequence " + std::to_string(r) + ": cache element " + std::to_string(i) +
+                                      " outside its position's slot was written");
+                }
+            }
+            if (inCache) {
+                worst = std::max(worst, assertClose(c == 0 ? wk : wv,
+                                                    readF32(*cache, PAD + (long long) positions[r] * kvDim, kvDim),
+                                                    c == 0 ? "k slot" : "v slot"));
+            }
+        }
+    }
+    return std::max(worst, assertClose(wq, readF32(dq, PAD, wq.size()), "q"));
+}
+
+// A decode step of a batch: sequence i's one token at position starts[i], its own cache of
+// slots[i] slots (NaN past the visible keys), attended in one launch.
+double attentionBatchCase(const std::vector<int>& starts, const std::vector<int>& slots, int heads, int kvHeads,
+                          int headDim, int expectSplits) {
+    Bufs bufs;
+    int batch = (int) starts.size();
+    int kvDim = kvHeads * headDim;
+    std::vector<double> q;
+    Buf& dq = operand(bufs, F32, gaussian((size_t) batch * heads * headDim), &q);
+    Buf& dout = operand(bufs, F32, std::vector<float>((size_t) batch * heads * headDim, 0.f));
+    std::vector<const Buf*> kb, vb;
+    std::vector<std::vector<double>> kds(batch), vds(batch);
+    for (int i = 0; i < batch; i++) {
+        std::vector<float> k = gaussian((size_t) slots[i] * kvDim), v = gaussian((size_t) slots[i] * kvDim);
+        for (size_t j = (size_t) (starts[i] + 1) * kvDim; j < k.size(); j++) {
+            k[j] = NAN;
+            v[j] = NAN;
+        }
+        kb.push_back(&operand(bufs, F32, k, &kds[i]));
+        vb.push_back(&operand(bufs, F32, v, &vds[i]));
+    }
+    Buf& dpos = intOperand(bufs, starts);
+    float scale = (float) (1 / std::sqrt((double) headDim));
+    g_dev.attentionBatch(dq, PAD, kb, vb, PAD, dout, PAD, heads, kvHeads, headDim, scale, dpos, PAD, slots);
+    if (expectSplits >= 0 && g_dev.lastSplits != expectSplits) {
+        throw CaseFailure("expected " + std::to_string(expectSplits) + " splits, the plan made " +
+                          std::to_string(g_dev.lastSplits));
+    }
+    std::vector<double> want;
+    size_t row = (size_t) heads * headDim;
+    for (int i = 0; i < batch; i++) {
+        std::vector<double> qi(q.begin() + i * row, q.begin() + (i + 1) * row);
+        std::vector<double> wi = attentionReference(qi, kds[i], vds[i], 1, starts[i], heads, kvHeads, headDim, scale);
+        want.insert(want.end(), wi.begin(), wi.end());
+    }
+    return assertClose(want, readF32(dout, PAD, want.size()), "attention_batch");
+}
 
 // ---- Training kernels ----
 
@@ -1738,6 +1935,13 @@ void buildCases() {
             addCase(name, [=] { return splitQkvCase(c[0], c[1], c[2], c[3], c[4], t, true); });
         }
     }
+    // Batched decode splits: caches of different sizes, one position past its cache.
+    for (DType t : types) {
+        addCase(std::string("splitQkv batch 4 seqs heads=16/8 headDim=128 norm=") + dtypeName(t),
+                [=] { return splitQkvBatchCase({0, 57, 9, 300}, {64, 58, 9, 512}, 16, 8, 128, t); });
+    }
+    addCase("splitQkv batch 2 seqs heads=4/1 headDim=32 norm=F32",
+            [] { return splitQkvBatchCase({3, 1}, {8, 2}, 4, 1, 32, F32); });
     for (auto [t, dim] : std::vector<std::pair<DType, int>>{{BF16, 64}, {F16, 100}, {F32, 1024}, {BF16, 300}}) {
         addCase(std::string("embedding ") + dtypeName(t) + " dim=" + std::to_string(dim),
                 [=] { return embeddingCase(t, dim); });
@@ -1818,6 +2022,17 @@ void buildCases() {
         }
     }
     addCase("attention decode start=9000 heads=8/1 headDim=128", [] { return attentionCase(1, 9000, 8, 1, 128, 57); });
+    // Batched decode: caches of different lengths and sizes, one sequence at position 0, a split
+    // plan made for the largest cache (whose splits past a short sequence's keys see nothing).
+    addCase("attention batch 3 seqs heads=16/8 headDim=128 (1 split)",
+            [] { return attentionBatchCase({5, 0, 60}, {64, 9, 100}, 16, 8, 128, 1); });
+    addCase("attention batch 4 seqs heads=12/4 headDim=64 (splits)",
+            [] { return attentionBatchCase({700, 3, 129, 1023}, {800, 40, 130, 1100}, 12, 4, 64, -1); });
+    addCase("attention batch 2 seqs heads=32/2 headDim=32 (2 row blocks each)",
+            [] { return attentionBatchCase({300, 17}, {301, 400}, 32, 2, 32, -1); });
+    addCase("attention batch 8 seqs heads=8/8 headDim=96",
+            [] { return attentionBatchCase({1, 2, 3, 150, 151, 152, 4, 260}, {300, 300, 300, 300, 300, 300, 300, 300},
+                                           8, 8, 96, -1); });
     addCase("attention decode start=2047 heads=16/8 headDim=128", [] { return attentionCase(1, 2047, 16, 8, 128, 16); });
     addCase("attention prefill tokens=17 start=33 heads=4/4 headDim=128",
             [] { return attentionCase(17, 33, 4, 4, 128, 1); });

@@ -1,10 +1,13 @@
 package org.reflectrm.tensor;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
+import org.reflectrm.kernels.device.AttentionCall;
 import org.reflectrm.kernels.device.Device;
+import org.reflectrm.kernels.device.KvSlots;
 import org.reflectrm.kernels.device.RecordingDevice;
 
 /**
@@ -78,44 +81,63 @@ public final class FusedOps {
     }
 
     /**
-     * One sequence's share of a fused QKV projection {@code qkv[rows, (heads + 2·kvHeads)·headDim]}:
+     * The fused QKV projection of a batch, split: from {@code qkv[rows, (heads + 2·kvHeads)·headDim]},
      * {@code q[rows, heads, headDim] := rope(rmsNorm(q; qNorm))}, and each row's
-     * {@code rope(rmsNorm(k; kNorm))} and v go to the caches {@code kCache, vCache[slots, kvHeads,
-     * headDim]} at slot {@code firstSlot + r}. Row r is at {@code positions[r]} (int32 on the
-     * device); on a recording device the slot is that position, so {@code firstSlot} must be
-     * {@code positions[0]} (a cache whose row 0 is position 0).
+     * {@code rope(rmsNorm(k; kNorm))} and v go to its sequence's caches ({@code k, v[slots,
+     * kvHeads, headDim]} of {@code sequences}, in order, each with its tokens' rows) at slots
+     * {@code startPos ..}. Row r is at {@code positions[r]} (int32 on the device); on a recording
+     * device the slot is that position, so each cache's row 0 must be position 0 (no shared
+     * prefix), as it is for every {@link Ops.CachedSequence} this takes.
      */
-    public void splitQkv(Tensor qkv, Tensor qNorm, Tensor kNorm, float eps, Tensor positions, float theta,
-                         Tensor q, Tensor kCache, Tensor vCache, int firstSlot) {
+    public void splitQkv(Tensor qkv, Tensor qNorm, Tensor kNorm, float eps, Tensor positions, float theta, Tensor q,
+                         List<Ops.CachedSequence> sequences) {
         requireF32(qkv, "splitQkv input");
         requireF32(q, "splitQkv query");
-        requireF32(kCache, "key cache");
-        requireF32(vCache, "value cache");
         requireInts(positions, "positions");
-        if (q.rank() != 3 || kCache.rank() != 3 || qkv.rank() != 2) {
-            throw new IllegalArgumentException("splitQkv: qkv " + qkv + ", q " + q + ", cache " + kCache + " have wrong ranks");
+        if (q.rank() != 3 || qkv.rank() != 2 || sequences.isEmpty()) {
+            throw new IllegalArgumentException("splitQkv: qkv " + qkv + ", q " + q + " for " + sequences.size()
+                    + " sequences");
         }
-        int rows = q.dim(0), heads = q.dim(1), headDim = q.dim(2), kvHeads = kCache.dim(1);
-        if (!Arrays.equals(kCache.shape(), vCache.shape()) || qkv.dim(0) != rows || qkv.dim(1) != (heads + 2 * kvHeads) * headDim
-                || positions.numel() != rows || firstSlot < 0 || firstSlot + rows > kCache.dim(0)) {
-            throw new IllegalArgumentException("splitQkv: qkv " + qkv + ", q " + q + ", caches " + kCache
-                    + " from slot " + firstSlot + ", positions " + positions + " do not fit");
+        int heads = q.dim(1), headDim = q.dim(2), kvHeads = sequences.getFirst().k().dim(1);
+        int[] rows = new int[sequences.size()];
+        List<KvSlots> caches = new ArrayList<>(sequences.size());
+        int total = 0;
+        for (int i = 0; i < rows.length; i++) {
+            Ops.CachedSequence s = sequences.get(i);
+            Tensor k = s.k(), v = s.v();
+            requireF32(k, "key cache");
+            requireF32(v, "value cache");
+            if (s.prefixLength() != 0 || k.rank() != 3 || !Arrays.equals(k.shape(), v.shape()) || k.dim(1) != kvHeads
+                    || k.dim(2) != headDim || s.startPos() < 0 || s.startPos() + s.tokens() > k.dim(0)) {
+                throw new IllegalArgumentException("splitQkv: sequence " + i + " (" + s.tokens() + " tokens from "
+                        + s.startPos() + ") does not fit its cache " + k);
+            }
+            rows[i] = s.tokens();
+            caches.add(new KvSlots(k.buffer(), k.offset(), v.buffer(), v.offset(), k.dim(0)));
+            total += s.tokens();
+        }
+        if (qkv.dim(0) != total || q.dim(0) != total || positions.numel() != total
+                || qkv.dim(1) != (heads + 2 * kvHeads) * headDim) {
+            throw new IllegalArgumentException("splitQkv: qkv " + qkv + ", q " + q + ", positions " + positions
+                    + " for " + total + " rows");
         }
         if (qNorm.dtype() != kNorm.dtype()) {
             throw new IllegalArgumentException("splitQkv: q_norm is " + qNorm.dtype() + " but k_norm " + kNorm.dtype());
         }
-        long kvRow = (long) kvHeads * headDim;
         if (device instanceof RecordingDevice recorder) {
-            recorder.splitQkvAtPositions(qkv.buffer(), qkv.offset(), rows, heads, kvHeads, headDim,
+            recorder.splitQkvAtPositions(qkv.buffer(), qkv.offset(), heads, kvHeads, headDim,
                     qNorm.buffer(), qNorm.offset(), kNorm.buffer(), kNorm.offset(), qNorm.dtype(), eps,
-                    positions.buffer(), positions.offset(), theta, q.buffer(), q.offset(),
-                    kCache.buffer(), kCache.offset(), vCache.buffer(), vCache.offset(), kCache.dim(0));
-        } else {
-            device.splitQkv(qkv.buffer(), qkv.offset(), rows, heads, kvHeads, headDim,
+                    positions.buffer(), positions.offset(), theta, q.buffer(), q.offset(), rows, caches);
+            return;
+        }
+        long qkvRow = qkv.dim(1), qRow = (long) heads * headDim, kvRow = (long) kvHeads * headDim;
+        for (int i = 0, row = 0; i < rows.length; row += rows[i], i++) {
+            KvSlots c = caches.get(i);
+            long slot = sequences.get(i).startPos() * kvRow;
+            device.splitQkv(qkv.buffer(), qkv.offset() + row * qkvRow, rows[i], heads, kvHeads, headDim,
                     qNorm.buffer(), qNorm.offset(), kNorm.buffer(), kNorm.offset(), qNorm.dtype(), eps,
-                    positions.buffer(), positions.offset(), theta, q.buffer(), q.offset(),
-                    kCache.buffer(), kCache.offset() + firstSlot * kvRow,
-                    vCache.buffer(), vCache.offset() + firstSlot * kvRow);
+                    positions.buffer(), positions.offset() + row, theta, q.buffer(), q.offset() + row * qRow,
+                    c.k(), c.kOff() + slot, c.v(), c.vOff() + slot);
         }
     }
 
@@ -135,6 +157,8 @@ public final class FusedOps {
         Tensor out = ops.empty(q.shape());
         long rowSize = (long) q.dim(1) * q.dim(2);
         int row = 0;
+        List<AttentionCall> calls = new ArrayList<>(sequences.size());
+        int[] slots = new int[sequences.size()];
         for (Ops.CachedSequence s : sequences) {
             if (s.prefixLength() != 0 || s.k().dtype() != DType.F32 || s.v().dtype() != DType.F32) {
                 throw new IllegalArgumentException("fused attention reads F32 caches without a shared prefix");
@@ -142,14 +166,16 @@ public final class FusedOps {
             AttentionShape shape = new AttentionShape(s.tokens(), s.startPos(), q.dim(1), s.k().dim(1), q.dim(2), scale);
             RecordingDevice.requireSlots(shape, s.k().dim(0));
             long at = row * rowSize;
-            recorder.attentionAtPositions(q.buffer(), q.offset() + at, s.k().buffer(), s.k().offset(),
-                    s.v().buffer(), s.v().offset(), out.buffer(), out.offset() + at, shape,
-                    positions.buffer(), positions.offset() + row, s.k().dim(0));
+            slots[calls.size()] = s.k().dim(0);
+            calls.add(new AttentionCall(q.buffer(), q.offset() + at, null, 0, null, 0, 0,
+                    s.k().buffer(), s.k().offset(), s.v().buffer(), s.v().offset(), DType.F32,
+                    out.buffer(), out.offset() + at, shape));
             row += s.tokens();
         }
         if (row != q.dim(0)) {
             throw new IllegalArgumentException("attention: the sequences have " + row + " rows, the queries " + q.dim(0));
         }
+        recorder.attentionAtPositions(calls, positions.buffer(), positions.offset(), slots);
         return out;
     }
 

@@ -2,17 +2,22 @@ package org.reflectrm.kernels.cuda;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.device.AdamWStep;
 import org.reflectrm.kernels.device.Allocations;
+import org.reflectrm.kernels.device.AttentionCall;
 import org.reflectrm.kernels.device.DeviceBuffer;
 import org.reflectrm.kernels.device.SgdStep;
 import org.reflectrm.kernels.device.DeviceException;
 import org.reflectrm.kernels.device.DeviceGraph;
+import org.reflectrm.kernels.device.KvSlots;
 import org.reflectrm.kernels.device.RecordingDevice;
 import org.reflectrm.kernels.device.SumOfSquares;
 import org.reflectrm.kernels.device.Transfers;
@@ -266,6 +271,42 @@ public final class CudaDevice implements RecordingDevice {
                 positions, posOff, theta, q, qOff, kCache, kOff, vCache, vOff, true, slots);
     }
 
+    /**
+     * A batch of one-row sequences (a decode step) splits in one launch of
+     * {@code split_qkv_batch}, each row into its own cache through the table of caches that
+     * {@code attention_batch} reads too; other batches go one sequence at a time.
+     */
+    @Override
+    public void splitQkvAtPositions(DeviceBuffer qkv, long qkvOff, int heads, int kvHeads, int headDim,
+                                    DeviceBuffer qNorm, long qNormOff, DeviceBuffer kNorm, long kNormOff,
+                                    DType normType, float eps, DeviceBuffer positions, long posOff, float theta,
+                                    DeviceBuffer q, long qOff, int[] rows, List<KvSlots> caches) {
+        int batch = rows.length;
+        boolean oneRowEach = batch >= 2 && batch == caches.size();
+        for (int r : rows) {
+            oneRowEach &= r == 1;
+        }
+        if (!oneRowEach) {
+            RecordingDevice.super.splitQkvAtPositions(qkv, qkvOff, heads, kvHeads, headDim, qNorm, qNormOff, kNorm,
+                    kNormOff, normType, eps, positions, posOff, theta, q, qOff, rows, caches);
+            return;
+        }
+        requireNonNegative(heads, kvHeads, headDim);
+        requireEven(headDim);
+        long qDim = (long) heads * headDim, kvDim = (long) kvHeads * headDim;
+        long table = sequenceTable(caches, kvDim);
+        args.reset()
+                .ptr(at(qkv, qkvOff, batch * (qDim + 2 * kvDim), 4, "qkv")).i64(qkvOff)
+                .i32(heads).i32(kvHeads).i32(headDim)
+                .ptr(at(qNorm, qNormOff, headDim, normType.byteSize(), "qNorm")).i64(qNormOff)
+                .ptr(at(kNorm, kNormOff, headDim, normType.byteSize(), "kNorm")).i64(kNormOff)
+                .i32(typeCode(normType)).f32(eps)
+                .ptr(at(positions, posOff, batch, 4, "positions")).i64(posOff).f32(theta)
+                .ptr(at(q, qOff, batch * qDim, 4, "q")).i64(qOff)
+                .ptr(table);
+        launch(Kernel.SPLIT_QKV_BATCH, batch, heads + 2L * kvHeads, 1, threads(headDim / 2, 128));
+    }
+
     /** The cache holds {@code slots} rows from kOff/vOff: rows from the first one, or all the slots by position. */
     private void splitQkv(DeviceBuffer qkv, long qkvOff, int rows, int heads, int kvHeads, int headDim,
                           DeviceBuffer qNorm, long qNormOff, DeviceBuffer kNorm, long kNormOff, DType normType,
@@ -444,6 +485,143 @@ public final class CudaDevice implements RecordingDevice {
         }
         long positionsAddress = at(positions, posOff, shape.tokens(), 4, "positions");
         attention(q, qOff, kCache, kOff, vCache, vOff, out, outOff, shape, positionsAddress, posOff, slots);
+    }
+
+    /**
+     * A batch of one-token sequences (a decode step) attends in one launch of
+     * {@code attention_batch} (and one merge), where one launch per sequence would leave most of
+     * the GPU idle: each sequence has a single query row per head. The kernel finds each
+     * sequence's caches in a device table of their addresses, uploaded the first time a batch of
+     * caches is seen (so a recording needs the step run once unrecorded first, as for scratch).
+     * Other batches go one call at a time.
+     */
+    @Override
+    public void attentionAtPositions(List<AttentionCall> calls, DeviceBuffer positions, long posOff, int[] slots) {
+        if (!batchable(calls) || slots.length != calls.size()) {
+            RecordingDevice.super.attentionAtPositions(calls, positions, posOff, slots);
+            return;
+        }
+        AttentionCall first = calls.getFirst();
+        AttentionShape shape = first.shape();
+        int batch = calls.size(), heads = shape.heads(), kvHeads = shape.kvHeads(), d = shape.headDim();
+        if (d > ATTENTION_MAX_HEAD_DIM) {
+            throw new IllegalArgumentException("CUDA attention supports head_dim up to " + ATTENTION_MAX_HEAD_DIM
+                    + ", got " + d);
+        }
+        List<KvSlots> caches = new ArrayList<>(batch);
+        int planKeys = 0;
+        for (int i = 0; i < batch; i++) {
+            AttentionCall c = calls.get(i);
+            RecordingDevice.requireSlots(c.shape(), slots[i]);
+            caches.add(new KvSlots(c.k(), c.kOff(), c.v(), c.vOff(), slots[i]));
+            planKeys = Math.max(planKeys, slots[i]);
+        }
+        long qCount = (long) batch * heads * d;
+        long positionsAddress = at(positions, posOff, batch, 4, "positions");
+        int splits = 1;
+        int perSplit = planKeys;
+        if (planKeys > SPLIT_KEYS) {
+            int wanted = Math.min(MAX_SPLITS, ceilDiv(planKeys, SPLIT_KEYS));
+            perSplit = ceilDiv(ceilDiv(planKeys, wanted), 32) * 32;
+            splits = ceilDiv(planKeys, perSplit);
+        }
+        long rowsTotal = qCount / d;
+        long table = sequenceTable(caches, kvHeads * (long) d);
+        long part = splits > 1 ? scratch(4L * splits * rowsTotal * (d + 2)) : 0;
+        long outAddress = at(first.out(), first.outOff(), qCount, 4, "out");
+        args.reset()
+                .ptr(at(first.q(), first.qOff(), qCount, 4, "q")).i64(first.qOff())
+                .ptr(table)
+                .ptr(outAddress).i64(first.outOff())
+                .ptr(part)
+                .i32(batch).i32(heads).i32(kvHeads).i32(d).f32(shape.scale()).i32(perSplit)
+                .ptr(positionsAddress).i64(posOff);
+        launch(Kernel.ATTENTION_BATCH, (long) batch * ceilDiv(shape.group(), ATTENTION_ROWS), kvHeads, splits, 128);
+        if (splits > 1) {
+            args.reset().ptr(part).i32(splits).i32((int) rowsTotal).i32(d).ptr(outAddress).i64(first.outOff());
+            launch(Kernel.ATTENTION_MERGE, rowsTotal, 1, 1, threads(d, 128));
+        }
+    }
+
+    /**
+     * Whether {@code calls} can attend in one launch: at least two sequences of one token each,
+     * F32 caches without a shared prefix, one shape, and query and output rows one after another.
+     */
+    private static boolean batchable(List<AttentionCall> calls) {
+        if (calls.size() < 2) {
+            return false;
+        }
+        AttentionCall first = calls.getFirst();
+        AttentionShape s0 = first.shape();
+        long rowSize = (long) s0.heads() * s0.headDim();
+        for (int i = 0; i < calls.size(); i++) {
+            AttentionCall c = calls.get(i);
+            AttentionShape s = c.shape();
+            if (s.tokens() != 1 || c.prefixLength() != 0 || c.kvType() != DType.F32
+                    || s.heads() != s0.heads() || s.kvHeads() != s0.kvHeads() || s.headDim() != s0.headDim()
+                    || s.scale() != s0.scale() || c.q() != first.q() || c.out() != first.out()
+                    || c.qOff() != first.qOff() + i * rowSize || c.outOff() != first.outOff() + i * rowSize) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Most tables of cache addresses kept (a batch has one per layer); past it, all are freed. */
+    private static final int MAX_SEQUENCE_TABLES = 1024;
+    /** Device tables of KV-cache addresses for {@code attention_batch}, by their contents. */
+    private final Map<SequenceTable, CudaBuffer> sequenceTables = new HashMap<>();
+
+    private record SequenceTable(long[] addresses) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof SequenceTable t && Arrays.equals(addresses, t.addresses);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(addresses);
+        }
+    }
+
+    /**
+     * The device address of the table of {@code caches} (rows of {@code kvRow} floats) that
+     * {@code attention_batch} and {@code split_qkv_batch} read: per sequence, the addresses of its
+     * key and value slot 0 and its slots. Uploaded the first time it is asked for.
+     */
+    private long sequenceTable(List<KvSlots> caches, long kvRow) {
+        long[] addresses = new long[3 * caches.size()];
+        for (int i = 0; i < caches.size(); i++) {
+            KvSlots c = caches.get(i);
+            addresses[3 * i] = at(c.k(), c.kOff(), c.slots() * kvRow, 4, "kCache") + 4 * c.kOff();
+            addresses[3 * i + 1] = at(c.v(), c.vOff(), c.slots() * kvRow, 4, "vCache") + 4 * c.vOff();
+            addresses[3 * i + 2] = c.slots();
+        }
+        SequenceTable key = new SequenceTable(addresses);
+        CudaBuffer table = sequenceTables.get(key);
+        if (table == null) {
+            requireNotRecording("uploading a batch's table of KV caches (run the step once unrecorded first)");
+            if (sequenceTables.size() >= MAX_SEQUENCE_TABLES) {
+                freeSequenceTables();
+            }
+            long bytes = 8L * addresses.length;
+            table = new CudaBuffer(gpu, null, gpu.allocate(bytes), bytes);
+            try (Arena staging = Arena.ofConfined()) {
+                MemorySegment host = staging.allocate(bytes, 8);
+                MemorySegment.copy(addresses, 0, host, ValueLayout.JAVA_LONG, 0, addresses.length);
+                gpu.upload(host, table.address(gpu));
+            }
+            transfers.countUpload(bytes);
+            sequenceTables.put(key, table);
+        }
+        return table.address(gpu);
+    }
+
+    private void freeSequenceTables() {
+        generation++;              // recordings may read them
+        gpu.synchronize();         // and queued kernels too
+        sequenceTables.values().forEach(CudaBuffer::close);
+        sequenceTables.clear();
     }
 
     /**
@@ -872,6 +1050,8 @@ public final class CudaDevice implements RecordingDevice {
             if (scratch != null) {
                 scratch.close();
             }
+            sequenceTables.values().forEach(CudaBuffer::close);
+            sequenceTables.clear();
         } finally {
             closed = true;
             try {

@@ -40,6 +40,7 @@ enum Kernel {
     RMS_NORM("rms_norm", "plpliplif", 0),
     ROPE("rope", "pliiplf", 0),
     SPLIT_QKV("split_qkv", "pliiiplplifplfplplplii", 0),
+    SPLIT_QKV_BATCH("split_qkv_batch", "pliiiplplifplfplp", 0),
     EMBEDDING_F32("embedding_f32", Sig.EMBEDDING, 0),
     EMBEDDING_BF16("embedding_bf16", Sig.EMBEDDING, 0),
     EMBEDDING_F16("embedding_f16", Sig.EMBEDDING, 0),
@@ -52,6 +53,7 @@ enum Kernel {
     ARGMAX_ROWS("argmax_rows", "plipl", 0),
     ATTENTION("attention", "plplplplpiiiiifipl", 128),
     ATTENTION_MERGE("attention_merge", "piiipl", 0),
+    ATTENTION_BATCH("attention_batch", "plpplpiiiifipl", 128),
     // Training
     MATMUL_F32("matmul_f32", Sig.MATMUL, 256),
     MATMUL_BF16("matmul_bf16", Sig.MATMUL, 256),

@@ -1,5 +1,6 @@
 package org.reflectrm.kernels.device;
 
+import java.util.List;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
 
@@ -35,6 +36,54 @@ public interface RecordingDevice extends Device {
     void attentionAtPositions(DeviceBuffer q, long qOff, DeviceBuffer kCache, long kOff, DeviceBuffer vCache,
                               long vOff, DeviceBuffer out, long outOff, AttentionShape shape,
                               DeviceBuffer positions, long posOff, int slots);
+
+    /**
+     * {@link #splitQkvAtPositions} of many sequences (a batch's forward), one after another:
+     * sequence i has {@code rows[i]} rows of {@code qkv} and {@code q} after those of the
+     * sequences before it, at the positions of the same rows of {@code positions} from
+     * {@code posOff}, and its own cache {@code caches.get(i)}. This default makes one call per
+     * sequence; CUDA splits a batch of one-row sequences in one launch.
+     */
+    default void splitQkvAtPositions(DeviceBuffer qkv, long qkvOff, int heads, int kvHeads, int headDim,
+                                     DeviceBuffer qNorm, long qNormOff, DeviceBuffer kNorm, long kNormOff,
+                                     DType normType, float eps, DeviceBuffer positions, long posOff, float theta,
+                                     DeviceBuffer q, long qOff, int[] rows, List<KvSlots> caches) {
+        if (rows.length != caches.size()) {
+            throw new IllegalArgumentException(rows.length + " sequences but " + caches.size() + " caches");
+        }
+        long qkvRow = (long) (heads + 2 * kvHeads) * headDim, qRow = (long) heads * headDim;
+        long row = 0;
+        for (int i = 0; i < rows.length; i++) {
+            KvSlots c = caches.get(i);
+            splitQkvAtPositions(qkv, qkvOff + row * qkvRow, rows[i], heads, kvHeads, headDim, qNorm, qNormOff,
+                    kNorm, kNormOff, normType, eps, positions, posOff + row, theta, q, qOff + row * qRow,
+                    c.k(), c.kOff(), c.v(), c.vOff(), c.slots());
+            row += rows[i];
+        }
+    }
+
+    /**
+     * {@link #attentionAtPositions} of many sequences (a batch's decode step), each against its
+     * own F32 cache without a shared prefix: call i's first token is at
+     * {@code positions[posOff + r]}, r being the number of query rows of the calls before it, and
+     * its cache holds {@code slots[i]} slots. Each call gets what its own call computes. This
+     * default makes them one by one; CUDA attends a batch of one-token sequences in one launch.
+     */
+    default void attentionAtPositions(List<AttentionCall> calls, DeviceBuffer positions, long posOff, int[] slots) {
+        if (slots.length != calls.size()) {
+            throw new IllegalArgumentException(calls.size() + " sequences but " + slots.length + " cache sizes");
+        }
+        long row = 0;
+        for (int i = 0; i < calls.size(); i++) {
+            AttentionCall c = calls.get(i);
+            if (c.prefixLength() != 0 || c.kvType() != DType.F32) {
+                throw new IllegalArgumentException("attention at positions reads F32 caches without a shared prefix");
+            }
+            attentionAtPositions(c.q(), c.qOff(), c.k(), c.kOff(), c.v(), c.vOff(), c.out(), c.outOff(), c.shape(),
+                    positions, posOff + row, slots[i]);
+            row += c.shape().tokens();
+        }
+    }
 
     /** Fails unless a cache of {@code slots} slots holds every position the shape attends from. */
     static void requireSlots(AttentionShape shape, int slots) {

@@ -16,7 +16,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.device.AdamWStep;
+import org.reflectrm.kernels.device.AttentionCall;
 import org.reflectrm.kernels.device.DeviceBuffer;
+import org.reflectrm.kernels.device.KvSlots;
 
 /**
  * Every Device method of {@link CudaDevice} against a recording {@link Gpu}, on machines without
@@ -40,6 +42,8 @@ class CudaLaunchTest {
         long next = 0x7000_0000_0000L;
         int syncs;
         boolean tensorCores;
+        /** The bytes of every upload, in order. */
+        final List<byte[]> uploads = new ArrayList<>();
 
         @Override
         public boolean tensorCores() {
@@ -74,6 +78,7 @@ class CudaLaunchTest {
         public void upload(MemorySegment src, long dst) {
             assertTrue(src.isNative());
             inside(dst, src.byteSize());
+            uploads.add(src.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
         }
 
         @Override
@@ -106,6 +111,19 @@ class CudaLaunchTest {
             assertTrue(block >= 32 && block <= 1024 && block % 32 == 0, "block " + block);
             assertTrue(gx >= 1 && gy >= 1 && gz >= 1 && gy <= 65535 && gz <= 65535, "grid");
             launches.add(new Launch(kernel, gx, gy, gz, block, raw));
+        }
+
+        @Override
+        public void beginCapture() {
+        }
+
+        @Override
+        public MemorySegment endCapture() {
+            return MemorySegment.ofAddress(1);
+        }
+
+        @Override
+        public void destroyGraph(MemorySegment graph) {
         }
 
         @Override
@@ -309,6 +327,87 @@ class CudaLaunchTest {
         assertEquals(List.of(Kernel.ADAMW, 40, 1), List.of(last().kernel(), last().gx(), last().intArg(11)));
         device.adamW(x, 3, dy, 3, dx, 3, c, 3, 5, AdamWStep.of(1e-3, 0.3, 0.999, 1e-8, 0.01, 1, true));
         assertEquals(0, last().intArg(11), "lerp weight 0.7: the large-weight form");
+    }
+
+    /**
+     * A decode step's attention over a batch of caches is one launch of attention_batch (and one
+     * merge) reading the caches' addresses from a table on the device, uploaded once per batch of
+     * caches, which the batch's QKV split reads too; a batch that is not all one-token sequences
+     * goes one call at a time.
+     */
+    @Test
+    void batchedDecodeAttentionIsOneLaunchOverATableOfCaches() {
+        int heads = 8, kvHeads = 2, d = 64, batch = 3;
+        int[] slots = {40, 700, 200};
+        long kvRow = (long) kvHeads * d;
+        DeviceBuffer q = floats(batch * heads * d), o = floats(batch * heads * d), positions = device.allocate(64);
+        List<AttentionCall> calls = new ArrayList<>();
+        List<DeviceBuffer> caches = new ArrayList<>();
+        for (int i = 0; i < batch; i++) {
+            DeviceBuffer k = floats(slots[i] * kvRow), v = floats(slots[i] * kvRow);
+            caches.add(k);
+            caches.add(v);
+            calls.add(new AttentionCall(q, 3 + (long) i * heads * d, null, 0, null, 0, 0, k, 3, v, 3, DType.F32,
+                    o, 3 + (long) i * heads * d, new AttentionShape(1, 10 * i, heads, kvHeads, d, 0.125f)));
+        }
+        int uploadsBefore = gpu.uploads.size();
+        device.attentionAtPositions(calls, positions, 5, slots);
+        assertEquals(2, gpu.launches.size(), "one attention launch and one merge");
+        Launch a = gpu.launches.get(0), m = gpu.launches.get(1);
+        assertEquals(List.of(Kernel.ATTENTION_BATCH, batch, kvHeads, 6, 128),
+                List.of(a.kernel(), a.gx(), a.gy(), a.gz(), a.block()), "a block row per sequence, splits for 700 slots");
+        assertEquals(List.of((long) batch, (long) heads, (long) kvHeads, (long) d),
+                List.of(a.raw()[6], a.raw()[7], a.raw()[8], a.raw()[9]));
+        assertEquals(128, a.intArg(11), "keys per split");
+        assertEquals(5, a.raw()[13], "positions offset");
+        assertEquals(Kernel.ATTENTION_MERGE, m.kernel());
+        assertEquals(List.of((long) batch * heads, 3L), List.of(m.raw()[2], m.raw()[5]));
+        assertEquals(uploadsBefore + 1, gpu.uploads.size(), "the table of caches");
+        java.nio.LongBuffer table = java.nio.ByteBuffer.wrap(gpu.uploads.getLast())
+                .order(java.nio.ByteOrder.nativeOrder()).asLongBuffer();
+        for (int i = 0; i < batch; i++) {
+            assertEquals(((CudaBuffer) caches.get(2 * i)).address(gpu) + 4 * 3, table.get(3 * i), "keys of " + i);
+            assertEquals(((CudaBuffer) caches.get(2 * i + 1)).address(gpu) + 4 * 3, table.get(3 * i + 1), "values of " + i);
+            assertEquals(slots[i], table.get(3 * i + 2), "slots of " + i);
+        }
+        // The QKV split of the same step launches once, through the same table.
+        gpu.launches.clear();
+        List<KvSlots> kv = new ArrayList<>();
+        for (int i = 0; i < batch; i++) {
+            kv.add(new KvSlots(caches.get(2 * i), 3, caches.get(2 * i + 1), 3, slots[i]));
+        }
+        DeviceBuffer qkv = floats(batch * (heads + 2 * kvHeads) * d), norm = floats(d);
+        device.splitQkvAtPositions(qkv, 3, heads, kvHeads, d, norm, 3, norm, 3, DType.F32, 1e-6f, positions, 5, 1e4f,
+                q, 3, new int[] {1, 1, 1}, kv);
+        assertEquals(uploadsBefore + 1, gpu.uploads.size(), "the table is shared with attention");
+        assertEquals(1, gpu.launches.size());
+        assertEquals(List.of(Kernel.SPLIT_QKV_BATCH, batch, heads + 2 * kvHeads), List.of(last().kernel(), last().gx(),
+                last().gy()));
+        assertEquals(a.raw()[2], last().raw()[16], "the same table");
+        gpu.launches.clear();
+        device.splitQkvAtPositions(qkv, 3, heads, kvHeads, d, norm, 3, norm, 3, DType.F32, 1e-6f, positions, 5, 1e4f,
+                q, 3, new int[] {2, 1}, kv.subList(0, 2));
+        assertEquals(List.of(Kernel.SPLIT_QKV, Kernel.SPLIT_QKV), gpu.launches.stream().map(Launch::kernel).toList(),
+                "a two-row sequence: one launch per sequence");
+        gpu.launches.clear();
+        // The same caches again: the table is on the device already, and a recording may reuse it.
+        device.beginRecording();
+        device.attentionAtPositions(calls, positions, 5, slots);
+        device.endRecording().close();
+        assertEquals(uploadsBefore + 1, gpu.uploads.size(), "no second upload");
+        // New caches while recording: the table cannot be uploaded then.
+        List<AttentionCall> others = new ArrayList<>(calls);
+        others.set(0, new AttentionCall(q, 3, null, 0, null, 0, 0, floats(40 * kvRow), 3, floats(40 * kvRow), 3,
+                DType.F32, o, 3, calls.getFirst().shape()));
+        device.beginRecording();
+        assertThrows(IllegalStateException.class, () -> device.attentionAtPositions(others, positions, 5, slots));
+        device.endRecording().close();
+        // Two tokens in a sequence (a prefill): one call each.
+        gpu.launches.clear();
+        List<AttentionCall> prefill = List.of(new AttentionCall(q, 3, null, 0, null, 0, 0, caches.get(0), 3,
+                caches.get(1), 3, DType.F32, o, 3, new AttentionShape(2, 0, heads, kvHeads, d, 0.125f)));
+        device.attentionAtPositions(prefill, positions, 5, new int[] {40});
+        assertEquals(List.of(Kernel.ATTENTION), gpu.launches.stream().map(Launch::kernel).toList());
     }
 
     @Test

@@ -389,7 +389,12 @@ public final class Qwen3Model implements AutoCloseable {
         return ops.add(h, linear(ops, gated, w.downProj(), names[DOWN]));
     }
 
-    /** A decoder layer of the fused forward, adding into the residual stream {@code h} in place. */
+    /**
+     * A decoder layer of the fused forward, adding into the residual stream {@code h} in place:
+     * norm+QKV, the split into q and the caches, attention, and the two projections into the
+     * residual with norm+gate/up+SiLU between them (on CUDA a decode step's split and attention
+     * are one launch each for the whole batch).
+     */
     private void fusedLayer(Ops ops, FusedOps fused, int layer, Tensor h, Inputs in, Tensor positions,
                             List<KvCache> caches) {
         LayerWeights w = weights.layers().get(layer);
@@ -399,13 +404,11 @@ public final class Qwen3Model implements AutoCloseable {
         Tensor q = ops.empty(t, nh, d);
         List<Ops.CachedSequence> sequences = new ArrayList<>(in.sequences());
         for (int s = 0; s < in.sequences(); s++) {
-            int from = in.starts()[s], to = in.starts()[s + 1];
             KvCache cache = caches.get(s);
-            fused.splitQkv(qkv.rows(from, to), w.qNorm(), w.kNorm(), eps, positions.rows(from, to),
-                    (float) config.ropeTheta(), q.rows(from, to), cache.keys(layer), cache.values(layer), cache.length());
-            sequences.add(new Ops.CachedSequence(to - from, null, null, 0, cache.keys(layer), cache.values(layer),
+            sequences.add(new Ops.CachedSequence(in.length(s), null, null, 0, cache.keys(layer), cache.values(layer),
                     cache.length()));
         }
+        fused.splitQkv(qkv, w.qNorm(), w.kNorm(), eps, positions, (float) config.ropeTheta(), q, sequences);
         Tensor attn = fused.attention(q, sequences, attentionScale, positions);
         fused.addLinear(h, attn.reshape(t, nh * d), w.oProj());
         Tensor mlp = fused.rmsNormGateUpSwiglu(h, w.postNorm(), eps, Tensor.stacked(w.gateProj(), w.upProj()));

@@ -20,8 +20,8 @@ import org.reflectrm.tensor.DeviceTensors;
  * driver stand-in that records launches and graph captures (the kernels do not run, so logits
  * are whatever the memory holds). It pins what GPU decode speed rests on: a decode step is one
  * replay of a recorded graph, one upload of ids and positions and one download of logits; and
- * the recorded step is the fused plan, per layer a norm+QKV projection, a QKV split into the
- * cache per sequence, an attention per sequence, the output projection into the residual, norm+gate/up+SiLU and the
+ * the recorded step is the fused plan, per layer a norm+QKV projection, one QKV split into the
+ * caches and one attention launch for the whole batch, the output projection into the residual, norm+gate/up+SiLU and the
  * down projection into the residual.
  */
 class CudaDecodePlanTest {
@@ -143,7 +143,7 @@ class CudaDecodePlanTest {
             assertTrue(gpu.graphs.isEmpty(), "closing the session destroys the recording");
         }
         List<String> layer = List.of("rms_linear_gemv_bf16",
-                "split_qkv", "split_qkv", "attention", "attention",
+                "split_qkv_batch", "attention_batch",
                 "linear_gemv_bf16", "gate_up_gemv_bf16", "linear_gemv_bf16");
         List<String> want = new ArrayList<>();
         want.add("embedding_bf16");

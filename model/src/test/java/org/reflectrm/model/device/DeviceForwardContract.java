@@ -181,7 +181,8 @@ abstract class DeviceForwardContract {
 
     /**
      * Weights cross the bus once, when the model is put on the device; a decode step then moves
-     * only its token ids and positions up (16 bytes for two sequences) and its logits down. A step
+     * only its token ids and positions up (16 bytes for two sequences) and its logits down (the
+     * first decode step of a batch may add the small tables of cache addresses). A later step
      * that re-sent any weight (the smallest here, a q/k norm, is 32 bytes) would fail.
      */
     @Test
@@ -200,7 +201,11 @@ abstract class DeviceForwardContract {
                     Transfers.Count before = device.transfers();
                     session.forward(List.of(new int[] {3 + step}, new int[] {20 + step}), List.of(a, b));
                     Transfers.Count moved = device.transfers().since(before);
-                    assertEquals(16, moved.uploadedBytes(), "decode step " + step + " uploaded (2 ids and 2 positions)");
+                    // The first decode step of a batch may also upload, once, a table of the caches'
+                    // addresses per layer (CUDA's batched attention): 2 caches × 2 addresses × 8 bytes.
+                    long tables = step == 0 ? 32L * model.config().numHiddenLayers() : 0;
+                    assertTrue(moved.uploadedBytes() >= 16 && moved.uploadedBytes() <= 16 + tables,
+                            "decode step " + step + " uploaded " + moved.uploadedBytes() + " bytes (2 ids and 2 positions)");
                     assertEquals(2L * vocab * Float.BYTES, moved.downloadedBytes(), "decode step " + step + " downloaded");
                 }
             }
