@@ -108,7 +108,12 @@ final class BenchCommand implements Callable<Integer> {
                 for (int r = 0; r < repeats; r++) {
                     Generator.Timing t = run(generator, prompts(random, vocab, b, decodePromptLen), decodeTokens + 1);
                     speeds[r] = t.decodeTokens() / (t.decodeNanos() / 1e9);
-                    err.printf("bench: decode batch %d: %.2f tokens/s%n", b, speeds[r]);
+                    err.printf("bench: decode batch %d: %.2f tokens/s%s%n", b, speeds[r], t.passes() == 1 ? ""
+                            : " (it does not fit the device's memory at once: " + t.passes() + " passes)");
+                    if (t.passes() > 1) {
+                        (o.has("decode_passes") ? (ObjectNode) o.get("decode_passes") : o.putObject("decode_passes"))
+                                .put(Integer.toString(b), t.passes());
+                    }
                 }
                 decode.put(Integer.toString(b), median(speeds));
                 if (peaks != null) {

@@ -49,8 +49,22 @@ public final class Generator {
     public record Result(int[] tokens, double[] logprobs, String finishReason) {
     }
 
-    /** Timings of the last {@link #generate} call, in nanoseconds, and the tokens they cover. */
-    public record Timing(long prefillNanos, int prefillTokens, long decodeNanos, int decodeSteps, int decodeTokens) {
+    /**
+     * Timings of the last {@link #generate} call, in nanoseconds, and the tokens they cover;
+     * {@code passes} is how many batches it ran one after another (more than 1 when the whole
+     * batch would not fit the device's memory).
+     */
+    public record Timing(long prefillNanos, int prefillTokens, long decodeNanos, int decodeSteps, int decodeTokens,
+                         int passes) {
+        Timing plus(Timing o) {
+            return new Timing(prefillNanos + o.prefillNanos, prefillTokens + o.prefillTokens,
+                    decodeNanos + o.decodeNanos, decodeSteps + o.decodeSteps, decodeTokens + o.decodeTokens,
+                    passes + o.passes);
+        }
+    }
+
+    /** Prompts of one group that run in one pass: the group's seed, and the stream of its first. */
+    private record Slice(List<int[]> prompts, long seed, int firstStream) {
     }
 
     private Timing lastTiming;
@@ -116,8 +130,74 @@ public final class Generator {
         if (seeds != null && seeds.length != groups.size()) {
             throw new IllegalArgumentException(groups.size() + " groups but " + seeds.length + " seeds");
         }
+        int maxPrompt = 0;
+        int index = 0;
+        for (List<int[]> group : groups) {
+            for (int[] p : group) {
+                if (p.length == 0) {
+                    throw new BadInputException("prompt " + index + " is empty: generation needs at least one token");
+                }
+                maxPrompt = Math.max(maxPrompt, p.length);
+                index++;
+            }
+        }
+        List<Result> results = new ArrayList<>();
+        Timing total = null;
+        int done = 0;
+        for (List<Slice> pass : passes(groups, seeds, config, maxPrompt)) {
+            int offset = done;
+            TokenListener shifted = listener == null ? null : (seq, token, lp) -> listener.onToken(offset + seq, token, lp);
+            List<Result> part = generatePass(pass, config, shifted);
+            results.addAll(part);
+            done += part.size();
+            total = total == null ? lastTiming : total.plus(lastTiming);
+        }
+        lastTiming = total;
+        return results;
+    }
+
+    /**
+     * The groups cut into passes that each fit {@link LanguageModel#batchMemoryBudget}: sequences
+     * in order, a pass closed when the next one's KV cache and prefill activations would not fit
+     * (a group may be cut between passes; its sequences keep their random streams). Everything
+     * is one pass where memory is no limit, or when a single sequence alone would not fit (it then
+     * fails as it would have).
+     */
+    private List<List<Slice>> passes(List<List<int[]>> groups, long[] seeds, GenerationConfig config, int maxPrompt) {
+        long budget = model.batchMemoryBudget();
+        long perPosition = model.config().kvCacheBytesPerPosition();
+        long perToken = model.config().prefillActivationBytesPerToken();
+        long perSequence = (long) (maxPrompt + config.maxNewTokens()) * perPosition + 4L * model.config().vocabSize();
+        List<List<Slice>> passes = new ArrayList<>();
+        List<Slice> pass = new ArrayList<>();
+        long used = 0;
+        for (int g = 0; g < groups.size(); g++) {
+            List<int[]> group = groups.get(g);
+            long seed = seeds == null ? config.seed() : seeds[g];
+            int from = 0;
+            for (int j = 0; j < group.size(); j++) {
+                long need = perSequence + group.get(j).length * perToken;
+                if (used + need > budget && used > 0) {
+                    if (j > from) {
+                        pass.add(new Slice(group.subList(from, j), seed, from));
+                    }
+                    passes.add(pass);
+                    pass = new ArrayList<>();
+                    used = 0;
+                    from = j;
+                }
+                used += need;
+            }
+            pass.add(new Slice(group.subList(from, group.size()), seed, from));
+        }
+        passes.add(pass);
+        return passes;
+    }
+
+    /** One batch: every slice's prompts prefilled together, then decoded together. */
+    private List<Result> generatePass(List<Slice> groups, GenerationConfig config, TokenListener listener) {
         List<int[]> prompts = new ArrayList<>();
-        groups.forEach(prompts::addAll);
+        groups.forEach(g -> prompts.addAll(g.prompts()));
         int batch = prompts.size();
         int maxPrompt = 0;
         int prefillTokens = 0;
@@ -150,7 +230,7 @@ public final class Generator {
             int[] shared = new int[groups.size()];
             List<int[]> prefixPrompts = new ArrayList<>();
             for (int g = 0; g < groups.size(); g++) {
-                List<int[]> group = groups.get(g);
+                List<int[]> group = groups.get(g).prompts();
                 shared[g] = sharePrefixes && group.size() > 1 ? sharedPrefix(group) : 0;
                 if (shared[g] >= MIN_SHARED_PREFIX) {
                     prefixes.add(session.newCache(shared[g]));
@@ -167,9 +247,10 @@ public final class Generator {
             List<Integer> active = new ArrayList<>();
             List<int[]> next = new ArrayList<>();
             for (int g = 0, i = 0; g < groups.size(); g++) {
-                for (int j = 0; j < groups.get(g).size(); j++, i++) {
+                Slice slice = groups.get(g);
+                for (int j = 0; j < slice.prompts().size(); j++, i++) {
                     int[] prompt = prompts.get(i);
-                    random[i] = new SplittableRandom(streamSeed(seeds == null ? config.seed() : seeds[g], j));
+                    random[i] = new SplittableRandom(streamSeed(slice.seed(), slice.firstStream() + j));
                     caches.add(shared[g] > 0 ? session.newCache(capacity, prefixes.get(g), shared[g])
                             : session.newCache(capacity));
                     active.add(i);
@@ -215,7 +296,7 @@ public final class Generator {
                 next = nextTokens;
             }
             long decodeNanos = System.nanoTime() - t0 - prefillNanos;
-            lastTiming = new Timing(prefillNanos, prefillTokens, decodeNanos, steps, decodeTokens);
+            lastTiming = new Timing(prefillNanos, prefillTokens, decodeNanos, steps, decodeTokens, 1);
         } finally {
             caches.forEach(LanguageModel.Cache::close);
             prefixes.stream().filter(java.util.Objects::nonNull).forEach(LanguageModel.Cache::close);

@@ -15,6 +15,15 @@ public interface LanguageModel {
     /** Where it computes, for people: e.g. {@code cpu (2 threads)}. */
     String device();
 
+    /**
+     * Bytes of device memory a batch's KV caches and activations may take, beyond the weights:
+     * {@link Generator} runs a batch that would need more as several passes. Unlimited where
+     * memory is not the limit (the CPU).
+     */
+    default long batchMemoryBudget() {
+        return Long.MAX_VALUE;
+    }
+
     /** Starts a run of forwards whose scratch memory is freed on close. */
     Session open();
 

@@ -39,6 +39,8 @@ public final class Qwen3LanguageModel implements LanguageModel {
     /** Whether decode steps are recorded and replayed; off where the device cannot, or after a failure. */
     private volatile boolean graphsUsable;
     private final AtomicLong replays = new AtomicLong();
+    /** Device memory a batch may take ({@link #batchMemoryBudget}); unlimited on the host. */
+    private volatile long batchMemoryBudget;
 
     /** The model on the host, computed by {@code backend}. */
     public Qwen3LanguageModel(Qwen3Model model, Backend backend) {
@@ -66,6 +68,27 @@ public final class Qwen3LanguageModel implements LanguageModel {
         this.device = device;
         this.kvType = kvType;
         this.graphsUsable = recordDecodeSteps && device instanceof RecordingDevice && device.fusesForward();
+        // On a GPU: its memory less what is held already (the weights) and a tenth for the driver,
+        // scratch kernels and fragmentation.
+        this.batchMemoryBudget = device instanceof HostDevice ? Long.MAX_VALUE
+                : Math.max(0, device.memoryBytes() - device.memoryBytes() / 10 - device.allocations().live());
+    }
+
+    @Override
+    public long batchMemoryBudget() {
+        return batchMemoryBudget;
+    }
+
+    /**
+     * Sets the device memory a batch may take (see {@link LanguageModel#batchMemoryBudget}), for
+     * a GPU shared with other work; returns this model.
+     */
+    public Qwen3LanguageModel withBatchMemoryBudget(long bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("a batch memory budget must be positive, got " + bytes);
+        }
+        this.batchMemoryBudget = bytes;
+        return this;
     }
 
     /** What the KV caches hold: F32 or BF16. */

@@ -188,6 +188,21 @@ public record Qwen3Config(
         return numAttentionHeads / numKeyValueHeads;
     }
 
+    /** Bytes an F32 KV cache takes per position: keys and values of every layer. */
+    public long kvCacheBytesPerPosition() {
+        return 2L * numHiddenLayers() * kvDim() * Float.BYTES;
+    }
+
+    /**
+     * An estimate of the activation bytes a prefill needs per token at its peak, within one layer
+     * (a layer's activations are freed before the next): the residual stream and the normed
+     * input, q, k and v with q after RoPE and attention's output, and the MLP's gate, up and
+     * gated product.
+     */
+    public long prefillActivationBytesPerToken() {
+        return (long) Float.BYTES * (2L * hiddenSize() + 3L * qDim() + 2L * kvDim() + 3L * intermediateSize());
+    }
+
     public int qDim() {
         return numAttentionHeads * headDim;
     }
