@@ -988,6 +988,23 @@ double linearCase(Variant variant, DType type, int rows, int out, int in, bool a
     return assertClose(want, readF32(dy, off, (size_t) rows * out), "y");
 }
 
+// One fused QKV row split in double: q and k heads RMS-normed with their gamma and rotated to
+// position pos, v heads copied.
+void splitQkvRowRef(const double* row, const std::vector<double>& qn, const std::vector<double>& kn, float eps,
+                    int pos, float theta, int heads, int kvHeads, int headDim, double* q, double* k, double* v) {
+    for (int h = 0; h < heads + 2 * kvHeads; h++) {
+        std::vector<double> x(row + (size_t) h * headDim, row + (size_t) (h + 1) * headDim);
+        if (h < heads + kvHeads) {
+            x = rmsNormRef(x, h < heads ? qn : kn, 1, headDim, eps);
+            ropeRef(x.data(), headDim, pos, theta);
+        }
+        double* dst = h < heads ? q + (size_t) h * headDim
+                      : h < heads + kvHeads ? k + (size_t) (h - heads) * headDim
+                                            : v + (size_t) (h - heads - kvHeads) * headDim;
+        std::copy(x.begin(), x.end(), dst);
+    }
+}
+
 // byPosition: the cache-slot-by-position variant (CudaDevice.splitQkvAtPositions), where the last
 // row's position lies past the cache and must write no k or v.
 double splitQkvCase(int rows, int heads, int kvHeads, int headDim, int start, DType normType, bool byPosition = false) {
@@ -1024,18 +1041,8 @@ double splitQkvCase(int rows, int heads, int kvHeads, int headDim, int start, DT
     }
     std::vector<double> wq((size_t) rows * qDim), wk((size_t) rows * kvDim), wv((size_t) rows * kvDim);
     for (int r = 0; r < rows; r++) {
-        for (int h = 0; h < heads + 2 * kvHeads; h++) {
-            std::vector<double> v(qkv.begin() + (size_t) r * width + (size_t) h * headDim,
-                                  qkv.begin() + (size_t) r * width + (size_t) (h + 1) * headDim);
-            if (h < heads + kvHeads) {
-                v = rmsNormRef(v, h < heads ? qn : kn, 1, headDim, eps);
-                ropeRef(v.data(), headDim, pos[r], theta);
-            }
-            double* dst = h < heads ? &wq[(size_t) r * qDim + (size_t) h * headDim]
-                          : h < heads + kvHeads ? &wk[(size_t) r * kvDim + (size_t) (h - heads) * headDim]
-                                                : &wv[(size_t) r * kvDim + (size_t) (h - heads - kvHeads) * headDim];
-            std::copy(v.begin(), v.end(), dst);
-        }
+        splitQkvRowRef(&qkv[(size_t) r * width], qn, kn, eps, pos[r], theta, heads, kvHeads, headDim,
+                       &wq[(size_t) r * qDim], &wk[(size_t) r * kvDim], &wv[(size_t) r * kvDim]);
     }
     double worst = assertClose(wq, readF32(dq, PAD, wq.size()), "q");
     wk.resize((size_t) written * kvDim);
@@ -1328,18 +1335,8 @@ double splitQkvBatchCase(const std::vector<int>& positions, const std::vector<in
     std::vector<double> wq((size_t) batch * qDim);
     for (int r = 0; r < batch; r++) {
         std::vector<double> wk(kvDim), wv(kvDim);
-        for (int h = 0; h < heads + 2 * kvHeads; h++) {
-            std::vector<double> v(qkv.begin() + (size_t) r * width + (size_t) h * headDim,
-                                  qkv.begin() + (size_t) r * width + (size_t) (h + 1) * headDim);
-            if (h < heads + kvHeads) {
-                v = rmsNormRef(v, h < heads ? qn : kn, 1, headDim, eps);
-                ropeRef(v.data(), headDim, positions[r], theta);
-            }
-            double* dst = h < heads ? &wq[(size_t) r * qDim + (size_t) h * headDim]
-                          : h < heads + kvHeads ? &wk[(size_t) (h - heads) * headDim]
-                                                : &wv[(size_t) (h - heads - kvHeads) * headDim];
-            std::copy(v.begin(), v.end(), dst);
-        }
+        splitQkvRowRef(&qkv[(size_t) r * width], qn, kn, eps, positions[r], theta, heads, kvHeads, headDim,
+                       &wq[(size_t) r * qDim], wk.data(), wv.data());
         bool inCache = positions[r] >= 0 && positions[r] < slots[r];
         for (int c = 0; c < 2; c++) {
             const Buf* cache = c == 0 ? kb[r] : vb[r];

@@ -293,17 +293,9 @@ public final class CudaDevice implements RecordingDevice {
         }
         requireNonNegative(heads, kvHeads, headDim);
         requireEven(headDim);
-        long qDim = (long) heads * headDim, kvDim = (long) kvHeads * headDim;
-        long table = sequenceTable(caches, kvDim);
-        args.reset()
-                .ptr(at(qkv, qkvOff, batch * (qDim + 2 * kvDim), 4, "qkv")).i64(qkvOff)
-                .i32(heads).i32(kvHeads).i32(headDim)
-                .ptr(at(qNorm, qNormOff, headDim, normType.byteSize(), "qNorm")).i64(qNormOff)
-                .ptr(at(kNorm, kNormOff, headDim, normType.byteSize(), "kNorm")).i64(kNormOff)
-                .i32(typeCode(normType)).f32(eps)
-                .ptr(at(positions, posOff, batch, 4, "positions")).i64(posOff).f32(theta)
-                .ptr(at(q, qOff, batch * qDim, 4, "q")).i64(qOff)
-                .ptr(table);
+        long table = sequenceTable(caches, (long) kvHeads * headDim);
+        splitQkvArgs(qkv, qkvOff, batch, heads, kvHeads, headDim, qNorm, qNormOff, kNorm, kNormOff, normType, eps,
+                positions, posOff, theta, q, qOff).ptr(table);
         launch(Kernel.SPLIT_QKV_BATCH, batch, heads + 2L * kvHeads, 1, threads(headDim / 2, 128));
     }
 
@@ -318,19 +310,29 @@ public final class CudaDevice implements RecordingDevice {
         if (rows == 0) {
             return;
         }
+        long kvDim = (long) kvHeads * headDim;
+        splitQkvArgs(qkv, qkvOff, rows, heads, kvHeads, headDim, qNorm, qNormOff, kNorm, kNormOff, normType, eps,
+                positions, posOff, theta, q, qOff)
+                .ptr(at(kCache, kOff, slots * kvDim, 4, "kCache")).i64(kOff)
+                .ptr(at(vCache, vOff, slots * kvDim, 4, "vCache")).i64(vOff)
+                .i32(byPosition ? 1 : 0).i32(slots);
+        launch(Kernel.SPLIT_QKV, rows, heads + 2L * kvHeads, 1, threads(headDim / 2, 128));
+    }
+
+    /** The arguments split_qkv and split_qkv_batch share, up to q; each adds where k and v go. */
+    private KernelArgs splitQkvArgs(DeviceBuffer qkv, long qkvOff, int rows, int heads, int kvHeads, int headDim,
+                                    DeviceBuffer qNorm, long qNormOff, DeviceBuffer kNorm, long kNormOff,
+                                    DType normType, float eps, DeviceBuffer positions, long posOff, float theta,
+                                    DeviceBuffer q, long qOff) {
         long qDim = (long) heads * headDim, kvDim = (long) kvHeads * headDim;
-        args.reset()
+        return args.reset()
                 .ptr(at(qkv, qkvOff, rows * (qDim + 2 * kvDim), 4, "qkv")).i64(qkvOff)
                 .i32(heads).i32(kvHeads).i32(headDim)
                 .ptr(at(qNorm, qNormOff, headDim, normType.byteSize(), "qNorm")).i64(qNormOff)
                 .ptr(at(kNorm, kNormOff, headDim, normType.byteSize(), "kNorm")).i64(kNormOff)
                 .i32(typeCode(normType)).f32(eps)
                 .ptr(at(positions, posOff, rows, 4, "positions")).i64(posOff).f32(theta)
-                .ptr(at(q, qOff, rows * qDim, 4, "q")).i64(qOff)
-                .ptr(at(kCache, kOff, slots * kvDim, 4, "kCache")).i64(kOff)
-                .ptr(at(vCache, vOff, slots * kvDim, 4, "vCache")).i64(vOff)
-                .i32(byPosition ? 1 : 0).i32(slots);
-        launch(Kernel.SPLIT_QKV, rows, heads + 2L * kvHeads, 1, threads(headDim / 2, 128));
+                .ptr(at(q, qOff, rows * qDim, 4, "q")).i64(qOff);
     }
 
     @Override
