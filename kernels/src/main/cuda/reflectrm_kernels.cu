@@ -714,8 +714,9 @@ extern "C" __global__ void split_qkv(const float* qkv, i64 qkvOff, int heads, in
 }
 
 // split_qkv by position for a batch of one-token sequences in one launch (a decode step): row s
-// is sequence s, whose caches are at the device addresses seqs[3s] (keys) and seqs[3s + 1]
-// (values), slot 0, and hold seqs[3s + 2] slots; its k and v go to slot positions[posOff + s].
+// is sequence s, whose caches are at the device addresses seqs[4s] (keys) and seqs[4s + 1]
+// (values), slot 0, and hold seqs[4s + 2] slots (attention_batch's table); its k and v go to
+// slot positions[posOff + s].
 extern "C" __global__ void split_qkv_batch(const float* qkv, i64 qkvOff, int heads, int kvHeads, int headDim,
                                            const void* qNorm, i64 qNormOff, const void* kNorm, i64 kNormOff,
                                            int normType, float eps, const int* positions, i64 posOff, float theta,
@@ -724,10 +725,10 @@ extern "C" __global__ void split_qkv_batch(const float* qkv, i64 qkvOff, int hea
     const i64 qDim = (i64) heads * headDim, kvDim = (i64) kvHeads * headDim;
     const float* src = qkv + qkvOff + (i64) s * (qDim + 2 * kvDim) + (i64) h * headDim;
     const int pos = positions[posOff + s];
-    const bool inCache = pos >= 0 && pos < seqs[3 * s + 2];
+    const bool inCache = pos >= 0 && pos < seqs[4 * s + 2];
     split_qkv_head(src, h, heads, kvHeads, headDim, qNorm, qNormOff, kNorm, kNormOff, normType, eps, pos, theta,
-                   q + qOff + s * qDim, inCache ? (float*) seqs[3 * s] + pos * kvDim : 0,
-                   inCache ? (float*) seqs[3 * s + 1] + pos * kvDim : 0);
+                   q + qOff + s * qDim, inCache ? (float*) seqs[4 * s] + pos * kvDim : 0,
+                   inCache ? (float*) seqs[4 * s + 1] + pos * kvDim : 0);
 }
 
 // ---- Lookups and element-wise kernels ----
@@ -1053,22 +1054,23 @@ attention(const float* __restrict__ q, i64 qOff, const float* __restrict__ kCach
 }
 
 // Decode attention of a batch of sequences in one launch, each against its own cache: sequence s
-// has one query row per head at row s of q and out, its caches at the device addresses seqs[3s]
-// (keys) and seqs[3s + 1] (values), slot 0 (seqs[3s + 2], its slots, is split_qkv_batch's), and
-// its position at positions[posOff + s]. Block x is
-// (s, row block); the split-KV partials of all sequences go to one buffer, rows s * heads .. of
-// sequences * heads per split, so a single attention_merge finishes them all. Each sequence
-// computes exactly what its own attention launch with the same split plan would.
+// has one query row per head at row s of q and out, its caches at the device addresses seqs[4s]
+// (keys) and seqs[4s + 1] (values), slot 0, its keys split in chunks of seqs[4s + 3] (its own
+// plan, from its slots, seqs[4s + 2]), and its position at positions[posOff + s]. Block x is
+// (s, row block), z the split; splits past a sequence's own plan see no key and write an empty
+// partial. The partials of all sequences go to one buffer, rows s * heads .. of sequences * heads
+// per split, so a single attention_merge finishes them all, and each sequence gets the bits its
+// own attention launch would give (the empty partials weigh exactly nothing), whatever the batch.
 extern "C" __global__ void __launch_bounds__(AT_WARPS * 32)
 attention_batch(const float* __restrict__ q, i64 qOff, const i64* __restrict__ seqs, float* out, i64 outOff,
-                float* part, int sequences, int heads, int kvHeads, int headDim, float scale, int keysPerSplit,
+                float* part, int sequences, int heads, int kvHeads, int headDim, float scale,
                 const int* __restrict__ positions, i64 posOff) {
     const int blocksPerSeq = (heads / kvHeads + AT_WARPS * AT_ROWS - 1) / (AT_WARPS * AT_ROWS);
     const int s = blockIdx.x / blocksPerSeq;
     const i64 row = (i64) s * heads * headDim;
-    attention_tile(q + qOff + row, (const float*) seqs[3 * s], (const float*) seqs[3 * s + 1], out + outOff + row,
+    attention_tile(q + qOff + row, (const float*) seqs[4 * s], (const float*) seqs[4 * s + 1], out + outOff + row,
                    part, (i64) s * heads, (i64) sequences * heads, 1, positions[posOff + s], heads, kvHeads,
-                   headDim, scale, keysPerSplit, blockIdx.x - s * blocksPerSeq);
+                   headDim, scale, (int) seqs[4 * s + 3], blockIdx.x - s * blocksPerSeq);
 }
 
 // One block per (token, head): combines the splits' partial softmaxes, each rescaled to the

@@ -466,13 +466,8 @@ class EmuCudaDevice {
         }
         long long qCount = (long long) tokens * heads * d;
         long long kvCount = (long long) keys * kvHeads * d;
-        int splits = 1;
-        int perSplit = keys;
-        if (tokens == 1 && keys > SPLIT_KEYS) {
-            int wanted = std::min(MAX_SPLITS, ceilDivI(keys, SPLIT_KEYS));
-            perSplit = ceilDivI(ceilDivI(keys, wanted), 32) * 32;
-            splits = ceilDivI(keys, perSplit);
-        }
+        int perSplit = tokens == 1 ? keysPerSplit(keys) : keys;
+        int splits = ceilDivI(keys, perSplit);
         lastSplits = splits;
         long long rowsTotal = (long long) tokens * heads;
         float* part = splits > 1 ? partials(4LL * splits * rowsTotal * (d + 2)) : nullptr;
@@ -502,18 +497,29 @@ class EmuCudaDevice {
     // the largest cache, then one merge of every sequence's partials.
     Buf tableBuf;
 
+    // CudaDevice.keysPerSplit: the split plan of a decode attention over `keys` keys.
+    static int keysPerSplit(int keys) {
+        if (keys <= SPLIT_KEYS) {
+            return std::max(keys, 1);
+        }
+        int wanted = std::min(MAX_SPLITS, ceilDivI(keys, SPLIT_KEYS));
+        return ceilDivI(ceilDivI(keys, wanted), 32) * 32;
+    }
+
     // CudaDevice.sequenceTable: per sequence the addresses of its key and value slot 0 (element
-    // kvOff of its caches) and its slots, as attention_batch and split_qkv_batch read them.
+    // kvOff of its caches), its slots and its keys per split, as attention_batch and
+    // split_qkv_batch read them.
     const long long* sequenceTable(const std::vector<const Buf*>& kCaches, const std::vector<const Buf*>& vCaches,
                                    long long kvOff, const std::vector<int>& slots, long long kvRow) {
         int batch = (int) slots.size();
         dfree(tableBuf);
-        tableBuf = dalloc(24 * (size_t) batch);
+        tableBuf = dalloc(32 * (size_t) batch);
         long long* table = (long long*) tableBuf.base;
         for (int i = 0; i < batch; i++) {
-            table[3 * i] = (long long) ((const float*) at(*kCaches[i], kvOff, slots[i] * kvRow, 4, "kCache") + kvOff);
-            table[3 * i + 1] = (long long) ((const float*) at(*vCaches[i], kvOff, slots[i] * kvRow, 4, "vCache") + kvOff);
-            table[3 * i + 2] = slots[i];
+            table[4 * i] = (long long) ((const float*) at(*kCaches[i], kvOff, slots[i] * kvRow, 4, "kCache") + kvOff);
+            table[4 * i + 1] = (long long) ((const float*) at(*vCaches[i], kvOff, slots[i] * kvRow, 4, "vCache") + kvOff);
+            table[4 * i + 2] = slots[i];
+            table[4 * i + 3] = keysPerSplit(slots[i]);
         }
         return table;
     }
@@ -554,15 +560,11 @@ class EmuCudaDevice {
             throw CaseFailure("head_dim too large");
         }
         const long long* table = sequenceTable(kCaches, vCaches, kvOff, slots, (long long) kvHeads * d);
-        int planKeys = *std::max_element(slots.begin(), slots.end());
         long long qCount = (long long) batch * heads * d;
         const int* ppos = (const int*) at(positions, posOff, batch, 4, "positions");
         int splits = 1;
-        int perSplit = planKeys;
-        if (planKeys > SPLIT_KEYS) {
-            int wanted = std::min(MAX_SPLITS, ceilDivI(planKeys, SPLIT_KEYS));
-            perSplit = ceilDivI(ceilDivI(planKeys, wanted), 32) * 32;
-            splits = ceilDivI(planKeys, perSplit);
+        for (int slot : slots) {
+            splits = std::max(splits, ceilDivI(slot, keysPerSplit(slot)));
         }
         lastSplits = splits;
         long long rowsTotal = qCount / d;
@@ -577,8 +579,7 @@ class EmuCudaDevice {
         int group = heads / kvHeads;
         launch("attention_batch", 128, (long long) batch * ceilDivI(group, ATTENTION_ROWS), kvHeads, splits, 128,
                writes, [=] {
-                   ::attention_batch(pq, qOff, pt, po, outOff, part, batch, heads, kvHeads, d, scale, perSplit, ppos,
-                                     posOff);
+                   ::attention_batch(pq, qOff, pt, po, outOff, part, batch, heads, kvHeads, d, scale, ppos, posOff);
                });
         if (splits > 1) {
             int rt = (int) rowsTotal;
@@ -1386,14 +1387,24 @@ double attentionBatchCase(const std::vector<int>& starts, const std::vector<int>
         throw CaseFailure("expected " + std::to_string(expectSplits) + " splits, the plan made " +
                           std::to_string(g_dev.lastSplits));
     }
+    std::vector<float> got = readF32(dout, PAD, (size_t) batch * heads * headDim);
     std::vector<double> want;
     size_t row = (size_t) heads * headDim;
     for (int i = 0; i < batch; i++) {
         std::vector<double> qi(q.begin() + i * row, q.begin() + (i + 1) * row);
         std::vector<double> wi = attentionReference(qi, kds[i], vds[i], 1, starts[i], heads, kvHeads, headDim, scale);
         want.insert(want.end(), wi.begin(), wi.end());
+        // The sequence's own launch (CudaDevice.attentionAtPositions) gives the same bits: its
+        // result does not depend on the batch it ran in.
+        Buf& alone = operand(bufs, F32, std::vector<float>(row, 0.f));
+        g_dev.attention(dq, PAD + (long long) i * row, *kb[i], PAD, *vb[i], PAD, alone, PAD, 1, starts[i], heads, kvHeads,
+                        headDim, scale, &dpos, PAD + i, slots[i]);
+        std::vector<float> own = readF32(alone, PAD, row);
+        if (std::memcmp(own.data(), &got[(size_t) i * row], row * sizeof(float)) != 0) {
+            throw CaseFailure("sequence " + std::to_string(i) + ": the batched result differs in bits from its own launch");
+        }
     }
-    return assertClose(want, readF32(dout, PAD, want.size()), "attention_batch");
+    return assertClose(want, got, "attention_batch");
 }
 
 // ---- Training kernels ----

@@ -511,21 +511,18 @@ public final class CudaDevice implements RecordingDevice {
                     + ", got " + d);
         }
         List<KvSlots> caches = new ArrayList<>(batch);
-        int planKeys = 0;
         for (int i = 0; i < batch; i++) {
             AttentionCall c = calls.get(i);
             RecordingDevice.requireSlots(c.shape(), slots[i]);
             caches.add(new KvSlots(c.k(), c.kOff(), c.v(), c.vOff(), slots[i]));
-            planKeys = Math.max(planKeys, slots[i]);
         }
         long qCount = (long) batch * heads * d;
         long positionsAddress = at(positions, posOff, batch, 4, "positions");
+        // Each sequence splits its keys by its own plan (so its bits do not depend on the batch);
+        // the launch covers the most splits any of them has.
         int splits = 1;
-        int perSplit = planKeys;
-        if (planKeys > SPLIT_KEYS) {
-            int wanted = Math.min(MAX_SPLITS, ceilDiv(planKeys, SPLIT_KEYS));
-            perSplit = ceilDiv(ceilDiv(planKeys, wanted), 32) * 32;
-            splits = ceilDiv(planKeys, perSplit);
+        for (int slot : slots) {
+            splits = Math.max(splits, ceilDiv(slot, keysPerSplit(slot)));
         }
         long rowsTotal = qCount / d;
         long table = sequenceTable(caches, kvHeads * (long) d);
@@ -536,7 +533,7 @@ public final class CudaDevice implements RecordingDevice {
                 .ptr(table)
                 .ptr(outAddress).i64(first.outOff())
                 .ptr(part)
-                .i32(batch).i32(heads).i32(kvHeads).i32(d).f32(shape.scale()).i32(perSplit)
+                .i32(batch).i32(heads).i32(kvHeads).i32(d).f32(shape.scale())
                 .ptr(positionsAddress).i64(posOff);
         launch(Kernel.ATTENTION_BATCH, (long) batch * ceilDiv(shape.group(), ATTENTION_ROWS), kvHeads, splits, 128);
         if (splits > 1) {
@@ -589,15 +586,17 @@ public final class CudaDevice implements RecordingDevice {
     /**
      * The device address of the table of {@code caches} (rows of {@code kvRow} floats) that
      * {@code attention_batch} and {@code split_qkv_batch} read: per sequence, the addresses of its
-     * key and value slot 0 and its slots. Uploaded the first time it is asked for.
+     * key and value slot 0, its slots, and the keys per split of its decode attention. Uploaded
+     * the first time it is asked for.
      */
     private long sequenceTable(List<KvSlots> caches, long kvRow) {
-        long[] addresses = new long[3 * caches.size()];
+        long[] addresses = new long[4 * caches.size()];
         for (int i = 0; i < caches.size(); i++) {
             KvSlots c = caches.get(i);
-            addresses[3 * i] = at(c.k(), c.kOff(), c.slots() * kvRow, 4, "kCache") + 4 * c.kOff();
-            addresses[3 * i + 1] = at(c.v(), c.vOff(), c.slots() * kvRow, 4, "vCache") + 4 * c.vOff();
-            addresses[3 * i + 2] = c.slots();
+            addresses[4 * i] = at(c.k(), c.kOff(), c.slots() * kvRow, 4, "kCache") + 4 * c.kOff();
+            addresses[4 * i + 1] = at(c.v(), c.vOff(), c.slots() * kvRow, 4, "vCache") + 4 * c.vOff();
+            addresses[4 * i + 2] = c.slots();
+            addresses[4 * i + 3] = keysPerSplit(c.slots());
         }
         SequenceTable key = new SequenceTable(addresses);
         CudaBuffer table = sequenceTables.get(key);
@@ -645,13 +644,8 @@ public final class CudaDevice implements RecordingDevice {
         long kvCount = (long) planKeys * kvHeads * d;
         // Decode has one query row per head: without splitting the keys, a handful of blocks
         // would walk the whole cache. Each split's partial softmax is merged afterwards.
-        int splits = 1;
-        int perSplit = planKeys;
-        if (tokens == 1 && planKeys > SPLIT_KEYS) {
-            int wanted = Math.min(MAX_SPLITS, ceilDiv(planKeys, SPLIT_KEYS));
-            perSplit = ceilDiv(ceilDiv(planKeys, wanted), 32) * 32;
-            splits = ceilDiv(planKeys, perSplit);
-        }
+        int perSplit = tokens == 1 ? keysPerSplit(planKeys) : planKeys;
+        int splits = ceilDiv(planKeys, perSplit);
         long rowsTotal = (long) tokens * heads;
         long part = splits > 1 ? scratch(4L * splits * rowsTotal * (d + 2)) : 0;
         long outAddress = at(out, outOff, qCount, 4, "out");
@@ -669,6 +663,19 @@ public final class CudaDevice implements RecordingDevice {
             args.reset().ptr(part).i32(splits).i32((int) rowsTotal).i32(d).ptr(outAddress).i64(outOff);
             launch(Kernel.ATTENTION_MERGE, rowsTotal, 1, 1, threads(d, 128));
         }
+    }
+
+    /**
+     * How many keys each split of a decode attention over {@code keys} keys takes: all of them up
+     * to {@link #SPLIT_KEYS}, else chunks of a multiple of the 32-key tile, at most
+     * {@link #MAX_SPLITS} of them.
+     */
+    private static int keysPerSplit(int keys) {
+        if (keys <= SPLIT_KEYS) {
+            return Math.max(keys, 1);
+        }
+        int wanted = Math.min(MAX_SPLITS, ceilDiv(keys, SPLIT_KEYS));
+        return ceilDiv(ceilDiv(keys, wanted), 32) * 32;
     }
 
     // ---- Recording (CUDA graphs) ----

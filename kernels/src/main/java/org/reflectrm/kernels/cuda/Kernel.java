@@ -53,7 +53,7 @@ enum Kernel {
     ARGMAX_ROWS("argmax_rows", "plipl", 0),
     ATTENTION("attention", "plplplplpiiiiifipl", 128),
     ATTENTION_MERGE("attention_merge", "piiipl", 0),
-    ATTENTION_BATCH("attention_batch", "plpplpiiiifipl", 128),
+    ATTENTION_BATCH("attention_batch", "plpplpiiiifpl", 128),
     // Training
     MATMUL_F32("matmul_f32", Sig.MATMUL, 256),
     MATMUL_BF16("matmul_bf16", Sig.MATMUL, 256),

@@ -355,20 +355,22 @@ class CudaLaunchTest {
         assertEquals(2, gpu.launches.size(), "one attention launch and one merge");
         Launch a = gpu.launches.get(0), m = gpu.launches.get(1);
         assertEquals(List.of(Kernel.ATTENTION_BATCH, batch, kvHeads, 6, 128),
-                List.of(a.kernel(), a.gx(), a.gy(), a.gz(), a.block()), "a block row per sequence, splits for 700 slots");
+                List.of(a.kernel(), a.gx(), a.gy(), a.gz(), a.block()),
+                "a block row per sequence, and the 6 splits of the 700-slot cache's own plan");
         assertEquals(List.of((long) batch, (long) heads, (long) kvHeads, (long) d),
                 List.of(a.raw()[6], a.raw()[7], a.raw()[8], a.raw()[9]));
-        assertEquals(128, a.intArg(11), "keys per split");
-        assertEquals(5, a.raw()[13], "positions offset");
+        assertEquals(5, a.raw()[12], "positions offset");
         assertEquals(Kernel.ATTENTION_MERGE, m.kernel());
         assertEquals(List.of((long) batch * heads, 3L), List.of(m.raw()[2], m.raw()[5]));
         assertEquals(uploadsBefore + 1, gpu.uploads.size(), "the table of caches");
         java.nio.LongBuffer table = java.nio.ByteBuffer.wrap(gpu.uploads.getLast())
                 .order(java.nio.ByteOrder.nativeOrder()).asLongBuffer();
+        int[] keysPerSplit = {40, 128, 128};      // each cache's own plan: 1, 6 and 2 splits
         for (int i = 0; i < batch; i++) {
-            assertEquals(((CudaBuffer) caches.get(2 * i)).address(gpu) + 4 * 3, table.get(3 * i), "keys of " + i);
-            assertEquals(((CudaBuffer) caches.get(2 * i + 1)).address(gpu) + 4 * 3, table.get(3 * i + 1), "values of " + i);
-            assertEquals(slots[i], table.get(3 * i + 2), "slots of " + i);
+            assertEquals(((CudaBuffer) caches.get(2 * i)).address(gpu) + 4 * 3, table.get(4 * i), "keys of " + i);
+            assertEquals(((CudaBuffer) caches.get(2 * i + 1)).address(gpu) + 4 * 3, table.get(4 * i + 1), "values of " + i);
+            assertEquals(slots[i], table.get(4 * i + 2), "slots of " + i);
+            assertEquals(keysPerSplit[i], table.get(4 * i + 3), "keys per split of " + i);
         }
         // The QKV split of the same step launches once, through the same table.
         gpu.launches.clear();
