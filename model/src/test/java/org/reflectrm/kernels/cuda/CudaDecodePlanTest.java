@@ -122,8 +122,13 @@ class CudaDecodePlanTest {
                 session.forward(List.of(new int[] {5, 9, 14, 2}, new int[] {7, 1, 3}), List.of(a, b));
                 // The first decode step may need scratch of its own sizes and so run directly;
                 // by the second, the step is recorded.
+                long before = gpu.uploadedBytes;
                 session.forward(List.of(new int[] {3}, new int[] {20}), List.of(a, b));
+                assertEquals(16 + 64L * layers, gpu.uploadedBytes - before,
+                        "ids and positions, and per layer the table of the 2 caches (4 longs each)");
+                before = gpu.uploadedBytes;
                 session.forward(List.of(new int[] {4}, new int[] {21}), List.of(a, b));
+                assertEquals(16, gpu.uploadedBytes - before, "the tables are on the device already");
                 assertEquals(1, gpu.graphs.size(), "one live recording");
                 int launches = gpu.launches.size(), uploads = gpu.uploads, downloads = gpu.downloads;
                 long uploaded = gpu.uploadedBytes;
