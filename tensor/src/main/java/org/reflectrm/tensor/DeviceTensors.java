@@ -98,6 +98,15 @@ public final class DeviceTensors implements AutoCloseable {
      */
     public Tensor widened(Tensor t) {
         Tensor value = zeros(t.shape());
+        widenInto(t, value);
+        return value;
+    }
+
+    /** Writes {@code t}'s values, widened, into {@code value}, an F32 tensor on this device of as many elements. */
+    public void widenInto(Tensor t, Tensor value) {
+        if (value.dtype() != DType.F32 || value.numel() != t.numel()) {
+            throw new IllegalArgumentException("cannot widen " + t + " into " + value);
+        }
         Tensor source = upload(t);
         int dim = source.rank() == 0 ? 1 : source.dim(-1);
         int rows = (int) (source.numel() / dim);
@@ -108,7 +117,6 @@ public final class DeviceTensors implements AutoCloseable {
                     value.buffer(), value.offset());
             device.synchronize();                 // the ids are freed on return
         }
-        return value;
     }
 
     /** A new F32 tensor of zeros on this device. */

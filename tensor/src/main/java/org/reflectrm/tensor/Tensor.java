@@ -128,7 +128,8 @@ public final class Tensor {
      * The matrices {@code parts} seen as one, stacked along the first axis: a view, when they
      * lie one after another in one buffer with one dtype and one row length (as
      * {@link DeviceTensors#uploadStacked} puts them); null otherwise. A fused kernel then reads
-     * them in one pass, e.g. q, k and v projections as one QKV matrix.
+     * them in one pass, e.g. q, k and v projections as one QKV matrix. The view carries no
+     * gradient: it is for inference, also over parameters.
      */
     public static Tensor stacked(Tensor... parts) {
         Tensor first = parts[0];
@@ -136,7 +137,7 @@ public final class Tensor {
         long next = first.offset;
         for (Tensor t : parts) {
             if (t.rank() != 2 || t.buffer != first.buffer || t.dtype != first.dtype || t.dim(1) != first.dim(1)
-                    || t.offset != next || t.slot != null) {
+                    || t.offset != next) {
                 return null;
             }
             rows += t.dim(0);

@@ -44,6 +44,33 @@ public final class ParameterSet implements AutoCloseable {
         return register(name, memory.widened(initial));
     }
 
+    /**
+     * New parameters initialised from the matrices {@code initials}, which share a row length,
+     * stored one after another in one allocation, so that {@link Tensor#stacked} sees them as one
+     * matrix (the fused forward reads q, k and v, or gate and up, in one pass). Each is its own
+     * parameter with its own gradient.
+     */
+    public List<Tensor> addStacked(List<String> names, Tensor... initials) {
+        if (names.size() != initials.length) {
+            throw new IllegalArgumentException(names.size() + " names for " + initials.length + " tensors");
+        }
+        int rows = 0, cols = initials[0].dim(-1);
+        for (Tensor t : initials) {
+            if (t.rank() != 2 || t.dim(1) != cols) {
+                throw new IllegalArgumentException("cannot stack " + t + " with " + initials[0]);
+            }
+            rows += t.dim(0);
+        }
+        Tensor all = memory.zeros(rows, cols);
+        List<Tensor> out = new ArrayList<>(initials.length);
+        for (int i = 0, row = 0; i < initials.length; row += initials[i].dim(0), i++) {
+            Tensor value = all.rows(row, row + initials[i].dim(0));
+            memory.widenInto(initials[i], value);
+            out.add(register(names.get(i), value));
+        }
+        return out;
+    }
+
     /** A new zero parameter of the given shape. */
     public Tensor zeros(String name, int... shape) {
         return register(name, memory.zeros(shape));
