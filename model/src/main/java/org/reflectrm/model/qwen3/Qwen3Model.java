@@ -145,8 +145,8 @@ public final class Qwen3Model implements AutoCloseable {
     /**
      * Whether {@link #forward} runs fused on {@code ops}' device: where the device asks for it
      * ({@link org.reflectrm.kernels.device.Device#fusesForward}, the GPUs), outside training,
-     * with no adapter, q/k/v and gate/up stacked in memory ({@link Qwen3Model#on} puts them so),
-     * and F32 caches that share no prefix.
+     * with no adapter, q/k/v and gate/up stacked in memory ({@link Qwen3Model#on} puts them so)
+     * and q_norm and k_norm of one dtype, and F32 caches that share no prefix.
      */
     public boolean fuses(Ops ops, List<KvCache> caches) {
         if (!ops.device().fusesForward() || ops.recording() || adapter != null) {
@@ -159,7 +159,8 @@ public final class Qwen3Model implements AutoCloseable {
         }
         LayerWeights first = weights.layers().getFirst();
         return Tensor.stacked(first.qProj(), first.kProj(), first.vProj()) != null
-                && Tensor.stacked(first.gateProj(), first.upProj()) != null;
+                && Tensor.stacked(first.gateProj(), first.upProj()) != null
+                && first.qNorm().dtype() == first.kNorm().dtype();          // the QKV split reads both as one type
     }
 
     /**
