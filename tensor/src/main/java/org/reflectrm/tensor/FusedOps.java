@@ -3,7 +3,6 @@ package org.reflectrm.tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.reflectrm.kernels.AttentionShape;
 import org.reflectrm.kernels.DType;
 import org.reflectrm.kernels.device.AttentionCall;
 import org.reflectrm.kernels.device.Device;
@@ -154,27 +153,16 @@ public final class FusedOps {
         if (positions.numel() != q.dim(0)) {
             throw new IllegalArgumentException("attention: " + positions.numel() + " positions for " + q.dim(0) + " queries");
         }
-        Tensor out = ops.empty(q.shape());
-        long rowSize = (long) q.dim(1) * q.dim(2);
-        int row = 0;
-        List<AttentionCall> calls = new ArrayList<>(sequences.size());
         int[] slots = new int[sequences.size()];
-        for (Ops.CachedSequence s : sequences) {
-            if (s.prefixLength() != 0 || s.k().dtype() != DType.F32 || s.v().dtype() != DType.F32) {
+        for (int i = 0; i < slots.length; i++) {
+            Ops.CachedSequence s = sequences.get(i);
+            if (s.prefixLength() != 0 || s.k().dtype() != DType.F32) {
                 throw new IllegalArgumentException("fused attention reads F32 caches without a shared prefix");
             }
-            AttentionShape shape = new AttentionShape(s.tokens(), s.startPos(), q.dim(1), s.k().dim(1), q.dim(2), scale);
-            RecordingDevice.requireSlots(shape, s.k().dim(0));
-            long at = row * rowSize;
-            slots[calls.size()] = s.k().dim(0);
-            calls.add(new AttentionCall(q.buffer(), q.offset() + at, null, 0, null, 0, 0,
-                    s.k().buffer(), s.k().offset(), s.v().buffer(), s.v().offset(), DType.F32,
-                    out.buffer(), out.offset() + at, shape));
-            row += s.tokens();
+            slots[i] = s.k().dim(0);        // the caches hold position p at row p
         }
-        if (row != q.dim(0)) {
-            throw new IllegalArgumentException("attention: the sequences have " + row + " rows, the queries " + q.dim(0));
-        }
+        Tensor out = ops.empty(q.shape());
+        List<AttentionCall> calls = ops.attentionCalls(q, sequences, scale, out);   // checks that each fits its slots
         recorder.attentionAtPositions(calls, positions.buffer(), positions.offset(), slots);
         return out;
     }

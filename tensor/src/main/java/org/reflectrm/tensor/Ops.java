@@ -415,6 +415,19 @@ public final class Ops {
             throw new UnsupportedOperationException("attention against a KV cache has no backward; use selfAttention");
         }
         Tensor out = empty(q.shape());
+        device.attention(attentionCalls(q, sequences, scale, out));
+        return out;
+    }
+
+    /**
+     * The device calls of {@link #attention(Tensor, List, float)}, each sequence's rows of q and
+     * of {@code out} with its caches, after checking that the sequences fit their caches and
+     * together cover q's rows.
+     */
+    List<AttentionCall> attentionCalls(Tensor q, List<CachedSequence> sequences, float scale, Tensor out) {
+        requireRank(q, 3, "attention query");
+        requireF32(q, "attention query");
+        requireSameShape(q, out, "attention");
         List<AttentionCall> calls = new ArrayList<>(sequences.size());
         int row = 0;
         long rowSize = (long) q.dim(1) * q.dim(2);
@@ -449,8 +462,7 @@ public final class Ops {
         if (row != q.dim(0)) {
             throw new IllegalArgumentException("attention: the sequences have " + row + " rows, the queries " + q.dim(0));
         }
-        device.attention(calls);
-        return out;
+        return calls;
     }
 
     /**

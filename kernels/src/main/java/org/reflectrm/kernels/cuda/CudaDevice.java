@@ -536,10 +536,7 @@ public final class CudaDevice implements RecordingDevice {
                 .i32(batch).i32(heads).i32(kvHeads).i32(d).f32(shape.scale())
                 .ptr(positionsAddress).i64(posOff);
         launch(Kernel.ATTENTION_BATCH, (long) batch * ceilDiv(shape.group(), ATTENTION_ROWS), kvHeads, splits, 128);
-        if (splits > 1) {
-            args.reset().ptr(part).i32(splits).i32((int) rowsTotal).i32(d).ptr(outAddress).i64(first.outOff());
-            launch(Kernel.ATTENTION_MERGE, rowsTotal, 1, 1, threads(d, 128));
-        }
+        mergeSplits(part, splits, rowsTotal, d, outAddress, first.outOff());
     }
 
     /**
@@ -659,6 +656,11 @@ public final class CudaDevice implements RecordingDevice {
                 .f32(shape.scale()).i32(perSplit)
                 .ptr(positions).i64(positions == 0 ? 0 : posOff);
         launch(Kernel.ATTENTION, ceilDiv((long) tokens * shape.group(), ATTENTION_ROWS), kvHeads, splits, 128);
+        mergeSplits(part, splits, rowsTotal, d, outAddress, outOff);
+    }
+
+    /** Combines split-KV decode's partials into the output rows; nothing to do for one split. */
+    private void mergeSplits(long part, int splits, long rowsTotal, int d, long outAddress, long outOff) {
         if (splits > 1) {
             args.reset().ptr(part).i32(splits).i32((int) rowsTotal).i32(d).ptr(outAddress).i64(outOff);
             launch(Kernel.ATTENTION_MERGE, rowsTotal, 1, 1, threads(d, 128));
